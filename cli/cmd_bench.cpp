@@ -1,0 +1,84 @@
+// advx bench: engine throughput next to the raw Eigen GEMM rate measured in the same run.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "cli/args.h"
+#include "engine/models.h"
+#include "engine/parallel.h"
+#include "engine/rng.h"
+
+namespace advx::cli {
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Best-of-`reps` seconds for fn(), each rep at least ~0.2 s of calls.
+template <class F>
+double time_per_call(F fn, int reps) {
+  fn();  // warm-up (allocations, caches)
+  int calls = 1;
+  double t = 0.0;
+  while (true) {
+    const double t0 = now();
+    for (int i = 0; i < calls; ++i) fn();
+    t = now() - t0;
+    if (t > 0.2 || calls > 1 << 20) break;
+    calls *= 2;
+  }
+  double best = t / calls;
+  for (int r = 1; r < reps; ++r) {
+    const double t0 = now();
+    for (int i = 0; i < calls; ++i) fn();
+    best = std::min(best, (now() - t0) / calls);
+  }
+  return best;
+}
+
+}  // namespace
+
+int cmd_bench(const Args& a) {
+  a.allow({"json", "reps"});
+  const int reps = a.integer("reps", 3);
+  const bool json = a.has("json");
+  std::vector<std::pair<std::string, double>> out;
+  // Eigen GEMM reference: 1024^3 single-precision product, 2 flops per multiply-add.
+  {
+    const int s = 1024;
+    MatR A = MatR::Random(s, s), B = MatR::Random(s, s), C(s, s);
+    const double t = time_per_call([&] { C.noalias() = A * B; }, reps);
+    out.emplace_back("gemm_gflops", 2.0 * s * s * s / t / 1e9);
+  }
+  Rng rng(7);
+  for (const std::string arch : {"cnn", "small"}) {
+    Sequential m = make_model(arch, 1);
+    const double flops_fwd = 2.0 * m.macs_per_sample();
+    for (int b : {1, 64, 256}) {
+      Tensor x({b, 1, 28, 28});
+      for (float& v : x.data) v = rng.uniform();
+      std::vector<int> y(static_cast<size_t>(b));
+      for (int& l : y) l = static_cast<int>(rng.below(10));
+      Tensor dx;
+      const double tf = time_per_call([&] { m.forward(x); }, reps);
+      const double tg = time_per_call([&] { m.loss_input_gradient(x, y, dx); }, reps);
+      const std::string k = arch + "_b" + std::to_string(b);
+      out.emplace_back(k + "_fwd_img_s", b / tf);
+      out.emplace_back(k + "_fwdgrad_img_s", b / tg);
+      out.emplace_back(k + "_fwd_gflops", flops_fwd * b / tf / 1e9);
+      // The input gradient (dL/dx through every layer, no dL/dW) costs about one more forward pass:
+      // counted as 2x the forward FLOPs.
+      out.emplace_back(k + "_fwdgrad_gflops", 2.0 * flops_fwd * b / tg / 1e9);
+    }
+  }
+  out.emplace_back("threads", max_threads());
+  if (json) {
+    std::printf("{");
+    for (size_t i = 0; i < out.size(); ++i) std::printf("%s\"%s\": %.3f", i ? ", " : "", out[i].first.c_str(), out[i].second);
+    std::printf("}\n");
+  } else {
+    for (const auto& kv : out) std::printf("%-28s %12.1f\n", kv.first.c_str(), kv.second);
+  }
+  return 0;
+}
+
+}  // namespace advx::cli

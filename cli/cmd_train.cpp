@@ -1,0 +1,65 @@
+#include <chrono>
+#include <cstdio>
+
+#include "cli/args.h"
+#include "engine/data/dataset.h"
+#include "engine/eval/evaluate.h"
+#include "engine/io/model_io.h"
+#include "engine/models.h"
+#include "engine/parallel.h"
+#include "engine/train/train.h"
+
+namespace advx::cli {
+
+int cmd_train(const Args& a) {
+  a.allow({"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet"});
+  const std::string arch = a.str("model"), out = a.str("out");
+  require(!arch.empty() && !out.empty(), "train needs --model NAME (softmax, fc500, cnn, small) and --out FILE");
+  TrainConfig cfg;
+  cfg.epochs = a.integer("epochs", 1);
+  cfg.seed = static_cast<std::uint64_t>(a.integer("seed", 1));
+  cfg.batch = a.integer("batch", 64);
+  cfg.lr = static_cast<float>(a.number("lr", 1e-3));
+  cfg.optimizer = a.str("optimizer", "adam");
+  cfg.limit = a.integer("limit", 0);
+  const std::string dataset = a.str("dataset", "mnist");
+  const std::string dir = resolve_data_dir(a.str("data"));
+  const Dataset train_set = load_dataset(dir, dataset, "train");
+  const Dataset test_set = load_dataset(dir, dataset, "test");
+  Sequential m = make_model(arch, cfg.seed);
+  std::printf("training %s (%lld parameters) on %s: %d epochs, batch %d, %s lr %g, seed %llu, %d threads\n",
+              arch.c_str(), static_cast<long long>(m.num_params()), dataset.c_str(), cfg.epochs, cfg.batch,
+              cfg.optimizer.c_str(), static_cast<double>(cfg.lr), static_cast<unsigned long long>(cfg.seed), max_threads());
+  const bool quiet = a.has("quiet");
+  const auto t0 = std::chrono::steady_clock::now();
+  train(m, train_set, cfg, [&](const TrainProgress& p) {
+    if (p.epoch_done || (!quiet && p.batch % 100 == 0)) {
+      std::printf("%sepoch %d/%d  batch %d/%d  loss %.4f  train acc %.4f  %.0f img/s  %.1f s", p.epoch_done ? "" : "\r",
+                  p.epoch, p.epochs, p.batch, p.batches, p.loss, p.accuracy, p.images_per_s, p.seconds);
+      if (p.epoch_done) {
+        const Dataset probe = test_set.head(2000);
+        std::printf("  test acc (first 2000) %.4f\n", accuracy(m, probe.images, probe.labels));
+      }
+      std::fflush(stdout);
+    }
+  });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double acc = accuracy(m, test_set.images, test_set.labels);
+  std::printf("test accuracy on all %d %s test images: %.4f (%.1f s training)\n", test_set.size(), dataset.c_str(), acc, secs);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4f", acc);
+  std::map<std::string, std::string> meta = {
+      {"advx.dataset", dataset},
+      {"advx.test_acc", buf},
+      {"advx.recipe", "advx train --model " + arch + " --epochs " + std::to_string(cfg.epochs) + " --seed " +
+                          std::to_string(cfg.seed) + " --batch " + std::to_string(cfg.batch) + " --optimizer " +
+                          cfg.optimizer + " --lr " + a.str("lr", "0.001")},
+  };
+  std::snprintf(buf, sizeof buf, "%.1f", secs);
+  meta["advx.train_seconds"] = buf;
+  save_model(m, out, meta);
+  std::printf("saved %s\n", out.c_str());
+  return 0;
+}
+
+}  // namespace advx::cli

@@ -1,0 +1,78 @@
+#include "engine/io/image.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include "engine/error.h"
+#include "engine/io/file.h"
+
+namespace advx {
+
+Tensor decode_image(const std::vector<std::uint8_t>& bytes, int channels, const std::string& source) {
+  require(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
+  require(!bytes.empty(), "image '" + source + "' is empty");
+  int w = 0, h = 0, n = 0;
+  unsigned char* px = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n, channels);
+  if (!px)
+    throw Error("cannot decode image '" + source + "': " + stbi_failure_reason() +
+                " (expected a PNG, JPEG, BMP or similar file)");
+  require(w > 0 && h > 0 && static_cast<long long>(w) * h <= 64LL * 1024 * 1024,
+          "image '" + source + "' has an unusable size " + std::to_string(w) + "x" + std::to_string(h));
+  Tensor t({channels, h, w});
+  // stb gives interleaved HWC; we store planar CHW.
+  for (int c = 0; c < channels; ++c)
+    for (int i = 0; i < h * w; ++i)
+      t.data[static_cast<size_t>(c * h * w + i)] = static_cast<float>(px[i * channels + c]) / 255.0f;
+  stbi_image_free(px);
+  return t;
+}
+
+Tensor load_image(const std::string& path, int channels) { return decode_image(read_file(path), channels, path); }
+
+Tensor resize_image(const Tensor& img, int h, int w) {
+  require(img.rank() == 3 && h > 0 && w > 0, "resize_image expects [C, H, W] and a positive size");
+  const int c = img.dim(0), ih = img.dim(1), iw = img.dim(2);
+  Tensor out({c, h, w});
+  for (int ch = 0; ch < c; ++ch)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        // Pixel-centre aligned bilinear sampling.
+        const float sy = std::clamp((static_cast<float>(y) + 0.5f) * static_cast<float>(ih) / static_cast<float>(h) - 0.5f, 0.0f, static_cast<float>(ih - 1));
+        const float sx = std::clamp((static_cast<float>(x) + 0.5f) * static_cast<float>(iw) / static_cast<float>(w) - 0.5f, 0.0f, static_cast<float>(iw - 1));
+        const int y0 = static_cast<int>(sy), x0 = static_cast<int>(sx);
+        const int y1 = std::min(y0 + 1, ih - 1), x1 = std::min(x0 + 1, iw - 1);
+        const float fy = sy - static_cast<float>(y0), fx = sx - static_cast<float>(x0);
+        const float* p = img.ptr() + static_cast<std::int64_t>(ch) * ih * iw;
+        const float top = p[y0 * iw + x0] * (1 - fx) + p[y0 * iw + x1] * fx;
+        const float bot = p[y1 * iw + x0] * (1 - fx) + p[y1 * iw + x1] * fx;
+        out.data[static_cast<size_t>((ch * h + y) * w + x)] = top * (1 - fy) + bot * fy;
+      }
+  return out;
+}
+
+std::vector<std::uint8_t> encode_png(const Tensor& img, int scale) {
+  require(img.rank() == 3 && (img.dim(0) == 1 || img.dim(0) == 3), "encode_png expects [1 or 3, H, W], got " + shape_str(img.shape));
+  require(scale >= 1 && scale <= 64, "encode_png: scale must be in 1..64");
+  const int c = img.dim(0), h = img.dim(1), w = img.dim(2), oh = h * scale, ow = w * scale;
+  std::vector<unsigned char> px(static_cast<size_t>(oh) * ow * c);
+  for (int y = 0; y < oh; ++y)
+    for (int x = 0; x < ow; ++x)
+      for (int ch = 0; ch < c; ++ch) {
+        const float v = img.data[static_cast<size_t>((ch * h + y / scale) * w + x / scale)];
+        px[static_cast<size_t>((y * ow + x) * c + ch)] =
+            static_cast<unsigned char>(std::lround(std::clamp(std::isfinite(v) ? v : 0.0f, 0.0f, 1.0f) * 255.0f));
+      }
+  std::vector<std::uint8_t> out;
+  auto sink = [](void* ctx, void* data, int size) {
+    auto* o = static_cast<std::vector<std::uint8_t>*>(ctx);
+    o->insert(o->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+  };
+  require(stbi_write_png_to_func(sink, &out, ow, oh, c, px.data(), ow * c) != 0, "PNG encoding failed");
+  return out;
+}
+
+void save_png(const std::string& path, const Tensor& img, int scale) { write_file(path, encode_png(img, scale)); }
+
+}  // namespace advx

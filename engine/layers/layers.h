@@ -1,0 +1,101 @@
+// All layer types. Each has its own .cpp with the forward and backward math annotated.
+#pragma once
+#include <cstdint>
+
+#include "engine/layers/layer.h"
+#include "engine/rng.h"
+
+namespace advx {
+
+// y = x W^T + b, W: [out, in], b: [out] (torch.nn.Linear). Input [N, in].
+class Linear : public Layer {
+ public:
+  Linear(int in, int out);
+  std::string kind() const override { return "Linear"; }
+  Shape output_shape(const Shape& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+  std::vector<Param> params() override;
+  double macs(const Shape& in) const override;
+  // PyTorch's default init (Kaiming-uniform with a=sqrt(5), i.e. U(-1/sqrt(in), 1/sqrt(in))).
+  void init(Rng& rng);
+  Tensor weight, bias, weight_grad, bias_grad;
+  int in_features, out_features;
+};
+
+// 2-D convolution (cross-correlation, as torch.nn.Conv2d). W: [out, in, kh, kw], b: [out].
+class Conv2d : public Layer {
+ public:
+  Conv2d(int in_ch, int out_ch, int kernel, int stride, int padding);
+  std::string kind() const override { return "Conv2d"; }
+  Shape output_shape(const Shape& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+  std::vector<Param> params() override;
+  double macs(const Shape& in) const override;
+  void init(Rng& rng);
+  Tensor weight, bias, weight_grad, bias_grad;
+  int in_ch, out_ch, kernel, stride, padding;
+
+ private:
+  // Per-thread scratch (im2col columns and their gradient), reused across calls.
+  std::vector<Tensor> cols_, dcols_, wgrad_part_, bgrad_part_;
+};
+
+// Max pooling (torch.nn.MaxPool2d(kernel, stride)); no padding.
+class MaxPool2d : public Layer {
+ public:
+  MaxPool2d(int kernel, int stride);
+  std::string kind() const override { return "MaxPool2d"; }
+  Shape output_shape(const Shape& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+  int kernel, stride;
+
+ private:
+  std::vector<std::int32_t> argmax_;  // forward state: flat input index of each output's max
+};
+
+class ReLU : public Layer {
+ public:
+  std::string kind() const override { return "ReLU"; }
+  Shape output_shape(const Shape& in) const override { return in; }
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+};
+
+// [N, ...] -> [N, prod(...)] (torch.nn.Flatten).
+class Flatten : public Layer {
+ public:
+  std::string kind() const override { return "Flatten"; }
+  Shape output_shape(const Shape& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+};
+
+// Inverted dropout (torch.nn.Dropout): in training, zero with probability p and scale by 1/(1-p);
+// identity at inference. Owns its Rng (seeded at construction) so training stays reproducible.
+class Dropout : public Layer {
+ public:
+  Dropout(float p, std::uint64_t seed);
+  std::string kind() const override { return "Dropout"; }
+  Shape output_shape(const Shape& in) const override { return in; }
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+  float p;
+
+ private:
+  Rng rng_;
+  std::vector<float> mask_;  // forward state: 0 or 1/(1-p) per element; empty = identity
+};
+
+// log_softmax over the last dimension (torch.nn.LogSoftmax(dim=1)). Input [N, K].
+class LogSoftmax : public Layer {
+ public:
+  std::string kind() const override { return "LogSoftmax"; }
+  Shape output_shape(const Shape& in) const override { return in; }
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+};
+
+}  // namespace advx

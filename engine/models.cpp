@@ -1,0 +1,83 @@
+#include "engine/models.h"
+
+#include <memory>
+
+#include "engine/error.h"
+#include "engine/layers/layers.h"
+
+namespace advx {
+
+const std::vector<ArchInfo>& architectures() {
+  static const std::vector<ArchInfo> list = {
+      {"softmax", "784 -> 10 softmax regression (Goodfellow, Shlens, Szegedy 2015, arXiv:1412.6572)"},
+      {"fc500", "784-500-150-10 MLP, ReLU (DeepFool, Moosavi-Dezfooli et al. 2016, arXiv:1511.04599)"},
+      {"cnn",
+       "conv32 5x5 p2, pool2, conv64 5x5 p2, pool2, fc1024, fc10 (Madry et al. 2018 MNIST CNN, arXiv:1706.06083)"},
+      {"small", "conv16 4x4 s2 p1, conv32 4x4 s2 p1, fc100, fc10 (Wong, Rice, Kolter 2020, arXiv:2001.03994)"},
+  };
+  return list;
+}
+
+namespace {
+
+template <class L, class... A>
+L& push(Sequential& m, A... args) {
+  auto layer = std::make_unique<L>(args...);
+  L& ref = *layer;
+  m.add(std::move(layer));
+  return ref;
+}
+
+}  // namespace
+
+// Each architecture is also written, layer for layer, as a PyTorch nn.Sequential in
+// tests/reference/arch.py; the parameter names ("<index>.weight") follow from the layer order.
+Sequential make_model(const std::string& name, std::uint64_t seed) {
+  Sequential m;
+  m.arch = name;
+  m.input_shape = {1, 28, 28};
+  m.num_classes = 10;
+  Rng rng(seed);
+  if (name == "softmax") {
+    push<Flatten>(m);
+    push<Linear>(m, 784, 10).init(rng);
+  } else if (name == "fc500") {
+    push<Flatten>(m);
+    push<Linear>(m, 784, 500).init(rng);
+    push<ReLU>(m);
+    push<Linear>(m, 500, 150).init(rng);
+    push<ReLU>(m);
+    push<Linear>(m, 150, 10).init(rng);
+  } else if (name == "cnn") {
+    push<Conv2d>(m, 1, 32, 5, 1, 2).init(rng);
+    push<ReLU>(m);
+    push<MaxPool2d>(m, 2, 2);
+    push<Conv2d>(m, 32, 64, 5, 1, 2).init(rng);
+    push<ReLU>(m);
+    push<MaxPool2d>(m, 2, 2);
+    push<Flatten>(m);
+    push<Linear>(m, 7 * 7 * 64, 1024).init(rng);
+    push<ReLU>(m);
+    push<Linear>(m, 1024, 10).init(rng);
+  } else if (name == "small") {
+    push<Conv2d>(m, 1, 16, 4, 2, 1).init(rng);
+    push<ReLU>(m);
+    push<Conv2d>(m, 16, 32, 4, 2, 1).init(rng);
+    push<ReLU>(m);
+    push<Flatten>(m);
+    push<Linear>(m, 32 * 7 * 7, 100).init(rng);
+    push<ReLU>(m);
+    push<Linear>(m, 100, 10).init(rng);
+  } else {
+    std::string known;
+    for (const ArchInfo& a : architectures()) known += (known.empty() ? "" : ", ") + a.name;
+    throw Error("unknown model architecture '" + name + "'; known: " + known);
+  }
+  // Validate the chain of shapes once, so a wrong architecture fails here and not mid-forward.
+  Shape s = m.input_shape;
+  for (const LayerPtr& l : m.layers) s = l->output_shape(s);
+  require(s == Shape{m.num_classes}, "architecture '" + name + "' ends in " + shape_str(s));
+  return m;
+}
+
+}  // namespace advx

@@ -1,0 +1,21 @@
+// The architectures advx ships, exactly as in the papers they come from.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+
+namespace advx {
+
+struct ArchInfo {
+  std::string name;
+  std::string description;  // one line: layers and the paper
+};
+
+const std::vector<ArchInfo>& architectures();
+// Builds the named architecture with PyTorch-default initialisation from `seed`.
+// Throws advx::Error listing the known names if `name` is unknown.
+Sequential make_model(const std::string& name, std::uint64_t seed);
+
+}  // namespace advx

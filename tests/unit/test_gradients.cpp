@@ -1,0 +1,198 @@
+// Finite-difference checks of every layer's weight and input gradients (as tiny-dnn and dlib do),
+// plus whole-model input gradients for every shipped architecture.
+//
+// Scalar test loss: L = sum_i r_i * y_i with a fixed random r, so dL/dy = r. Central differences
+// dL/dv ~ (L(v + h) - L(v - h)) / 2h in float32 are compared with the analytic gradient.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <array>
+#include <functional>
+
+#include "engine/layers/layers.h"
+#include "engine/loss.h"
+#include "engine/models.h"
+
+using namespace advx;
+
+namespace {
+
+Tensor random_tensor(const Shape& s, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
+  Tensor t(s);
+  for (float& v : t.data) v = rng.uniform(lo, hi);
+  return t;
+}
+
+double dot(const Tensor& a, const Tensor& b) {
+  double s = 0.0;
+  for (size_t i = 0; i < a.data.size(); ++i) s += static_cast<double>(a.data[i]) * b.data[i];
+  return s;
+}
+
+// Compares analytic and numeric gradient of L = <r, layer(x)> for x and every parameter.
+// Relative error per entry: |a - n| / max(1, |a|, |n|) scaled by the gradient's typical size.
+void check_layer(Layer& layer, Tensor x, Rng& rng, float h = 1e-2f, double tol = 2e-3) {
+  Tensor y;
+  layer.forward(x, y, false);
+  const Tensor r = random_tensor(y.shape, rng);
+  for (Param& p : layer.params()) p.grad->fill(0.0f);
+  Tensor dx;
+  layer.backward(x, y, r, &dx, true);
+  auto loss_at = [&](void) {
+    Tensor yy;
+    layer.forward(x, yy, false);
+    return dot(r, yy);
+  };
+  auto check = [&](std::vector<float>& v, const std::vector<float>& analytic, const std::string& what) {
+    double scale = 1e-3;
+    for (float g : analytic) scale = std::max(scale, static_cast<double>(std::fabs(g)));
+    // Check at most 60 entries spread over the tensor (full check is slow for conv weights).
+    const size_t stride = std::max<size_t>(1, v.size() / 60);
+    for (size_t i = 0; i < v.size(); i += stride) {
+      const float old = v[i];
+      v[i] = old + h;
+      const double lp = loss_at();
+      v[i] = old - h;
+      const double lm = loss_at();
+      v[i] = old;
+      const double numeric = (lp - lm) / (2.0 * h);
+      INFO(layer.kind() << " " << what << "[" << i << "]: analytic " << analytic[i] << " numeric " << numeric);
+      CHECK(std::fabs(numeric - analytic[i]) <= tol * scale + 1e-3 * std::fabs(numeric));
+    }
+  };
+  check(x.data, dx.data, "input");
+  for (Param& p : layer.params()) check(p.value->data, p.grad->data, p.name);
+}
+
+}  // namespace
+
+TEST_CASE("Linear: weight, bias and input gradients match finite differences", "[grad]") {
+  Rng rng(1);
+  Linear l(7, 5);
+  l.init(rng);
+  check_layer(l, random_tensor({3, 7}, rng), rng);
+}
+
+TEST_CASE("Conv2d: gradients match finite differences (stride 1 pad 2, stride 2 pad 1)", "[grad]") {
+  Rng rng(2);
+  for (auto cfg : {std::array<int, 3>{5, 1, 2}, std::array<int, 3>{4, 2, 1}, std::array<int, 3>{3, 1, 0}}) {
+    Conv2d c(3, 4, cfg[0], cfg[1], cfg[2]);
+    c.init(rng);
+    check_layer(c, random_tensor({2, 3, 9, 8}, rng), rng);
+  }
+}
+
+TEST_CASE("MaxPool2d: input gradient matches finite differences away from ties", "[grad]") {
+  Rng rng(3);
+  MaxPool2d p(2, 2);
+  // Distinct values spaced by more than 2h so that no perturbation changes the argmax.
+  Tensor x({2, 3, 6, 6});
+  std::vector<int> perm(x.data.size());
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>(i);
+  for (size_t i = perm.size() - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(i + 1)]);
+  for (size_t i = 0; i < perm.size(); ++i) x.data[i] = 0.05f * static_cast<float>(perm[i]);
+  check_layer(p, x, rng, 1e-2f);
+}
+
+TEST_CASE("ReLU: input gradient matches finite differences away from the kink", "[grad]") {
+  Rng rng(4);
+  ReLU r;
+  Tensor x = random_tensor({4, 10}, rng);
+  for (float& v : x.data)
+    if (std::fabs(v) < 0.05f) v = 0.3f;
+  check_layer(r, x, rng);
+}
+
+TEST_CASE("Flatten, Dropout (inference), LogSoftmax: input gradients", "[grad]") {
+  Rng rng(5);
+  Flatten f;
+  check_layer(f, random_tensor({2, 3, 4, 2}, rng), rng);
+  Dropout d(0.5f, 9);
+  check_layer(d, random_tensor({3, 6}, rng), rng);
+  LogSoftmax ls;
+  check_layer(ls, random_tensor({3, 10}, rng, -3, 3), rng, 1e-2f);
+}
+
+TEST_CASE("Dropout in training: backward applies the forward mask", "[grad]") {
+  Dropout d(0.5f, 11);
+  Rng rng(6);
+  Tensor x = random_tensor({4, 50}, rng), y, dx;
+  d.forward(x, y, true);
+  const Tensor r = random_tensor(y.shape, rng);
+  d.backward(x, y, r, &dx, false);
+  int zeros = 0;
+  for (size_t i = 0; i < x.data.size(); ++i) {
+    const float mask = y.data[i] / x.data[i];  // 0 or 2
+    CHECK((std::fabs(mask) < 1e-5f || std::fabs(mask - 2.0f) < 1e-4f));
+    CHECK(dx.data[i] == Approx(r.data[i] * mask).margin(1e-5));
+    zeros += std::fabs(mask) < 1e-5f;
+  }
+  CHECK(zeros > 50);
+  CHECK(zeros < 150);
+}
+
+TEST_CASE("cross_entropy gradient matches finite differences", "[grad]") {
+  Rng rng(7);
+  Tensor z = random_tensor({4, 10}, rng, -3, 3), dz;
+  const std::vector<int> y = {1, 0, 9, 4};
+  cross_entropy(z, y, Reduction::Mean, &dz);
+  for (size_t i = 0; i < z.data.size(); ++i) {
+    const float old = z.data[i];
+    z.data[i] = old + 1e-2f;
+    const double lp = cross_entropy(z, y, Reduction::Mean, nullptr);
+    z.data[i] = old - 1e-2f;
+    const double lm = cross_entropy(z, y, Reduction::Mean, nullptr);
+    z.data[i] = old;
+    CHECK(dz.data[i] == Approx((lp - lm) / 2e-2).margin(2e-4));
+  }
+}
+
+TEST_CASE("Every shipped architecture: model input gradient of the loss matches finite differences", "[grad]") {
+  for (const ArchInfo& a : architectures()) {
+    Sequential m = make_model(a.name, 3);
+    Rng rng(8);
+    Tensor x = random_tensor({2, 1, 28, 28}, rng, 0.0f, 1.0f), dx;
+    const std::vector<int> y = {3, 7};
+    m.loss_input_gradient(x, y, dx);
+    // Directional derivative along v = dx / |dx| (where it is largest, so that float32 rounding and
+    // ReLU kinks crossed by the step are small next to it): <dx, v> vs (L(x + hv) - L(x - hv)) / 2h.
+    Tensor v = dx;
+    const double norm = std::sqrt(dot(dx, dx));
+    REQUIRE(norm > 0.0);
+    for (float& e : v.data) e = static_cast<float>(e / norm);
+    const double h = 1e-2;
+    Tensor xp = x, xm = x;
+    for (size_t i = 0; i < x.data.size(); ++i) {
+      xp.data[i] += static_cast<float>(h) * v.data[i];
+      xm.data[i] -= static_cast<float>(h) * v.data[i];
+    }
+    const double lp = cross_entropy(m.forward(xp), y, Reduction::Sum, nullptr);
+    const double lm = cross_entropy(m.forward(xm), y, Reduction::Sum, nullptr);
+    INFO(a.name);
+    CHECK(dot(dx, v) == Approx((lp - lm) / (2 * h)).epsilon(2e-2).margin(1e-3));
+  }
+}
+
+TEST_CASE("backward can run many times after one forward and gives the same gradient", "[grad]") {
+  Sequential m = make_model("cnn", 4);
+  Rng rng(9);
+  Tensor x = random_tensor({3, 1, 28, 28}, rng, 0.0f, 1.0f), d1, d2;
+  const Tensor& logits = m.forward(x);
+  Tensor g = random_tensor(logits.shape, rng);
+  m.backward(g, &d1, true);
+  m.backward(g, &d2, true);
+  REQUIRE(d1.shape == x.shape);
+  for (size_t i = 0; i < d1.data.size(); ++i) REQUIRE(d1.data[i] == d2.data[i]);
+}
+
+TEST_CASE("batched forward equals per-sample forward", "[grad]") {
+  for (const char* arch : {"cnn", "small"}) {
+    Sequential m = make_model(arch, 5);
+    Rng rng(10);
+    Tensor x = random_tensor({5, 1, 28, 28}, rng, 0.0f, 1.0f);
+    const Tensor all = m.forward(x);
+    for (int i = 0; i < 5; ++i) {
+      const Tensor one = m.forward(x.slice(i, 1));
+      for (int k = 0; k < 10; ++k) CHECK(one.data[static_cast<size_t>(k)] == Approx(all.data[static_cast<size_t>(i * 10 + k)]).margin(1e-5));
+    }
+  }
+}
