@@ -38,5 +38,6 @@ int cmd_attack(const Args& a);
 int cmd_bench(const Args& a);
 int cmd_demo(const Args& a);
 int cmd_info(const Args& a);
+int cmd_dump(const Args& a);
 
 }  // namespace advx::cli

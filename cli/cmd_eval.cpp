@@ -45,7 +45,12 @@ int cmd_eval(const Args& a) {
   const int n = a.integer("n", test.size());
   require(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
   const EvalResult r = evaluate(m, test.head(n), attack, target, a.integer("batch", 256));
-  if (a.has("save-adv")) write_file(a.str("save-adv"), idx_encode_f32(r.adv));
+  if (a.has("save-adv")) {
+    // MNIST's layout: N x 28 x 28 for grey images (N x C x H x W otherwise), float32 (type 0x0D).
+    Tensor adv = r.adv;
+    if (adv.rank() == 4 && adv.dim(1) == 1) adv.shape = {adv.dim(0), adv.dim(2), adv.dim(3)};
+    write_file(a.str("save-adv"), idx_encode_f32(adv));
+  }
   if (a.has("json")) {
     std::printf(
         "{\"model\": \"%s\", \"attack\": \"%s\", \"eps\": %g, \"target\": %d, \"n\": %d, \"clean_acc\": %.6f, "

@@ -17,6 +17,7 @@ const char* kUsage =
     "  bench  [--json] [--reps R]\n"
     "  demo   [--model NAME|FILE] [--n N]\n"
     "  info   --model NAME|FILE\n"
+    "  dump   --model NAME|FILE --out FILE [--n N]   (logits and input gradients, for cross-checks)\n"
     "Data: --data DIR, else $ADVX_DATA, else ../shared/data.\n";
 
 }  // namespace
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return cmd_bench(a);
     if (cmd == "demo") return cmd_demo(a);
     if (cmd == "info") return cmd_info(a);
+    if (cmd == "dump") return cmd_dump(a);
     std::fprintf(stderr, "advx: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const advx::Error& e) {

@@ -47,10 +47,16 @@ void Sequential::backward(const Tensor& dlogits, Tensor* dx, bool param_grads) {
   require(dlogits.shape == acts_.back().shape,
           "backward: gradient shape " + shape_str(dlogits.shape) + " != logits shape " + shape_str(acts_.back().shape));
   grads_.resize(layers.size() + 1);
+  // Without an input gradient wanted, nothing below the first layer with parameters needs dL/dx.
+  size_t stop = 0;
+  if (!dx) {
+    while (stop < layers.size() && layers[stop]->params().empty()) ++stop;
+    if (!param_grads || stop == layers.size()) return;
+  }
   const Tensor* g = &dlogits;
-  for (size_t i = layers.size(); i-- > 0;) {
-    // The first layer needs dL/dx only when the caller wants the input gradient.
-    Tensor* out = (i == 0) ? dx : &grads_[i];
+  for (size_t i = layers.size(); i-- > stop;) {
+    // The lowest layer run writes dL/dx only when the caller wants the input gradient.
+    Tensor* out = (i == 0) ? dx : (i == stop ? nullptr : &grads_[i]);
     layers[i]->backward(acts_[i], acts_[i + 1], *g, out, param_grads);
     g = out;
   }

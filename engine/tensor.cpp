@@ -46,7 +46,7 @@ Tensor Tensor::slice(int begin, int count) const {
   Tensor out;
   out.shape = s;
   const std::int64_t per = sample_size();
-  out.data.assign(data.begin() + begin * per, data.begin() + (begin + count) * per);
+  out.data.assign(ptr() + begin * per, ptr() + (begin + count) * per);
   return out;
 }
 

@@ -36,7 +36,7 @@ void gather(const Tensor& src, const std::vector<int>& idx, Tensor& dst) {
   dst.resize(s);
   const std::int64_t per = src.sample_size();
   for (size_t k = 0; k < idx.size(); ++k)
-    std::copy_n(src.data.begin() + idx[k] * per, per, dst.data.begin() + static_cast<std::int64_t>(k) * per);
+    std::copy_n(src.ptr() + idx[k] * per, per, dst.ptr() + static_cast<std::int64_t>(k) * per);
 }
 
 }  // namespace
@@ -78,7 +78,7 @@ AttackResult linf_attack(Sequential& m, const Tensor& x, const std::vector<int>&
       r.success[u] = ok;
       r.pred[u] = pred;
       best[u] = score;
-      std::copy_n(point, per, r.adv.data.begin() + static_cast<std::int64_t>(i) * per);
+      std::copy_n(point, per, r.adv.ptr() + static_cast<std::int64_t>(i) * per);
     }
   };
 

@@ -47,13 +47,13 @@ EvalResult evaluate(Sequential& m, const Dataset& d, const std::optional<LinfAtt
     if (idx.empty()) continue;
     Tensor xa({static_cast<int>(idx.size()), x.dim(1), x.dim(2), x.dim(3)});
     for (size_t k = 0; k < idx.size(); ++k)
-      std::copy_n(x.data.begin() + idx[k] * per, per, xa.data.begin() + static_cast<std::int64_t>(k) * per);
+      std::copy_n(x.ptr() + idx[k] * per, per, xa.ptr() + static_cast<std::int64_t>(k) * per);
     const AttackResult ar = linf_attack(m, xa, ys, target >= 0 ? ts : std::vector<int>{}, *attack);
     r.gradient_calls += ar.gradient_calls;
     r.attacked += static_cast<int>(idx.size());
     for (size_t k = 0; k < idx.size(); ++k) {
       const std::int64_t dst = static_cast<std::int64_t>(b + idx[k]) * per;
-      std::copy_n(ar.adv.data.begin() + static_cast<std::int64_t>(k) * per, per, r.adv.data.begin() + dst);
+      std::copy_n(ar.adv.ptr() + static_cast<std::int64_t>(k) * per, per, r.adv.ptr() + dst);
       succeeded += ar.success[k];
       adv_ok += ar.pred[k] == ys[k];
       double linf = 0.0;

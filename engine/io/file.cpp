@@ -16,7 +16,7 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   const std::streamoff n = f.tellg();
   f.seekg(0, std::ios::beg);
   std::vector<std::uint8_t> bytes(static_cast<size_t>(n < 0 ? 0 : n));
-  if (n > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), n)) throw Error("cannot read '" + path + "'");
+  if (n > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n))) throw Error("cannot read '" + path + "'");
   return bytes;
 }
 

@@ -39,7 +39,7 @@ std::vector<std::uint8_t> safetensors_encode(const TensorFile& f) {
   }
   header += "}";
   while (header.size() % 8 != 0) header += ' ';  // the spec recommends 8-byte alignment of the data
-  std::vector<std::uint8_t> out(8 + header.size() + offset);
+  std::vector<std::uint8_t> out(8 + header.size() + static_cast<size_t>(offset));
   const std::uint64_t hlen = header.size();
   for (int b = 0; b < 8; ++b) out[static_cast<size_t>(b)] = static_cast<std::uint8_t>(hlen >> (8 * b));
   std::memcpy(out.data() + 8, header.data(), header.size());

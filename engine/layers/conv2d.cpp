@@ -1,12 +1,15 @@
-// 2-D convolution by im2col + GEMM, one sample at a time, samples spread over threads.
+// 2-D convolution by im2col + GEMM, several samples per GEMM, chunks of samples spread over threads.
 //
-// Memory layout of one sample's columns (K = in_ch*k*k rows, P = OH*OW columns), row-major:
+// Memory layout of one chunk's columns (K = in_ch*k*k rows, c*P columns for c samples of
+// P = OH*OW output positions each), row-major with leading dimension ld = c*P:
 //
-//          p = oh*OW + ow  ->
-//   r = (c*k + i)*k + j    col[r][p] = x[c][oh*stride - pad + i][ow*stride - pad + j]  (0 outside)
+//          column q = s*P + oh*OW + ow   (sample s of the chunk)  ->
+//   r = (ci*k + i)*k + j    col[r][q] = x_s[ci][oh*stride - pad + i][ow*stride - pad + j]  (0 outside)
 //
-// Then the output of sample n is Y_n [out_ch, P] = W [out_ch, K] * col [K, P] + b, which is already
-// the NCHW layout of that sample, so no transpose is needed.
+// Then Y_chunk [out_ch, c*P] = W [out_ch, K] * col [K, c*P] (+ b), and sample s's NCHW output is
+// the column block [s*P, (s+1)*P). Batching samples turns many tiny GEMMs (for `small`, 16x16x196
+// per sample) into few large ones, which is where Eigen reaches its peak.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/error.h"
@@ -18,16 +21,17 @@ namespace {
 
 int out_size(int in, int k, int s, int p) { return (in + 2 * p - k) / s + 1; }
 
-void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col) {
+// Writes one sample's columns into col (row stride ld).
+void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col, std::int64_t ld) {
   for (int ci = 0; ci < c; ++ci)
     for (int i = 0; i < k; ++i)
       for (int j = 0; j < k; ++j) {
-        float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * oh * ow;
+        float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
         for (int y = 0; y < oh; ++y) {
           const int iy = y * s - p + i;
           float* out = row + y * ow;
           if (iy < 0 || iy >= h) {
-            for (int xo = 0; xo < ow; ++xo) out[xo] = 0.0f;
+            std::fill(out, out + ow, 0.0f);
             continue;
           }
           const float* in = x + (static_cast<std::int64_t>(ci) * h + iy) * w;
@@ -40,12 +44,12 @@ void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, in
 }
 
 // Adjoint of im2col: each column entry is added back to the input pixel it was read from.
-void col2im(const float* col, int c, int h, int w, int k, int s, int p, int oh, int ow, float* x) {
-  for (std::int64_t t = 0; t < static_cast<std::int64_t>(c) * h * w; ++t) x[t] = 0.0f;
+void col2im(const float* col, std::int64_t ld, int c, int h, int w, int k, int s, int p, int oh, int ow, float* x) {
+  std::fill(x, x + static_cast<std::int64_t>(c) * h * w, 0.0f);
   for (int ci = 0; ci < c; ++ci)
     for (int i = 0; i < k; ++i)
       for (int j = 0; j < k; ++j) {
-        const float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * oh * ow;
+        const float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
         for (int y = 0; y < oh; ++y) {
           const int iy = y * s - p + i;
           if (iy < 0 || iy >= h) continue;
@@ -57,6 +61,13 @@ void col2im(const float* col, int c, int h, int w, int k, int s, int p, int oh, 
           }
         }
       }
+}
+
+// Samples per chunk: about 2048 GEMM columns, but at least one chunk per thread when n allows.
+int chunk_size(int n, int positions, int threads) {
+  const int by_cols = std::max(1, 2048 / std::max(1, positions));
+  const int by_threads = std::max(1, (n + threads - 1) / threads);
+  return std::max(1, std::min({by_cols, by_threads, n}));
 }
 
 }  // namespace
@@ -101,18 +112,29 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   const int oh = o[1], ow = o[2], kk = in_ch * kernel * kernel, pp = oh * ow;
   y.resize({n, out_ch, oh, ow});
   const int threads = max_threads();
-  if (static_cast<int>(cols_.size()) < threads) cols_.resize(static_cast<size_t>(threads));
+  const int cs = chunk_size(n, pp, threads), chunks = (n + cs - 1) / cs;
+  cols_.resize(static_cast<size_t>(std::max<int>(threads, static_cast<int>(cols_.size()))));
+  ybuf_.resize(cols_.size());
   const CMapR wm(weight.ptr(), out_ch, kk);
-  const Eigen::Map<const Eigen::VectorXf> b(bias.ptr(), out_ch);
   const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w, out_per = static_cast<std::int64_t>(out_ch) * pp;
-#pragma omp parallel for schedule(static) if (n > 1)
-  for (int s = 0; s < n; ++s) {
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int ch = 0; ch < chunks; ++ch) {
+    const int s0 = ch * cs, c = std::min(cs, n - s0);
+    const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
     Tensor& col = cols_[static_cast<size_t>(thread_id())];
-    col.resize({kk, pp});
-    im2col(x.ptr() + s * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr());
-    MapR ys(y.ptr() + s * out_per, out_ch, pp);
-    ys.noalias() = wm * CMapR(col.ptr(), kk, pp);  // Y_n = W col
-    ys.colwise() += b;                               //      + b
+    Tensor& yb = ybuf_[static_cast<size_t>(thread_id())];
+    col.resize({kk, static_cast<int>(ld)});
+    yb.resize({out_ch, static_cast<int>(ld)});
+    for (int s = 0; s < c; ++s)
+      im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
+    yb.mat().noalias() = wm * col.mat();  // Y_chunk = W col
+    for (int s = 0; s < c; ++s)
+      for (int oc = 0; oc < out_ch; ++oc) {
+        const float* src = yb.ptr() + oc * ld + s * pp;
+        float* dst = y.ptr() + (s0 + s) * out_per + oc * pp;
+        const float b = bias.data[static_cast<size_t>(oc)];
+        for (int t = 0; t < pp; ++t) dst[t] = src[t] + b;  // + b
+      }
   }
 }
 
@@ -120,47 +142,55 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   const int n = x.dim(0), h = x.dim(2), w = x.dim(3);
   const int oh = dy.dim(2), ow = dy.dim(3), kk = in_ch * kernel * kernel, pp = oh * ow;
   const int threads = max_threads();
-  if (static_cast<int>(cols_.size()) < threads) cols_.resize(static_cast<size_t>(threads));
-  if (static_cast<int>(dcols_.size()) < threads) dcols_.resize(static_cast<size_t>(threads));
+  const int cs = chunk_size(n, pp, threads), chunks = (n + cs - 1) / cs;
+  cols_.resize(static_cast<size_t>(std::max<int>(threads, static_cast<int>(cols_.size()))));
+  ybuf_.resize(cols_.size());
+  dcols_.resize(cols_.size());
   if (param_grads) {
-    wgrad_part_.resize(static_cast<size_t>(threads));
-    bgrad_part_.resize(static_cast<size_t>(threads));
-    for (int t = 0; t < threads; ++t) {
-      wgrad_part_[static_cast<size_t>(t)].resize({out_ch, kk});
-      wgrad_part_[static_cast<size_t>(t)].fill(0.0f);
-      bgrad_part_[static_cast<size_t>(t)].resize({out_ch});
-      bgrad_part_[static_cast<size_t>(t)].fill(0.0f);
+    wgrad_part_.resize(cols_.size());
+    bgrad_part_.resize(cols_.size());
+    for (size_t t = 0; t < cols_.size(); ++t) {
+      wgrad_part_[t].resize({out_ch, kk});
+      wgrad_part_[t].fill(0.0f);
+      bgrad_part_[t].resize({out_ch});
+      bgrad_part_[t].fill(0.0f);
     }
   }
   if (dx) dx->resize(x.shape);
   const CMapR wm(weight.ptr(), out_ch, kk);
   const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w, out_per = static_cast<std::int64_t>(out_ch) * pp;
-#pragma omp parallel for schedule(static) if (n > 1)
-  for (int s = 0; s < n; ++s) {
-    const int t = thread_id();
-    const CMapR dys(dy.ptr() + s * out_per, out_ch, pp);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int ch = 0; ch < chunks; ++ch) {
+    const size_t t = static_cast<size_t>(thread_id());
+    const int s0 = ch * cs, c = std::min(cs, n - s0);
+    const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
+    // dL/dY of the chunk in the [out_ch, c*P] layout of the forward GEMM.
+    Tensor& dyc = ybuf_[t];
+    dyc.resize({out_ch, static_cast<int>(ld)});
+    for (int s = 0; s < c; ++s)
+      for (int oc = 0; oc < out_ch; ++oc)
+        std::copy_n(dy.ptr() + (s0 + s) * out_per + oc * pp, pp, dyc.ptr() + oc * ld + s * pp);
     if (param_grads) {
-      Tensor& col = cols_[static_cast<size_t>(t)];
-      col.resize({kk, pp});
-      im2col(x.ptr() + s * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr());
-      MapR dw(wgrad_part_[static_cast<size_t>(t)].ptr(), out_ch, kk);
-      dw.noalias() += dys * CMapR(col.ptr(), kk, pp).transpose();  // dL/dW += dL/dY_n col^T
-      Eigen::Map<Eigen::VectorXf>(bgrad_part_[static_cast<size_t>(t)].ptr(), out_ch) +=
-          dys.rowwise().sum();  // dL/db += sum over positions of dL/dY_n
+      Tensor& col = cols_[t];
+      col.resize({kk, static_cast<int>(ld)});
+      for (int s = 0; s < c; ++s)
+        im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
+      wgrad_part_[t].mat().noalias() += dyc.mat() * col.mat().transpose();  // dL/dW += dL/dY col^T
+      Eigen::Map<Eigen::VectorXf>(bgrad_part_[t].ptr(), out_ch) += dyc.mat().rowwise().sum();  // dL/db += sum dL/dY
     }
     if (dx) {
-      Tensor& dcol = dcols_[static_cast<size_t>(t)];
-      dcol.resize({kk, pp});
-      MapR(dcol.ptr(), kk, pp).noalias() = wm.transpose() * dys;  // dL/dcol = W^T dL/dY_n
-      col2im(dcol.ptr(), in_ch, h, w, kernel, stride, padding, oh, ow, dx->ptr() + s * in_per);  // dL/dX_n
+      Tensor& dcol = dcols_[t];
+      dcol.resize({kk, static_cast<int>(ld)});
+      dcol.mat().noalias() = wm.transpose() * dyc.mat();  // dL/dcol = W^T dL/dY
+      for (int s = 0; s < c; ++s)                          // dL/dX_s = col2im(dL/dcol block s)
+        col2im(dcol.ptr() + s * pp, ld, in_ch, h, w, kernel, stride, padding, oh, ow, dx->ptr() + (s0 + s) * in_per);
     }
   }
   if (param_grads) {
     // Reduce per-thread partial sums in thread order (deterministic for a given thread count).
-    for (int t = 0; t < threads; ++t) {
-      weight_grad.mat() += wgrad_part_[static_cast<size_t>(t)].mat();  // [out, in*k*k] both
-      Eigen::Map<Eigen::VectorXf>(bias_grad.ptr(), out_ch) +=
-          Eigen::Map<const Eigen::VectorXf>(bgrad_part_[static_cast<size_t>(t)].ptr(), out_ch);
+    for (size_t t = 0; t < cols_.size(); ++t) {
+      weight_grad.mat() += wgrad_part_[t].mat();  // both [out, in*k*k]
+      Eigen::Map<Eigen::VectorXf>(bias_grad.ptr(), out_ch) += Eigen::Map<const Eigen::VectorXf>(bgrad_part_[t].ptr(), out_ch);
     }
   }
 }

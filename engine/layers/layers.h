@@ -38,8 +38,8 @@ class Conv2d : public Layer {
   int in_ch, out_ch, kernel, stride, padding;
 
  private:
-  // Per-thread scratch (im2col columns and their gradient), reused across calls.
-  std::vector<Tensor> cols_, dcols_, wgrad_part_, bgrad_part_;
+  // Per-thread scratch (im2col columns, GEMM output / dL/dY, dL/dcol, partial dW and db), reused.
+  std::vector<Tensor> cols_, ybuf_, dcols_, wgrad_part_, bgrad_part_;
 };
 
 // Max pooling (torch.nn.MaxPool2d(kernel, stride)); no padding.

@@ -39,7 +39,7 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
 
   for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
     // Fisher-Yates with our own Rng: the same seed gives the same order on every platform.
-    for (int i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
+    for (int i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(rng.below(static_cast<std::uint64_t>(i) + 1))]);
     const auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0.0;
     long correct = 0, seen = 0;
@@ -50,7 +50,7 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
       yb.resize(static_cast<size_t>(count));
       for (int k = 0; k < count; ++k) {
         const int i = order[static_cast<size_t>(begin + k)];
-        std::copy_n(data.images.data.begin() + i * per, per, xb.data.begin() + static_cast<std::int64_t>(k) * per);
+        std::copy_n(data.images.ptr() + i * per, per, xb.ptr() + static_cast<std::int64_t>(k) * per);
         yb[static_cast<size_t>(k)] = data.labels[static_cast<size_t>(i)];
       }
       const Tensor& logits = m.forward(xb, true);

@@ -196,3 +196,31 @@ TEST_CASE("batched forward equals per-sample forward", "[grad]") {
     }
   }
 }
+
+TEST_CASE("Conv2d over many samples (several chunks and threads) equals sample-by-sample", "[grad]") {
+  Rng rng(12);
+  Conv2d c(2, 5, 4, 2, 1);
+  c.init(rng);
+  const int n = 37;
+  Tensor x = random_tensor({n, 2, 28, 28}, rng), y, dx;
+  c.forward(x, y, false);
+  const Tensor r = random_tensor(y.shape, rng);
+  c.weight_grad.fill(0.0f);
+  c.bias_grad.fill(0.0f);
+  c.backward(x, y, r, &dx, true);
+  const Tensor wg = c.weight_grad, bg = c.bias_grad;
+  Tensor sum_wg(wg.shape), sum_bg(bg.shape);
+  for (int i = 0; i < n; ++i) {
+    Tensor xi = x.slice(i, 1), yi, dxi;
+    c.forward(xi, yi, false);
+    c.weight_grad.fill(0.0f);
+    c.bias_grad.fill(0.0f);
+    c.backward(xi, yi, r.slice(i, 1), &dxi, true);
+    for (int64_t k = 0; k < yi.size(); ++k) REQUIRE(yi.data[k] == Approx(y.data[i * yi.size() + k]).margin(1e-5));
+    for (int64_t k = 0; k < dxi.size(); ++k) REQUIRE(dxi.data[k] == Approx(dx.data[i * dxi.size() + k]).margin(1e-5));
+    sum_wg.mat() += c.weight_grad.mat();
+    for (int64_t k = 0; k < bg.size(); ++k) sum_bg.data[k] += c.bias_grad.data[k];
+  }
+  for (int64_t k = 0; k < wg.size(); ++k) REQUIRE(sum_wg.data[k] == Approx(wg.data[k]).margin(1e-3));
+  for (int64_t k = 0; k < bg.size(); ++k) REQUIRE(sum_bg.data[k] == Approx(bg.data[k]).margin(1e-3));
+}

@@ -1,0 +1,33 @@
+// advx dump: the engine's logits and input gradients on the first N test images, as safetensors,
+// for independent checks (tests/reference/check_torch.py compares them with PyTorch's).
+#include <cstdio>
+
+#include "cli/args.h"
+#include "engine/data/dataset.h"
+#include "engine/io/model_io.h"
+#include "engine/io/safetensors.h"
+
+namespace advx::cli {
+
+int cmd_dump(const Args& a) {
+  a.allow({"model", "n", "out", "data", "dataset"});
+  require(a.has("out"), "dump needs --out FILE (.safetensors)");
+  Sequential m = load_model(model_path(a.str("model")));
+  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), a.str("dataset", "mnist"), "test");
+  const int n = a.integer("n", 1000);
+  require(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
+  const Dataset d = test.head(n);
+  TensorFile f;
+  Tensor dx;
+  // dL/dx of the summed cross-entropy of the true labels: each image's gradient is its own loss's.
+  f.tensors["logits"] = m.loss_input_gradient(d.images, d.labels, dx);
+  f.tensors["input_grad"] = dx;
+  f.metadata["advx.arch"] = m.arch;
+  f.metadata["n"] = std::to_string(n);
+  safetensors_save(f, a.str("out"));
+  std::printf("wrote logits %s and input_grad %s to %s\n", shape_str(f.tensors["logits"].shape).c_str(),
+              shape_str(dx.shape).c_str(), a.str("out").c_str());
+  return 0;
+}
+
+}  // namespace advx::cli

@@ -1,0 +1,367 @@
+// advx playground: SDL2 window + OpenGL (WebGL2 in the browser) + Dear ImGui.
+//   advx-play [--assets DIR] [--state "model=cnn&eps=0.2&test=3"] [--frames N]
+#include <SDL.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "engine/error.h"
+#include "engine/io/file.h"
+#include "frontend/app.h"
+#include "frontend/layout.h"
+#include "frontend/panels.h"
+#include "frontend/platform.h"
+#include "frontend/web_api.h"
+#include "imgui.h"
+#include "imgui_impl_opengl3.h"
+#include "imgui_impl_sdl.h"
+
+#ifdef __EMSCRIPTEN__
+#include <GLES3/gl3.h>
+#include <emscripten.h>
+#define ADVX_API extern "C" EMSCRIPTEN_KEEPALIVE
+#else
+#include <SDL_opengl.h>
+#define ADVX_API extern "C"
+#endif
+
+namespace {
+
+struct Platform {
+  SDL_Window* window = nullptr;
+  SDL_GLContext gl = nullptr;
+  bool done = false;
+  int max_frames = -1;
+  std::string last_hash;
+  int announced_clean = -2, announced_adv = -2;
+};
+
+// Everything the main loop needs lives here (Emscripten's main loop is a callback).
+struct Main {
+  Platform platform;
+  std::unique_ptr<play::App> app;
+  play::Ui ui;
+  int last_view_version = -1;
+};
+std::unique_ptr<Main> g_main;
+
+struct PanelDef {
+  const char* name;   // as in hide=
+  const char* title;
+  float w_em, h_em;   // preferred size in font heights
+  void (*draw)(play::App&, play::Ui&);
+};
+
+const PanelDef kPanels[] = {
+    {"input", "Input", 20.5f, 31.0f, play::panel_input},
+    {"prediction", "Prediction", 19.0f, 31.0f, play::panel_prediction},
+    {"attack", "Attack", 31.0f, 31.0f, play::panel_attack},
+    {"model", "Model", 20.5f, 12.0f, play::panel_model},
+    {"robustness", "Robustness", 31.0f, 18.0f, play::panel_robustness},
+    {"help", "Help", 19.0f, 18.0f, play::panel_help},
+};
+
+void shortcut(play::App& app, play::Ui& ui, SDL_Keycode key) {
+  play::ViewState s = app.state;
+  switch (key) {
+    case SDLK_c: app.clear_input(); return;
+    case SDLK_r: app.random_test_image(); return;
+    case SDLK_e: app.erase = !app.erase; return;
+    case SDLK_LEFTBRACKET: app.state.brush = std::max(1.0f, app.state.brush - 0.5f); return;
+    case SDLK_RIGHTBRACKET: app.state.brush = std::min(10.0f, app.state.brush + 0.5f); return;
+    case SDLK_MINUS: s.eps = std::max(0.0f, s.eps - 0.01f); break;
+    case SDLK_EQUALS: s.eps = std::min(0.5f, s.eps + 0.01f); break;
+    case SDLK_t: s.target = s.target >= 9 ? -1 : s.target + 1; break;
+    case SDLK_a: s.attack = s.attack == "fgsm" ? "bim" : s.attack == "bim" ? "pgd" : "fgsm"; break;
+    case SDLK_p: app.notice = play::offer_download("advx-adversarial.png", app.adversarial_png()); return;
+    default: return;
+  }
+  (void)ui;
+  app.set_state(s);
+}
+
+void handle_events(Main& m) {
+  play::App& app = *m.app;
+  play::Ui& ui = m.ui;
+  const ImGuiIO& io = ImGui::GetIO();
+  bool painted = false;
+  SDL_Event ev;
+  while (SDL_PollEvent(&ev)) {
+    ImGui_ImplSDL2_ProcessEvent(&ev);
+    const bool popup = ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId);
+    switch (ev.type) {
+      case SDL_QUIT: m.platform.done = true; break;
+      case SDL_MOUSEBUTTONDOWN:
+        if (ev.button.button == SDL_BUTTON_LEFT && !popup)
+          painted |= play::canvas_pointer(app, ui, 0, static_cast<float>(ev.button.x), static_cast<float>(ev.button.y));
+        break;
+      case SDL_MOUSEMOTION:
+        painted |= play::canvas_pointer(app, ui, 1, static_cast<float>(ev.motion.x), static_cast<float>(ev.motion.y));
+        break;
+      case SDL_MOUSEBUTTONUP:
+        if (ev.button.button == SDL_BUTTON_LEFT)
+          painted |= play::canvas_pointer(app, ui, 2, static_cast<float>(ev.button.x), static_cast<float>(ev.button.y));
+        break;
+      case SDL_KEYDOWN:
+        if (!io.WantTextInput && !(ev.key.keysym.mod & (KMOD_CTRL | KMOD_ALT | KMOD_GUI)))
+          shortcut(app, ui, ev.key.keysym.sym);
+        break;
+      case SDL_DROPFILE:
+        if (ev.drop.file) {
+          try {
+            app.import_png(advx::read_file(ev.drop.file), ev.drop.file);
+          } catch (const advx::Error& e) {
+            app.error = e.what();
+          }
+          SDL_free(ev.drop.file);
+        }
+        break;
+      default: break;
+    }
+  }
+  if (painted) app.canvas_changed();
+}
+
+void draw_ui(Main& m) {
+  play::App& app = *m.app;
+  play::Ui& ui = m.ui;
+  const ImGuiIO& io = ImGui::GetIO();
+  const float em = ImGui::GetFontSize();
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(io.DisplaySize);
+  ImGui::Begin("advx", nullptr,
+               ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoMove |
+                   ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoBringToFrontOnFocus |
+                   ImGuiWindowFlags_NoSavedSettings);
+  ImGui::TextUnformatted("advx: adversarial examples playground");
+  if (!app.error.empty()) {
+    ImGui::SameLine();
+    if (ImGui::SmallButton("dismiss")) app.error.clear();
+    ImGui::SameLine();
+    ImGui::TextColored(ImVec4(0.9f, 0.6f, 0.0f, 1.0f), "%s", app.error.c_str());
+  } else if (!app.notice.empty()) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", app.notice.c_str());
+  }
+  std::vector<play::Box> sizes;
+  std::vector<const PanelDef*> shown;
+  for (const PanelDef& p : kPanels) {
+    if (app.hidden(p.name)) continue;
+    shown.push_back(&p);
+    sizes.push_back({0, 0, p.w_em * em, p.h_em * em});
+  }
+  const ImVec2 origin = ImGui::GetCursorPos();
+  const float gap = 0.5f * em;
+  const std::vector<play::Box> boxes = play::flow_layout(sizes, ImGui::GetContentRegionAvail().x, gap);
+  float bottom = origin.y;
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const play::Box& b = boxes[i];
+    ImGui::SetCursorPos(ImVec2(origin.x + b.x, origin.y + b.y));
+    ImGui::BeginChild(shown[i]->name, ImVec2(b.w, b.h), true);
+    ImGui::TextColored(ImVec4(0.34f, 0.71f, 0.91f, 1.0f), "%s", shown[i]->title);
+    ImGui::Separator();
+    shown[i]->draw(app, ui);
+    ImGui::EndChild();
+    bottom = std::max(bottom, origin.y + b.y + b.h);
+  }
+  ImGui::SetCursorPos(ImVec2(origin.x, bottom));
+  ImGui::Dummy(ImVec2(1, gap));
+  ImGui::End();
+
+  if (!app.hidden("timing")) {
+    ImGui::SetNextWindowPos(ImVec2(io.DisplaySize.x - gap, gap), ImGuiCond_Always, ImVec2(1, 0));
+    ImGui::SetNextWindowBgAlpha(0.75f);
+    ImGui::Begin("timing", nullptr,
+                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings |
+                     ImGuiWindowFlags_NoFocusOnAppearing | ImGuiWindowFlags_NoNav | ImGuiWindowFlags_NoMove);
+    play::panel_timing(app, ui);
+    ImGui::End();
+  }
+}
+
+void after_frame(Main& m) {
+  play::App& app = *m.app;
+  if (m.ui.drawing) return;  // announce and update the URL when a stroke ends, not per pixel
+  const int adv = app.attack.valid ? app.attack.pred.top : -1;
+  if (app.clean.top >= 0 && (app.clean.top != m.platform.announced_clean || adv != m.platform.announced_adv)) {
+    m.platform.announced_clean = app.clean.top;
+    m.platform.announced_adv = adv;
+    char buf[160];
+    const double conf = static_cast<double>(app.clean.probs[static_cast<size_t>(app.clean.top)]) * 100.0;
+    if (adv >= 0 && !app.hidden("attack"))
+      std::snprintf(buf, sizeof buf, "Prediction %d, %.0f percent. Adversarial prediction %d.", app.clean.top, conf, adv);
+    else
+      std::snprintf(buf, sizeof buf, "Prediction %d, %.0f percent.", app.clean.top, conf);
+    play::announce(buf);
+  }
+  const std::string h = app.hash();
+  if (h != m.platform.last_hash) {
+    m.platform.last_hash = h;
+    play::set_url_hash(h);
+  }
+}
+
+void frame() {
+  Main& m = *g_main;
+  const auto t0 = std::chrono::steady_clock::now();
+  handle_events(m);
+  m.app->update(!m.app->hidden("robustness"));
+  m.ui.images_dirty = m.app->view_version != m.last_view_version;
+  m.last_view_version = m.app->view_version;
+
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplSDL2_NewFrame();
+  ImGui::NewFrame();
+  draw_ui(m);
+  ImGui::Render();
+  const ImGuiIO& io = ImGui::GetIO();
+  glViewport(0, 0, static_cast<int>(io.DisplaySize.x * io.DisplayFramebufferScale.x),
+             static_cast<int>(io.DisplaySize.y * io.DisplayFramebufferScale.y));
+  glClearColor(0.08f, 0.08f, 0.10f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  SDL_GL_SwapWindow(m.platform.window);
+  after_frame(m);
+  m.ui.last_frame_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (++m.ui.frames == 1) play::signal_ready();
+  if (m.platform.max_frames > 0 && m.ui.frames >= m.platform.max_frames) m.platform.done = true;
+#ifdef __EMSCRIPTEN__
+  if (m.platform.done) emscripten_cancel_main_loop();
+#endif
+}
+
+void setup_fonts(SDL_Window* window, const std::string& asset_dir) {
+  ImGuiIO& io = ImGui::GetIO();
+  int ww = 0, wh = 0, dw = 0, dh = 0;
+  SDL_GetWindowSize(window, &ww, &wh);
+  SDL_GL_GetDrawableSize(window, &dw, &dh);
+  const float scale = ww > 0 ? std::max(1.0f, static_cast<float>(dw) / static_cast<float>(ww)) : 1.0f;
+  const std::string font = asset_dir + "/fonts/ui.ttf";
+  // Rasterise at the device's pixel density and scale back, so text stays sharp on HiDPI screens.
+  if (advx::file_exists(font) && io.Fonts->AddFontFromFileTTF(font.c_str(), 15.0f * scale)) {
+    io.FontGlobalScale = 1.0f / scale;
+  } else {
+    ImFontConfig cfg;
+    cfg.SizePixels = 13.0f * scale;
+    io.Fonts->AddFontDefault(&cfg);
+    io.FontGlobalScale = 1.0f / scale;
+  }
+}
+
+}  // namespace
+
+// The canvas's rectangle in CSS pixels relative to the <canvas> element (for tests and embedding).
+ADVX_API const char* advx_layout_json() {
+  static std::string s;
+  if (!g_main) return "null";
+  const play::Ui& ui = g_main->ui;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "{\"canvas\":{\"x\":%.1f,\"y\":%.1f,\"w\":%.1f,\"h\":%.1f,\"size\":%d},\"frames\":%d}",
+                static_cast<double>(ui.canvas_min.x), static_cast<double>(ui.canvas_min.y),
+                static_cast<double>(ui.canvas_max.x - ui.canvas_min.x),
+                static_cast<double>(ui.canvas_max.y - ui.canvas_min.y), play::Canvas::kSize, ui.frames);
+  s = buf;
+  return s.c_str();
+}
+
+ADVX_API void advx_hashchange(const char* hash) {
+  if (!g_main) return;
+  std::string h = hash;
+  if (!h.empty() && h[0] == '#') h.erase(0, 1);
+  if (h == g_main->platform.last_hash) return;
+  g_main->app->error.clear();
+  g_main->app->apply_query(h);
+}
+
+int main(int argc, char** argv) {
+#ifdef __EMSCRIPTEN__
+  std::string asset_dir = "/assets";
+#else
+  std::string asset_dir = ADVX_ASSET_DIR;
+#endif
+  std::string initial_state;
+  int max_frames = -1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--assets" && i + 1 < argc) asset_dir = argv[++i];
+    else if (a == "--state" && i + 1 < argc) initial_state = argv[++i];
+    else if (a == "--frames" && i + 1 < argc) max_frames = std::atoi(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: advx-play [--assets DIR] [--state \"model=cnn&eps=0.2&test=3\"] [--frames N]\n");
+      return a == "--help" || a == "-h" ? 0 : 2;
+    }
+  }
+
+  if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) {
+    std::fprintf(stderr, "advx-play: SDL_Init failed: %s\n", SDL_GetError());
+    return 1;
+  }
+#ifdef __EMSCRIPTEN__
+  const char* glsl = "#version 300 es";
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_ES);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+#else
+  const char* glsl = "#version 130";
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+#endif
+  SDL_GL_SetAttribute(SDL_GL_DOUBLEBUFFER, 1);
+  const auto flags = static_cast<SDL_WindowFlags>(SDL_WINDOW_OPENGL | SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
+  g_main = std::make_unique<Main>();
+  Platform& pf = g_main->platform;
+  pf.max_frames = max_frames;
+  pf.window = SDL_CreateWindow("advx playground", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, 1280, 860, flags);
+  if (!pf.window) {
+    std::fprintf(stderr, "advx-play: cannot create a window: %s\n", SDL_GetError());
+    return 1;
+  }
+  pf.gl = SDL_GL_CreateContext(pf.window);
+  if (!pf.gl) {
+    std::fprintf(stderr, "advx-play: cannot create an OpenGL context: %s\n", SDL_GetError());
+    return 1;
+  }
+  SDL_GL_MakeCurrent(pf.window, pf.gl);
+  SDL_GL_SetSwapInterval(1);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;
+  io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+  ImGui::StyleColorsDark();
+  ImGui::GetStyle().FrameRounding = 3.0f;
+  setup_fonts(pf.window, asset_dir);
+  ImGui_ImplSDL2_InitForOpenGL(pf.window, pf.gl);
+  ImGui_ImplOpenGL3_Init(glsl);
+
+  g_main->app = std::make_unique<play::App>(asset_dir);
+  play::App& app = *g_main->app;
+  play::api_attach(&app);
+  std::string start = play::url_hash();
+  if (start.empty()) start = initial_state;
+  if (start.empty() && app.samples.size() > 0) start = "test=0";
+  if (!start.empty()) app.apply_query(start);
+
+#ifdef __EMSCRIPTEN__
+  emscripten_set_main_loop(frame, 0, 1);
+#else
+  while (!pf.done) frame();
+  play::api_attach(nullptr);
+  SDL_Window* window = pf.window;
+  SDL_GLContext gl = pf.gl;
+  g_main.reset();  // textures go while the GL context still exists
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplSDL2_Shutdown();
+  ImGui::DestroyContext();
+  SDL_GL_DeleteContext(gl);
+  SDL_DestroyWindow(window);
+  SDL_Quit();
+#endif
+  return 0;
+}

@@ -1,0 +1,100 @@
+// Input panel: the drawing canvas (mouse, touch, pen), brush and eraser, test images, PNG import.
+#include <algorithm>
+
+#include "engine/io/file.h"
+#include "engine/error.h"
+#include "frontend/colormap.h"
+#include "frontend/panels.h"
+#include "frontend/platform.h"
+
+namespace play {
+
+void panel_input(App& app, Ui& ui) {
+  ImGui::TextUnformatted("Draw a digit");
+  const float em = ImGui::GetFontSize();
+  const float side = std::min(ImGui::GetContentRegionAvail().x, 18.0f * em);
+  if (ui.canvas_version != app.canvas.version()) {
+    ui.canvas_version = app.canvas.version();
+    ui.canvas_tex.upload(grey_rgba(app.canvas.pixels()), Canvas::kSize, Canvas::kSize);
+  }
+  const ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImGui::InvisibleButton("canvas", ImVec2(side, side));
+  if (ImGui::IsItemHovered()) ImGui::SetMouseCursor(ImGuiMouseCursor_Hand);
+  ui.canvas_min = p0;
+  ui.canvas_max = ImVec2(p0.x + side, p0.y + side);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddImage(ui.canvas_tex.id(), ui.canvas_min, ui.canvas_max);
+  dl->AddRect(ui.canvas_min, ui.canvas_max, IM_COL32(128, 128, 128, 255));
+  // The preprocessing's ink box.
+  if (app.state.preprocess && !app.exact_input && !app.prep.box.empty()) {
+    const float k = side / static_cast<float>(Canvas::kSize);
+    dl->AddRect(ImVec2(p0.x + static_cast<float>(app.prep.box.x0) * k, p0.y + static_cast<float>(app.prep.box.y0) * k),
+                ImVec2(p0.x + static_cast<float>(app.prep.box.x1) * k, p0.y + static_cast<float>(app.prep.box.y1) * k),
+                IM_COL32(230, 159, 0, 200));
+  }
+
+  if (ImGui::Button("Clear (C)")) app.clear_input();
+  ImGui::SameLine();
+  if (ImGui::Button("Random test image (R)")) app.random_test_image();
+  ImGui::Checkbox("Eraser (E)", &app.erase);
+  ImGui::SameLine();
+  bool pre = app.state.preprocess;
+  if (ImGui::Checkbox("MNIST preprocessing", &pre)) {
+    ViewState s = app.state;
+    s.preprocess = pre;
+    app.set_state(s);
+  }
+  ImGui::SetNextItemWidth(10.0f * em);
+  ImGui::SliderFloat("brush ([ ])", &app.state.brush, 1.0f, 10.0f, "%.1f px", ImGuiSliderFlags_AlwaysClamp);
+
+  if (app.state.test_index >= 0)
+    ImGui::Text("MNIST test image #%d, label %d", app.state.test_index, app.true_label);
+  else if (app.exact_input)
+    ImGui::TextUnformatted("Given 28x28 image (no preprocessing)");
+  else
+    ImGui::TextUnformatted(app.canvas.empty() ? "Empty canvas" : "Your drawing");
+
+  if (ImGui::Button("Import PNG...")) {
+    if (!open_file_picker()) ImGui::OpenPopup("import");
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("Export input PNG")) app.notice = offer_download("advx-input.png", app.input_png());
+  if (ImGui::BeginPopup("import")) {
+    ImGui::TextUnformatted("PNG path (or drop a file on the window):");
+    char buf[512] = {};
+    ui.import_path.copy(buf, sizeof buf - 1);
+    ImGui::SetNextItemWidth(18.0f * em);
+    if (ImGui::InputText("##path", buf, sizeof buf)) ui.import_path = buf;
+    if (ImGui::Button("Load")) {
+      try {
+        app.import_png(advx::read_file(ui.import_path), ui.import_path);
+      } catch (const advx::Error& e) {
+        app.error = e.what();
+      }
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+  }
+}
+
+bool canvas_pointer(App& app, Ui& ui, int kind, float x, float y) {
+  const float side = ui.canvas_max.x - ui.canvas_min.x;
+  if (side <= 0) return false;
+  const float k = static_cast<float>(Canvas::kSize) / side;
+  const ImVec2 p((x - ui.canvas_min.x) * k, (y - ui.canvas_min.y) * k);
+  const bool inside = x >= ui.canvas_min.x && x < ui.canvas_max.x && y >= ui.canvas_min.y && y < ui.canvas_max.y;
+  if (kind == 0) {  // button down
+    if (!inside) return false;
+    ui.drawing = true;
+    ui.last = p;
+    app.canvas.stroke(p.x, p.y, p.x, p.y, app.state.brush, app.erase);
+    return true;
+  }
+  if (!ui.drawing) return false;
+  app.canvas.stroke(ui.last.x, ui.last.y, p.x, p.y, app.state.brush, app.erase);
+  ui.last = p;
+  if (kind == 2) ui.drawing = false;
+  return true;
+}
+
+}  // namespace play

@@ -1,0 +1,42 @@
+// One function per panel. Each draws from App and calls App's actions; `Ui` holds what only the
+// view needs (textures, the canvas's screen rectangle, pointer state).
+#pragma once
+#include <string>
+
+#include "frontend/app.h"
+#include "frontend/texture.h"
+#include "imgui.h"
+
+namespace play {
+
+struct Ui {
+  // Textures, re-uploaded when their source changes.
+  Texture canvas_tex, input_tex, adv_tex, delta_tex;
+  int canvas_version = -1;
+  bool images_dirty = true;
+  // The drawing canvas on screen (ImGui/window coordinates), from the last frame.
+  ImVec2 canvas_min{0, 0}, canvas_max{0, 0};
+  bool drawing = false;   // a stroke is in progress
+  ImVec2 last{0, 0};      // last stroke point, canvas pixels
+  float amplify = 1.0f;   // perturbation colour range = eps / amplify
+  std::string import_path;  // native: PNG path field
+  int frames = 0;
+  double last_frame_ms = 0;
+};
+
+void panel_input(App& app, Ui& ui);
+void panel_prediction(App& app, Ui& ui);
+void panel_model(App& app, Ui& ui);
+void panel_attack(App& app, Ui& ui);
+void panel_robustness(App& app, Ui& ui);
+void panel_timing(App& app, Ui& ui);  // a small overlay, not part of the flow layout
+void panel_help(App& app, Ui& ui);
+
+// Pointer events for the canvas (kind 0 down, 1 move, 2 up) in window coordinates; true if it painted.
+bool canvas_pointer(App& app, Ui& ui, int kind, float x, float y);
+
+// Shared drawing helpers (panel_prediction.cpp).
+void probability_bars(const Prediction& p, int highlight, float width);
+void image_with_border(const Texture& t, float size);
+
+}  // namespace play

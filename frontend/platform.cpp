@@ -1,0 +1,82 @@
+#include "frontend/platform.h"
+
+#include <cstdlib>
+
+#include "engine/error.h"
+#include "engine/io/file.h"
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+
+// clang-format off
+EM_JS(void, advx_js_announce, (const char* text), {
+  const el = document.getElementById('advx-live');
+  if (el) el.textContent = UTF8ToString(text);
+});
+EM_JS(void, advx_js_set_hash, (const char* hash), {
+  const h = '#' + UTF8ToString(hash);
+  if (location.hash !== h) { history.replaceState(null, "", h); }
+  if (window.advx) window.advx._lastHash = h;
+});
+EM_JS(char*, advx_js_get_hash, (), {
+  const h = location.hash.substring(1);
+  const n = lengthBytesUTF8(h) + 1;
+  const p = _malloc(n);
+  stringToUTF8(h, p, n);
+  return p;
+});
+EM_JS(void, advx_js_download, (const char* name, const std::uint8_t* data, int size), {
+  const bytes = HEAPU8.slice(data, data + size);
+  const url = URL.createObjectURL(new Blob([bytes], {type: 'image/png'}));
+  const a = document.createElement('a');
+  a.href = url; a.download = UTF8ToString(name);
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+});
+EM_JS(void, advx_js_open_picker, (), {
+  const input = document.getElementById('advx-file');
+  if (input) input.click();
+});
+EM_JS(void, advx_js_ready, (), {
+  if (window.advx && window.advx._resolveReady) window.advx._resolveReady();
+});
+// clang-format on
+#endif
+
+namespace play {
+
+#ifdef __EMSCRIPTEN__
+void announce(const std::string& text) { advx_js_announce(text.c_str()); }
+void set_url_hash(const std::string& hash) { advx_js_set_hash(hash.c_str()); }
+std::string url_hash() {
+  char* p = advx_js_get_hash();
+  std::string h(p);
+  free(p);
+  return h;
+}
+std::string offer_download(const std::string& name, const std::vector<std::uint8_t>& bytes) {
+  advx_js_download(name.c_str(), bytes.data(), static_cast<int>(bytes.size()));
+  return "downloaded " + name;
+}
+bool open_file_picker() {
+  advx_js_open_picker();
+  return true;
+}
+void signal_ready() { advx_js_ready(); }
+#else
+void announce(const std::string&) {}
+void set_url_hash(const std::string&) {}
+std::string url_hash() { return {}; }
+std::string offer_download(const std::string& name, const std::vector<std::uint8_t>& bytes) {
+  try {
+    advx::write_file(name, bytes);
+    return "saved " + name;
+  } catch (const advx::Error& e) {
+    return e.what();
+  }
+}
+bool open_file_picker() { return false; }
+void signal_ready() {}
+#endif
+
+}  // namespace play

@@ -1,0 +1,25 @@
+// The few things that differ between the browser and the desktop: the URL, downloads, file
+// pickers, the screen-reader live region. Web versions talk to web/shell.html and web/advx_api.js.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace play {
+
+// Text for the ARIA live region (screen readers announce it). Native: no-op.
+void announce(const std::string& text);
+// Replaces the URL's hash without reloading or adding history. Native: no-op.
+void set_url_hash(const std::string& hash);
+// The URL's hash without '#' (web) or "" (native).
+std::string url_hash();
+// Web: the browser downloads the bytes as `name`. Native: writes `name` in the working directory.
+// Returns a message for the UI.
+std::string offer_download(const std::string& name, const std::vector<std::uint8_t>& bytes);
+// Web: opens the browser's file picker; the chosen PNG arrives through advx_import_file.
+// Native: returns false (the UI offers a path field and drag-and-drop instead).
+bool open_file_picker();
+// Resolves window.advx.ready (web). Native: no-op.
+void signal_ready();
+
+}  // namespace play

@@ -1,0 +1,224 @@
+#include "frontend/state.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "engine/io/json.h"
+
+namespace play {
+
+const std::vector<std::string>& panel_names() {
+  static const std::vector<std::string> names = {"input",      "prediction", "model", "attack",
+                                                 "robustness", "timing",     "help"};
+  return names;
+}
+
+namespace {
+
+std::string fmt_float(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", static_cast<double>(v));
+  return buf;
+}
+
+bool parse_float(const std::string& v, float& out) {
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(d)) return false;
+  out = static_cast<float>(d);
+  return true;
+}
+
+bool parse_int(const std::string& v, long long& out) {
+  char* end = nullptr;
+  const long long i = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || end != v.c_str() + v.size()) return false;
+  out = i;
+  return true;
+}
+
+bool parse_bool(const std::string& v, bool& out) {
+  if (v == "1" || v == "true" || v == "on") return out = true, true;
+  if (v == "0" || v == "false" || v == "off") return out = false, true;
+  return false;
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+}  // namespace
+
+std::string url_decode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string base64url_encode(const std::vector<std::uint8_t>& b) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < b.size(); i += 3) {
+    const unsigned v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
+  }
+  if (i + 1 == b.size()) {
+    const unsigned v = b[i] << 16;
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+  } else if (i + 2 == b.size()) {
+    const unsigned v = (b[i] << 16) | (b[i + 1] << 8);
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+  }
+  return out;
+}
+
+bool base64url_decode(const std::string& text, std::vector<std::uint8_t>& out) {
+  out.clear();
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-' || c == '+') v = 62;
+    else if (c == '_' || c == '/') v = 63;
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+std::string encode_query(const ViewState& s) {
+  std::ostringstream q;
+  q << "model=" << s.model << "&attack=" << s.attack << "&eps=" << fmt_float(s.eps) << "&target=" << s.target
+    << "&steps=" << s.steps << "&seed=" << s.seed;
+  if (!s.preprocess) q << "&preprocess=0";
+  if (s.test_index >= 0) q << "&test=" << s.test_index;
+  else if (!s.image.empty()) q << "&img=" << s.image;
+  if (!s.hide.empty()) {
+    q << "&hide=";
+    bool first = true;
+    for (const std::string& h : s.hide) q << (first ? "" : ",") << h, first = false;
+  }
+  return q.str();
+}
+
+ViewState apply_query(const ViewState& base, const std::string& query, std::string* errors) {
+  ViewState s = base;
+  std::string q = query;
+  if (!q.empty() && (q[0] == '#' || q[0] == '?')) q.erase(0, 1);
+  auto bad = [&](const std::string& key, const std::string& value, const std::string& why) {
+    if (errors) *errors += "'" + key + "=" + value + "': " + why + "\n";
+  };
+  size_t pos = 0;
+  while (pos <= q.size()) {
+    size_t amp = q.find('&', pos);
+    if (amp == std::string::npos) amp = q.size();
+    const std::string pair = q.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    const std::string key = url_decode(pair.substr(0, eq));
+    const std::string value = eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
+    float f = 0.0f;
+    long long i = 0;
+    bool b = false;
+    if (key == "model") {
+      s.model = value;
+    } else if (key == "attack") {
+      if (value == "fgsm" || value == "bim" || value == "pgd") s.attack = value;
+      else bad(key, value, "attack is fgsm, bim or pgd");
+    } else if (key == "eps") {
+      if (parse_float(value, f) && f >= 0.0f && f <= 1.0f) s.eps = f;
+      else bad(key, value, "eps is a number in [0, 1]");
+    } else if (key == "target") {
+      if (value == "none" || value.empty()) s.target = -1;
+      else if (parse_int(value, i) && i >= -1 && i <= 9) s.target = static_cast<int>(i);
+      else bad(key, value, "target is -1 (untargeted) or a class 0-9");
+    } else if (key == "steps") {
+      if (parse_int(value, i) && i >= 1 && i <= 1000) s.steps = static_cast<int>(i);
+      else bad(key, value, "steps is an integer in [1, 1000]");
+    } else if (key == "seed") {
+      if (parse_int(value, i) && i >= 0) s.seed = static_cast<std::uint64_t>(i);
+      else bad(key, value, "seed is a non-negative integer");
+    } else if (key == "test") {
+      if (parse_int(value, i) && i >= -1 && i < 1000000) {
+        s.test_index = static_cast<int>(i);
+        if (i >= 0) s.image.clear();
+      } else {
+        bad(key, value, "test is the index of an MNIST test image");
+      }
+    } else if (key == "img") {
+      std::vector<std::uint8_t> bytes;
+      if (base64url_decode(value, bytes)) s.image = value, s.test_index = -1;
+      else bad(key, value.substr(0, 16), "img is a base64url PNG");
+    } else if (key == "preprocess") {
+      if (parse_bool(value, b)) s.preprocess = b;
+      else bad(key, value, "preprocess is 0 or 1");
+    } else if (key == "brush") {
+      if (parse_float(value, f) && f >= 0.5f && f <= 20.0f) s.brush = f;
+      else bad(key, value, "brush is a radius in [0.5, 20] canvas pixels");
+    } else if (key == "hide") {
+      s.hide.clear();
+      size_t p = 0;
+      while (p <= value.size()) {
+        size_t c = value.find(',', p);
+        if (c == std::string::npos) c = value.size();
+        const std::string name = value.substr(p, c - p);
+        p = c + 1;
+        if (name.empty()) continue;
+        const auto& names = panel_names();
+        if (std::find(names.begin(), names.end(), name) != names.end()) s.hide.insert(name);
+        else bad(key, name, "unknown panel");
+      }
+    } else {
+      bad(key, value, "unknown key");
+    }
+  }
+  return s;
+}
+
+std::string state_json(const ViewState& s) {
+  std::ostringstream j;
+  j << "{\"model\":" << advx::json_quote(s.model) << ",\"attack\":" << advx::json_quote(s.attack)
+    << ",\"eps\":" << fmt_float(s.eps) << ",\"target\":" << s.target << ",\"steps\":" << s.steps
+    << ",\"seed\":" << s.seed << ",\"test\":" << s.test_index << ",\"img\":" << advx::json_quote(s.image)
+    << ",\"preprocess\":" << (s.preprocess ? "true" : "false") << ",\"brush\":" << fmt_float(s.brush)
+    << ",\"hide\":[";
+  bool first = true;
+  for (const std::string& h : s.hide) j << (first ? "" : ",") << advx::json_quote(h), first = false;
+  j << "]}";
+  return j.str();
+}
+
+}  // namespace play

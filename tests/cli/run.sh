@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Black-box tests of the advx command: outputs, files it writes, and clear errors on bad input.
+# Usage: tests/cli/run.sh path/to/advx
+set -uo pipefail
+ADVX=${1:?usage: tests/cli/run.sh path/to/advx}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
+bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; [ -n "${2:-}" ] && printf '     %s\n' "$2"; }
+# expect_error NAME TEXT CMD...: the command fails (exit 1, not a crash) and stderr contains TEXT.
+expect_error() {
+  local name=$1 text=$2; shift 2
+  local err; err=$("$@" 2>&1 >/dev/null); local rc=$?
+  if [ "$rc" -eq 1 ] && grep -qF -- "$text" <<<"$err"; then ok "$name"; else bad "$name" "exit $rc: $err"; fi
+}
+
+# eval --json: the documented keys, numbers in range.
+out=$("$ADVX" eval --model small --attack fgsm --eps 0.2 --n 200 --json 2>&1)
+if /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+for k in ["clean_acc", "adv_acc", "success_rate", "linf_mean", "linf_max", "n", "seconds"]:
+    assert k in r, k
+assert r["n"] == 200 and 0.95 <= r["clean_acc"] <= 1 and r["adv_acc"] < r["clean_acc"]
+assert r["linf_max"] <= 0.2 + 1e-6 and 0 < r["success_rate"] <= 1
+PY
+then ok "eval --json has the documented keys and sane values"; else bad "eval --json" "$out"; fi
+
+# targeted eval: success means pred == target.
+out=$("$ADVX" eval --model small --attack pgd --eps 0.3 --steps 20 --target 3 --n 100 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['target']==3 and r['success_rate']>0.5" "$out" \
+  && ok "targeted pgd eval" || bad "targeted pgd eval" "$out"
+
+# --save-adv writes N float32 images in IDX, each within eps of the clean test image.
+"$ADVX" eval --model small --attack pgd --eps 0.1 --steps 10 --n 50 --save-adv "$T/adv.idx" >/dev/null 2>&1
+if /usr/bin/python3 - "$T/adv.idx" "${ADVX_DATA:-../shared/data}" <<'PY'
+import gzip, struct, sys, array
+b = open(sys.argv[1], "rb").read()
+assert b[:4] == bytes([0, 0, 0x0D, 3]), b[:4]
+n, h, w = struct.unpack(">III", b[4:16]); assert (n, h, w) == (50, 28, 28)
+adv = struct.unpack(">%df" % (n * h * w), b[16:])
+clean = gzip.open(sys.argv[2] + "/mnist/t10k-images-idx3-ubyte.gz").read()[16:16 + n * h * w]
+assert all(0 <= a <= 1 and abs(a - c / 255) <= 0.1 + 1e-6 for a, c in zip(adv, clean))
+PY
+then ok "--save-adv IDX is float32 N x 28 x 28 within eps"; else bad "--save-adv IDX"; fi
+
+# attack one PNG: a real test digit in, an adversarial PNG out.
+/usr/bin/python3 - "$T/seven.png" "${ADVX_DATA:-../shared/data}" <<'PY'
+import gzip, struct, sys, zlib
+px = gzip.open(sys.argv[2] + "/mnist/t10k-images-idx3-ubyte.gz").read()[16:16 + 784]  # test image 0, a 7
+raw = b"".join(b"\x00" + px[r * 28:(r + 1) * 28] for r in range(28))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0))
+                              + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+out=$("$ADVX" attack --model cnn --image "$T/seven.png" --attack pgd --eps 0.3 --steps 40 --out "$T/adv.png" 2>&1)
+if grep -q "clean:       predicted 7" <<<"$out" && grep -q "attack succeeded" <<<"$out" && [ -s "$T/adv.png" ]; then
+  ok "attack on a PNG"; else bad "attack on a PNG" "$out"; fi
+
+# Clear errors, exit code 1, never a crash.
+printf 'not a png' > "$T/bad.png"
+head -c 5000 assets/models/small.safetensors > "$T/trunc.safetensors"
+expect_error "negative eps" "eps must be >= 0" "$ADVX" eval --model small --attack fgsm --eps -0.1 --n 10
+expect_error "eps missing" "needs --eps" "$ADVX" eval --model small --attack fgsm --n 10
+expect_error "unknown attack" "unknown --attack" "$ADVX" eval --model small --attack foo --eps 0.1
+expect_error "target out of range" "--target must be" "$ADVX" eval --model small --attack fgsm --eps 0.1 --target 12
+expect_error "bad number" "must be a number" "$ADVX" eval --model small --attack fgsm --eps abc
+expect_error "unknown option" "unknown option --epz" "$ADVX" eval --model small --epz 0.1
+expect_error "missing model" "neither a file nor a shipped model" "$ADVX" eval --model nosuchmodel
+expect_error "truncated weights" "truncated" "$ADVX" eval --model "$T/trunc.safetensors" --n 10
+expect_error "bad PNG" "cannot decode image" "$ADVX" attack --model small --image "$T/bad.png" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "missing data folder" "does not exist" "$ADVX" eval --model small --data /nonexistent
+mkdir -p "$T/emptydata"
+ADVX_DATA="$T/emptydata" expect_error "data folder without mnist/" "is missing" "$ADVX" eval --model small --n 10
+expect_error "unknown architecture" "unknown model architecture" "$ADVX" train --model resnet --out "$T/x.safetensors"
+
+printf '%d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]
