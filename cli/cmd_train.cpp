@@ -12,7 +12,7 @@
 namespace advx::cli {
 
 int cmd_train(const Args& a) {
-  a.allow({"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet"});
+  a.allow({"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet", "lr-decay"});
   const std::string arch = a.str("model"), out = a.str("out");
   require(!arch.empty() && !out.empty(), "train needs --model NAME (softmax, fc500, cnn, small) and --out FILE");
   TrainConfig cfg;
@@ -21,6 +21,7 @@ int cmd_train(const Args& a) {
   cfg.batch = a.integer("batch", 64);
   cfg.lr = static_cast<float>(a.number("lr", 1e-3));
   cfg.optimizer = a.str("optimizer", "adam");
+  cfg.lr_decay = static_cast<float>(a.number("lr-decay", 1.0));
   cfg.limit = a.integer("limit", 0);
   const std::string dataset = a.str("dataset", "mnist");
   const std::string dir = resolve_data_dir(a.str("data"));
@@ -53,7 +54,8 @@ int cmd_train(const Args& a) {
       {"advx.test_acc", buf},
       {"advx.recipe", "advx train --model " + arch + " --epochs " + std::to_string(cfg.epochs) + " --seed " +
                           std::to_string(cfg.seed) + " --batch " + std::to_string(cfg.batch) + " --optimizer " +
-                          cfg.optimizer + " --lr " + a.str("lr", "0.001")},
+                          cfg.optimizer + " --lr " + a.str("lr", "0.001") +
+                          (a.has("lr-decay") ? " --lr-decay " + a.str("lr-decay") : "")},
   };
   std::snprintf(buf, sizeof buf, "%.1f", secs);
   meta["advx.train_seconds"] = buf;

@@ -10,7 +10,7 @@ namespace {
 
 const char* kUsage =
     "usage: advx <command> [options]\n"
-    "  train  --model NAME --epochs N --seed S --out FILE [--batch B --lr LR --optimizer adam|sgd --limit N --data DIR]\n"
+    "  train  --model NAME --epochs N --seed S --out FILE [--batch B --lr LR --optimizer adam|sgd --lr-decay F --limit N --data DIR]\n"
     "  eval   --model NAME|FILE [--dataset mnist] --attack none|fgsm|pgd --eps E [--steps K --step-size A\n"
     "         --restarts R --random-start --early-stop] [--target T] [--n N] [--seed S] [--json] [--save-adv FILE]\n"
     "  attack --model NAME|FILE --image PNG --attack fgsm|pgd --eps E --out PNG [--label Y] [--target T] [--steps K]\n"
@@ -28,6 +28,11 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
   try {
     using namespace advx::cli;
     const std::set<std::string> flags = {"json", "random-start", "no-random-start", "early-stop", "quiet"};

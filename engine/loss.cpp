@@ -30,10 +30,12 @@ float cross_entropy(const Tensor& logits, const std::vector<int>& labels, Reduct
     total += loss;
     if (per_sample) (*per_sample)[static_cast<size_t>(i)] = static_cast<float>(loss);
     if (dlogits) {
-      // dL/dz_j = softmax(z)_j - [j == y]
+      // dL/dz_j = softmax(z)_j - [j == y], subtracted in double: on a confident prediction p_y is
+      // within 1e-8 of 1, so rounding p_y to float first would zero the true class's gradient and
+      // leave FGSM's sign pattern to rounding noise (float64 PyTorch keeps it; so do we).
       float* g = dlogits->ptr() + static_cast<std::int64_t>(i) * k;
       for (int j = 0; j < k; ++j)
-        g[j] = scale * (static_cast<float>(std::exp(static_cast<double>(z[j]) - lse)) - (j == y ? 1.0f : 0.0f));
+        g[j] = static_cast<float>(scale * (std::exp(static_cast<double>(z[j]) - lse) - (j == y ? 1.0 : 0.0)));
     }
   }
   return static_cast<float>(total * scale);

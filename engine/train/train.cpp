@@ -17,6 +17,7 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
            const std::function<void(const TrainProgress&)>& progress) {
   require(cfg.epochs >= 1 && cfg.batch >= 1, "epochs and batch size must be >= 1");
   require(cfg.lr > 0.0f, "learning rate must be > 0");
+  require(cfg.lr_decay > 0.0f && cfg.lr_decay <= 1.0f, "lr decay must be in (0, 1]");
   const int n = cfg.limit > 0 ? std::min(cfg.limit, data.size()) : data.size();
   require(n > 0, "no training data");
   std::unique_ptr<Optimizer> opt;
@@ -40,6 +41,7 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
   for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
     // Fisher-Yates with our own Rng: the same seed gives the same order on every platform.
     for (int i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(rng.below(static_cast<std::uint64_t>(i) + 1))]);
+    opt->lr = cfg.lr * std::pow(cfg.lr_decay, static_cast<float>(epoch - 1));
     const auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0.0;
     long correct = 0, seen = 0;

@@ -14,6 +14,7 @@ struct TrainConfig {
   int batch = 64;
   std::string optimizer = "adam";  // "adam" or "sgd"
   float lr = 1e-3f;
+  float lr_decay = 1.0f;  // per-epoch factor: epoch e uses lr * lr_decay^(e-1) (torch ExponentialLR)
   float momentum = 0.9f;  // sgd only
   std::uint64_t seed = 1;  // shuffling (initialisation is seeded by make_model)
   int limit = 0;           // use only the first `limit` training samples (0 = all)

@@ -146,6 +146,17 @@ TEST_CASE("cross_entropy gradient matches finite differences", "[grad]") {
   }
 }
 
+TEST_CASE("cross_entropy gradient stays exact on a confident prediction (p_y rounds to 1 in float)", "[grad]") {
+  // z = [25, 0, ..., 0], y = 0: dL/dz_0 = p_0 - 1 = -9 e^-25 / (1 + 9 e^-25), about -1.25e-10; a float
+  // subtraction would give 0 and leave the input gradient's sign to rounding noise.
+  Tensor z({1, 10}), dz;
+  z.data[0] = 25.0f;
+  cross_entropy(z, {0}, Reduction::Sum, &dz);
+  const double e = 9.0 * std::exp(-25.0);
+  CHECK(dz.data[0] == Approx(-e / (1.0 + e)).epsilon(1e-5));
+  for (int j = 1; j < 10; ++j) CHECK(dz.data[j] == Approx(std::exp(-25.0) / (1.0 + e)).epsilon(1e-5));
+}
+
 TEST_CASE("Every shipped architecture: model input gradient of the loss matches finite differences", "[grad]") {
   for (const ArchInfo& a : architectures()) {
     Sequential m = make_model(a.name, 3);
