@@ -62,7 +62,7 @@ std::string model_path(const std::string& s) {
   require(!s.empty(), "--model is required: a shipped model (softmax, fc500, cnn, small) or a .safetensors file");
   if (file_exists(s) || s.find('/') != std::string::npos || s.find(".safetensors") != std::string::npos) return s;
   for (const std::string& dir : {std::string("assets/models"), std::string(ADVX_SOURCE_DIR) + "/assets/models"}) {
-    const std::string p = dir + "/" + s + ".safetensors";
+    std::string p = dir + "/" + s + ".safetensors";
     if (file_exists(p)) return p;
   }
   throw Error("model '" + s + "' is neither a file nor a shipped model in assets/models/ (softmax, fc500, cnn, small)");

@@ -34,7 +34,8 @@ int cmd_attack(const Args& a) {
   save_png(a.str("out"), out);
   float linf = 0.0f;
   for (size_t i = 0; i < x.data.size(); ++i) linf = std::max(linf, std::fabs(r.adv.data[i] - x.data[i]));
-  std::printf("clean:       predicted %d (p = %.3f), label %d\n", pred0, static_cast<double>(p0.data[static_cast<size_t>(pred0)]), label);
+  std::printf("clean:       predicted %d (p = %.3f), label %d\n", pred0,
+              static_cast<double>(p0.data[static_cast<size_t>(pred0)]), label);
   std::printf("adversarial: predicted %d (p = %.3f), L-inf %.4f, %s\n", r.pred[0],
               static_cast<double>(p1.data[static_cast<size_t>(r.pred[0])]), static_cast<double>(linf),
               r.success[0] ? "attack succeeded" : "attack failed");

@@ -11,7 +11,9 @@
 namespace advx::cli {
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 // Best-of-`reps` seconds for fn(), each rep at least ~0.2 s of calls.
 template <class F>
@@ -73,7 +75,8 @@ int cmd_bench(const Args& a) {
   out.emplace_back("threads", max_threads());
   if (json) {
     std::printf("{");
-    for (size_t i = 0; i < out.size(); ++i) std::printf("%s\"%s\": %.3f", i ? ", " : "", out[i].first.c_str(), out[i].second);
+    for (size_t i = 0; i < out.size(); ++i)
+      std::printf("%s\"%s\": %.3f", i ? ", " : "", out[i].first.c_str(), out[i].second);
     std::printf("}\n");
   } else {
     for (const auto& kv : out) std::printf("%-28s %12.1f\n", kv.first.c_str(), kv.second);

@@ -16,8 +16,8 @@ int cmd_demo(const Args& a) {
   const int n = a.integer("n", 1000);
   const Dataset test = load_dataset(resolve_data_dir(a.str("data")), "mnist", "test").head(n);
   std::printf("advx demo: model '%s' (%lld parameters, shipped test accuracy %s) on the first %d MNIST test images\n\n",
-              m.arch.c_str(), static_cast<long long>(m.num_params()), meta.count("advx.test_acc") ? meta["advx.test_acc"].c_str() : "?",
-              test.size());
+              m.arch.c_str(), static_cast<long long>(m.num_params()),
+              meta.count("advx.test_acc") ? meta["advx.test_acc"].c_str() : "?", test.size());
   std::printf("%-22s %6s %10s %10s %10s %8s\n", "attack", "eps", "accuracy", "success", "L-inf max", "seconds");
   auto row = [&](const char* name, const std::optional<LinfAttack>& atk) {
     const EvalResult r = evaluate(m, test, atk, -1);
@@ -37,7 +37,9 @@ int cmd_demo(const Args& a) {
     p.eps = eps, p.steps = 40, p.step_size = 0.01f, p.random_start = true, p.early_stop = true, p.seed = 1;
     row("PGD-40 (step 0.01)", p);
   }
-  std::printf("\nFGSM: Goodfellow et al. 2015; PGD: Madry et al. 2018. Try: advx eval --model cnn --attack pgd --eps 0.3 --n 1000\n");
+  std::printf(
+      "\nFGSM: Goodfellow et al. 2015; PGD: Madry et al. 2018. Try: advx eval --model cnn --attack pgd --eps 0.3 --n "
+      "1000\n");
   return 0;
 }
 

@@ -12,7 +12,8 @@ namespace advx::cli {
 std::optional<LinfAttack> attack_from_args(const Args& a) {
   const std::string kind = a.str("attack", "none");
   if (kind == "none") return std::nullopt;
-  require(kind == "fgsm" || kind == "pgd" || kind == "bim", "unknown --attack '" + kind + "'; use none, fgsm, bim or pgd");
+  require(kind == "fgsm" || kind == "pgd" || kind == "bim",
+          "unknown --attack '" + kind + "'; use none, fgsm, bim or pgd");
   require(a.has("eps"), "--attack " + kind + " needs --eps (L-infinity budget on the [0, 1] pixel scale, e.g. 0.3)");
   LinfAttack c;
   c.eps = static_cast<float>(a.number("eps", 0.3));
@@ -65,9 +66,10 @@ int cmd_eval(const Args& a) {
     if (attack)
       std::printf(" eps %g steps %d%s", static_cast<double>(attack->eps), attack->steps,
                   target >= 0 ? (" target " + std::to_string(target)).c_str() : " untargeted");
-    std::printf("\n  clean accuracy        %.4f\n  adversarial accuracy  %.4f\n  attack success rate   %.4f (of %d attacked)\n"
-                "  L-inf mean / max      %.4f / %.4f\n  seconds               %.2f\n",
-                r.clean_acc, r.adv_acc, r.success_rate, r.attacked, r.linf_mean, r.linf_max, r.seconds);
+    std::printf(
+        "\n  clean accuracy        %.4f\n  adversarial accuracy  %.4f\n  attack success rate   %.4f (of %d attacked)\n"
+        "  L-inf mean / max      %.4f / %.4f\n  seconds               %.2f\n",
+        r.clean_acc, r.adv_acc, r.success_rate, r.attacked, r.linf_mean, r.linf_max, r.seconds);
   }
   return 0;
 }

@@ -12,7 +12,8 @@
 namespace advx::cli {
 
 int cmd_train(const Args& a) {
-  a.allow({"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet", "lr-decay"});
+  a.allow(
+      {"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet", "lr-decay"});
   const std::string arch = a.str("model"), out = a.str("out");
   require(!arch.empty() && !out.empty(), "train needs --model NAME (softmax, fc500, cnn, small) and --out FILE");
   TrainConfig cfg;
@@ -30,7 +31,8 @@ int cmd_train(const Args& a) {
   Sequential m = make_model(arch, cfg.seed);
   std::printf("training %s (%lld parameters) on %s: %d epochs, batch %d, %s lr %g, seed %llu, %d threads\n",
               arch.c_str(), static_cast<long long>(m.num_params()), dataset.c_str(), cfg.epochs, cfg.batch,
-              cfg.optimizer.c_str(), static_cast<double>(cfg.lr), static_cast<unsigned long long>(cfg.seed), max_threads());
+              cfg.optimizer.c_str(), static_cast<double>(cfg.lr), static_cast<unsigned long long>(cfg.seed),
+              max_threads());
   const bool quiet = a.has("quiet");
   const auto t0 = std::chrono::steady_clock::now();
   train(m, train_set, cfg, [&](const TrainProgress& p) {
@@ -46,7 +48,8 @@ int cmd_train(const Args& a) {
   });
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double acc = accuracy(m, test_set.images, test_set.labels);
-  std::printf("test accuracy on all %d %s test images: %.4f (%.1f s training)\n", test_set.size(), dataset.c_str(), acc, secs);
+  std::printf("test accuracy on all %d %s test images: %.4f (%.1f s training)\n", test_set.size(), dataset.c_str(), acc,
+              secs);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.4f", acc);
   std::map<std::string, std::string> meta = {

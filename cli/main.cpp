@@ -10,7 +10,8 @@ namespace {
 
 const char* kUsage =
     "usage: advx <command> [options]\n"
-    "  train  --model NAME --epochs N --seed S --out FILE [--batch B --lr LR --optimizer adam|sgd --lr-decay F --limit N --data DIR]\n"
+    "  train  --model NAME --epochs N --seed S --out FILE [--batch B --lr LR --optimizer adam|sgd --lr-decay F --limit "
+    "N --data DIR]\n"
     "  eval   --model NAME|FILE [--dataset mnist] --attack none|fgsm|pgd --eps E [--steps K --step-size A\n"
     "         --restarts R --random-start --early-stop] [--target T] [--n N] [--seed S] [--json] [--save-adv FILE]\n"
     "  attack --model NAME|FILE --image PNG --attack fgsm|pgd --eps E --out PNG [--label Y] [--target T] [--steps K]\n"

@@ -10,8 +10,8 @@ float cross_entropy(const Tensor& logits, const std::vector<int>& labels, Reduct
                     std::vector<float>* per_sample) {
   require(logits.rank() == 2, "cross_entropy expects logits [N, K], got " + shape_str(logits.shape));
   const int n = logits.dim(0), k = logits.dim(1);
-  require(static_cast<int>(labels.size()) == n, "cross_entropy: " + std::to_string(labels.size()) +
-                                                    " labels for a batch of " + std::to_string(n));
+  require(static_cast<int>(labels.size()) == n,
+          "cross_entropy: " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(n));
   if (dlogits) dlogits->resize(logits.shape);
   if (per_sample) per_sample->assign(static_cast<size_t>(n), 0.0f);
   const float scale = (red == Reduction::Mean && n > 0) ? 1.0f / static_cast<float>(n) : 1.0f;

@@ -28,8 +28,8 @@ void check_labels(const Sequential& m, const std::vector<int>& labels, std::size
   require(labels.size() == n, std::string("got ") + std::to_string(labels.size()) + " " + what + " for " +
                                   std::to_string(n) + " images; give exactly one per image");
   for (int y : labels)
-    require(y >= 0 && y < m.num_classes, std::string(what) + " " + std::to_string(y) + " is out of range: classes are 0.." +
-                                             std::to_string(m.num_classes - 1));
+    require(y >= 0 && y < m.num_classes, std::string(what) + " " + std::to_string(y) +
+                                             " is out of range: classes are 0.." + std::to_string(m.num_classes - 1));
 }
 
 const Tensor& Sequential::forward(const Tensor& x, bool train) {
@@ -92,9 +92,13 @@ double Sequential::macs_per_sample() const {
   return total;
 }
 
-std::vector<int> Sequential::predict(const Tensor& x) { return argmax_rows(forward(x)); }
+std::vector<int> Sequential::predict(const Tensor& x) {
+  return argmax_rows(forward(x));
+}
 
-Tensor Sequential::probabilities(const Tensor& x) { return softmax(forward(x)); }
+Tensor Sequential::probabilities(const Tensor& x) {
+  return softmax(forward(x));
+}
 
 const Tensor& Sequential::loss_input_gradient(const Tensor& x, const std::vector<int>& labels, Tensor& dx,
                                               std::vector<float>* losses) {

@@ -16,8 +16,8 @@ class Sequential {
   Sequential(Sequential&&) = default;
   Sequential& operator=(Sequential&&) = default;
 
-  std::string arch;          // architecture name ("cnn", ...), stored in the weights file
-  Shape input_shape;         // per sample, e.g. {1, 28, 28}
+  std::string arch;   // architecture name ("cnn", ...), stored in the weights file
+  Shape input_shape;  // per sample, e.g. {1, 28, 28}
   int num_classes = 0;
   std::vector<LayerPtr> layers;
 
@@ -47,7 +47,7 @@ class Sequential {
                                     std::vector<float>* losses = nullptr);
 
  private:
-  std::vector<Tensor> acts_;  // acts_[0] = input copy, acts_[i+1] = output of layer i
+  std::vector<Tensor> acts_;   // acts_[0] = input copy, acts_[i+1] = output of layer i
   std::vector<Tensor> grads_;  // scratch for backward: dL/d(acts_[i])
   Tensor dlogits_;
 };

@@ -22,7 +22,9 @@ void grey_dims(const Tensor& img, int& h, int& w) {
 }
 
 // Weight of source interval [s0, s0 + 1) inside [a, b).
-float overlap(float a, float b, float s0) { return std::max(0.0f, std::min(b, s0 + 1.0f) - std::max(a, s0)); }
+float overlap(float a, float b, float s0) {
+  return std::max(0.0f, std::min(b, s0 + 1.0f) - std::max(a, s0));
+}
 
 Tensor shrink_area(const Tensor& img, int h, int w, int oh, int ow) {
   Tensor out({1, oh, ow});
@@ -100,8 +102,7 @@ Tensor crop_box(const Tensor& img, const InkBox& box) {
   Tensor out({1, box.height(), box.width()});
   for (int y = 0; y < box.height(); ++y) {
     for (int x = 0; x < box.width(); ++x) {
-      out.data[static_cast<size_t>(y) * box.width() + x] =
-          img.data[static_cast<size_t>(y + box.y0) * w + (x + box.x0)];
+      out.data[static_cast<size_t>(y) * box.width() + x] = img.data[static_cast<size_t>(y + box.y0) * w + (x + box.x0)];
     }
   }
   return out;
@@ -179,7 +180,8 @@ Tensor mnist_preprocess(const Tensor& img, const PreprocessOptions& opt, Preproc
     out = Tensor({1, opt.out_size, opt.out_size});
   } else {
     Tensor fitted = fit_to_box(crop_box(img, local.box), opt.fit_size);
-    local.scale = static_cast<float>(opt.fit_size) / static_cast<float>(std::max(local.box.width(), local.box.height()));
+    local.scale =
+        static_cast<float>(opt.fit_size) / static_cast<float>(std::max(local.box.width(), local.box.height()));
     local.fit_h = fitted.dim(1);
     local.fit_w = fitted.dim(2);
     center_of_mass(fitted, local.com_x, local.com_y);

@@ -17,15 +17,15 @@ struct InkBox {
 };
 
 struct PreprocessOptions {
-  int out_size = 28;           // output field (square)
-  int fit_size = 20;           // the ink's longer side is scaled to this
-  float ink_threshold = 0.05f; // pixels above this count as ink for the bounding box
+  int out_size = 28;            // output field (square)
+  int fit_size = 20;            // the ink's longer side is scaled to this
+  float ink_threshold = 0.05f;  // pixels above this count as ink for the bounding box
 };
 
 // What mnist_preprocess did, for showing the steps.
 struct PreprocessInfo {
-  InkBox box;              // ink bounding box in the input
-  float scale = 0.0f;      // input pixels -> fitted pixels
+  InkBox box;          // ink bounding box in the input
+  float scale = 0.0f;  // input pixels -> fitted pixels
   int fit_w = 0, fit_h = 0;
   float com_x = 0.0f, com_y = 0.0f;  // centre of mass of the fitted image (pixel-index coordinates)
   int offset_x = 0, offset_y = 0;    // where the fitted image's (0, 0) lands in the output

@@ -18,9 +18,7 @@ class Rng {
   // Uniform double in [0, 1) from the top 53 bits.
   double next_double() { return static_cast<double>(gen_() >> 11) * (1.0 / 9007199254740992.0); }
   // Uniform in [lo, hi).
-  float uniform(float lo = 0.0f, float hi = 1.0f) {
-    return lo + (hi - lo) * static_cast<float>(next_double());
-  }
+  float uniform(float lo = 0.0f, float hi = 1.0f) { return lo + (hi - lo) * static_cast<float>(next_double()); }
   // Standard normal by Box-Muller (one value per call; simple over fast).
   float normal(float mean = 0.0f, float stddev = 1.0f) {
     const double u1 = 1.0 - next_double();  // (0, 1]

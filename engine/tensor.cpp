@@ -28,7 +28,9 @@ void Tensor::resize(const Shape& s) {
   data.resize(static_cast<size_t>(shape_size(s)));
 }
 
-void Tensor::fill(float v) { std::fill(data.begin(), data.end(), v); }
+void Tensor::fill(float v) {
+  std::fill(data.begin(), data.end(), v);
+}
 
 std::int64_t Tensor::sample_size() const {
   if (shape.empty()) return 0;

@@ -39,9 +39,7 @@ struct Tensor {
   std::int64_t sample_size() const;
   // View as a [shape[0], sample_size] row-major matrix.
   MapR mat() { return {data.data(), shape.empty() ? 0 : shape[0], static_cast<Eigen::Index>(sample_size())}; }
-  CMapR mat() const {
-    return {data.data(), shape.empty() ? 0 : shape[0], static_cast<Eigen::Index>(sample_size())};
-  }
+  CMapR mat() const { return {data.data(), shape.empty() ? 0 : shape[0], static_cast<Eigen::Index>(sample_size())}; }
 };
 
 }  // namespace advx

@@ -13,18 +13,18 @@ namespace advx {
 
 struct LinfAttack {
   float eps = 0.3f;
-  int steps = 1;             // 1 with step_size = eps and no random start = FGSM
-  float step_size = -1.0f;   // < 0: eps for one step, else 2.5 * eps / steps (Madry et al.)
-  bool random_start = false; // uniform start in the eps-ball (PGD)
-  int restarts = 1;          // independent runs; per sample the best is kept
-  bool early_stop = false;   // freeze samples as soon as they are fooled (saves gradient calls)
-  std::uint64_t seed = 0;    // random start; same seed, same result
+  int steps = 1;              // 1 with step_size = eps and no random start = FGSM
+  float step_size = -1.0f;    // < 0: eps for one step, else 2.5 * eps / steps (Madry et al.)
+  bool random_start = false;  // uniform start in the eps-ball (PGD)
+  int restarts = 1;           // independent runs; per sample the best is kept
+  bool early_stop = false;    // freeze samples as soon as they are fooled (saves gradient calls)
+  std::uint64_t seed = 0;     // random start; same seed, same result
 };
 
 struct AttackResult {
-  Tensor adv;                 // same shape as the input, every pixel in [0, 1], |adv - x| <= eps
-  std::vector<int> pred;      // model's prediction on adv
-  std::vector<char> success;  // untargeted: pred != label; targeted: pred == target
+  Tensor adv;                       // same shape as the input, every pixel in [0, 1], |adv - x| <= eps
+  std::vector<int> pred;            // model's prediction on adv
+  std::vector<char> success;        // untargeted: pred != label; targeted: pred == target
   std::int64_t gradient_calls = 0;  // per-sample forward+backward passes spent
 };
 

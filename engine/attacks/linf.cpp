@@ -52,8 +52,12 @@ AttackResult linf_attack(Sequential& m, const Tensor& x, const std::vector<int>&
   const std::vector<int>& loss_labels = targeted ? targets : labels;
   // Ascend the label's loss (untargeted) or descend the target's (targeted).
   const float dir = targeted ? -1.0f : 1.0f;
-  const float step = cfg.step_size >= 0.0f ? cfg.step_size : (cfg.steps == 1 ? cfg.eps : 2.5f * cfg.eps / static_cast<float>(cfg.steps));
-  auto fooled = [&](int i, int pred) { return targeted ? pred == targets[static_cast<size_t>(i)] : pred != labels[static_cast<size_t>(i)]; };
+  const float step = cfg.step_size >= 0.0f
+                         ? cfg.step_size
+                         : (cfg.steps == 1 ? cfg.eps : 2.5f * cfg.eps / static_cast<float>(cfg.steps));
+  auto fooled = [&](int i, int pred) {
+    return targeted ? pred == targets[static_cast<size_t>(i)] : pred != labels[static_cast<size_t>(i)];
+  };
 
   AttackResult r;
   r.adv = x;  // a copy: the caller's x is never written

@@ -70,13 +70,14 @@ std::string resolve_data_dir(const std::string& flag) {
     if (file_exists(d + "/mnist")) return d;
   std::string list;
   for (const std::string& d : tried) list += "\n  " + d;
-  throw Error("no data folder found. Pass --data DIR or set ADVX_DATA to the folder holding mnist/ (the "
-              "shared/data folder beside the repo). Looked in:" + list);
+  throw Error(
+      "no data folder found. Pass --data DIR or set ADVX_DATA to the folder holding mnist/ (the "
+      "shared/data folder beside the repo). Looked in:" +
+      list);
 }
 
 Dataset load_dataset(const std::string& data_dir, const std::string& name, const std::string& split) {
-  require(name == "mnist" || name == "fashion-mnist",
-          "unknown dataset '" + name + "'; known: mnist, fashion-mnist");
+  require(name == "mnist" || name == "fashion-mnist", "unknown dataset '" + name + "'; known: mnist, fashion-mnist");
   require(split == "train" || split == "test", "split must be 'train' or 'test', got '" + split + "'");
   const std::string prefix = split == "train" ? "train" : "t10k";
   const std::string img_rel = name + "/" + prefix + "-images-idx3-ubyte.gz";
@@ -85,8 +86,8 @@ Dataset load_dataset(const std::string& data_dir, const std::string& name, const
   const IdxArray lbl = idx_decode(read_checked(data_dir, lbl_rel), data_dir + "/" + lbl_rel);
   require(img.type == 0x08 && img.dims.size() == 3 && lbl.type == 0x08 && lbl.dims.size() == 1 &&
               img.dims[0] == lbl.dims[0],
-          "dataset '" + name + "' " + split + ": images " + shape_str(img.dims) + " and labels " +
-              shape_str(lbl.dims) + " do not match");
+          "dataset '" + name + "' " + split + ": images " + shape_str(img.dims) + " and labels " + shape_str(lbl.dims) +
+              " do not match");
   Dataset d;
   d.name = name;
   const int n = img.dims[0];

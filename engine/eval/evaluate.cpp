@@ -58,7 +58,8 @@ EvalResult evaluate(Sequential& m, const Dataset& d, const std::optional<LinfAtt
       adv_ok += ar.pred[k] == ys[k];
       double linf = 0.0;
       for (std::int64_t j = 0; j < per; ++j)
-        linf = std::max(linf, static_cast<double>(std::fabs(r.adv.data[static_cast<size_t>(dst + j)] - d.images.data[static_cast<size_t>(dst + j)])));
+        linf = std::max(linf, static_cast<double>(std::fabs(r.adv.data[static_cast<size_t>(dst + j)] -
+                                                            d.images.data[static_cast<size_t>(dst + j)])));
       linf_sum += linf;
       r.linf_max = std::max(r.linf_max, linf);
     }

@@ -1,9 +1,10 @@
 #include "engine/io/file.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sys/stat.h>
 
 #include "engine/error.h"
 
@@ -16,7 +17,8 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   const std::streamoff n = f.tellg();
   f.seekg(0, std::ios::beg);
   std::vector<std::uint8_t> bytes(static_cast<size_t>(n < 0 ? 0 : n));
-  if (n > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n))) throw Error("cannot read '" + path + "'");
+  if (n > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n)))
+    throw Error("cannot read '" + path + "'");
   return bytes;
 }
 

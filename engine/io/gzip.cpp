@@ -1,8 +1,9 @@
 #include "engine/io/gzip.h"
 
+#include <stb_image.h>
+
 #include <cstdlib>
 #include <cstring>
-#include <stb_image.h>
 
 #include "engine/error.h"
 
@@ -32,7 +33,8 @@ std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in, const std:
   char* out = stbi_zlib_decode_noheader_malloc(reinterpret_cast<const char*>(in.data() + p),
                                                static_cast<int>(in.size() - p), &out_len);
   require(out != nullptr, where + ": gzip data is corrupt (inflate failed); re-copy the file");
-  std::vector<std::uint8_t> result(reinterpret_cast<std::uint8_t*>(out), reinterpret_cast<std::uint8_t*>(out) + out_len);
+  std::vector<std::uint8_t> result(reinterpret_cast<std::uint8_t*>(out),
+                                   reinterpret_cast<std::uint8_t*>(out) + out_len);
   std::free(out);
   require(static_cast<std::size_t>(out_len) % (1ULL << 32) == isize,
           where + ": decompressed size " + std::to_string(out_len) + " does not match the gzip trailer (" +

@@ -12,13 +12,14 @@ IdxArray idx_decode(const std::vector<std::uint8_t>& b, const std::string& sourc
   IdxArray a;
   a.type = b[2];
   const int nd = b[3];
-  require(a.type == 0x08 || a.type == 0x0D, where + " has element type 0x" + std::to_string(a.type) +
-                                                "; advx reads 0x08 (ubyte) and 0x0D (float32)");
+  require(a.type == 0x08 || a.type == 0x0D,
+          where + " has element type 0x" + std::to_string(a.type) + "; advx reads 0x08 (ubyte) and 0x0D (float32)");
   require(nd >= 1 && nd <= 4 && b.size() >= 4 + 4 * static_cast<size_t>(nd), where + ": bad number of dimensions");
   std::uint64_t count = 1;
   for (int d = 0; d < nd; ++d) {
     const std::uint8_t* p = b.data() + 4 + 4 * d;
-    const std::uint32_t v = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+    const std::uint32_t v =
+        (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
     require(v < (1u << 30), where + ": dimension too large");
     a.dims.push_back(static_cast<int>(v));
     count *= v;
@@ -34,7 +35,8 @@ IdxArray idx_decode(const std::vector<std::uint8_t>& b, const std::string& sourc
     a.f32.resize(static_cast<size_t>(count));
     for (std::size_t i = 0; i < count; ++i) {
       const std::uint8_t* p = b.data() + off + 4 * i;
-      const std::uint32_t u = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+      const std::uint32_t u =
+          (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
       std::memcpy(&a.f32[i], &u, 4);
     }
   }

@@ -1,9 +1,10 @@
 #include "engine/io/image.h"
 
-#include <algorithm>
-#include <cmath>
 #include <stb_image.h>
 #include <stb_image_write.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "engine/error.h"
 #include "engine/io/file.h"
@@ -29,7 +30,9 @@ Tensor decode_image(const std::vector<std::uint8_t>& bytes, int channels, const 
   return t;
 }
 
-Tensor load_image(const std::string& path, int channels) { return decode_image(read_file(path), channels, path); }
+Tensor load_image(const std::string& path, int channels) {
+  return decode_image(read_file(path), channels, path);
+}
 
 Tensor resize_image(const Tensor& img, int h, int w) {
   require(img.rank() == 3 && h > 0 && w > 0, "resize_image expects [C, H, W] and a positive size");
@@ -39,8 +42,12 @@ Tensor resize_image(const Tensor& img, int h, int w) {
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) {
         // Pixel-centre aligned bilinear sampling.
-        const float sy = std::clamp((static_cast<float>(y) + 0.5f) * static_cast<float>(ih) / static_cast<float>(h) - 0.5f, 0.0f, static_cast<float>(ih - 1));
-        const float sx = std::clamp((static_cast<float>(x) + 0.5f) * static_cast<float>(iw) / static_cast<float>(w) - 0.5f, 0.0f, static_cast<float>(iw - 1));
+        const float sy =
+            std::clamp((static_cast<float>(y) + 0.5f) * static_cast<float>(ih) / static_cast<float>(h) - 0.5f, 0.0f,
+                       static_cast<float>(ih - 1));
+        const float sx =
+            std::clamp((static_cast<float>(x) + 0.5f) * static_cast<float>(iw) / static_cast<float>(w) - 0.5f, 0.0f,
+                       static_cast<float>(iw - 1));
         const int y0 = static_cast<int>(sy), x0 = static_cast<int>(sx);
         const int y1 = std::min(y0 + 1, ih - 1), x1 = std::min(x0 + 1, iw - 1);
         const float fy = sy - static_cast<float>(y0), fx = sx - static_cast<float>(x0);
@@ -53,7 +60,8 @@ Tensor resize_image(const Tensor& img, int h, int w) {
 }
 
 std::vector<std::uint8_t> encode_png(const Tensor& img, int scale) {
-  require(img.rank() == 3 && (img.dim(0) == 1 || img.dim(0) == 3), "encode_png expects [1 or 3, H, W], got " + shape_str(img.shape));
+  require(img.rank() == 3 && (img.dim(0) == 1 || img.dim(0) == 3),
+          "encode_png expects [1 or 3, H, W], got " + shape_str(img.shape));
   require(scale >= 1 && scale <= 64, "encode_png: scale must be in 1..64");
   const int c = img.dim(0), h = img.dim(1), w = img.dim(2), oh = h * scale, ow = w * scale;
   std::vector<unsigned char> px(static_cast<size_t>(oh) * ow * c);
@@ -73,6 +81,8 @@ std::vector<std::uint8_t> encode_png(const Tensor& img, int scale) {
   return out;
 }
 
-void save_png(const std::string& path, const Tensor& img, int scale) { write_file(path, encode_png(img, scale)); }
+void save_png(const std::string& path, const Tensor& img, int scale) {
+  write_file(path, encode_png(img, scale));
+}
 
 }  // namespace advx

@@ -26,8 +26,8 @@ Sequential load_model_bytes(const std::vector<std::uint8_t>& bytes, const std::s
   Sequential m = make_model(arch->second, 0);
   for (const Param& p : m.params()) {
     auto it = f.tensors.find(p.name);
-    require(it != f.tensors.end(), "weights file '" + source + "' lacks tensor '" + p.name + "' needed by the '" +
-                                       m.arch + "' architecture");
+    require(it != f.tensors.end(),
+            "weights file '" + source + "' lacks tensor '" + p.name + "' needed by the '" + m.arch + "' architecture");
     require(it->second.shape == p.value->shape, "weights file '" + source + "': tensor '" + p.name + "' has shape " +
                                                     shape_str(it->second.shape) + " but '" + m.arch + "' needs " +
                                                     shape_str(p.value->shape));

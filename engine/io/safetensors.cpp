@@ -101,9 +101,9 @@ TensorFile safetensors_decode(const std::vector<std::uint8_t>& bytes, const std:
     for (const Json& o : offs->arr)
       require(o.type == Json::Number && o.num >= 0 && std::floor(o.num) == o.num, t + ": bad data_offsets");
     const auto begin = static_cast<std::uint64_t>(offs->arr[0].num), end = static_cast<std::uint64_t>(offs->arr[1].num);
-    require(begin <= end && end <= data_len,
-            t + " claims bytes [" + std::to_string(begin) + ", " + std::to_string(end) + ") but only " +
-                std::to_string(data_len) + " data bytes follow the header: the file is truncated or corrupt");
+    require(begin <= end && end <= data_len, t + " claims bytes [" + std::to_string(begin) + ", " +
+                                                 std::to_string(end) + ") but only " + std::to_string(data_len) +
+                                                 " data bytes follow the header: the file is truncated or corrupt");
     require(end - begin == count * 4, t + ": shape " + shape_str(s) + " needs " + std::to_string(count * 4) +
                                           " bytes but data_offsets give " + std::to_string(end - begin));
     ranges.emplace_back(begin, end);
@@ -119,8 +119,8 @@ TensorFile safetensors_decode(const std::vector<std::uint8_t>& bytes, const std:
   std::sort(ranges.begin(), ranges.end());
   std::uint64_t pos = 0;
   for (const auto& r : ranges) {
-    require(r.first == pos, where + ": tensor data overlaps or leaves a gap at byte " + std::to_string(pos) +
-                                " (corrupt file)");
+    require(r.first == pos,
+            where + ": tensor data overlaps or leaves a gap at byte " + std::to_string(pos) + " (corrupt file)");
     pos = r.second;
   }
   require(pos == data_len, where + " has " + std::to_string(data_len - pos) +
@@ -128,8 +128,12 @@ TensorFile safetensors_decode(const std::vector<std::uint8_t>& bytes, const std:
   return out;
 }
 
-void safetensors_save(const TensorFile& f, const std::string& path) { write_file(path, safetensors_encode(f)); }
+void safetensors_save(const TensorFile& f, const std::string& path) {
+  write_file(path, safetensors_encode(f));
+}
 
-TensorFile safetensors_load(const std::string& path) { return safetensors_decode(read_file(path), path); }
+TensorFile safetensors_load(const std::string& path) {
+  return safetensors_decode(read_file(path), path);
+}
 
 }  // namespace advx

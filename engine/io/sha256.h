@@ -7,6 +7,8 @@
 namespace advx {
 
 std::string sha256_hex(const std::uint8_t* data, std::size_t n);
-inline std::string sha256_hex(const std::vector<std::uint8_t>& v) { return sha256_hex(v.data(), v.size()); }
+inline std::string sha256_hex(const std::vector<std::uint8_t>& v) {
+  return sha256_hex(v.data(), v.size());
+}
 
 }  // namespace advx

@@ -19,7 +19,9 @@
 namespace advx {
 namespace {
 
-int out_size(int in, int k, int s, int p) { return (in + 2 * p - k) / s + 1; }
+int out_size(int in, int k, int s, int p) {
+  return (in + 2 * p - k) / s + 1;
+}
 
 // Writes one sample's columns into col (row stride ld).
 void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col, std::int64_t ld) {
@@ -116,7 +118,8 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   cols_.resize(static_cast<size_t>(std::max<int>(threads, static_cast<int>(cols_.size()))));
   ybuf_.resize(cols_.size());
   const CMapR wm(weight.ptr(), out_ch, kk);
-  const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w, out_per = static_cast<std::int64_t>(out_ch) * pp;
+  const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w,
+                     out_per = static_cast<std::int64_t>(out_ch) * pp;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int ch = 0; ch < chunks; ++ch) {
     const int s0 = ch * cs, c = std::min(cs, n - s0);
@@ -158,7 +161,8 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   }
   if (dx) dx->resize(x.shape);
   const CMapR wm(weight.ptr(), out_ch, kk);
-  const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w, out_per = static_cast<std::int64_t>(out_ch) * pp;
+  const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w,
+                     out_per = static_cast<std::int64_t>(out_ch) * pp;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int ch = 0; ch < chunks; ++ch) {
     const size_t t = static_cast<size_t>(thread_id());
@@ -175,14 +179,14 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
       col.resize({kk, static_cast<int>(ld)});
       for (int s = 0; s < c; ++s)
         im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
-      wgrad_part_[t].mat().noalias() += dyc.mat() * col.mat().transpose();  // dL/dW += dL/dY col^T
+      wgrad_part_[t].mat().noalias() += dyc.mat() * col.mat().transpose();                     // dL/dW += dL/dY col^T
       Eigen::Map<Eigen::VectorXf>(bgrad_part_[t].ptr(), out_ch) += dyc.mat().rowwise().sum();  // dL/db += sum dL/dY
     }
     if (dx) {
       Tensor& dcol = dcols_[t];
       dcol.resize({kk, static_cast<int>(ld)});
       dcol.mat().noalias() = wm.transpose() * dyc.mat();  // dL/dcol = W^T dL/dY
-      for (int s = 0; s < c; ++s)                          // dL/dX_s = col2im(dL/dcol block s)
+      for (int s = 0; s < c; ++s)                         // dL/dX_s = col2im(dL/dcol block s)
         col2im(dcol.ptr() + s * pp, ld, in_ch, h, w, kernel, stride, padding, oh, ow, dx->ptr() + (s0 + s) * in_per);
     }
   }
@@ -190,11 +194,14 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
     // Reduce per-thread partial sums in thread order (deterministic for a given thread count).
     for (size_t t = 0; t < cols_.size(); ++t) {
       weight_grad.mat() += wgrad_part_[t].mat();  // both [out, in*k*k]
-      Eigen::Map<Eigen::VectorXf>(bias_grad.ptr(), out_ch) += Eigen::Map<const Eigen::VectorXf>(bgrad_part_[t].ptr(), out_ch);
+      Eigen::Map<Eigen::VectorXf>(bias_grad.ptr(), out_ch) +=
+          Eigen::Map<const Eigen::VectorXf>(bgrad_part_[t].ptr(), out_ch);
     }
   }
 }
 
-std::vector<Param> Conv2d::params() { return {{"weight", &weight, &weight_grad}, {"bias", &bias, &bias_grad}}; }
+std::vector<Param> Conv2d::params() {
+  return {{"weight", &weight, &weight_grad}, {"bias", &bias, &bias_grad}};
+}
 
 }  // namespace advx

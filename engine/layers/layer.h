@@ -36,7 +36,10 @@ class Layer {
   virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) = 0;
   virtual std::vector<Param> params() { return {}; }
   // Multiply-accumulates per sample for a forward pass (for FLOP/s reporting).
-  virtual double macs(const Shape& in) const { (void)in; return 0.0; }
+  virtual double macs(const Shape& in) const {
+    (void)in;
+    return 0.0;
+  }
 };
 
 using LayerPtr = std::unique_ptr<Layer>;

@@ -10,10 +10,9 @@ Linear::Linear(int in, int out)
     : weight({out, in}), bias({out}), weight_grad({out, in}), bias_grad({out}), in_features(in), out_features(out) {}
 
 Shape Linear::output_shape(const Shape& in) const {
-  require(in.size() == 1 && in[0] == in_features, "Linear(" + std::to_string(in_features) + ", " +
-                                                      std::to_string(out_features) + ") got per-sample input " +
-                                                      shape_str(in) + "; expected [" +
-                                                      std::to_string(in_features) + "]");
+  require(in.size() == 1 && in[0] == in_features,
+          "Linear(" + std::to_string(in_features) + ", " + std::to_string(out_features) + ") got per-sample input " +
+              shape_str(in) + "; expected [" + std::to_string(in_features) + "]");
   return {out_features};
 }
 
@@ -48,8 +47,12 @@ void Linear::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   }
 }
 
-std::vector<Param> Linear::params() { return {{"weight", &weight, &weight_grad}, {"bias", &bias, &bias_grad}}; }
+std::vector<Param> Linear::params() {
+  return {{"weight", &weight, &weight_grad}, {"bias", &bias, &bias_grad}};
+}
 
-double Linear::macs(const Shape& /*in*/) const { return static_cast<double>(in_features) * out_features; }
+double Linear::macs(const Shape& /*in*/) const {
+  return static_cast<double>(in_features) * out_features;
+}
 
 }  // namespace advx

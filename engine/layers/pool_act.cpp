@@ -14,8 +14,9 @@ MaxPool2d::MaxPool2d(int k, int s) : kernel(k), stride(s) {
 }
 
 Shape MaxPool2d::output_shape(const Shape& in) const {
-  require(in.size() == 3 && in[1] >= kernel && in[2] >= kernel,
-          "MaxPool2d(" + std::to_string(kernel) + ") got per-sample input " + shape_str(in) + "; expected [C, H, W] with H, W >= kernel");
+  require(in.size() == 3 && in[1] >= kernel && in[2] >= kernel, "MaxPool2d(" + std::to_string(kernel) +
+                                                                    ") got per-sample input " + shape_str(in) +
+                                                                    "; expected [C, H, W] with H, W >= kernel");
   return {in[0], (in[1] - kernel) / stride + 1, (in[2] - kernel) / stride + 1};
 }
 
@@ -54,7 +55,8 @@ void MaxPool2d::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
   for (std::int64_t plane = 0; plane < static_cast<std::int64_t>(n) * c; ++plane)
     for (int t = 0; t < oh * ow; ++t) {
       const std::int64_t o_idx = plane * oh * ow + t;
-      dx->data[static_cast<size_t>(plane * h * w + argmax_[static_cast<size_t>(o_idx)])] += dy.data[static_cast<size_t>(o_idx)];
+      dx->data[static_cast<size_t>(plane * h * w + argmax_[static_cast<size_t>(o_idx)])] +=
+          dy.data[static_cast<size_t>(o_idx)];
     }
 }
 
@@ -72,7 +74,9 @@ void ReLU::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tens
 }
 
 // ---- Flatten: [N, ...] -> [N, prod(...)] --------------------------------------------------------
-Shape Flatten::output_shape(const Shape& in) const { return {static_cast<int>(shape_size(in))}; }
+Shape Flatten::output_shape(const Shape& in) const {
+  return {static_cast<int>(shape_size(in))};
+}
 
 void Flatten::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   y.shape = {x.dim(0), static_cast<int>(x.sample_size())};

@@ -40,7 +40,9 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
 
   for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
     // Fisher-Yates with our own Rng: the same seed gives the same order on every platform.
-    for (int i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(rng.below(static_cast<std::uint64_t>(i) + 1))]);
+    for (int i = n - 1; i > 0; --i)
+      std::swap(order[static_cast<size_t>(i)],
+                order[static_cast<size_t>(rng.below(static_cast<std::uint64_t>(i) + 1))]);
     opt->lr = cfg.lr * std::pow(cfg.lr_decay, static_cast<float>(epoch - 1));
     const auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0.0;
@@ -59,8 +61,8 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
       const float loss = cross_entropy(logits, yb, Reduction::Mean, &dlogits);
       const std::vector<int> pred = argmax_rows(logits);
       for (int k = 0; k < count; ++k) correct += pred[static_cast<size_t>(k)] == yb[static_cast<size_t>(k)];
-      require(std::isfinite(loss), "training diverged (loss is not finite) at epoch " + std::to_string(epoch) +
-                                       "; lower the learning rate");
+      require(std::isfinite(loss),
+              "training diverged (loss is not finite) at epoch " + std::to_string(epoch) + "; lower the learning rate");
       m.zero_grad();
       m.backward(dlogits, nullptr, true);
       opt->step(params);

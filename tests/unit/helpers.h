@@ -17,6 +17,8 @@ inline Tensor random_images(int n, std::uint64_t seed) {
 }
 
 // A fresh path under the build's temporary folder.
-inline std::string temp_path(const std::string& name) { return std::string("/tmp/advx_test_") + name; }
+inline std::string temp_path(const std::string& name) {
+  return std::string("/tmp/advx_test_") + name;
+}
 
 }  // namespace advx::test

@@ -5,8 +5,8 @@
 
 #include "engine/attacks/attack.h"
 #include "engine/data/dataset.h"
-#include "engine/io/model_io.h"
 #include "engine/error.h"
+#include "engine/io/model_io.h"
 #include "engine/models.h"
 #include "engine/train/train.h"
 #include "tests/unit/helpers.h"

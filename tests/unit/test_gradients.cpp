@@ -3,9 +3,9 @@
 //
 // Scalar test loss: L = sum_i r_i * y_i with a fixed random r, so dL/dy = r. Central differences
 // dL/dv ~ (L(v + h) - L(v - h)) / 2h in float32 are compared with the analytic gradient.
+#include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <array>
 #include <functional>
 
 #include "engine/layers/layers.h"
@@ -203,7 +203,8 @@ TEST_CASE("batched forward equals per-sample forward", "[grad]") {
     const Tensor all = m.forward(x);
     for (int i = 0; i < 5; ++i) {
       const Tensor one = m.forward(x.slice(i, 1));
-      for (int k = 0; k < 10; ++k) CHECK(one.data[static_cast<size_t>(k)] == Approx(all.data[static_cast<size_t>(i * 10 + k)]).margin(1e-5));
+      for (int k = 0; k < 10; ++k)
+        CHECK(one.data[static_cast<size_t>(k)] == Approx(all.data[static_cast<size_t>(i * 10 + k)]).margin(1e-5));
     }
   }
 }

@@ -33,8 +33,9 @@ std::vector<std::uint8_t> edit_header(std::vector<std::uint8_t> b, const std::st
   const auto pos = h.find(from);
   REQUIRE(pos != std::string::npos);
   h.replace(pos, from.size(), to);
-  std::vector<std::uint8_t> out(8);
-  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<std::uint8_t>(h.size() >> (8 * i));
+  std::vector<std::uint8_t> out;
+  out.reserve(8 + h.size() + b.size());
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(h.size() >> (8 * i)));
   out.insert(out.end(), h.begin(), h.end());
   out.insert(out.end(), b.begin() + 8 + static_cast<std::ptrdiff_t>(n), b.end());
   return out;
@@ -72,7 +73,9 @@ TEST_CASE("safetensors: PyTorch names and layouts", "[io]") {
 
 TEST_CASE("safetensors: corrupt, truncated and mismatched files are rejected with a message", "[io][errors]") {
   const std::vector<std::uint8_t> good = model_bytes("small");
-  SECTION("empty") { REQUIRE_THROWS_WITH(safetensors_decode({}, "w"), Catch::Contains("too short")); }
+  SECTION("empty") {
+    REQUIRE_THROWS_WITH(safetensors_decode({}, "w"), Catch::Contains("too short"));
+  }
   SECTION("truncated data") {
     std::vector<std::uint8_t> b(good.begin(), good.end() - 100);
     REQUIRE_THROWS_WITH(load_model_bytes(b, "w"), Catch::Contains("truncated"));
@@ -98,10 +101,12 @@ TEST_CASE("safetensors: corrupt, truncated and mismatched files are rejected wit
     REQUIRE_THROWS_WITH(load_model_bytes(edit_header(good, "[16,1,4,4]", "[16,1,4,5]"), "w"), Catch::Contains("needs"));
   }
   SECTION("wrong architecture for the tensors") {
-    REQUIRE_THROWS_WITH(load_model_bytes(edit_header(good, "\"small\"", "\"cnn\""), "w"), Catch::Contains("has shape [16, 1, 4, 4] but 'cnn' needs"));
+    REQUIRE_THROWS_WITH(load_model_bytes(edit_header(good, "\"small\"", "\"cnn\""), "w"),
+                        Catch::Contains("has shape [16, 1, 4, 4] but 'cnn' needs"));
   }
   SECTION("unknown architecture") {
-    REQUIRE_THROWS_WITH(load_model_bytes(edit_header(good, "\"small\"", "\"big!!\""), "w"), Catch::Contains("unknown model architecture"));
+    REQUIRE_THROWS_WITH(load_model_bytes(edit_header(good, "\"small\"", "\"big!!\""), "w"),
+                        Catch::Contains("unknown model architecture"));
   }
   SECTION("NaN weights") {
     std::vector<std::uint8_t> b = good;
@@ -172,6 +177,7 @@ TEST_CASE("dataset errors: missing folder, missing file, wrong checksum, bad gzi
   write_file(dir + "/mnist/t10k-images-idx3-ubyte.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3});
   REQUIRE_THROWS_WITH(load_dataset(dir, "mnist", "test"), Catch::Contains("sha256"));
   REQUIRE_THROWS_WITH(load_dataset(dir, "cifar-100", "test"), Catch::Contains("unknown dataset"));
-  std::vector<std::uint8_t> bad = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 9, 0, 0, 0};
+  std::vector<std::uint8_t> bad = {0x1f, 0x8b, 8,    0,    0, 0, 0, 0, 0, 3, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 9, 0, 0,    0};
   REQUIRE_THROWS_WITH(gunzip(bad, "bad.gz"), Catch::Contains("corrupt"));
 }

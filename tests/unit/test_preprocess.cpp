@@ -1,6 +1,5 @@
 // MNIST-style preprocessing of drawn digits (engine/preprocess.h).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "engine/error.h"
