@@ -182,9 +182,10 @@ def check_model(path, advx, n, x, y, rep):
     rep.check(ok, name + " input_grad", detail)
 
     # 3. FGSM adversarial accuracy, advx eval vs PyTorch float32 (and float64 as second opinion).
-    # On images the model classifies with softmax p_y within ~1e-7 of 1, the float32 gradient is
-    # mostly rounding noise (p_y - 1 cancels), so the sign pattern, and with it the FGSM outcome,
-    # depends on how the implementation rounds; float64 is the well-conditioned answer.
+    # On images the model classifies with softmax p_y within ~1e-7 of 1, PyTorch's float32 gradient
+    # is mostly rounding noise (p_y - 1 cancels to 0), so its sign pattern, and with it the FGSM
+    # outcome, depends on rounding; float64 is the well-conditioned answer. The engine forms
+    # p_y - 1 in double (engine/loss.cpp), so it agrees with float64 PyTorch, not float32.
     t_adv, t_clean = fgsm_adv_acc(m32, x, y, l32f, g32f, EPS)
     t64_adv, _ = fgsm_adv_acc(m64, x.double(), y, l64, g64, EPS)
     d32 = abs(t_adv - ev["adv_acc"]) * 100.0
