@@ -11,14 +11,14 @@ namespace advx::cli {
 Args::Args(int argc, char** argv, int first, const std::set<std::string>& flags) {
   for (int i = first; i < argc; ++i) {
     std::string k = argv[i];
-    require(k.rfind("--", 0) == 0, "unexpected argument '" + k + "' (options look like --name value)");
+    ADVX_REQUIRE(k.rfind("--", 0) == 0, "unexpected argument '" + k + "' (options look like --name value)");
     k = k.substr(2);
     if (auto eq = k.find('='); eq != std::string::npos) {
       values_[k.substr(0, eq)] = k.substr(eq + 1);
     } else if (flags.count(k)) {
       values_[k] = "1";
     } else {
-      require(i + 1 < argc, "option --" + k + " needs a value");
+      ADVX_REQUIRE(i + 1 < argc, "option --" + k + " needs a value");
       values_[k] = argv[++i];
     }
   }
@@ -34,8 +34,8 @@ int Args::integer(const std::string& key, int def) const {
   const std::string v = str(key);
   char* end = nullptr;
   const long x = std::strtol(v.c_str(), &end, 10);
-  require(end && *end == 0 && !v.empty() && x >= -2147483647L && x <= 2147483647L,
-          "--" + key + " must be an integer, got '" + v + "'");
+  ADVX_REQUIRE(end && *end == 0 && !v.empty() && x >= -2147483647L && x <= 2147483647L,
+               "--" + key + " must be an integer, got '" + v + "'");
   return static_cast<int>(x);
 }
 
@@ -44,8 +44,8 @@ double Args::number(const std::string& key, double def) const {
   const std::string v = str(key);
   char* end = nullptr;
   const double x = std::strtod(v.c_str(), &end);
-  require(end && *end == 0 && !v.empty(), "--" + key + " must be a number, got '" + v + "'");
-  require(std::isfinite(x), "--" + key + " must be finite, got '" + v + "'");
+  ADVX_REQUIRE(end && *end == 0 && !v.empty(), "--" + key + " must be a number, got '" + v + "'");
+  ADVX_REQUIRE(std::isfinite(x), "--" + key + " must be finite, got '" + v + "'");
   return x;
 }
 
@@ -59,7 +59,7 @@ void Args::allow(const std::set<std::string>& known) const {
 }
 
 std::string model_path(const std::string& s) {
-  require(!s.empty(), "--model is required: a shipped model (softmax, fc500, cnn, small) or a .safetensors file");
+  ADVX_REQUIRE(!s.empty(), "--model is required: a shipped model (softmax, fc500, cnn, small) or a .safetensors file");
   if (file_exists(s) || s.find('/') != std::string::npos || s.find(".safetensors") != std::string::npos) return s;
   for (const std::string& dir : {std::string("assets/models"), std::string(ADVX_SOURCE_DIR) + "/assets/models"}) {
     std::string p = dir + "/" + s + ".safetensors";

@@ -13,7 +13,7 @@ int cmd_attack(const Args& a) {
   a.allow({"model", "image", "attack", "eps", "out", "label", "target", "steps", "step-size", "restarts",
            "random-start", "no-random-start", "early-stop", "seed"});
   Sequential m = load_model(model_path(a.str("model")));
-  require(a.has("image") && a.has("out"), "attack needs --image PNG and --out PNG");
+  ADVX_REQUIRE(a.has("image") && a.has("out"), "attack needs --image PNG and --out PNG");
   Tensor img = load_image(a.str("image"), m.input_shape[0]);
   if (img.dim(1) != m.input_shape[1] || img.dim(2) != m.input_shape[2]) {
     std::printf("note: resizing %dx%d image to %dx%d\n", img.dim(2), img.dim(1), m.input_shape[2], m.input_shape[1]);
@@ -26,7 +26,7 @@ int cmd_attack(const Args& a) {
   const int label = a.integer("label", pred0);
   const int target = a.integer("target", -1);
   const std::optional<LinfAttack> cfg = attack_from_args(a);
-  require(cfg.has_value(), "attack needs --attack fgsm|bim|pgd and --eps");
+  ADVX_REQUIRE(cfg.has_value(), "attack needs --attack fgsm|bim|pgd and --eps");
   const AttackResult r = linf_attack(m, x, {label}, target >= 0 ? std::vector<int>{target} : std::vector<int>{}, *cfg);
   const Tensor p1 = m.probabilities(r.adv);
   Tensor out = r.adv;

@@ -11,11 +11,11 @@ namespace advx::cli {
 
 int cmd_dump(const Args& a) {
   a.allow({"model", "n", "out", "data", "dataset"});
-  require(a.has("out"), "dump needs --out FILE (.safetensors)");
+  ADVX_REQUIRE(a.has("out"), "dump needs --out FILE (.safetensors)");
   Sequential m = load_model(model_path(a.str("model")));
   const Dataset test = load_dataset(resolve_data_dir(a.str("data")), a.str("dataset", "mnist"), "test");
   const int n = a.integer("n", 1000);
-  require(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
+  ADVX_REQUIRE(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
   const Dataset d = test.head(n);
   TensorFile f;
   Tensor dx;

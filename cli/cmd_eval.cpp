@@ -12,21 +12,23 @@ namespace advx::cli {
 std::optional<LinfAttack> attack_from_args(const Args& a) {
   const std::string kind = a.str("attack", "none");
   if (kind == "none") return std::nullopt;
-  require(kind == "fgsm" || kind == "pgd" || kind == "bim",
-          "unknown --attack '" + kind + "'; use none, fgsm, bim or pgd");
-  require(a.has("eps"), "--attack " + kind + " needs --eps (L-infinity budget on the [0, 1] pixel scale, e.g. 0.3)");
+  ADVX_REQUIRE(kind == "fgsm" || kind == "pgd" || kind == "bim",
+               "unknown --attack '" + kind + "'; use none, fgsm, bim or pgd");
+  ADVX_REQUIRE(a.has("eps"),
+               "--attack " + kind + " needs --eps (L-infinity budget on the [0, 1] pixel scale, e.g. 0.3)");
   LinfAttack c;
   c.eps = static_cast<float>(a.number("eps", 0.3));
-  require(c.eps >= 0.0f, "--eps must be >= 0, got " + a.str("eps"));
+  ADVX_REQUIRE(c.eps >= 0.0f, "--eps must be >= 0, got " + a.str("eps"));
   c.seed = static_cast<std::uint64_t>(a.integer("seed", 0));
   if (kind == "fgsm") {
-    require(!a.has("steps") || a.integer("steps", 1) == 1, "fgsm is one step; use --attack bim or pgd for --steps");
+    ADVX_REQUIRE(!a.has("steps") || a.integer("steps", 1) == 1,
+                 "fgsm is one step; use --attack bim or pgd for --steps");
     c.steps = 1;
     c.step_size = c.eps;
   } else {
     c.steps = a.integer("steps", 40);
     c.step_size = static_cast<float>(a.number("step-size", -1.0));
-    if (a.has("step-size")) require(c.step_size > 0.0f, "--step-size must be > 0");
+    if (a.has("step-size")) ADVX_REQUIRE(c.step_size > 0.0f, "--step-size must be > 0");
     c.restarts = a.integer("restarts", 1);
     c.random_start = kind == "pgd" ? !a.has("no-random-start") : a.has("random-start");
     c.early_stop = a.has("early-stop");
@@ -41,10 +43,11 @@ int cmd_eval(const Args& a) {
   Sequential m = load_model(path);
   const std::optional<LinfAttack> attack = attack_from_args(a);
   const int target = a.integer("target", -1);
-  require(target >= -1 && target < m.num_classes, "--target must be a class 0.." + std::to_string(m.num_classes - 1));
+  ADVX_REQUIRE(target >= -1 && target < m.num_classes,
+               "--target must be a class 0.." + std::to_string(m.num_classes - 1));
   const Dataset test = load_dataset(resolve_data_dir(a.str("data")), a.str("dataset", "mnist"), "test");
   const int n = a.integer("n", test.size());
-  require(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
+  ADVX_REQUIRE(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
   const EvalResult r = evaluate(m, test.head(n), attack, target, a.integer("batch", 256));
   if (a.has("save-adv")) {
     // MNIST's layout: N x 28 x 28 for grey images (N x C x H x W otherwise), float32 (type 0x0D).

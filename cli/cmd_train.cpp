@@ -15,7 +15,7 @@ int cmd_train(const Args& a) {
   a.allow(
       {"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet", "lr-decay"});
   const std::string arch = a.str("model"), out = a.str("out");
-  require(!arch.empty() && !out.empty(), "train needs --model NAME (softmax, fc500, cnn, small) and --out FILE");
+  ADVX_REQUIRE(!arch.empty() && !out.empty(), "train needs --model NAME (softmax, fc500, cnn, small) and --out FILE");
   TrainConfig cfg;
   cfg.epochs = a.integer("epochs", 1);
   cfg.seed = static_cast<std::uint64_t>(a.integer("seed", 1));

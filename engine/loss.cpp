@@ -8,10 +8,10 @@ namespace advx {
 
 float cross_entropy(const Tensor& logits, const std::vector<int>& labels, Reduction red, Tensor* dlogits,
                     std::vector<float>* per_sample) {
-  require(logits.rank() == 2, "cross_entropy expects logits [N, K], got " + shape_str(logits.shape));
+  ADVX_REQUIRE(logits.rank() == 2, "cross_entropy expects logits [N, K], got " + shape_str(logits.shape));
   const int n = logits.dim(0), k = logits.dim(1);
-  require(static_cast<int>(labels.size()) == n,
-          "cross_entropy: " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(n));
+  ADVX_REQUIRE(static_cast<int>(labels.size()) == n,
+               "cross_entropy: " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(n));
   if (dlogits) dlogits->resize(logits.shape);
   if (per_sample) per_sample->assign(static_cast<size_t>(n), 0.0f);
   const float scale = (red == Reduction::Mean && n > 0) ? 1.0f / static_cast<float>(n) : 1.0f;
@@ -19,7 +19,7 @@ float cross_entropy(const Tensor& logits, const std::vector<int>& labels, Reduct
   for (int i = 0; i < n; ++i) {
     const float* z = logits.ptr() + static_cast<std::int64_t>(i) * k;
     const int y = labels[static_cast<size_t>(i)];
-    require(y >= 0 && y < k, "label " + std::to_string(y) + " out of range [0, " + std::to_string(k) + ")");
+    ADVX_REQUIRE(y >= 0 && y < k, "label " + std::to_string(y) + " out of range [0, " + std::to_string(k) + ")");
     // log softmax(z)_j = z_j - m - log sum_c exp(z_c - m), with m = max_c z_c for stability.
     float m = z[0];
     for (int j = 1; j < k; ++j) m = std::max(m, z[j]);
@@ -42,7 +42,7 @@ float cross_entropy(const Tensor& logits, const std::vector<int>& labels, Reduct
 }
 
 Tensor softmax(const Tensor& logits) {
-  require(logits.rank() == 2, "softmax expects [N, K], got " + shape_str(logits.shape));
+  ADVX_REQUIRE(logits.rank() == 2, "softmax expects [N, K], got " + shape_str(logits.shape));
   Tensor p(logits.shape);
   const int n = logits.dim(0), k = logits.dim(1);
   for (int i = 0; i < n; ++i) {
@@ -58,7 +58,7 @@ Tensor softmax(const Tensor& logits) {
 }
 
 std::vector<int> argmax_rows(const Tensor& t) {
-  require(t.rank() == 2, "argmax_rows expects [N, K], got " + shape_str(t.shape));
+  ADVX_REQUIRE(t.rank() == 2, "argmax_rows expects [N, K], got " + shape_str(t.shape));
   const int n = t.dim(0), k = t.dim(1);
   std::vector<int> out(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {

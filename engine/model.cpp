@@ -10,30 +10,31 @@ namespace advx {
 void check_input(const Sequential& m, const Tensor& x, bool pixels) {
   Shape expect = {x.shape.empty() ? 0 : x.shape[0]};
   expect.insert(expect.end(), m.input_shape.begin(), m.input_shape.end());
-  require(x.rank() == static_cast<int>(expect.size()) && x.shape == expect,
-          "input has shape " + shape_str(x.shape) + " but model '" + m.arch + "' expects [N, " +
-              shape_str(m.input_shape).substr(1) + " (for MNIST: 28x28 grey images, pixels in [0, 1])");
-  require(x.size() == shape_size(x.shape), "input tensor data does not match its shape " + shape_str(x.shape));
+  ADVX_REQUIRE(x.rank() == static_cast<int>(expect.size()) && x.shape == expect,
+               "input has shape " + shape_str(x.shape) + " but model '" + m.arch + "' expects [N, " +
+                   shape_str(m.input_shape).substr(1) + " (for MNIST: 28x28 grey images, pixels in [0, 1])");
+  ADVX_REQUIRE(x.size() == shape_size(x.shape), "input tensor data does not match its shape " + shape_str(x.shape));
   for (std::int64_t i = 0; i < x.size(); ++i) {
     const float v = x.data[static_cast<size_t>(i)];
-    require(std::isfinite(v), "input value " + std::to_string(i) + " is " + (std::isnan(v) ? "NaN" : "infinite") +
-                                  "; every pixel must be a finite number in [0, 1]");
+    ADVX_REQUIRE(std::isfinite(v), "input value " + std::to_string(i) + " is " + (std::isnan(v) ? "NaN" : "infinite") +
+                                       "; every pixel must be a finite number in [0, 1]");
     if (pixels)
-      require(v >= 0.0f && v <= 1.0f, "input pixel " + std::to_string(i) + " is " + std::to_string(v) +
-                                          ", outside [0, 1]; scale 8-bit images by 1/255");
+      ADVX_REQUIRE(v >= 0.0f && v <= 1.0f, "input pixel " + std::to_string(i) + " is " + std::to_string(v) +
+                                               ", outside [0, 1]; scale 8-bit images by 1/255");
   }
 }
 
 void check_labels(const Sequential& m, const std::vector<int>& labels, std::size_t n, const char* what) {
-  require(labels.size() == n, std::string("got ") + std::to_string(labels.size()) + " " + what + " for " +
-                                  std::to_string(n) + " images; give exactly one per image");
+  ADVX_REQUIRE(labels.size() == n, std::string("got ") + std::to_string(labels.size()) + " " + what + " for " +
+                                       std::to_string(n) + " images; give exactly one per image");
   for (int y : labels)
-    require(y >= 0 && y < m.num_classes, std::string(what) + " " + std::to_string(y) +
-                                             " is out of range: classes are 0.." + std::to_string(m.num_classes - 1));
+    ADVX_REQUIRE(y >= 0 && y < m.num_classes, std::string(what) + " " + std::to_string(y) +
+                                                  " is out of range: classes are 0.." +
+                                                  std::to_string(m.num_classes - 1));
 }
 
 const Tensor& Sequential::forward(const Tensor& x, bool train) {
-  require(!layers.empty(), "model '" + arch + "' has no layers");
+  ADVX_REQUIRE(!layers.empty(), "model '" + arch + "' has no layers");
   check_input(*this, x, false);
   acts_.resize(layers.size() + 1);
   acts_[0].shape = x.shape;
@@ -43,9 +44,9 @@ const Tensor& Sequential::forward(const Tensor& x, bool train) {
 }
 
 void Sequential::backward(const Tensor& dlogits, Tensor* dx, bool param_grads) {
-  require(acts_.size() == layers.size() + 1, "backward called before forward");
-  require(dlogits.shape == acts_.back().shape,
-          "backward: gradient shape " + shape_str(dlogits.shape) + " != logits shape " + shape_str(acts_.back().shape));
+  ADVX_REQUIRE(acts_.size() == layers.size() + 1, "backward called before forward");
+  ADVX_REQUIRE(dlogits.shape == acts_.back().shape, "backward: gradient shape " + shape_str(dlogits.shape) +
+                                                        " != logits shape " + shape_str(acts_.back().shape));
   grads_.resize(layers.size() + 1);
   // Without an input gradient wanted, nothing below the first layer with parameters needs dL/dx.
   size_t stop = 0;

@@ -32,42 +32,46 @@ L& push(Sequential& m, A... args) {
 
 // Each architecture is also written, layer for layer, as a PyTorch nn.Sequential in
 // tests/reference/arch.py; the parameter names ("<index>.weight") follow from the layer order.
-Sequential make_model(const std::string& name, std::uint64_t seed) {
+Sequential make_model(const std::string& name, std::uint64_t seed, bool init_weights) {
   Sequential m;
   m.arch = name;
   m.input_shape = {1, 28, 28};
   m.num_classes = 10;
   Rng rng(seed);
+  // PyTorch-default initialisation, skipped when the weights are about to be loaded from a file.
+  auto init = [&](auto& layer) {
+    if (init_weights) layer.init(rng);
+  };
   if (name == "softmax") {
     push<Flatten>(m);
-    push<Linear>(m, 784, 10).init(rng);
+    init(push<Linear>(m, 784, 10));
   } else if (name == "fc500") {
     push<Flatten>(m);
-    push<Linear>(m, 784, 500).init(rng);
+    init(push<Linear>(m, 784, 500));
     push<ReLU>(m);
-    push<Linear>(m, 500, 150).init(rng);
+    init(push<Linear>(m, 500, 150));
     push<ReLU>(m);
-    push<Linear>(m, 150, 10).init(rng);
+    init(push<Linear>(m, 150, 10));
   } else if (name == "cnn") {
-    push<Conv2d>(m, 1, 32, 5, 1, 2).init(rng);
+    init(push<Conv2d>(m, 1, 32, 5, 1, 2));
     push<ReLU>(m);
     push<MaxPool2d>(m, 2, 2);
-    push<Conv2d>(m, 32, 64, 5, 1, 2).init(rng);
+    init(push<Conv2d>(m, 32, 64, 5, 1, 2));
     push<ReLU>(m);
     push<MaxPool2d>(m, 2, 2);
     push<Flatten>(m);
-    push<Linear>(m, 7 * 7 * 64, 1024).init(rng);
+    init(push<Linear>(m, 7 * 7 * 64, 1024));
     push<ReLU>(m);
-    push<Linear>(m, 1024, 10).init(rng);
+    init(push<Linear>(m, 1024, 10));
   } else if (name == "small") {
-    push<Conv2d>(m, 1, 16, 4, 2, 1).init(rng);
+    init(push<Conv2d>(m, 1, 16, 4, 2, 1));
     push<ReLU>(m);
-    push<Conv2d>(m, 16, 32, 4, 2, 1).init(rng);
+    init(push<Conv2d>(m, 16, 32, 4, 2, 1));
     push<ReLU>(m);
     push<Flatten>(m);
-    push<Linear>(m, 32 * 7 * 7, 100).init(rng);
+    init(push<Linear>(m, 32 * 7 * 7, 100));
     push<ReLU>(m);
-    push<Linear>(m, 100, 10).init(rng);
+    init(push<Linear>(m, 100, 10));
   } else {
     std::string known;
     for (const ArchInfo& a : architectures()) known += (known.empty() ? "" : ", ") + a.name;
@@ -76,7 +80,7 @@ Sequential make_model(const std::string& name, std::uint64_t seed) {
   // Validate the chain of shapes once, so a wrong architecture fails here and not mid-forward.
   Shape s = m.input_shape;
   for (const LayerPtr& l : m.layers) s = l->output_shape(s);
-  require(s == Shape{m.num_classes}, "architecture '" + name + "' ends in " + shape_str(s));
+  ADVX_REQUIRE(s == Shape{m.num_classes}, "architecture '" + name + "' ends in " + shape_str(s));
   return m;
 }
 

@@ -14,8 +14,9 @@ struct ArchInfo {
 };
 
 const std::vector<ArchInfo>& architectures();
-// Builds the named architecture with PyTorch-default initialisation from `seed`.
+// Builds the named architecture with PyTorch-default initialisation from `seed` (weights left at
+// zero when init_weights is false, for loaders that overwrite them).
 // Throws advx::Error listing the known names if `name` is unknown.
-Sequential make_model(const std::string& name, std::uint64_t seed);
+Sequential make_model(const std::string& name, std::uint64_t seed, bool init_weights = true);
 
 }  // namespace advx

@@ -14,11 +14,11 @@ namespace {
 void grey_dims(const Tensor& img, int& h, int& w) {
   const bool ok3 = img.rank() == 3 && img.dim(0) == 1;
   const bool ok4 = img.rank() == 4 && img.dim(0) == 1 && img.dim(1) == 1;
-  require(ok3 || ok4, "preprocess: expected a grey image [1, H, W] or [1, 1, H, W], got " + shape_str(img.shape));
+  ADVX_REQUIRE(ok3 || ok4, "preprocess: expected a grey image [1, H, W] or [1, 1, H, W], got " + shape_str(img.shape));
   h = img.shape[img.shape.size() - 2];
   w = img.shape[img.shape.size() - 1];
-  require(h > 0 && w > 0 && img.size() == static_cast<std::int64_t>(h) * w,
-          "preprocess: image " + shape_str(img.shape) + " has " + std::to_string(img.size()) + " values");
+  ADVX_REQUIRE(h > 0 && w > 0 && img.size() == static_cast<std::int64_t>(h) * w,
+               "preprocess: image " + shape_str(img.shape) + " has " + std::to_string(img.size()) + " values");
 }
 
 // Weight of source interval [s0, s0 + 1) inside [a, b).
@@ -97,8 +97,8 @@ InkBox ink_bbox(const Tensor& img, float threshold) {
 Tensor crop_box(const Tensor& img, const InkBox& box) {
   int h = 0, w = 0;
   grey_dims(img, h, w);
-  require(!box.empty() && box.x0 >= 0 && box.y0 >= 0 && box.x1 <= w && box.y1 <= h,
-          "preprocess: crop box outside the " + std::to_string(h) + "x" + std::to_string(w) + " image");
+  ADVX_REQUIRE(!box.empty() && box.x0 >= 0 && box.y0 >= 0 && box.x1 <= w && box.y1 <= h,
+               "preprocess: crop box outside the " + std::to_string(h) + "x" + std::to_string(w) + " image");
   Tensor out({1, box.height(), box.width()});
   for (int y = 0; y < box.height(); ++y) {
     for (int x = 0; x < box.width(); ++x) {
@@ -111,7 +111,7 @@ Tensor crop_box(const Tensor& img, const InkBox& box) {
 Tensor fit_to_box(const Tensor& img, int size) {
   int h = 0, w = 0;
   grey_dims(img, h, w);
-  require(size > 0, "preprocess: fit size must be positive");
+  ADVX_REQUIRE(size > 0, "preprocess: fit size must be positive");
   const float scale = static_cast<float>(size) / static_cast<float>(std::max(h, w));
   const int oh = std::clamp(static_cast<int>(std::lround(static_cast<float>(h) * scale)), 1, size);
   const int ow = std::clamp(static_cast<int>(std::lround(static_cast<float>(w) * scale)), 1, size);
@@ -146,7 +146,7 @@ void center_of_mass(const Tensor& img, float& cx, float& cy) {
 Tensor center_by_mass(const Tensor& img, int size, int* offset_x, int* offset_y) {
   int h = 0, w = 0;
   grey_dims(img, h, w);
-  require(size > 0, "preprocess: output size must be positive");
+  ADVX_REQUIRE(size > 0, "preprocess: output size must be positive");
   float cx = 0.0f, cy = 0.0f;
   center_of_mass(img, cx, cy);
   const float mid = static_cast<float>(size - 1) / 2.0f;
@@ -170,8 +170,8 @@ Tensor center_by_mass(const Tensor& img, int size, int* offset_x, int* offset_y)
 Tensor mnist_preprocess(const Tensor& img, const PreprocessOptions& opt, PreprocessInfo* info) {
   int h = 0, w = 0;
   grey_dims(img, h, w);
-  require(opt.fit_size > 0 && opt.fit_size <= opt.out_size, "preprocess: need 0 < fit_size <= out_size");
-  for (float v : img.data) require(std::isfinite(v), "preprocess: image has a NaN or infinite pixel");
+  ADVX_REQUIRE(opt.fit_size > 0 && opt.fit_size <= opt.out_size, "preprocess: need 0 < fit_size <= out_size");
+  for (float v : img.data) ADVX_REQUIRE(std::isfinite(v), "preprocess: image has a NaN or infinite pixel");
   Shape out_shape = img.rank() == 4 ? Shape{1, 1, opt.out_size, opt.out_size} : Shape{1, opt.out_size, opt.out_size};
   PreprocessInfo local;
   local.box = ink_bbox(img, opt.ink_threshold);

@@ -19,7 +19,7 @@ std::string shape_str(const Shape& s) {
 }
 
 Tensor::Tensor(Shape s, float fill_value) : shape(std::move(s)) {
-  for (int d : shape) require(d >= 0, "tensor shape " + shape_str(shape) + " has a negative dimension");
+  for (int d : shape) ADVX_REQUIRE(d >= 0, "tensor shape " + shape_str(shape) + " has a negative dimension");
   data.assign(static_cast<size_t>(shape_size(shape)), fill_value);
 }
 
@@ -40,9 +40,9 @@ std::int64_t Tensor::sample_size() const {
 }
 
 Tensor Tensor::slice(int begin, int count) const {
-  require(!shape.empty() && begin >= 0 && count >= 0 && begin + count <= shape[0],
-          "slice [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") out of range for " +
-              shape_str(shape));
+  ADVX_REQUIRE(!shape.empty() && begin >= 0 && count >= 0 && begin + count <= shape[0],
+               "slice [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") out of range for " +
+                   shape_str(shape));
   Shape s = shape;
   s[0] = count;
   Tensor out;

@@ -22,11 +22,11 @@ namespace advx {
 namespace {
 
 void check_config(const LinfAttack& c) {
-  require(std::isfinite(c.eps) && c.eps >= 0.0f,
-          "eps must be a finite number >= 0 (pixel scale [0, 1], e.g. 0.3), got " + std::to_string(c.eps));
-  require(c.steps >= 1 && c.steps <= 100000, "steps must be in 1..100000, got " + std::to_string(c.steps));
-  require(c.restarts >= 1 && c.restarts <= 1000, "restarts must be in 1..1000, got " + std::to_string(c.restarts));
-  require(std::isfinite(c.step_size), "step size must be finite");
+  ADVX_REQUIRE(std::isfinite(c.eps) && c.eps >= 0.0f,
+               "eps must be a finite number >= 0 (pixel scale [0, 1], e.g. 0.3), got " + std::to_string(c.eps));
+  ADVX_REQUIRE(c.steps >= 1 && c.steps <= 100000, "steps must be in 1..100000, got " + std::to_string(c.steps));
+  ADVX_REQUIRE(c.restarts >= 1 && c.restarts <= 1000, "restarts must be in 1..1000, got " + std::to_string(c.restarts));
+  ADVX_REQUIRE(std::isfinite(c.step_size), "step size must be finite");
 }
 
 // Copy rows `idx` of src (per-sample size `per`) into dst, which becomes [idx.size(), shape...].

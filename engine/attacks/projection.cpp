@@ -6,8 +6,8 @@
 namespace advx {
 
 void project_linf(Tensor& adv, const Tensor& x, float eps) {
-  require(adv.shape == x.shape,
-          "project_linf: shapes " + shape_str(adv.shape) + " and " + shape_str(x.shape) + " differ");
+  ADVX_REQUIRE(adv.shape == x.shape,
+               "project_linf: shapes " + shape_str(adv.shape) + " and " + shape_str(x.shape) + " differ");
   project_linf(adv.ptr(), x.ptr(), adv.size(), eps);
 }
 

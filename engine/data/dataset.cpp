@@ -29,14 +29,14 @@ const std::map<std::string, std::string>& known_sha256() {
 
 std::vector<std::uint8_t> read_checked(const std::string& dir, const std::string& rel) {
   const std::string path = dir + "/" + rel;
-  require(file_exists(path), "dataset file '" + path + "' is missing; the data folder should hold " + rel +
-                                 " (see shared/data/README.md)");
+  ADVX_REQUIRE(file_exists(path), "dataset file '" + path + "' is missing; the data folder should hold " + rel +
+                                      " (see shared/data/README.md)");
   std::vector<std::uint8_t> bytes = read_file(path);
   auto it = known_sha256().find(rel);
   if (it != known_sha256().end()) {
     const std::string got = sha256_hex(bytes);
-    require(got == it->second, "dataset file '" + path + "' has sha256 " + got + ", expected " + it->second +
-                                   ": the file is corrupt or not the official one; copy it again");
+    ADVX_REQUIRE(got == it->second, "dataset file '" + path + "' has sha256 " + got + ", expected " + it->second +
+                                        ": the file is corrupt or not the official one; copy it again");
   }
   return gunzip(bytes, path);
 }
@@ -55,11 +55,11 @@ Dataset Dataset::head(int n) const {
 
 std::string resolve_data_dir(const std::string& flag) {
   if (!flag.empty()) {
-    require(file_exists(flag), "data folder '" + flag + "' (from --data) does not exist");
+    ADVX_REQUIRE(file_exists(flag), "data folder '" + flag + "' (from --data) does not exist");
     return flag;
   }
   if (const char* env = std::getenv("ADVX_DATA"); env && *env) {
-    require(file_exists(env), std::string("data folder '") + env + "' (from $ADVX_DATA) does not exist");
+    ADVX_REQUIRE(file_exists(env), std::string("data folder '") + env + "' (from $ADVX_DATA) does not exist");
     return env;
   }
   std::vector<std::string> tried = {"../shared/data"};
@@ -77,24 +77,25 @@ std::string resolve_data_dir(const std::string& flag) {
 }
 
 Dataset load_dataset(const std::string& data_dir, const std::string& name, const std::string& split) {
-  require(name == "mnist" || name == "fashion-mnist", "unknown dataset '" + name + "'; known: mnist, fashion-mnist");
-  require(split == "train" || split == "test", "split must be 'train' or 'test', got '" + split + "'");
+  ADVX_REQUIRE(name == "mnist" || name == "fashion-mnist",
+               "unknown dataset '" + name + "'; known: mnist, fashion-mnist");
+  ADVX_REQUIRE(split == "train" || split == "test", "split must be 'train' or 'test', got '" + split + "'");
   const std::string prefix = split == "train" ? "train" : "t10k";
   const std::string img_rel = name + "/" + prefix + "-images-idx3-ubyte.gz";
   const std::string lbl_rel = name + "/" + prefix + "-labels-idx1-ubyte.gz";
   const IdxArray img = idx_decode(read_checked(data_dir, img_rel), data_dir + "/" + img_rel);
   const IdxArray lbl = idx_decode(read_checked(data_dir, lbl_rel), data_dir + "/" + lbl_rel);
-  require(img.type == 0x08 && img.dims.size() == 3 && lbl.type == 0x08 && lbl.dims.size() == 1 &&
-              img.dims[0] == lbl.dims[0],
-          "dataset '" + name + "' " + split + ": images " + shape_str(img.dims) + " and labels " + shape_str(lbl.dims) +
-              " do not match");
+  ADVX_REQUIRE(img.type == 0x08 && img.dims.size() == 3 && lbl.type == 0x08 && lbl.dims.size() == 1 &&
+                   img.dims[0] == lbl.dims[0],
+               "dataset '" + name + "' " + split + ": images " + shape_str(img.dims) + " and labels " +
+                   shape_str(lbl.dims) + " do not match");
   Dataset d;
   d.name = name;
   const int n = img.dims[0];
   d.images = Tensor({n, 1, img.dims[1], img.dims[2]});
   for (size_t i = 0; i < img.u8.size(); ++i) d.images.data[i] = static_cast<float>(img.u8[i]) / 255.0f;
   d.labels.assign(lbl.u8.begin(), lbl.u8.end());
-  for (int y : d.labels) require(y >= 0 && y < 10, "dataset '" + name + "': label out of range");
+  for (int y : d.labels) ADVX_REQUIRE(y >= 0 && y < 10, "dataset '" + name + "': label out of range");
   return d;
 }
 

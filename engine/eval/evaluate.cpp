@@ -21,9 +21,9 @@ double accuracy(Sequential& m, const Tensor& images, const std::vector<int>& lab
 }
 
 EvalResult evaluate(Sequential& m, const Dataset& d, const std::optional<LinfAttack>& attack, int target, int batch) {
-  require(batch >= 1, "batch must be >= 1");
-  require(target < m.num_classes, "target class " + std::to_string(target) + " is out of range: classes are 0.." +
-                                      std::to_string(m.num_classes - 1));
+  ADVX_REQUIRE(batch >= 1, "batch must be >= 1");
+  ADVX_REQUIRE(target < m.num_classes, "target class " + std::to_string(target) + " is out of range: classes are 0.." +
+                                           std::to_string(m.num_classes - 1));
   const auto t0 = std::chrono::steady_clock::now();
   EvalResult r;
   r.n = d.size();

@@ -8,27 +8,28 @@ namespace advx {
 
 IdxArray idx_decode(const std::vector<std::uint8_t>& b, const std::string& source) {
   const std::string where = "IDX file '" + source + "'";
-  require(b.size() >= 4 && b[0] == 0 && b[1] == 0, where + " does not start with the IDX magic (00 00 type ndims)");
+  ADVX_REQUIRE(b.size() >= 4 && b[0] == 0 && b[1] == 0,
+               where + " does not start with the IDX magic (00 00 type ndims)");
   IdxArray a;
   a.type = b[2];
   const int nd = b[3];
-  require(a.type == 0x08 || a.type == 0x0D,
-          where + " has element type 0x" + std::to_string(a.type) + "; advx reads 0x08 (ubyte) and 0x0D (float32)");
-  require(nd >= 1 && nd <= 4 && b.size() >= 4 + 4 * static_cast<size_t>(nd), where + ": bad number of dimensions");
+  ADVX_REQUIRE(a.type == 0x08 || a.type == 0x0D, where + " has element type 0x" + std::to_string(a.type) +
+                                                     "; advx reads 0x08 (ubyte) and 0x0D (float32)");
+  ADVX_REQUIRE(nd >= 1 && nd <= 4 && b.size() >= 4 + 4 * static_cast<size_t>(nd), where + ": bad number of dimensions");
   std::uint64_t count = 1;
   for (int d = 0; d < nd; ++d) {
     const std::uint8_t* p = b.data() + 4 + 4 * d;
     const std::uint32_t v =
         (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
-    require(v < (1u << 30), where + ": dimension too large");
+    ADVX_REQUIRE(v < (1u << 30), where + ": dimension too large");
     a.dims.push_back(static_cast<int>(v));
     count *= v;
   }
   const std::size_t off = 4 + 4 * static_cast<size_t>(nd);
   const std::uint64_t need = count * (a.type == 0x08 ? 1 : 4);
-  require(b.size() - off == need, where + " should hold " + std::to_string(need) + " data bytes for dims " +
-                                      shape_str(a.dims) + " but has " + std::to_string(b.size() - off) +
-                                      ": truncated or corrupt");
+  ADVX_REQUIRE(b.size() - off == need, where + " should hold " + std::to_string(need) + " data bytes for dims " +
+                                           shape_str(a.dims) + " but has " + std::to_string(b.size() - off) +
+                                           ": truncated or corrupt");
   if (a.type == 0x08) {
     a.u8.assign(b.begin() + static_cast<std::ptrdiff_t>(off), b.end());
   } else {
@@ -44,7 +45,7 @@ IdxArray idx_decode(const std::vector<std::uint8_t>& b, const std::string& sourc
 }
 
 std::vector<std::uint8_t> idx_encode_f32(const Tensor& t) {
-  require(t.rank() >= 1 && t.rank() <= 4, "IDX holds 1 to 4 dimensions, got " + shape_str(t.shape));
+  ADVX_REQUIRE(t.rank() >= 1 && t.rank() <= 4, "IDX holds 1 to 4 dimensions, got " + shape_str(t.shape));
   std::vector<std::uint8_t> out = {0, 0, 0x0D, static_cast<std::uint8_t>(t.rank())};
   auto put = [&out](std::uint32_t v) {
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));

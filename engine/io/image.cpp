@@ -12,15 +12,15 @@
 namespace advx {
 
 Tensor decode_image(const std::vector<std::uint8_t>& bytes, int channels, const std::string& source) {
-  require(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
-  require(!bytes.empty(), "image '" + source + "' is empty");
+  ADVX_REQUIRE(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
+  ADVX_REQUIRE(!bytes.empty(), "image '" + source + "' is empty");
   int w = 0, h = 0, n = 0;
   unsigned char* px = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n, channels);
   if (!px)
     throw Error("cannot decode image '" + source + "': " + stbi_failure_reason() +
                 " (expected a PNG, JPEG, BMP or similar file)");
-  require(w > 0 && h > 0 && static_cast<long long>(w) * h <= 64LL * 1024 * 1024,
-          "image '" + source + "' has an unusable size " + std::to_string(w) + "x" + std::to_string(h));
+  ADVX_REQUIRE(w > 0 && h > 0 && static_cast<long long>(w) * h <= 64LL * 1024 * 1024,
+               "image '" + source + "' has an unusable size " + std::to_string(w) + "x" + std::to_string(h));
   Tensor t({channels, h, w});
   // stb gives interleaved HWC; we store planar CHW.
   for (int c = 0; c < channels; ++c)
@@ -35,7 +35,7 @@ Tensor load_image(const std::string& path, int channels) {
 }
 
 Tensor resize_image(const Tensor& img, int h, int w) {
-  require(img.rank() == 3 && h > 0 && w > 0, "resize_image expects [C, H, W] and a positive size");
+  ADVX_REQUIRE(img.rank() == 3 && h > 0 && w > 0, "resize_image expects [C, H, W] and a positive size");
   const int c = img.dim(0), ih = img.dim(1), iw = img.dim(2);
   Tensor out({c, h, w});
   for (int ch = 0; ch < c; ++ch)
@@ -60,9 +60,9 @@ Tensor resize_image(const Tensor& img, int h, int w) {
 }
 
 std::vector<std::uint8_t> encode_png(const Tensor& img, int scale) {
-  require(img.rank() == 3 && (img.dim(0) == 1 || img.dim(0) == 3),
-          "encode_png expects [1 or 3, H, W], got " + shape_str(img.shape));
-  require(scale >= 1 && scale <= 64, "encode_png: scale must be in 1..64");
+  ADVX_REQUIRE(img.rank() == 3 && (img.dim(0) == 1 || img.dim(0) == 3),
+               "encode_png expects [1 or 3, H, W], got " + shape_str(img.shape));
+  ADVX_REQUIRE(scale >= 1 && scale <= 64, "encode_png: scale must be in 1..64");
   const int c = img.dim(0), h = img.dim(1), w = img.dim(2), oh = h * scale, ow = w * scale;
   std::vector<unsigned char> px(static_cast<size_t>(oh) * ow * c);
   for (int y = 0; y < oh; ++y)
@@ -77,7 +77,7 @@ std::vector<std::uint8_t> encode_png(const Tensor& img, int scale) {
     auto* o = static_cast<std::vector<std::uint8_t>*>(ctx);
     o->insert(o->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
   };
-  require(stbi_write_png_to_func(sink, &out, ow, oh, c, px.data(), ow * c) != 0, "PNG encoding failed");
+  ADVX_REQUIRE(stbi_write_png_to_func(sink, &out, ow, oh, c, px.data(), ow * c) != 0, "PNG encoding failed");
   return out;
 }
 

@@ -20,23 +20,23 @@ Sequential load_model_bytes(const std::vector<std::uint8_t>& bytes, const std::s
                             std::map<std::string, std::string>* metadata) {
   TensorFile f = safetensors_decode(bytes, source);
   auto arch = f.metadata.find("advx.arch");
-  require(arch != f.metadata.end(), "weights file '" + source +
-                                        "' has no 'advx.arch' metadata, so advx cannot tell which architecture "
-                                        "it is; save it with advx (or add __metadata__ {\"advx.arch\": \"cnn\"})");
-  Sequential m = make_model(arch->second, 0);
+  ADVX_REQUIRE(arch != f.metadata.end(), "weights file '" + source +
+                                             "' has no 'advx.arch' metadata, so advx cannot tell which architecture "
+                                             "it is; save it with advx (or add __metadata__ {\"advx.arch\": \"cnn\"})");
+  Sequential m = make_model(arch->second, 0, false);
   for (const Param& p : m.params()) {
     auto it = f.tensors.find(p.name);
-    require(it != f.tensors.end(),
-            "weights file '" + source + "' lacks tensor '" + p.name + "' needed by the '" + m.arch + "' architecture");
-    require(it->second.shape == p.value->shape, "weights file '" + source + "': tensor '" + p.name + "' has shape " +
-                                                    shape_str(it->second.shape) + " but '" + m.arch + "' needs " +
-                                                    shape_str(p.value->shape));
+    ADVX_REQUIRE(it != f.tensors.end(), "weights file '" + source + "' lacks tensor '" + p.name + "' needed by the '" +
+                                            m.arch + "' architecture");
+    ADVX_REQUIRE(it->second.shape == p.value->shape, "weights file '" + source + "': tensor '" + p.name +
+                                                         "' has shape " + shape_str(it->second.shape) + " but '" +
+                                                         m.arch + "' needs " + shape_str(p.value->shape));
     p.value->data = it->second.data;
     f.tensors.erase(it);
   }
-  require(f.tensors.empty(), "weights file '" + source + "' has tensor '" +
-                                 (f.tensors.empty() ? "" : f.tensors.begin()->first) + "' that the '" + m.arch +
-                                 "' architecture does not use (wrong architecture in metadata?)");
+  ADVX_REQUIRE(f.tensors.empty(), "weights file '" + source + "' has tensor '" +
+                                      (f.tensors.empty() ? "" : f.tensors.begin()->first) + "' that the '" + m.arch +
+                                      "' architecture does not use (wrong architecture in metadata?)");
   if (metadata) *metadata = f.metadata;
   return m;
 }

@@ -53,16 +53,16 @@ std::vector<std::uint8_t> safetensors_encode(const TensorFile& f) {
 
 TensorFile safetensors_decode(const std::vector<std::uint8_t>& bytes, const std::string& source) {
   const std::string where = "weights file '" + source + "'";
-  require(bytes.size() >= 8, where + " is " + std::to_string(bytes.size()) +
-                                 " bytes long: too short to be safetensors (truncated or not a weights file)");
+  ADVX_REQUIRE(bytes.size() >= 8, where + " is " + std::to_string(bytes.size()) +
+                                      " bytes long: too short to be safetensors (truncated or not a weights file)");
   std::uint64_t hlen = 0;
   for (int b = 0; b < 8; ++b) hlen |= static_cast<std::uint64_t>(bytes[static_cast<size_t>(b)]) << (8 * b);
-  require(hlen >= 2 && hlen <= 100'000'000 && hlen <= bytes.size() - 8,
-          where + " has a header length of " + std::to_string(hlen) + " bytes but the file is " +
-              std::to_string(bytes.size()) + " bytes: truncated or not a safetensors file");
+  ADVX_REQUIRE(hlen >= 2 && hlen <= 100'000'000 && hlen <= bytes.size() - 8,
+               where + " has a header length of " + std::to_string(hlen) + " bytes but the file is " +
+                   std::to_string(bytes.size()) + " bytes: truncated or not a safetensors file");
   const std::string header(reinterpret_cast<const char*>(bytes.data()) + 8, static_cast<size_t>(hlen));
   const Json j = parse_json(header, where + " header");
-  require(j.type == Json::Object, where + ": header is not a JSON object");
+  ADVX_REQUIRE(j.type == Json::Object, where + ": header is not a JSON object");
   const std::uint64_t data_len = bytes.size() - 8 - hlen;
   const std::uint8_t* data = bytes.data() + 8 + hlen;
 
@@ -72,59 +72,59 @@ TensorFile safetensors_decode(const std::vector<std::uint8_t>& bytes, const std:
     const std::string& name = kv.first;
     const Json& e = kv.second;
     if (name == "__metadata__") {
-      require(e.type == Json::Object, where + ": __metadata__ must be an object of strings");
+      ADVX_REQUIRE(e.type == Json::Object, where + ": __metadata__ must be an object of strings");
       for (const auto& m : e.obj) {
-        require(m.second.type == Json::String, where + ": metadata value of '" + m.first + "' is not a string");
+        ADVX_REQUIRE(m.second.type == Json::String, where + ": metadata value of '" + m.first + "' is not a string");
         out.metadata[m.first] = m.second.str;
       }
       continue;
     }
     const std::string t = where + ", tensor '" + name + "'";
-    require(e.type == Json::Object, t + ": entry is not an object");
+    ADVX_REQUIRE(e.type == Json::Object, t + ": entry is not an object");
     const Json* dtype = e.find("dtype");
     const Json* shape = e.find("shape");
     const Json* offs = e.find("data_offsets");
-    require(dtype && dtype->type == Json::String && shape && shape->type == Json::Array && offs &&
-                offs->type == Json::Array && offs->arr.size() == 2,
-            t + ": needs dtype, shape and data_offsets [begin, end]");
-    require(dtype->str == "F32", t + " has dtype " + dtype->str +
-                                     "; advx reads float32 (F32) only: convert with tensor.float() before saving");
+    ADVX_REQUIRE(dtype && dtype->type == Json::String && shape && shape->type == Json::Array && offs &&
+                     offs->type == Json::Array && offs->arr.size() == 2,
+                 t + ": needs dtype, shape and data_offsets [begin, end]");
+    ADVX_REQUIRE(dtype->str == "F32", t + " has dtype " + dtype->str +
+                                          "; advx reads float32 (F32) only: convert with tensor.float() before saving");
     Shape s;
     std::uint64_t count = 1;
     for (const Json& d : shape->arr) {
-      require(d.type == Json::Number && d.num >= 0 && d.num < 1e9 && std::floor(d.num) == d.num,
-              t + ": shape entries must be non-negative integers");
+      ADVX_REQUIRE(d.type == Json::Number && d.num >= 0 && d.num < 1e9 && std::floor(d.num) == d.num,
+                   t + ": shape entries must be non-negative integers");
       s.push_back(static_cast<int>(d.num));
       count *= static_cast<std::uint64_t>(d.num);
-      require(count < (1ULL << 32), t + ": tensor too large");
+      ADVX_REQUIRE(count < (1ULL << 32), t + ": tensor too large");
     }
     for (const Json& o : offs->arr)
-      require(o.type == Json::Number && o.num >= 0 && std::floor(o.num) == o.num, t + ": bad data_offsets");
+      ADVX_REQUIRE(o.type == Json::Number && o.num >= 0 && std::floor(o.num) == o.num, t + ": bad data_offsets");
     const auto begin = static_cast<std::uint64_t>(offs->arr[0].num), end = static_cast<std::uint64_t>(offs->arr[1].num);
-    require(begin <= end && end <= data_len, t + " claims bytes [" + std::to_string(begin) + ", " +
-                                                 std::to_string(end) + ") but only " + std::to_string(data_len) +
-                                                 " data bytes follow the header: the file is truncated or corrupt");
-    require(end - begin == count * 4, t + ": shape " + shape_str(s) + " needs " + std::to_string(count * 4) +
-                                          " bytes but data_offsets give " + std::to_string(end - begin));
+    ADVX_REQUIRE(begin <= end && end <= data_len,
+                 t + " claims bytes [" + std::to_string(begin) + ", " + std::to_string(end) + ") but only " +
+                     std::to_string(data_len) + " data bytes follow the header: the file is truncated or corrupt");
+    ADVX_REQUIRE(end - begin == count * 4, t + ": shape " + shape_str(s) + " needs " + std::to_string(count * 4) +
+                                               " bytes but data_offsets give " + std::to_string(end - begin));
     ranges.emplace_back(begin, end);
     Tensor tensor;
     tensor.shape = s;
     tensor.data.resize(static_cast<size_t>(count));
     if (count) std::memcpy(tensor.data.data(), data + begin, static_cast<size_t>(count * 4));
     for (float v : tensor.data)
-      require(std::isfinite(v), t + " contains NaN or Inf: the weights are corrupt (or training diverged)");
+      ADVX_REQUIRE(std::isfinite(v), t + " contains NaN or Inf: the weights are corrupt (or training diverged)");
     out.tensors[name] = std::move(tensor);
   }
   // The spec requires the tensors to tile the data buffer exactly: no holes, no overlaps.
   std::sort(ranges.begin(), ranges.end());
   std::uint64_t pos = 0;
   for (const auto& r : ranges) {
-    require(r.first == pos,
-            where + ": tensor data overlaps or leaves a gap at byte " + std::to_string(pos) + " (corrupt file)");
+    ADVX_REQUIRE(r.first == pos,
+                 where + ": tensor data overlaps or leaves a gap at byte " + std::to_string(pos) + " (corrupt file)");
     pos = r.second;
   }
-  require(pos == data_len, where + " has " + std::to_string(data_len - pos) +
-                               " bytes after the last tensor (corrupt file or wrong header)");
+  ADVX_REQUIRE(pos == data_len, where + " has " + std::to_string(data_len - pos) +
+                                    " bytes after the last tensor (corrupt file or wrong header)");
   return out;
 }
 

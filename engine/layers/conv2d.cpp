@@ -23,12 +23,25 @@ int out_size(int in, int k, int s, int p) {
   return (in + 2 * p - k) / s + 1;
 }
 
+// Output columns [lo, hi) whose input column ix = xo*s - p + j lies inside [0, w): outside it the
+// column reads zero padding. Hoisting this out of the pixel loop leaves the interior a plain
+// (for stride 1, contiguous) copy that the compiler vectorises.
+struct ColRange {
+  int lo, hi;
+};
+ColRange valid_cols(int j, int w, int s, int p, int ow) {
+  const int lo = p - j > 0 ? (p - j + s - 1) / s : 0;
+  const int hi = w - 1 + p - j >= 0 ? std::min(ow, (w - 1 + p - j) / s + 1) : 0;
+  return {std::min(lo, ow), std::max(hi, std::min(lo, ow))};
+}
+
 // Writes one sample's columns into col (row stride ld).
 void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col, std::int64_t ld) {
   for (int ci = 0; ci < c; ++ci)
     for (int i = 0; i < k; ++i)
       for (int j = 0; j < k; ++j) {
         float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
+        const ColRange r = valid_cols(j, w, s, p, ow);
         for (int y = 0; y < oh; ++y) {
           const int iy = y * s - p + i;
           float* out = row + y * ow;
@@ -36,11 +49,14 @@ void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, in
             std::fill(out, out + ow, 0.0f);
             continue;
           }
-          const float* in = x + (static_cast<std::int64_t>(ci) * h + iy) * w;
-          for (int xo = 0; xo < ow; ++xo) {
-            const int ix = xo * s - p + j;
-            out[xo] = (ix >= 0 && ix < w) ? in[ix] : 0.0f;
+          std::fill(out, out + r.lo, 0.0f);
+          const float* in = x + (static_cast<std::int64_t>(ci) * h + iy) * w + (r.lo * s - p + j);
+          if (s == 1) {
+            std::copy(in, in + (r.hi - r.lo), out + r.lo);
+          } else {
+            for (int xo = r.lo; xo < r.hi; ++xo) out[xo] = in[(xo - r.lo) * s];
           }
+          std::fill(out + r.hi, out + ow, 0.0f);
         }
       }
 }
@@ -52,14 +68,16 @@ void col2im(const float* col, std::int64_t ld, int c, int h, int w, int k, int s
     for (int i = 0; i < k; ++i)
       for (int j = 0; j < k; ++j) {
         const float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
+        const ColRange r = valid_cols(j, w, s, p, ow);
         for (int y = 0; y < oh; ++y) {
           const int iy = y * s - p + i;
           if (iy < 0 || iy >= h) continue;
-          float* out = x + (static_cast<std::int64_t>(ci) * h + iy) * w;
+          float* out = x + (static_cast<std::int64_t>(ci) * h + iy) * w + (r.lo * s - p + j);
           const float* in = row + y * ow;
-          for (int xo = 0; xo < ow; ++xo) {
-            const int ix = xo * s - p + j;
-            if (ix >= 0 && ix < w) out[ix] += in[xo];
+          if (s == 1) {
+            for (int xo = r.lo; xo < r.hi; ++xo) out[xo - r.lo] += in[xo];
+          } else {
+            for (int xo = r.lo; xo < r.hi; ++xo) out[(xo - r.lo) * s] += in[xo];
           }
         }
       }
@@ -84,15 +102,15 @@ Conv2d::Conv2d(int in_c, int out_c, int k, int s, int p)
       kernel(k),
       stride(s),
       padding(p) {
-  require(k > 0 && s > 0 && p >= 0, "Conv2d: kernel and stride must be > 0 and padding >= 0");
+  ADVX_REQUIRE(k > 0 && s > 0 && p >= 0, "Conv2d: kernel and stride must be > 0 and padding >= 0");
 }
 
 Shape Conv2d::output_shape(const Shape& in) const {
-  require(in.size() == 3 && in[0] == in_ch, "Conv2d(" + std::to_string(in_ch) + " -> " + std::to_string(out_ch) +
-                                                ") got per-sample input " + shape_str(in) + "; expected [" +
-                                                std::to_string(in_ch) + ", H, W]");
+  ADVX_REQUIRE(in.size() == 3 && in[0] == in_ch, "Conv2d(" + std::to_string(in_ch) + " -> " + std::to_string(out_ch) +
+                                                     ") got per-sample input " + shape_str(in) + "; expected [" +
+                                                     std::to_string(in_ch) + ", H, W]");
   const int oh = out_size(in[1], kernel, stride, padding), ow = out_size(in[2], kernel, stride, padding);
-  require(oh > 0 && ow > 0, "Conv2d: input " + shape_str(in) + " is smaller than the kernel");
+  ADVX_REQUIRE(oh > 0 && ow > 0, "Conv2d: input " + shape_str(in) + " is smaller than the kernel");
   return {out_ch, oh, ow};
 }
 

@@ -10,9 +10,9 @@ Linear::Linear(int in, int out)
     : weight({out, in}), bias({out}), weight_grad({out, in}), bias_grad({out}), in_features(in), out_features(out) {}
 
 Shape Linear::output_shape(const Shape& in) const {
-  require(in.size() == 1 && in[0] == in_features,
-          "Linear(" + std::to_string(in_features) + ", " + std::to_string(out_features) + ") got per-sample input " +
-              shape_str(in) + "; expected [" + std::to_string(in_features) + "]");
+  ADVX_REQUIRE(in.size() == 1 && in[0] == in_features,
+               "Linear(" + std::to_string(in_features) + ", " + std::to_string(out_features) +
+                   ") got per-sample input " + shape_str(in) + "; expected [" + std::to_string(in_features) + "]");
   return {out_features};
 }
 

@@ -8,15 +8,40 @@
 
 namespace advx {
 
+namespace {
+
+// One (sample, channel) plane: y = max over each window, am = the flat index of the first maximum
+// within the plane (strictly greater wins, so ties go to the first, as in PyTorch). K > 0 fixes
+// the kernel size at compile time; K = 0 reads it from `kernel`.
+template <int K>
+void pool_plane(const float* in, int w, int kernel, int stride, int oh, int ow, float* y, std::int32_t* am) {
+  const int k = K > 0 ? K : kernel;
+  for (int i = 0; i < oh; ++i)
+    for (int j = 0; j < ow; ++j) {
+      const int corner = (i * stride) * w + j * stride;
+      int best = corner;
+      float best_v = in[corner];
+      for (int a = 0; a < k; ++a)
+        for (int b = 0; b < k; ++b) {
+          const float v = in[corner + a * w + b];
+          if (v > best_v) best_v = v, best = corner + a * w + b;
+        }
+      y[i * ow + j] = best_v;
+      am[i * ow + j] = best;
+    }
+}
+
+}  // namespace
+
 // ---- MaxPool2d: y[c][i][j] = max over the k x k window at (i*s, j*s) --------------------------
 MaxPool2d::MaxPool2d(int k, int s) : kernel(k), stride(s) {
-  require(k > 0 && s > 0, "MaxPool2d: kernel and stride must be > 0");
+  ADVX_REQUIRE(k > 0 && s > 0, "MaxPool2d: kernel and stride must be > 0");
 }
 
 Shape MaxPool2d::output_shape(const Shape& in) const {
-  require(in.size() == 3 && in[1] >= kernel && in[2] >= kernel, "MaxPool2d(" + std::to_string(kernel) +
-                                                                    ") got per-sample input " + shape_str(in) +
-                                                                    "; expected [C, H, W] with H, W >= kernel");
+  ADVX_REQUIRE(in.size() == 3 && in[1] >= kernel && in[2] >= kernel, "MaxPool2d(" + std::to_string(kernel) +
+                                                                         ") got per-sample input " + shape_str(in) +
+                                                                         "; expected [C, H, W] with H, W >= kernel");
   return {in[0], (in[1] - kernel) / stride + 1, (in[2] - kernel) / stride + 1};
 }
 
@@ -30,19 +55,11 @@ void MaxPool2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   for (int s = 0; s < n; ++s)
     for (int ci = 0; ci < c; ++ci) {
       const std::int64_t plane = (static_cast<std::int64_t>(s) * c + ci);
-      const float* in = x.ptr() + plane * h * w;
-      for (int i = 0; i < oh; ++i)
-        for (int j = 0; j < ow; ++j) {
-          int best = (i * stride) * w + j * stride;
-          for (int a = 0; a < kernel; ++a)
-            for (int b = 0; b < kernel; ++b) {
-              const int idx = (i * stride + a) * w + j * stride + b;
-              if (in[idx] > in[best]) best = idx;  // first maximum wins, as in PyTorch
-            }
-          const std::int64_t o_idx = (plane * oh + i) * ow + j;
-          y.data[static_cast<size_t>(o_idx)] = in[best];
-          argmax_[static_cast<size_t>(o_idx)] = best;  // index within the (sample, channel) plane
-        }
+      const std::int64_t o0 = plane * oh * ow;
+      if (kernel == 2)  // the shipped models' pool: a fixed window the compiler unrolls
+        pool_plane<2>(x.ptr() + plane * h * w, w, 2, stride, oh, ow, y.ptr() + o0, argmax_.data() + o0);
+      else
+        pool_plane<0>(x.ptr() + plane * h * w, w, kernel, stride, oh, ow, y.ptr() + o0, argmax_.data() + o0);
     }
 }
 
@@ -91,7 +108,7 @@ void Flatten::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, T
 
 // ---- Dropout (inverted) ---------------------------------------------------------------------
 Dropout::Dropout(float prob, std::uint64_t seed) : p(prob), rng_(seed) {
-  require(prob >= 0.0f && prob < 1.0f, "Dropout: p must be in [0, 1), got " + std::to_string(prob));
+  ADVX_REQUIRE(prob >= 0.0f && prob < 1.0f, "Dropout: p must be in [0, 1), got " + std::to_string(prob));
 }
 
 void Dropout::forward(const Tensor& x, Tensor& y, bool train) {

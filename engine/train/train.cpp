@@ -15,11 +15,11 @@ namespace advx {
 
 void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
            const std::function<void(const TrainProgress&)>& progress) {
-  require(cfg.epochs >= 1 && cfg.batch >= 1, "epochs and batch size must be >= 1");
-  require(cfg.lr > 0.0f, "learning rate must be > 0");
-  require(cfg.lr_decay > 0.0f && cfg.lr_decay <= 1.0f, "lr decay must be in (0, 1]");
+  ADVX_REQUIRE(cfg.epochs >= 1 && cfg.batch >= 1, "epochs and batch size must be >= 1");
+  ADVX_REQUIRE(cfg.lr > 0.0f, "learning rate must be > 0");
+  ADVX_REQUIRE(cfg.lr_decay > 0.0f && cfg.lr_decay <= 1.0f, "lr decay must be in (0, 1]");
   const int n = cfg.limit > 0 ? std::min(cfg.limit, data.size()) : data.size();
-  require(n > 0, "no training data");
+  ADVX_REQUIRE(n > 0, "no training data");
   std::unique_ptr<Optimizer> opt;
   if (cfg.optimizer == "adam")
     opt = std::make_unique<Adam>(cfg.lr);
@@ -61,8 +61,8 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
       const float loss = cross_entropy(logits, yb, Reduction::Mean, &dlogits);
       const std::vector<int> pred = argmax_rows(logits);
       for (int k = 0; k < count; ++k) correct += pred[static_cast<size_t>(k)] == yb[static_cast<size_t>(k)];
-      require(std::isfinite(loss),
-              "training diverged (loss is not finite) at epoch " + std::to_string(epoch) + "; lower the learning rate");
+      ADVX_REQUIRE(std::isfinite(loss), "training diverged (loss is not finite) at epoch " + std::to_string(epoch) +
+                                            "; lower the learning rate");
       m.zero_grad();
       m.backward(dlogits, nullptr, true);
       opt->step(params);

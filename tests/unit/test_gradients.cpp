@@ -72,12 +72,45 @@ TEST_CASE("Linear: weight, bias and input gradients match finite differences", "
   check_layer(l, random_tensor({3, 7}, rng), rng);
 }
 
-TEST_CASE("Conv2d: gradients match finite differences (stride 1 pad 2, stride 2 pad 1)", "[grad]") {
+TEST_CASE("Conv2d: gradients match finite differences (kernel, stride, padding combinations)", "[grad]") {
   Rng rng(2);
-  for (auto cfg : {std::array<int, 3>{5, 1, 2}, std::array<int, 3>{4, 2, 1}, std::array<int, 3>{3, 1, 0}}) {
+  // {kernel, stride, padding}; padding up to kernel - 1 and strides that skip the last columns.
+  for (auto cfg : {std::array<int, 3>{5, 1, 2}, std::array<int, 3>{4, 2, 1}, std::array<int, 3>{3, 1, 0},
+                   std::array<int, 3>{3, 3, 2}, std::array<int, 3>{2, 2, 0}, std::array<int, 3>{1, 1, 0}}) {
     Conv2d c(3, 4, cfg[0], cfg[1], cfg[2]);
     c.init(rng);
     check_layer(c, random_tensor({2, 3, 9, 8}, rng), rng);
+  }
+}
+
+TEST_CASE("Conv2d forward equals the direct sum of its definition", "[grad]") {
+  Rng rng(21);
+  for (auto cfg : {std::array<int, 3>{5, 1, 2}, std::array<int, 3>{4, 2, 1}, std::array<int, 3>{3, 3, 2},
+                   std::array<int, 3>{2, 2, 0}}) {
+    const int k = cfg[0], st = cfg[1], pad = cfg[2], cin = 2, cout = 3, h = 9, w = 8;
+    Conv2d c(cin, cout, k, st, pad);
+    c.init(rng);
+    const Tensor x = random_tensor({2, cin, h, w}, rng);
+    Tensor y;
+    c.forward(x, y, false);
+    const int oh = y.dim(2), ow = y.dim(3);
+    REQUIRE(oh == (h + 2 * pad - k) / st + 1);
+    REQUIRE(ow == (w + 2 * pad - k) / st + 1);
+    // y[n][o][a][b] = bias[o] + sum_{ci,i,j} W[o][ci][i][j] * x[n][ci][a*st - pad + i][b*st - pad + j]
+    for (int n = 0; n < 2; ++n)
+      for (int o = 0; o < cout; ++o)
+        for (int a = 0; a < oh; ++a)
+          for (int b = 0; b < ow; ++b) {
+            double sum = c.bias.data[o];
+            for (int ci = 0; ci < cin; ++ci)
+              for (int i = 0; i < k; ++i)
+                for (int j = 0; j < k; ++j) {
+                  const int iy = a * st - pad + i, ix = b * st - pad + j;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sum += c.weight.data[((o * cin + ci) * k + i) * k + j] * x.data[((n * cin + ci) * h + iy) * w + ix];
+                }
+            REQUIRE(y.data[((n * cout + o) * oh + a) * ow + b] == Approx(sum).margin(1e-5));
+          }
   }
 }
 
