@@ -61,7 +61,7 @@ TEST_CASE("attacks on random models keep every invariant", "[attack]") {
 
 // The same invariants on the shipped, really trained models and real MNIST test digits, untargeted
 // and targeted; on these the attacks must also actually work (a real number, not just a bound).
-TEST_CASE("attacks on the shipped models keep every invariant on real digits", "[attack][shipped]") {
+TEST_CASE("attack invariants hold on trained models (shipped weights) and real MNIST digits", "[attack][shipped]") {
   const Dataset d = load_dataset(resolve_data_dir(""), "mnist", "test").head(16);
   const Tensor x_copy = d.images;
   std::vector<int> targets;
