@@ -3,6 +3,7 @@
 
 #include "engine/error.h"
 #include "engine/layers/layers.h"
+#include "engine/parallel.h"
 
 namespace advx {
 
@@ -28,22 +29,33 @@ void Linear::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   y.resize({n, out_features});
   const CMapR w(weight.ptr(), out_features, in_features);
   const Eigen::Map<const Eigen::RowVectorXf> b(bias.ptr(), out_features);
-  // Z = X W^T + 1 b^T
-  y.mat().noalias() = x.mat() * w.transpose();
-  y.mat().rowwise() += b;
+  // Z = X W^T + 1 b^T, row blocks of the batch on separate threads.
+  parallel_rows(n, static_cast<double>(in_features) * out_features, [&](int r0, int r1) {
+    auto z = y.mat().middleRows(r0, r1 - r0);
+    z.noalias() = x.mat().middleRows(r0, r1 - r0) * w.transpose();
+    z.rowwise() += b;
+  });
 }
 
 void Linear::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor* dx, bool param_grads) {
   const CMapR w(weight.ptr(), out_features, in_features);
+  const int n = x.dim(0);
+  const double work = static_cast<double>(n) * in_features;  // per output feature
   if (param_grads) {
     MapR dw(weight_grad.ptr(), out_features, in_features);
     Eigen::Map<Eigen::RowVectorXf> db(bias_grad.ptr(), out_features);
-    dw.noalias() += dy.mat().transpose() * x.mat();  // dL/dW = dL/dZ^T X
-    db += dy.mat().colwise().sum();                  // dL/db = sum_n dL/dZ_n
+    // Blocks of output features (rows of dW) on separate threads.
+    parallel_rows(out_features, work, [&](int o0, int o1) {
+      const auto dyb = dy.mat().middleCols(o0, o1 - o0);
+      dw.middleRows(o0, o1 - o0).noalias() += dyb.transpose() * x.mat();  // dL/dW = dL/dZ^T X
+      db.segment(o0, o1 - o0) += dyb.colwise().sum();                     // dL/db = sum_n dL/dZ_n
+    });
   }
   if (dx) {
     dx->resize(x.shape);
-    dx->mat().noalias() = dy.mat() * w;  // dL/dX = dL/dZ W
+    parallel_rows(n, static_cast<double>(in_features) * out_features, [&](int r0, int r1) {
+      dx->mat().middleRows(r0, r1 - r0).noalias() = dy.mat().middleRows(r0, r1 - r0) * w;  // dL/dX = dL/dZ W
+    });
   }
 }
 
