@@ -59,7 +59,7 @@ target_link_libraries(imgui PUBLIC ${ADVX_SDL2_TARGET})
 if(EMSCRIPTEN)
   # ImGui assumes WebGL1 (GLES2) on Emscripten unless told otherwise.
   target_compile_definitions(imgui PUBLIC IMGUI_IMPL_OPENGL_ES3)
-  target_compile_options(imgui PRIVATE -msimd128)
+  target_compile_options(imgui PRIVATE $<$<BOOL:${ADVX_WASM_SIMD}>:-msimd128>)
   target_link_options(imgui PUBLIC -sUSE_SDL=0 -sMIN_WEBGL_VERSION=2 -sMAX_WEBGL_VERSION=2)
 else()
   target_link_libraries(imgui PUBLIC OpenGL::GL ${CMAKE_DL_LIBS})

@@ -9,12 +9,6 @@ struct Error : std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
-// Throws Error(msg) when `ok` is false. Use ADVX_REQUIRE below in engine code: as a function,
-// `require` builds its message (string concatenation, std::to_string) even when the check passes.
-inline void require(bool ok, const std::string& msg) {
-  if (!ok) throw Error(msg);
-}
-
 }  // namespace advx
 
 // Throws advx::Error(msg) when `ok` is false; `msg` is evaluated only then. Checks sit in per-pixel
@@ -24,5 +18,3 @@ inline void require(bool ok, const std::string& msg) {
   do {                                           \
     if (!(ok)) throw ::advx::Error(__VA_ARGS__); \
   } while (false)
-
-namespace advx {}  // namespace advx

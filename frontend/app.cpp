@@ -32,25 +32,29 @@ void quantize(advx::Tensor& t) {
 }
 
 App::App(const std::string& asset_dir)
-    : models(asset_dir + "/models"), samples(load_samples(asset_dir + "/mnist")), input({1, 1, 28, 28}) {
-  if (!models.entries().empty()) state.model = models.entries().front().name;
-  // Prefer the CNN as the default view: the most accurate shipped model.
-  if (models.index_of("cnn") >= 0) state.model = "cnn";
+    : models(asset_dir), samples(load_samples(asset_dir + "/mnist")), input({1, 1, 28, 28}) {
+  // The build's default model (see ADVX_DEFAULT_MODEL in frontend/CMakeLists.txt), else the first.
+  state.model = models.default_model();
+  if (models.index_of(state.model) < 0 && !models.entries().empty()) state.model = models.entries().front().name;
+  if (!models.manifest_error().empty()) error = models.manifest_error();
   for (int i = 0; i <= 12; ++i) robust.eps.push_back(0.025f * static_cast<float>(i));
 }
 
 // ---- model -----------------------------------------------------------------------------------
 
-ModelEntry* App::model_entry() {
-  try {
-    return &models.get(state.model);
-  } catch (const advx::Error& e) {
-    error = e.what();
-    return nullptr;
-  }
+advx::Sequential& App::model() {
+  return *models.get(state.model).model;
 }
 
-advx::Sequential& App::model() { return *models.get(state.model).model; }
+ModelStatus App::model_status() const {
+  const ModelEntry* e = model_entry();
+  return e ? e->status : ModelStatus::kError;
+}
+
+void App::models_changed() {
+  const ModelEntry* e = model_entry();
+  if (e && e->status == ModelStatus::kReady) input_changed();  // compute what waited for this model
+}
 
 Prediction App::classify(const advx::Tensor& x) {
   advx::Sequential& m = model();
@@ -82,6 +86,7 @@ advx::Tensor App::run_attack(const advx::Tensor& x, int label, float eps, int ta
 void App::input_changed() {
   input_dirty_ = true;
   attack_dirty_ = true;
+  shown_dirty_ = true;
 }
 
 void App::update_image_state() {
@@ -125,9 +130,9 @@ void App::clear_input() {
 }
 
 void App::set_exact_input(const advx::Tensor& x) {
-  advx::require(x.size() == 28 * 28, "input must be 28x28 = 784 pixels, got " + std::to_string(x.size()));
+  ADVX_REQUIRE(x.size() == 28 * 28, "input must be 28x28 = 784 pixels, got " + std::to_string(x.size()));
   for (float v : x.data)
-    advx::require(std::isfinite(v) && v >= 0.0f && v <= 1.0f, "input pixels must be finite and in [0, 1]");
+    ADVX_REQUIRE(std::isfinite(v) && v >= 0.0f && v <= 1.0f, "input pixels must be finite and in [0, 1]");
   input = x;
   input.shape = {1, 1, 28, 28};
   quantize(input);
@@ -140,9 +145,9 @@ void App::set_exact_input(const advx::Tensor& x) {
 }
 
 void App::load_test_image(int index) {
-  advx::require(samples.size() > 0, "no MNIST test sample shipped: " + samples.error);
-  advx::require(index >= 0 && index < samples.size(), "test image index " + std::to_string(index) +
-                                                          " outside [0, " + std::to_string(samples.size()) + ")");
+  ADVX_REQUIRE(samples.size() > 0, "no MNIST test sample shipped: " + samples.error);
+  ADVX_REQUIRE(index >= 0 && index < samples.size(),
+                "test image index " + std::to_string(index) + " outside [0, " + std::to_string(samples.size()) + ")");
   input = samples.image(index);
   exact_input = true;
   true_label = samples.labels[static_cast<size_t>(index)];
@@ -192,18 +197,21 @@ std::vector<std::uint8_t> App::adversarial_png() const {
   return advx::encode_png(as_chw(attack.valid ? attack.adv : input), 1);
 }
 
-std::vector<std::uint8_t> App::input_png() const { return advx::encode_png(as_chw(input), 1); }
+std::vector<std::uint8_t> App::input_png() const {
+  return advx::encode_png(as_chw(input), 1);
+}
 
 // ---- state -----------------------------------------------------------------------------------
 
 void App::set_state(const ViewState& s) {
   const ViewState old = state;
   state = s;
-  if (state.model.empty() && !models.entries().empty()) state.model = models.entries().front().name;
+  if (state.model.empty()) state.model = old.model;
   if (models.index_of(state.model) < 0) {
     error = "unknown model '" + state.model + "'";
     state.model = old.model;
   }
+  if (!state.model.empty()) models.request(state.model);  // starts loading it if needed
   try {
     if (state.test_index >= 0 && state.test_index != old.test_index) {
       load_test_image(state.test_index);
@@ -233,6 +241,12 @@ void App::set_state(const ViewState& s) {
 bool App::apply_query(const std::string& query) {
   std::string errors;
   ViewState s = play::apply_query(state, query, &errors);
+  if (s.model != state.model && models.index_of(s.model) < 0) {
+    std::string known;
+    for (const std::string& n : models.names()) known += (known.empty() ? "" : ", ") + n;
+    errors += "'model=" + s.model + "': unknown model (available: " + (known.empty() ? "none" : known) + ")\n";
+    s.model = state.model;
+  }
   set_state(s);
   if (!errors.empty()) {
     error = "ignored " + errors;
@@ -242,7 +256,9 @@ bool App::apply_query(const std::string& query) {
   return true;
 }
 
-std::string App::hash() const { return encode_query(state); }
+std::string App::hash() const {
+  return encode_query(state);
+}
 
 std::string App::robust_key() const {
   return state.model + "/" + state.attack + "/" + std::to_string(state.attack == "fgsm" ? 1 : state.steps) + "/" +
@@ -251,7 +267,33 @@ std::string App::robust_key() const {
 
 // ---- per frame -------------------------------------------------------------------------------
 
-void App::update(bool run_robustness) {
+void App::update(bool run_robustness, bool drawing) {
+  if (models.version() != models_seen_) {
+    models_seen_ = models.version();
+    models_changed();
+  }
+  if (shown_dirty_) {
+    shown_dirty_ = false;
+    ++view_version;
+  }
+  // Until the state's model is loaded there is nothing to compute; the dirty flags stay set.
+  const ModelStatus status = state.model.empty() ? ModelStatus::kError : models.request(state.model);
+  if (const ModelEntry* e = model_entry(); status == ModelStatus::kError && e) {
+    if (model_error_shown_ != e->name + e->error) {  // show a load failure once (top bar, screen readers)
+      model_error_shown_ = e->name + e->error;
+      error = "model '" + e->name + "' failed to load: " + e->error;
+    }
+  } else {
+    model_error_shown_.clear();
+  }
+  if (status != ModelStatus::kReady) {
+    if (clean.top >= 0 || attack.valid) {
+      clean = Prediction{};
+      attack.valid = false;
+      ++view_version;
+    }
+    return;
+  }
   if (input_dirty_ || attack_dirty_) ++view_version;
   if (input_dirty_) {
     input_dirty_ = false;
@@ -264,14 +306,14 @@ void App::update(bool run_robustness) {
       error = e.what();
     }
   }
-  if (attack_dirty_) {
+  if (attack_dirty_ && !drawing) {
     attack_dirty_ = false;
     attack.valid = false;
     if (clean.top >= 0) {
       try {
         attack.label = true_label >= 0 ? true_label : clean.top;
-        attack.adv = run_attack(input, attack.label, state.eps, state.target, state.steps, state.attack, state.seed,
-                                &attack.ms);
+        attack.adv =
+            run_attack(input, attack.label, state.eps, state.target, state.steps, state.attack, state.seed, &attack.ms);
         timing.attack_ms = attack.ms;
         attack.pred = classify(attack.adv);
         attack.delta = attack.adv;
@@ -293,7 +335,7 @@ void App::update(bool run_robustness) {
       }
     }
   }
-  if (!run_robustness || samples.size() == 0 || models.entries().empty()) return;
+  if (!run_robustness || drawing || samples.size() == 0 || models.entries().empty()) return;
   robust.count = std::min(robust.count, samples.size());
   const std::string key = robust_key();
   if (key != robust.key) {
@@ -303,11 +345,13 @@ void App::update(bool run_robustness) {
     robust.next_eps = robust.next_sample = 0;
     robust.ms = 0;
   }
-  // A time-boxed slice per frame keeps the UI responsive while the curve fills in.
+  // A time-boxed slice per frame keeps the UI responsive while the curve fills in; the batch size
+  // adapts to the model's speed (cnn is ~20x slower than softmax).
   const auto t0 = Clock::now();
   try {
-    while (!robust.done() && ms_since(t0) < 12.0) {
-      const int n = std::min(10, robust.count - robust.next_sample);
+    while (!robust.done() && ms_since(t0) < 10.0) {
+      const int n = std::min(robust.batch, robust.count - robust.next_sample);
+      const auto tb = Clock::now();
       const float eps = robust.eps[static_cast<size_t>(robust.next_eps)];
       advx::Tensor x = samples.images.slice(robust.next_sample, n);
       std::vector<int> labels(samples.labels.begin() + robust.next_sample,
@@ -324,7 +368,10 @@ void App::update(bool run_robustness) {
         pred = advx::linf_attack(model(), x, labels, {}, cfg).pred;
       }
       for (int i = 0; i < n; ++i)
-        if (pred[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)]) ++robust.correct[static_cast<size_t>(robust.next_eps)];
+        if (pred[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)])
+          ++robust.correct[static_cast<size_t>(robust.next_eps)];
+      const double per_image = std::max(ms_since(tb) / n, 1e-3);
+      robust.batch = std::clamp(static_cast<int>(6.0 / per_image), 1, 20);
       robust.next_sample += n;
       if (robust.next_sample >= robust.count) {
         robust.acc[static_cast<size_t>(robust.next_eps)] =

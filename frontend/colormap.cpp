@@ -7,8 +7,7 @@ namespace play {
 
 std::array<std::uint8_t, 3> diverging(float t) {
   // ColorBrewer PuOr (11-class ends and middle), reversed so that positive is orange.
-  static const float stops[5][3] = {
-      {45, 0, 75}, {128, 115, 172}, {247, 247, 247}, {253, 184, 99}, {127, 59, 8}};
+  static const float stops[5][3] = {{45, 0, 75}, {128, 115, 172}, {247, 247, 247}, {253, 184, 99}, {127, 59, 8}};
   const float u = (std::clamp(t, -1.0f, 1.0f) + 1.0f) * 2.0f;  // [0, 4]
   const int i = std::min(3, static_cast<int>(std::floor(u)));
   const float f = u - static_cast<float>(i);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,13 @@ struct Platform {
   int max_frames = -1;
   std::string last_hash;
   int announced_clean = -2, announced_adv = -2;
+  std::string announced_error;
+  bool ready = false;  // window.advx.ready resolved
+  // Render pacing (should_render).
+  int settle = 3;
+  int robust_seen = -1;
+  bool rendered_last = false;
+  double last_start = 0.0, last_render = -1e9, render_period = 0.0;
 };
 
 // Everything the main loop needs lives here (Emscripten's main loop is a callback).
@@ -51,9 +59,9 @@ struct Main {
 std::unique_ptr<Main> g_main;
 
 struct PanelDef {
-  const char* name;   // as in hide=
+  const char* name;  // as in hide=
   const char* title;
-  float w_em, h_em;   // preferred size in font heights
+  float w_em, h_em;  // preferred size in font heights
   void (*draw)(play::App&, play::Ui&);
 };
 
@@ -61,7 +69,7 @@ const PanelDef kPanels[] = {
     {"input", "Input", 20.5f, 31.0f, play::panel_input},
     {"prediction", "Prediction", 19.0f, 31.0f, play::panel_prediction},
     {"attack", "Attack", 31.0f, 31.0f, play::panel_attack},
-    {"model", "Model", 20.5f, 12.0f, play::panel_model},
+    {"model", "Model", 20.5f, 18.0f, play::panel_model},
     {"robustness", "Robustness", 31.0f, 18.0f, play::panel_robustness},
     {"help", "Help", 19.0f, 18.0f, play::panel_help},
 };
@@ -69,33 +77,68 @@ const PanelDef kPanels[] = {
 void shortcut(play::App& app, play::Ui& ui, SDL_Keycode key) {
   play::ViewState s = app.state;
   switch (key) {
-    case SDLK_c: app.clear_input(); return;
-    case SDLK_r: app.random_test_image(); return;
-    case SDLK_e: app.erase = !app.erase; return;
-    case SDLK_LEFTBRACKET: app.state.brush = std::max(1.0f, app.state.brush - 0.5f); return;
-    case SDLK_RIGHTBRACKET: app.state.brush = std::min(10.0f, app.state.brush + 0.5f); return;
-    case SDLK_MINUS: s.eps = std::max(0.0f, s.eps - 0.01f); break;
-    case SDLK_EQUALS: s.eps = std::min(0.5f, s.eps + 0.01f); break;
-    case SDLK_t: s.target = s.target >= 9 ? -1 : s.target + 1; break;
-    case SDLK_a: s.attack = s.attack == "fgsm" ? "bim" : s.attack == "bim" ? "pgd" : "fgsm"; break;
-    case SDLK_p: app.notice = play::offer_download("advx-adversarial.png", app.adversarial_png()); return;
-    default: return;
+    case SDLK_c:
+      app.clear_input();
+      return;
+    case SDLK_r:
+      app.random_test_image();
+      return;
+    case SDLK_e:
+      app.erase = !app.erase;
+      return;
+    case SDLK_LEFTBRACKET:
+      app.state.brush = std::max(1.0f, app.state.brush - 0.5f);
+      return;
+    case SDLK_RIGHTBRACKET:
+      app.state.brush = std::min(10.0f, app.state.brush + 0.5f);
+      return;
+    case SDLK_MINUS:
+      s.eps = std::max(0.0f, s.eps - 0.01f);
+      break;
+    case SDLK_EQUALS:
+      s.eps = std::min(0.5f, s.eps + 0.01f);
+      break;
+    case SDLK_t:
+      s.target = s.target >= 9 ? -1 : s.target + 1;
+      break;
+    case SDLK_a:
+      s.attack = s.attack == "fgsm" ? "bim" : s.attack == "bim" ? "pgd" : "fgsm";
+      break;
+    case SDLK_f:
+      s.attack = "fgsm";
+      break;
+    case SDLK_b:
+      s.attack = "bim";
+      break;
+    case SDLK_g:
+      s.attack = "pgd";
+      break;
+    case SDLK_p:
+      app.notice = play::offer_download("advx-adversarial.png", app.adversarial_png());
+      return;
+    default:
+      return;
   }
   (void)ui;
   app.set_state(s);
 }
 
-void handle_events(Main& m) {
+// Handles the queued SDL events; true if there were any.
+bool handle_events(Main& m) {
   play::App& app = *m.app;
   play::Ui& ui = m.ui;
   const ImGuiIO& io = ImGui::GetIO();
   bool painted = false;
+  bool any = false;
   SDL_Event ev;
   while (SDL_PollEvent(&ev)) {
+    any = true;
     ImGui_ImplSDL2_ProcessEvent(&ev);
     const bool popup = ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId);
     switch (ev.type) {
-      case SDL_QUIT: m.platform.done = true; break;
+      case SDL_QUIT:
+        m.platform.done = true;
+        break;
       case SDL_MOUSEBUTTONDOWN:
         if (ev.button.button == SDL_BUTTON_LEFT && !popup)
           painted |= play::canvas_pointer(app, ui, 0, static_cast<float>(ev.button.x), static_cast<float>(ev.button.y));
@@ -121,10 +164,12 @@ void handle_events(Main& m) {
           SDL_free(ev.drop.file);
         }
         break;
-      default: break;
+      default:
+        break;
     }
   }
   if (painted) app.canvas_changed();
+  return any;
 }
 
 void draw_ui(Main& m) {
@@ -134,16 +179,24 @@ void draw_ui(Main& m) {
   const float em = ImGui::GetFontSize();
   ImGui::SetNextWindowPos(ImVec2(0, 0));
   ImGui::SetNextWindowSize(io.DisplaySize);
+  ui.widgets.clear();
+  ui.panels.clear();
   ImGui::Begin("advx", nullptr,
                ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoMove |
                    ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoBringToFrontOnFocus |
                    ImGuiWindowFlags_NoSavedSettings);
   ImGui::TextUnformatted("advx: adversarial examples playground");
+  // Messages wrap short of the timing overlay (top right).
+  const float wrap = io.DisplaySize.x - (app.hidden("timing") ? 0.5f : 12.5f) * em;
   if (!app.error.empty()) {
     ImGui::SameLine();
     if (ImGui::SmallButton("dismiss")) app.error.clear();
     ImGui::SameLine();
-    ImGui::TextColored(ImVec4(0.9f, 0.6f, 0.0f, 1.0f), "%s", app.error.c_str());
+    ImGui::PushTextWrapPos(std::max(wrap, ImGui::GetCursorPosX() + 10.0f * em));
+    ImGui::PushStyleColor(ImGuiCol_Text, play::kErrorColour);
+    ImGui::TextWrapped("%s", app.error.c_str());
+    ImGui::PopStyleColor();
+    ImGui::PopTextWrapPos();
   } else if (!app.notice.empty()) {
     ImGui::SameLine();
     ImGui::TextDisabled("%s", app.notice.c_str());
@@ -155,6 +208,7 @@ void draw_ui(Main& m) {
     shown.push_back(&p);
     sizes.push_back({0, 0, p.w_em * em, p.h_em * em});
   }
+  ui.canvas_min = ui.canvas_max = ImVec2(0, 0);  // set again by the input panel if it is shown
   const ImVec2 origin = ImGui::GetCursorPos();
   const float gap = 0.5f * em;
   const std::vector<play::Box> boxes = play::flow_layout(sizes, ImGui::GetContentRegionAvail().x, gap);
@@ -163,7 +217,9 @@ void draw_ui(Main& m) {
     const play::Box& b = boxes[i];
     ImGui::SetCursorPos(ImVec2(origin.x + b.x, origin.y + b.y));
     ImGui::BeginChild(shown[i]->name, ImVec2(b.w, b.h), true);
-    ImGui::TextColored(ImVec4(0.34f, 0.71f, 0.91f, 1.0f), "%s", shown[i]->title);
+    const ImVec2 wp = ImGui::GetWindowPos();
+    ui.panels[shown[i]->name] = ImVec4(wp.x, wp.y, b.w, b.h);
+    ImGui::TextColored(play::kAccentColour, "%s", shown[i]->title);
     ImGui::Separator();
     shown[i]->draw(app, ui);
     ImGui::EndChild();
@@ -180,12 +236,18 @@ void draw_ui(Main& m) {
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings |
                      ImGuiWindowFlags_NoFocusOnAppearing | ImGuiWindowFlags_NoNav | ImGuiWindowFlags_NoMove);
     play::panel_timing(app, ui);
+    const ImVec2 wp = ImGui::GetWindowPos(), ws = ImGui::GetWindowSize();
+    ui.panels["timing"] = ImVec4(wp.x, wp.y, ws.x, ws.y);
     ImGui::End();
   }
 }
 
 void after_frame(Main& m) {
   play::App& app = *m.app;
+  if (app.error != m.platform.announced_error) {
+    m.platform.announced_error = app.error;
+    if (!app.error.empty()) play::announce("Error: " + app.error);
+  }
   if (m.ui.drawing) return;  // announce and update the URL when a stroke ends, not per pixel
   const int adv = app.attack.valid ? app.attack.pred.top : -1;
   if (app.clean.top >= 0 && (app.clean.top != m.platform.announced_clean || adv != m.platform.announced_adv)) {
@@ -194,7 +256,8 @@ void after_frame(Main& m) {
     char buf[160];
     const double conf = static_cast<double>(app.clean.probs[static_cast<size_t>(app.clean.top)]) * 100.0;
     if (adv >= 0 && !app.hidden("attack"))
-      std::snprintf(buf, sizeof buf, "Prediction %d, %.0f percent. Adversarial prediction %d.", app.clean.top, conf, adv);
+      std::snprintf(buf, sizeof buf, "Prediction %d, %.0f percent. Adversarial prediction %d.", app.clean.top, conf,
+                    adv);
     else
       std::snprintf(buf, sizeof buf, "Prediction %d, %.0f percent.", app.clean.top, conf);
     play::announce(buf);
@@ -206,32 +269,77 @@ void after_frame(Main& m) {
   }
 }
 
+double now_ms() {
+  using namespace std::chrono;
+  return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Whether this iteration of the main loop draws. The UI is redrawn when something changed (an
+// event, a new result, the robustness curve, a model download) and for a few frames after, so
+// ImGui's hover and click states settle; an idle page draws nothing (and costs nothing). On slow
+// software GL (frames that take > 40 ms to present), a stroke in progress is redrawn at most every
+// 100 ms, so pointer events keep flowing between the expensive frames.
+bool should_render(Main& m, bool events, double now) {
+  Platform& pf = m.platform;
+  const play::App& app = *m.app;
+  const int robust_progress = app.robust.next_eps;  // a new point on the curve
+  const bool loading = app.model_status() == play::ModelStatus::kLoading;
+  if (events || app.view_version != m.last_view_version || robust_progress != pf.robust_seen) pf.settle = 3;
+  pf.robust_seen = robust_progress;
+  bool render = pf.settle > 0 || m.ui.rendered < 3 || now - pf.last_render > 1000.0 ||
+                (loading && now - pf.last_render > 200.0) || pf.max_frames > 0;  // --frames N: draw each
+  if (render && m.ui.drawing && pf.render_period > 40.0 && now - pf.last_render < 100.0) render = false;
+  return render;
+}
+
 void frame() {
   Main& m = *g_main;
-  const auto t0 = std::chrono::steady_clock::now();
-  handle_events(m);
-  m.app->update(!m.app->hidden("robustness"));
-  m.ui.images_dirty = m.app->view_version != m.last_view_version;
-  m.last_view_version = m.app->view_version;
-
-  ImGui_ImplOpenGL3_NewFrame();
-  ImGui_ImplSDL2_NewFrame();
-  ImGui::NewFrame();
-  draw_ui(m);
-  ImGui::Render();
-  const ImGuiIO& io = ImGui::GetIO();
-  glViewport(0, 0, static_cast<int>(io.DisplaySize.x * io.DisplayFramebufferScale.x),
-             static_cast<int>(io.DisplaySize.y * io.DisplayFramebufferScale.y));
-  glClearColor(0.08f, 0.08f, 0.10f, 1.0f);
-  glClear(GL_COLOR_BUFFER_BIT);
-  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-  SDL_GL_SwapWindow(m.platform.window);
+  Platform& pf = m.platform;
+  const double start = now_ms();
+  if (pf.rendered_last && pf.last_start > 0.0)  // how long a drawn frame takes to come back
+    pf.render_period =
+        pf.render_period <= 0.0 ? start - pf.last_start : 0.8 * pf.render_period + 0.2 * (start - pf.last_start);
+  pf.last_start = start;
+  m.ui.frame_period_ms = pf.render_period;
+  const bool events = handle_events(m);
+  m.app->update(!m.app->hidden("robustness"), m.ui.drawing);
+  ++m.ui.frames;
+  const bool render = should_render(m, events, start);
+  pf.rendered_last = render;
+  if (render) {
+    --pf.settle;
+    m.ui.images_dirty = m.app->view_version != m.last_view_version;
+    m.last_view_version = m.app->view_version;
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplSDL2_NewFrame();
+    ImGui::NewFrame();
+    draw_ui(m);
+    ImGui::Render();
+    const ImGuiIO& io = ImGui::GetIO();
+    glViewport(0, 0, static_cast<int>(io.DisplaySize.x * io.DisplayFramebufferScale.x),
+               static_cast<int>(io.DisplaySize.y * io.DisplayFramebufferScale.y));
+    glClearColor(0.08f, 0.08f, 0.10f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    SDL_GL_SwapWindow(pf.window);
+    pf.last_render = start;
+    m.ui.last_frame_ms = now_ms() - start;
+    if (++m.ui.rendered == 1) play::signal_first_frame();
+  }
   after_frame(m);
-  m.ui.last_frame_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  if (++m.ui.frames == 1) play::signal_ready();
-  if (m.platform.max_frames > 0 && m.ui.frames >= m.platform.max_frames) m.platform.done = true;
+  // advx.ready: after the first frame, once the startup model has loaded (or failed to).
+  if (!pf.ready && m.ui.rendered > 0) {
+    const play::ModelStatus st = m.app->model_status();
+    if (m.app->models.entries().empty() || st == play::ModelStatus::kReady || st == play::ModelStatus::kError) {
+      pf.ready = true;
+      play::signal_ready();
+    }
+  }
+  if (pf.max_frames > 0 && m.ui.rendered >= pf.max_frames) pf.done = true;
 #ifdef __EMSCRIPTEN__
-  if (m.platform.done) emscripten_cancel_main_loop();
+  if (pf.done) emscripten_cancel_main_loop();
+#else
+  if (!render) SDL_WaitEventTimeout(nullptr, 15);  // idle: sleep until an event (or the next slice)
 #endif
 }
 
@@ -242,8 +350,11 @@ void setup_fonts(SDL_Window* window, const std::string& asset_dir) {
   SDL_GL_GetDrawableSize(window, &dw, &dh);
   const float scale = ww > 0 ? std::max(1.0f, static_cast<float>(dw) / static_cast<float>(ww)) : 1.0f;
   const std::string font = asset_dir + "/fonts/ui.ttf";
+  // Latin-1 plus the few symbols the UI uses (dashes, ellipsis, arrows, minus, infinity, <= >=).
+  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x2013, 0x2014, 0x2026, 0x2026, 0x2190, 0x2193,
+                                   0x2212, 0x2212, 0x221E, 0x221E, 0x2264, 0x2265, 0};
   // Rasterise at the device's pixel density and scale back, so text stays sharp on HiDPI screens.
-  if (advx::file_exists(font) && io.Fonts->AddFontFromFileTTF(font.c_str(), 15.0f * scale)) {
+  if (advx::file_exists(font) && io.Fonts->AddFontFromFileTTF(font.c_str(), 15.0f * scale, nullptr, ranges)) {
     io.FontGlobalScale = 1.0f / scale;
   } else {
     ImFontConfig cfg;
@@ -260,12 +371,29 @@ ADVX_API const char* advx_layout_json() {
   static std::string s;
   if (!g_main) return "null";
   const play::Ui& ui = g_main->ui;
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "{\"canvas\":{\"x\":%.1f,\"y\":%.1f,\"w\":%.1f,\"h\":%.1f,\"size\":%d},\"frames\":%d}",
+  const ImGuiIO& io = ImGui::GetIO();
+  auto rect = [](const ImVec4& r) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "{\"x\":%.1f,\"y\":%.1f,\"w\":%.1f,\"h\":%.1f}", static_cast<double>(r.x),
+                  static_cast<double>(r.y), static_cast<double>(r.z), static_cast<double>(r.w));
+    return std::string(buf);
+  };
+  auto rects = [&](const std::map<std::string, ImVec4>& m) {
+    std::string o = "{";
+    for (const auto& [name, r] : m) o += (o.size() > 1 ? ",\"" : "\"") + name + "\":" + rect(r);
+    return o + "}";
+  };
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "{\"canvas\":{\"x\":%.1f,\"y\":%.1f,\"w\":%.1f,\"h\":%.1f,\"size\":%d},\"frames\":%d,\"rendered\":%d,"
+                "\"display\":{\"w\":%.0f,\"h\":%.0f,\"scale\":%.2f},",
                 static_cast<double>(ui.canvas_min.x), static_cast<double>(ui.canvas_min.y),
                 static_cast<double>(ui.canvas_max.x - ui.canvas_min.x),
-                static_cast<double>(ui.canvas_max.y - ui.canvas_min.y), play::Canvas::kSize, ui.frames);
+                static_cast<double>(ui.canvas_max.y - ui.canvas_min.y), play::Canvas::kSize, ui.frames, ui.rendered,
+                static_cast<double>(io.DisplaySize.x), static_cast<double>(io.DisplaySize.y),
+                static_cast<double>(io.DisplayFramebufferScale.x));
   s = buf;
+  s += "\"panels\":" + rects(ui.panels) + ",\"widgets\":" + rects(ui.widgets) + "}";
   return s.c_str();
 }
 
@@ -288,9 +416,12 @@ int main(int argc, char** argv) {
   int max_frames = -1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--assets" && i + 1 < argc) asset_dir = argv[++i];
-    else if (a == "--state" && i + 1 < argc) initial_state = argv[++i];
-    else if (a == "--frames" && i + 1 < argc) max_frames = std::atoi(argv[++i]);
+    if (a == "--assets" && i + 1 < argc)
+      asset_dir = argv[++i];
+    else if (a == "--state" && i + 1 < argc)
+      initial_state = argv[++i];
+    else if (a == "--frames" && i + 1 < argc)
+      max_frames = std::atoi(argv[++i]);
     else {
       std::fprintf(stderr, "usage: advx-play [--assets DIR] [--state \"model=cnn&eps=0.2&test=3\"] [--frames N]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
@@ -342,7 +473,12 @@ int main(int argc, char** argv) {
 
   g_main->app = std::make_unique<play::App>(asset_dir);
   play::App& app = *g_main->app;
+#ifdef __EMSCRIPTEN__
+  // The page downloads a model's file when it is first needed (web/advx_api.js).
+  app.models.set_fetcher([](const std::string& name, const std::string& url) { play::fetch_model(name, url); });
+#endif
   play::api_attach(&app);
+  play::signal_started();
   std::string start = play::url_hash();
   if (start.empty()) start = initial_state;
   if (start.empty() && app.samples.size() > 0) start = "test=0";

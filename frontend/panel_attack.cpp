@@ -12,11 +12,14 @@ namespace play {
 
 namespace {
 
-void labelled_image(const char* title, const Texture& t, float side, const char* caption) {
+void labelled_image(const char* title, const Texture& t, float side, const char* caption, bool highlight = false) {
   ImGui::BeginGroup();
   ImGui::TextUnformatted(title);
   image_with_border(t, side);
-  ImGui::TextUnformatted(caption);
+  if (highlight)
+    ImGui::TextColored(kErrorColour, "%s", caption);
+  else
+    ImGui::TextUnformatted(caption);
   ImGui::EndGroup();
 }
 
@@ -46,37 +49,45 @@ void panel_attack(App& app, Ui& ui) {
   const float em = ImGui::GetFontSize();
   ViewState s = app.state;
   bool changed = false;
-  changed |= radio("FGSM", s.attack, "fgsm");
+  changed |= radio("FGSM (F)", s.attack, "fgsm");
+  ui.mark("fgsm");
   ImGui::SameLine();
-  changed |= radio("BIM", s.attack, "bim");
+  changed |= radio("BIM (B)", s.attack, "bim");
+  ui.mark("bim");
   ImGui::SameLine();
-  changed |= radio("PGD (random start)", s.attack, "pgd");
+  changed |= radio("PGD, random start (G)", s.attack, "pgd");
+  ui.mark("pgd");
   ImGui::SetNextItemWidth(14.0f * em);
-  changed |= ImGui::SliderFloat("eps (- =)", &s.eps, 0.0f, 0.5f, "%.3f", ImGuiSliderFlags_AlwaysClamp);
+  changed |= ImGui::SliderFloat("eps  (- =)", &s.eps, 0.0f, 0.5f, "%.3f", ImGuiSliderFlags_AlwaysClamp);
+  ui.mark("eps");
   if (s.attack != "fgsm") {
     ImGui::SetNextItemWidth(14.0f * em);
     changed |= ImGui::SliderInt("steps", &s.steps, 1, 100, "%d", ImGuiSliderFlags_AlwaysClamp);
+    ui.mark("steps");
   }
   if (s.attack == "pgd") {
     int seed = static_cast<int>(s.seed);
     ImGui::SetNextItemWidth(8.0f * em);
     if (ImGui::InputInt("seed", &seed) && seed >= 0) s.seed = static_cast<std::uint64_t>(seed), changed = true;
+    ui.mark("seed");
   }
   bool targeted = s.target >= 0;
-  if (ImGui::Checkbox("targeted (T cycles)", &targeted)) {
+  if (ImGui::Checkbox("targeted  (T cycles)", &targeted)) {
     s.target = targeted ? 0 : -1;
     changed = true;
   }
+  ui.mark("targeted");
   if (targeted) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(6.0f * em);
     changed |= ImGui::SliderInt("target class", &s.target, 0, 9, "%d", ImGuiSliderFlags_AlwaysClamp);
+    ui.mark("target");
   }
   if (changed) app.set_state(s);
 
   const AttackView& a = app.attack;
   if (!a.valid) {
-    ImGui::TextDisabled(app.clean.top < 0 ? "(no model)" : "(no result)");
+    if (!model_status_line(app)) ImGui::TextDisabled("(no result)");
     return;
   }
   if (ui.images_dirty) {
@@ -89,12 +100,13 @@ void panel_attack(App& app, Ui& ui) {
                 static_cast<double>(app.clean.probs[static_cast<size_t>(app.clean.top)]) * 100.0);
   labelled_image("original", ui.input_tex, side, cap);
   ImGui::SameLine();
-  std::snprintf(cap, sizeof cap, "x%.0f amplified", static_cast<double>(0.5f / std::max(app.state.eps, 1e-3f) * ui.amplify));
+  std::snprintf(cap, sizeof cap, "x%.0f amplified",
+                static_cast<double>(0.5f / std::max(app.state.eps, 1e-3f) * ui.amplify));
   labelled_image("perturbation", ui.delta_tex, side, app.state.eps > 0 ? cap : "none");
   ImGui::SameLine();
   std::snprintf(cap, sizeof cap, "pred %d (%.0f%%)", a.pred.top,
                 static_cast<double>(a.pred.probs[static_cast<size_t>(a.pred.top)]) * 100.0);
-  labelled_image("adversarial", ui.adv_tex, side, cap);
+  labelled_image("adversarial", ui.adv_tex, side, cap, a.success);
   colour_scale(std::max(app.state.eps, 1e-3f) / ui.amplify, 3 * side);
   ImGui::SetNextItemWidth(8.0f * em);
   if (ImGui::SliderFloat("colour gain", &ui.amplify, 1.0f, 8.0f, "x%.1f", ImGuiSliderFlags_AlwaysClamp))
@@ -108,6 +120,7 @@ void panel_attack(App& app, Ui& ui) {
   ImGui::Text("engine: %.1f ms", a.ms);
   if (ImGui::Button("Export adversarial PNG (P)"))
     app.notice = offer_download("advx-adversarial.png", app.adversarial_png());
+  ui.mark("export");
 }
 
 }  // namespace play

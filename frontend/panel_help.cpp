@@ -3,16 +3,26 @@
 
 namespace play {
 
+namespace {
+
+void bullet(const char* text) {
+  ImGui::Bullet();
+  ImGui::TextWrapped("%s", text);
+}
+
+}  // namespace
+
 void panel_help(App&, Ui&) {
   ImGui::TextUnformatted("Keys");
-  ImGui::BulletText("C clear, R random test image, E eraser");
-  ImGui::BulletText("[ ] brush size, - = eps, T target class");
-  ImGui::BulletText("A next attack (FGSM, BIM, PGD), P export PNG");
-  ImGui::BulletText("Tab / arrows / Space move and change controls");
-  ImGui::Separator();
-  ImGui::TextWrapped("The page's URL holds the whole view (model, attack, eps, target, seed and the "
-                     "digit): copy it to share. Add hide=attack,robustness,... to hide panels when "
-                     "embedding in an iframe.");
+  bullet("C clear, R random test image, E eraser, [ ] brush size");
+  bullet("F FGSM, B BIM, G PGD (A cycles), - = eps, T target class");
+  bullet("P export the adversarial PNG");
+  bullet("Tab / arrows / Space: move between and change controls");
+  ImGui::Spacing();
+  ImGui::TextWrapped(
+      "The page's URL holds the whole view (model, attack, eps, target, seed and the "
+      "digit): copy it to share. Add hide=attack,robustness,... to hide panels when "
+      "embedding in an iframe.");
 }
 
 }  // namespace play

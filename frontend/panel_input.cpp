@@ -1,8 +1,8 @@
 // Input panel: the drawing canvas (mouse, touch, pen), brush and eraser, test images, PNG import.
 #include <algorithm>
 
-#include "engine/io/file.h"
 #include "engine/error.h"
+#include "engine/io/file.h"
 #include "frontend/colormap.h"
 #include "frontend/panels.h"
 #include "frontend/platform.h"
@@ -19,6 +19,7 @@ void panel_input(App& app, Ui& ui) {
   }
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   ImGui::InvisibleButton("canvas", ImVec2(side, side));
+  ui.mark("canvas");
   if (ImGui::IsItemHovered()) ImGui::SetMouseCursor(ImGuiMouseCursor_Hand);
   ui.canvas_min = p0;
   ui.canvas_max = ImVec2(p0.x + side, p0.y + side);
@@ -34,9 +35,12 @@ void panel_input(App& app, Ui& ui) {
   }
 
   if (ImGui::Button("Clear (C)")) app.clear_input();
+  ui.mark("clear");
   ImGui::SameLine();
   if (ImGui::Button("Random test image (R)")) app.random_test_image();
+  ui.mark("random");
   ImGui::Checkbox("Eraser (E)", &app.erase);
+  ui.mark("eraser");
   ImGui::SameLine();
   bool pre = app.state.preprocess;
   if (ImGui::Checkbox("MNIST preprocessing", &pre)) {
@@ -44,8 +48,10 @@ void panel_input(App& app, Ui& ui) {
     s.preprocess = pre;
     app.set_state(s);
   }
+  ui.mark("preprocess");
   ImGui::SetNextItemWidth(10.0f * em);
-  ImGui::SliderFloat("brush ([ ])", &app.state.brush, 1.0f, 10.0f, "%.1f px", ImGuiSliderFlags_AlwaysClamp);
+  ImGui::SliderFloat("brush  ([ ])", &app.state.brush, 1.0f, 10.0f, "%.1f px", ImGuiSliderFlags_AlwaysClamp);
+  ui.mark("brush");
 
   if (app.state.test_index >= 0)
     ImGui::Text("MNIST test image #%d, label %d", app.state.test_index, app.true_label);

@@ -8,12 +8,12 @@
 namespace play {
 
 void probability_bars(const Prediction& p, int highlight, float width) {
-  if (p.probs.empty()) {
-    ImGui::TextDisabled("(no model)");
-    return;
-  }
   const float em = ImGui::GetFontSize();
   const float row = ImGui::GetTextLineHeightWithSpacing();
+  if (p.probs.empty()) {  // keep the panel's layout: empty bars
+    ImGui::Dummy(ImVec2(width, row * 10.0f));
+    return;
+  }
   const float label_w = 1.2f * em, pct_w = 3.6f * em;
   const float bar_w = std::max(2.0f * em, width - label_w - pct_w);
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -41,9 +41,29 @@ void image_with_border(const Texture& t, float size) {
                ImVec4(0.5f, 0.5f, 0.5f, 1.0f));
 }
 
+bool model_status_line(const App& app) {
+  const ModelEntry* e = app.model_entry();
+  if (!e || e->status == ModelStatus::kReady) return false;
+  if (e->status == ModelStatus::kError) {
+    ImGui::PushStyleColor(ImGuiCol_Text, kErrorColour);
+    if (app.hidden("model"))
+      ImGui::TextWrapped("Model '%s' could not be loaded: %s", e->name.c_str(), e->error.c_str());
+    else
+      ImGui::TextWrapped("Model '%s' could not be loaded (see the Model panel).", e->name.c_str());
+    ImGui::PopStyleColor();
+  } else {
+    const float frac = e->total > 0 ? static_cast<float>(e->received) / static_cast<float>(e->total) : 0.0f;
+    ImGui::TextColored(kAccentColour, "Loading model '%s'\u2026 %.0f%%", e->name.c_str(),
+                       static_cast<double>(frac) * 100.0);
+  }
+  return true;
+}
+
 void panel_prediction(App& app, Ui& ui) {
   const float em = ImGui::GetFontSize();
-  if (app.clean.top >= 0) {
+  if (model_status_line(app)) {
+    // nothing to predict yet
+  } else if (app.clean.top >= 0) {
     ImGui::Text("Prediction: %d  (%.1f%%)", app.clean.top,
                 static_cast<double>(app.clean.probs[static_cast<size_t>(app.clean.top)]) * 100.0);
   } else {

@@ -14,6 +14,7 @@ void panel_robustness(App& app, Ui&) {
     ImGui::TextWrapped("No MNIST test sample shipped (%s).", app.samples.error.c_str());
     return;
   }
+  if (model_status_line(app)) return;
   const char* kind = app.state.attack == "fgsm" ? "FGSM" : app.state.attack == "bim" ? "BIM" : "PGD";
   if (app.state.attack == "fgsm")
     ImGui::Text("Accuracy vs eps, %s, first %d test images", kind, r.count);
@@ -32,9 +33,7 @@ void panel_robustness(App& app, Ui&) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImU32 axis = ImGui::GetColorU32(ImGuiCol_TextDisabled), text = ImGui::GetColorU32(ImGuiCol_Text);
   const float eps_max = r.eps.empty() ? 0.3f : r.eps.back();
-  auto px = [&](float eps, float acc) {
-    return ImVec2(o.x + left + w * eps / eps_max, o.y + h * (1.0f - acc));
-  };
+  auto px = [&](float eps, float acc) { return ImVec2(o.x + left + w * eps / eps_max, o.y + h * (1.0f - acc)); };
   char buf[32];
   for (int i = 0; i <= 4; ++i) {  // accuracy grid
     const float acc = static_cast<float>(i) / 4.0f;

@@ -1,6 +1,7 @@
 // One function per panel. Each draws from App and calls App's actions; `Ui` holds what only the
 // view needs (textures, the canvas's screen rectangle, pointer state).
 #pragma once
+#include <map>
 #include <string>
 
 #include "frontend/app.h"
@@ -16,13 +17,28 @@ struct Ui {
   bool images_dirty = true;
   // The drawing canvas on screen (ImGui/window coordinates), from the last frame.
   ImVec2 canvas_min{0, 0}, canvas_max{0, 0};
-  bool drawing = false;   // a stroke is in progress
-  ImVec2 last{0, 0};      // last stroke point, canvas pixels
-  float amplify = 1.0f;   // perturbation colour range = eps / amplify
-  std::string import_path;  // native: PNG path field
-  int frames = 0;
-  double last_frame_ms = 0;
+  bool drawing = false;        // a stroke is in progress
+  ImVec2 last{0, 0};           // last stroke point, canvas pixels
+  float amplify = 1.0f;        // perturbation colour range = eps / amplify
+  std::string import_path;     // native: PNG path field
+  int frames = 0;              // main-loop iterations (events handled, state updated)
+  int rendered = 0;            // frames drawn (an idle UI is not redrawn)
+  double last_frame_ms = 0;    // CPU time of the last drawn frame (UI + engine work)
+  double frame_period_ms = 0;  // from a drawn frame to the next (1000 / fps while the UI is busy)
+  // Screen rectangles (x, y, w, h) of named widgets and panels drawn this frame, for tests and
+  // embedders (window.advx.layout()).
+  std::map<std::string, ImVec4> widgets, panels;
+  void mark(const char* name);  // records ImGui's last item under `name`
 };
+
+// Colours (Okabe-Ito, readable on the dark theme).
+inline const ImVec4 kErrorColour(1.0f, 0.50f, 0.35f, 1.0f);
+inline const ImVec4 kAccentColour(0.34f, 0.71f, 0.91f, 1.0f);
+
+inline void Ui::mark(const char* name) {
+  const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+  widgets[name] = ImVec4(a.x, a.y, b.x - a.x, b.y - a.y);
+}
 
 void panel_input(App& app, Ui& ui);
 void panel_prediction(App& app, Ui& ui);
@@ -35,7 +51,9 @@ void panel_help(App& app, Ui& ui);
 // Pointer events for the canvas (kind 0 down, 1 move, 2 up) in window coordinates; true if it painted.
 bool canvas_pointer(App& app, Ui& ui, int kind, float x, float y);
 
-// Shared drawing helpers (panel_prediction.cpp).
+// Shared drawing helpers (panel_prediction.cpp). model_status_line: "loading..." or the load error
+// of the state's model; false (nothing drawn) when the model is ready.
+bool model_status_line(const App& app);
 void probability_bars(const Prediction& p, int highlight, float width);
 void image_with_border(const Texture& t, float size);
 

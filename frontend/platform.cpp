@@ -40,14 +40,27 @@ EM_JS(void, advx_js_open_picker, (), {
 EM_JS(void, advx_js_ready, (), {
   if (window.advx && window.advx._resolveReady) window.advx._resolveReady();
 });
+EM_JS(void, advx_js_first_frame, (), {
+  if (window.advx) window.advx.firstFrameMs = performance.now();
+});
+EM_JS(void, advx_js_started, (), {
+  if (window.advx && window.advx._started) window.advx._started();
+});
+EM_JS(void, advx_js_fetch_model, (const char* name, const char* url), {
+  window.advx._fetchModel(UTF8ToString(name), UTF8ToString(url));
+});
 // clang-format on
 #endif
 
 namespace play {
 
 #ifdef __EMSCRIPTEN__
-void announce(const std::string& text) { advx_js_announce(text.c_str()); }
-void set_url_hash(const std::string& hash) { advx_js_set_hash(hash.c_str()); }
+void announce(const std::string& text) {
+  advx_js_announce(text.c_str());
+}
+void set_url_hash(const std::string& hash) {
+  advx_js_set_hash(hash.c_str());
+}
 std::string url_hash() {
   char* p = advx_js_get_hash();
   std::string h(p);
@@ -62,11 +75,24 @@ bool open_file_picker() {
   advx_js_open_picker();
   return true;
 }
-void signal_ready() { advx_js_ready(); }
+void signal_ready() {
+  advx_js_ready();
+}
+void signal_first_frame() {
+  advx_js_first_frame();
+}
+void signal_started() {
+  advx_js_started();
+}
+void fetch_model(const std::string& name, const std::string& url) {
+  advx_js_fetch_model(name.c_str(), url.c_str());
+}
 #else
 void announce(const std::string&) {}
 void set_url_hash(const std::string&) {}
-std::string url_hash() { return {}; }
+std::string url_hash() {
+  return {};
+}
 std::string offer_download(const std::string& name, const std::vector<std::uint8_t>& bytes) {
   try {
     advx::write_file(name, bytes);
@@ -75,8 +101,13 @@ std::string offer_download(const std::string& name, const std::vector<std::uint8
     return e.what();
   }
 }
-bool open_file_picker() { return false; }
+bool open_file_picker() {
+  return false;
+}
 void signal_ready() {}
+void signal_first_frame() {}
+void signal_started() {}
+void fetch_model(const std::string&, const std::string&) {}
 #endif
 
 }  // namespace play

@@ -19,7 +19,14 @@ std::string offer_download(const std::string& name, const std::vector<std::uint8
 // Web: opens the browser's file picker; the chosen PNG arrives through advx_import_file.
 // Native: returns false (the UI offers a path field and drag-and-drop instead).
 bool open_file_picker();
+// Web: window.advx.firstFrameMs = performance.now() (call after the first frame). Native: no-op.
+void signal_first_frame();
+// Web: the App exists; window.advx calls queued before this (advx.loadModel) may proceed. Native: no-op.
+void signal_started();
 // Resolves window.advx.ready (web). Native: no-op.
 void signal_ready();
+// Web: starts downloading a model file (URL relative to the page); the bytes arrive through
+// advx_model_data(), a failure through advx_model_failed() (web_api.cpp). Native: not used.
+void fetch_model(const std::string& name, const std::string& url);
 
 }  // namespace play

@@ -19,9 +19,9 @@ Samples load_samples(const std::string& dir) {
   try {
     advx::IdxArray im = advx::idx_decode(advx::gunzip(advx::read_file(ip), ip), ip);
     advx::IdxArray lb = advx::idx_decode(advx::gunzip(advx::read_file(lp), lp), lp);
-    advx::require(im.type == 0x08 && im.dims.size() == 3 && im.dims[1] == 28 && im.dims[2] == 28,
+    ADVX_REQUIRE(im.type == 0x08 && im.dims.size() == 3 && im.dims[1] == 28 && im.dims[2] == 28,
                   ip + ": expected N x 28 x 28 unsigned bytes");
-    advx::require(lb.type == 0x08 && lb.dims.size() == 1 && lb.dims[0] == im.dims[0], lp + ": labels do not match");
+    ADVX_REQUIRE(lb.type == 0x08 && lb.dims.size() == 1 && lb.dims[0] == im.dims[0], lp + ": labels do not match");
     const int n = im.dims[0];
     s.images = advx::Tensor({n, 1, 28, 28});
     for (size_t i = 0; i < im.u8.size(); ++i) s.images.data[i] = static_cast<float>(im.u8[i]) / 255.0f;

@@ -102,11 +102,16 @@ bool base64url_decode(const std::string& text, std::vector<std::uint8_t>& out) {
   for (char c : text) {
     if (c == '=') break;
     int v = -1;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-' || c == '+')
+      v = 62;
+    else if (c == '_' || c == '/')
+      v = 63;
     if (v < 0) return false;
     acc = (acc << 6) | static_cast<unsigned>(v);
     bits += 6;
@@ -123,8 +128,10 @@ std::string encode_query(const ViewState& s) {
   q << "model=" << s.model << "&attack=" << s.attack << "&eps=" << fmt_float(s.eps) << "&target=" << s.target
     << "&steps=" << s.steps << "&seed=" << s.seed;
   if (!s.preprocess) q << "&preprocess=0";
-  if (s.test_index >= 0) q << "&test=" << s.test_index;
-  else if (!s.image.empty()) q << "&img=" << s.image;
+  if (s.test_index >= 0)
+    q << "&test=" << s.test_index;
+  else if (!s.image.empty())
+    q << "&img=" << s.image;
   if (!s.hide.empty()) {
     q << "&hide=";
     bool first = true;
@@ -156,21 +163,32 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
     if (key == "model") {
       s.model = value;
     } else if (key == "attack") {
-      if (value == "fgsm" || value == "bim" || value == "pgd") s.attack = value;
-      else bad(key, value, "attack is fgsm, bim or pgd");
+      if (value == "fgsm" || value == "bim" || value == "pgd")
+        s.attack = value;
+      else
+        bad(key, value, "attack is fgsm, bim or pgd");
     } else if (key == "eps") {
-      if (parse_float(value, f) && f >= 0.0f && f <= 1.0f) s.eps = f;
-      else bad(key, value, "eps is a number in [0, 1]");
+      if (parse_float(value, f) && f >= 0.0f && f <= 1.0f)
+        s.eps = f;
+      else
+        bad(key, value, "eps is a number in [0, 1]");
     } else if (key == "target") {
-      if (value == "none" || value.empty()) s.target = -1;
-      else if (parse_int(value, i) && i >= -1 && i <= 9) s.target = static_cast<int>(i);
-      else bad(key, value, "target is -1 (untargeted) or a class 0-9");
+      if (value == "none" || value.empty())
+        s.target = -1;
+      else if (parse_int(value, i) && i >= -1 && i <= 9)
+        s.target = static_cast<int>(i);
+      else
+        bad(key, value, "target is -1 (untargeted) or a class 0-9");
     } else if (key == "steps") {
-      if (parse_int(value, i) && i >= 1 && i <= 1000) s.steps = static_cast<int>(i);
-      else bad(key, value, "steps is an integer in [1, 1000]");
+      if (parse_int(value, i) && i >= 1 && i <= 1000)
+        s.steps = static_cast<int>(i);
+      else
+        bad(key, value, "steps is an integer in [1, 1000]");
     } else if (key == "seed") {
-      if (parse_int(value, i) && i >= 0) s.seed = static_cast<std::uint64_t>(i);
-      else bad(key, value, "seed is a non-negative integer");
+      if (parse_int(value, i) && i >= 0)
+        s.seed = static_cast<std::uint64_t>(i);
+      else
+        bad(key, value, "seed is a non-negative integer");
     } else if (key == "test") {
       if (parse_int(value, i) && i >= -1 && i < 1000000) {
         s.test_index = static_cast<int>(i);
@@ -180,14 +198,20 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
       }
     } else if (key == "img") {
       std::vector<std::uint8_t> bytes;
-      if (base64url_decode(value, bytes)) s.image = value, s.test_index = -1;
-      else bad(key, value.substr(0, 16), "img is a base64url PNG");
+      if (base64url_decode(value, bytes))
+        s.image = value, s.test_index = -1;
+      else
+        bad(key, value.substr(0, 16), "img is a base64url PNG");
     } else if (key == "preprocess") {
-      if (parse_bool(value, b)) s.preprocess = b;
-      else bad(key, value, "preprocess is 0 or 1");
+      if (parse_bool(value, b))
+        s.preprocess = b;
+      else
+        bad(key, value, "preprocess is 0 or 1");
     } else if (key == "brush") {
-      if (parse_float(value, f) && f >= 0.5f && f <= 20.0f) s.brush = f;
-      else bad(key, value, "brush is a radius in [0.5, 20] canvas pixels");
+      if (parse_float(value, f) && f >= 0.5f && f <= 20.0f)
+        s.brush = f;
+      else
+        bad(key, value, "brush is a radius in [0.5, 20] canvas pixels");
     } else if (key == "hide") {
       s.hide.clear();
       size_t p = 0;
@@ -198,8 +222,10 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
         p = c + 1;
         if (name.empty()) continue;
         const auto& names = panel_names();
-        if (std::find(names.begin(), names.end(), name) != names.end()) s.hide.insert(name);
-        else bad(key, name, "unknown panel");
+        if (std::find(names.begin(), names.end(), name) != names.end())
+          s.hide.insert(name);
+        else
+          bad(key, name, "unknown panel");
       }
     } else {
       bad(key, value, "unknown key");
@@ -213,8 +239,7 @@ std::string state_json(const ViewState& s) {
   j << "{\"model\":" << advx::json_quote(s.model) << ",\"attack\":" << advx::json_quote(s.attack)
     << ",\"eps\":" << fmt_float(s.eps) << ",\"target\":" << s.target << ",\"steps\":" << s.steps
     << ",\"seed\":" << s.seed << ",\"test\":" << s.test_index << ",\"img\":" << advx::json_quote(s.image)
-    << ",\"preprocess\":" << (s.preprocess ? "true" : "false") << ",\"brush\":" << fmt_float(s.brush)
-    << ",\"hide\":[";
+    << ",\"preprocess\":" << (s.preprocess ? "true" : "false") << ",\"brush\":" << fmt_float(s.brush) << ",\"hide\":[";
   bool first = true;
   for (const std::string& h : s.hide) j << (first ? "" : ",") << advx::json_quote(h), first = false;
   j << "]}";

@@ -9,17 +9,17 @@
 namespace play {
 
 struct ViewState {
-  std::string model;              // shipped model name ("cnn"); "" = the first available
-  std::string attack = "fgsm";    // "fgsm", "bim" or "pgd"
-  float eps = 0.1f;               // L-infinity budget in pixel units [0, 1]
-  int target = -1;                // -1 untargeted, else the class to reach
-  int steps = 10;                 // BIM / PGD iterations
-  std::uint64_t seed = 0;         // PGD random start
-  int test_index = -1;            // input = MNIST test sample #i (when >= 0)
-  std::string image;              // input = this 28x28 PNG (base64url), when test_index < 0
-  bool preprocess = true;         // MNIST-style preprocessing of drawings
-  float brush = 4.5f;             // brush radius in canvas pixels
-  std::set<std::string> hide;     // panels to hide: input, prediction, model, attack, robustness, timing, help
+  std::string model;            // shipped model name ("cnn"); "" = the first available
+  std::string attack = "fgsm";  // "fgsm", "bim" or "pgd"
+  float eps = 0.1f;             // L-infinity budget in pixel units [0, 1]
+  int target = -1;              // -1 untargeted, else the class to reach
+  int steps = 10;               // BIM / PGD iterations
+  std::uint64_t seed = 0;       // PGD random start
+  int test_index = -1;          // input = MNIST test sample #i (when >= 0)
+  std::string image;            // input = this 28x28 PNG (base64url), when test_index < 0
+  bool preprocess = true;       // MNIST-style preprocessing of drawings
+  float brush = 4.5f;           // brush radius in canvas pixels
+  std::set<std::string> hide;   // panels to hide: input, prediction, model, attack, robustness, timing, help
 };
 
 // Names accepted in `hide=` (comma separated).

@@ -1,9 +1,13 @@
 // window.advx: the playground's JavaScript API (appended to index.js with --post-js, so it shares
-// the Emscripten module's scope: HEAPF32, _malloc, UTF8ToString, FS ...). See web/README.md.
+// the Emscripten module's scope: HEAPF32, HEAPU8, _malloc, UTF8ToString, FS ...). See web/README.md.
+// Models are separate static files (models/NAME.safetensors next to index.html), downloaded when
+// first needed: the startup model before advx.ready resolves, others by advx.loadModel(name) or
+// when selected (UI, setState, URL).
 (function () {
   'use strict';
-  var resolveReady, rejectReady;
+  var resolveReady, rejectReady, resolveStarted;
   var ready = new Promise(function (res, rej) { resolveReady = res; rejectReady = rej; });
+  var started = new Promise(function (res) { resolveStarted = res; });  // the C++ App exists
   var previousAbort = Module['onAbort'];
   Module['onAbort'] = function (what) {
     rejectReady(new Error('advx failed to start: ' + what));
@@ -42,11 +46,76 @@
     }).join('&');
   }
   var IMAGES = { input: 0, adversarial: 1, perturbation: 2 };
+  var STATUS = ['not loaded', 'loading', 'ready', 'error'];
+
+  // ---- lazy model loading ----------------------------------------------------------------------
+  var waiters = {};  // model name -> [{resolve, reject}] (advx.loadModel calls in flight)
+  function modelInfo(name) {
+    var s = withString(name, function (p) { return UTF8ToString(_advx_model_json(p)); });
+    if (!s) throw new Error('advx: ' + lastError());
+    return JSON.parse(s);
+  }
+  function settle(name) {
+    var list = waiters[name] || [];
+    delete waiters[name];
+    if (!list.length) return;
+    var info = modelInfo(name);
+    list.forEach(function (w) {
+      if (info.status === 'ready') w.resolve(info);
+      else w.reject(new Error("advx: model '" + name + "' failed to load: " + info.error));
+    });
+  }
+  // Called by the C++ side (platform.cpp) when a model's file is needed.
+  function fetchModel(name, url) {
+    var failed = function (why) {
+      withString(name, function (n) { withString(why, function (w) { _advx_model_failed(n, w); }); });
+      settle(name);
+    };
+    // Relative to index.js (like index.wasm and index.data), or wherever Module.locateFile says.
+    var where = typeof locateFile === 'function' ? locateFile(url) : url;
+    fetch(where).then(function (r) {
+      if (!r.ok) throw new Error('HTTP ' + r.status + (r.statusText ? ' ' + r.statusText : ''));
+      // Progress for the model panel; Content-Length is the compressed size if the server compresses.
+      var total = r.headers.get('Content-Encoding') ? 0 : +(r.headers.get('Content-Length') || 0);
+      if (!r.body || !r.body.getReader) return r.arrayBuffer().then(function (b) { return new Uint8Array(b); });
+      var reader = r.body.getReader(), chunks = [], got = 0;
+      var pump = function () {
+        return reader.read().then(function (step) {
+          if (step.done) {
+            var all = new Uint8Array(got), at = 0;
+            chunks.forEach(function (c) { all.set(c, at); at += c.length; });
+            return all;
+          }
+          chunks.push(step.value);
+          got += step.value.length;
+          withString(name, function (n) { _advx_model_progress(n, got, total); });
+          return pump();
+        });
+      };
+      return pump();
+    }).then(function (bytes) {
+      var p = _malloc(Math.max(1, bytes.length));
+      try {
+        HEAPU8.set(bytes, p);
+        withString(name, function (n) { _advx_model_data(n, p, bytes.length); });  // errors end up in the model's entry
+      } finally {
+        _free(p);
+      }
+      settle(name);
+    }, function (e) {
+      failed('cannot download ' + url + ': ' + (e && e.message ? e.message : String(e)));
+    });
+  }
 
   var api = {
+    // Resolves (with this object) after the first frame, once the startup model (URL or default)
+    // has loaded or failed to; rejects if the page cannot start (no WebGL2 / WebAssembly).
     ready: ready,
-    version: '0.1.0',
+    version: '0.2.0',
+    // performance.now() when the first frame was drawn (null until then).
+    firstFrameMs: null,
     // Probabilities (Float32Array, one per class) of the state's model for 784 pixels.
+    // Throws if that model is not loaded (await advx.loadModel(name) first).
     classify: function (pixels) {
       pixelsOf(pixels);
       return withFloats([pixels], [784, 64], function (inp, out) {
@@ -73,13 +142,35 @@
     },
     state: function () { return JSON.parse(UTF8ToString(_advx_state_json())); },
     // Keys: model, attack (fgsm|bim|pgd), eps, target (-1 = none), steps, seed, test, img,
-    // preprocess, brush, hide (array or comma list). Returns the new state.
+    // preprocess, brush, hide (array or comma list). Returns the new state. A model that is not
+    // loaded yet starts loading; await advx.loadModel(name) before classify/fgsm with it.
     setState: function (obj) {
       withString(toQuery(obj || {}), function (p) { check(_advx_set_state(p)); });
       return api.state();
     },
+    // Every shipped model (from the build's manifest; listing downloads nothing):
+    // [{name, arch, params, bytes, test_acc, url, status, received, error, default, selected}].
     models: function () { return JSON.parse(UTF8ToString(_advx_models_json())); },
-    // What the page shows: {pred, probs, label, exact, attack: {pred, probs, success, linf, l2, l0, ms}}.
+    // Downloads and builds a model (once; again after a failure). Resolves with its models() entry
+    // when it is usable; rejects with an Error for an unknown name, a failed download (HTTP 404,
+    // offline) or a corrupt file. Does not change the state's model (setState({model}) does).
+    loadModel: function (name) {
+      return started.then(function () {
+        name = String(name);
+        var rc = withString(name, function (p) { return _advx_request_model(p, 1); });
+        if (rc < 0) throw new Error('advx.loadModel: ' + lastError());
+        if (STATUS[rc] === 'ready' || STATUS[rc] === 'error') {
+          var info = modelInfo(name);
+          if (info.status === 'ready') return info;
+          throw new Error("advx: model '" + name + "' failed to load: " + info.error);
+        }
+        return new Promise(function (resolve, reject) {
+          (waiters[name] = waiters[name] || []).push({ resolve: resolve, reject: reject });
+        });
+      });
+    },
+    // What the page shows: {model, modelStatus, pred, probs, label, exact, attack: {pred, probs,
+    // label, success, linf, l2, l0, ms} or null, error, timing}.
     view: function () { return JSON.parse(UTF8ToString(_advx_view_json())); },
     // 'input' | 'adversarial' | 'perturbation' -> Float32Array(784).
     image: function (which) {
@@ -90,7 +181,8 @@
         return HEAPF32.slice(out >> 2, (out >> 2) + 784);
       });
     },
-    // The drawing canvas's rectangle in CSS pixels inside the <canvas> element.
+    // Where things are, in CSS pixels inside the <canvas> element: {canvas, frames, display,
+    // panels: {name: {x, y, w, h}}, widgets: {name: {x, y, w, h}}} (for tests and embedders).
     layout: function () { return JSON.parse(UTF8ToString(_advx_layout_json())); },
     // The URL hash for the current view (what the address bar shows).
     hash: function () { return UTF8ToString(_advx_hash()); },
@@ -106,7 +198,14 @@
         });
       });
     },
-    _resolveReady: function () { document.title = 'advx playground'; resolveReady(api); },
+    _resolveReady: function () {
+      document.title = 'advx playground';
+      var status = document.getElementById('status');
+      if (status && !status.classList.contains('error')) status.textContent = '';
+      resolveReady(api);
+    },
+    _started: function () { resolveStarted(); },
+    _fetchModel: fetchModel,
     _lastHash: '',
   };
   window.advx = api;

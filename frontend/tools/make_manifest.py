@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Writes the playground's model manifest: what each shipped model is, read from the safetensors
+headers, so the app can list every model (name, architecture, size, test accuracy) without
+downloading any of them. The web build fetches a model's file only when it is first needed.
+
+usage: make_manifest.py OUT.json DEFAULT_MODEL URL_PREFIX MODEL.safetensors...
+
+URL_PREFIX is where the model files are, relative to the page (web) or the asset folder (native),
+e.g. "models/". DEFAULT_MODEL is used if it is among the models, else the first one.
+"""
+import hashlib
+import json
+import os
+import struct
+import sys
+
+ORDER = ["softmax", "fc500", "small", "cnn"]  # simplest first, as the model picker lists them
+
+
+def describe(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise SystemExit(f"{path}: too short for a safetensors file")
+    (n,) = struct.unpack("<Q", data[:8])
+    if 8 + n > len(data):
+        raise SystemExit(f"{path}: header length {n} exceeds the file")
+    header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {}) or {}
+    params = 0
+    for name, t in header.items():
+        count = 1
+        for d in t["shape"]:
+            count *= d
+        params += count
+    acc = meta.get("advx.test_acc")
+    try:
+        acc = float(acc) if acc is not None else None
+        if acc is not None and acc > 1.0:
+            acc /= 100.0
+    except ValueError:
+        acc = None
+    return {
+        "arch": meta.get("advx.arch", ""),
+        "params": params,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "test_acc": acc,
+    }
+
+
+def main():
+    if len(sys.argv) < 4:
+        raise SystemExit(__doc__)
+    out, default, prefix, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    models = []
+    for path in files:
+        name = os.path.splitext(os.path.basename(path))[0]
+        entry = {"name": name, "file": prefix + os.path.basename(path)}
+        entry.update(describe(path))
+        models.append(entry)
+    rank = lambda m: (ORDER.index(m["name"]) if m["name"] in ORDER else len(ORDER), m["name"])
+    models.sort(key=rank)
+    names = [m["name"] for m in models]
+    manifest = {
+        "default": default if default in names else (names[0] if names else ""),
+        "models": models,
+    }
+    text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The native playground under Xvfb: builds advx-play (build/play, -DADVX_FRONTEND=ON), checks that
+# it renders N frames and exits cleanly (--frames), then screenshots the running app
+# (ImageMagick `import -window root`) into build/screenshots/native.png and checks it is not blank.
+# Prints SKIP and exits 0 only if Xvfb cannot be installed or started.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+JOBS=${JOBS:-2}
+BUILD=${ADVX_PLAY_BUILD:-build/play}
+SHOT=build/screenshots/native.png
+pass=0; fail=0
+ok() { pass=$((pass + 1)); printf 'PASS native %s\n' "$*"; }
+bad() { fail=$((fail + 1)); printf 'FAIL native %s\n' "$*"; }
+skip() { printf 'SKIP native UI test: %s\n' "$*"; exit 0; }
+summary() { printf '\nnative UI tests: %d passed, %d failed\n' "$pass" "$fail"; [ "$fail" -eq 0 ]; exit $?; }
+
+# Xvfb and ImageMagick (scripts/bootstrap installs them; try apt-get if we are root).
+if ! command -v Xvfb >/dev/null || ! command -v import >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends xvfb imagemagick x11-utils >/dev/null 2>&1 || true
+  fi
+  command -v Xvfb >/dev/null || skip "Xvfb is not installed and could not be installed (apt-get install xvfb)"
+  command -v import >/dev/null || skip "ImageMagick's import is not installed (apt-get install imagemagick)"
+fi
+
+printf '[native] building advx-play in %s\n' "$BUILD"
+if [ ! -f "$BUILD/build.ninja" ]; then
+  cmake -B "$BUILD" -G Ninja -DADVX_FRONTEND=ON -DCMAKE_BUILD_TYPE=Release >/dev/null || { bad "configure"; summary; }
+fi
+if ! cmake --build "$BUILD" -j "$JOBS" --target advx-play >/tmp/advx-native-build.$$ 2>&1; then
+  tail -30 /tmp/advx-native-build.$$; rm -f /tmp/advx-native-build.$$; bad "build of advx-play"; summary
+fi
+rm -f /tmp/advx-native-build.$$
+APP="$BUILD/advx-play"
+
+# A free display number.
+DISP=""
+for n in $(seq 99 140); do
+  if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then DISP=":$n"; break; fi
+done
+[ -n "$DISP" ] || skip "no free X display number in :99..:140"
+Xvfb "$DISP" -screen 0 1280x860x24 -nolisten tcp >/tmp/advx-xvfb.$$ 2>&1 &
+XVFB=$!
+APP_PID=""
+cleanup() {
+  [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null
+  kill "$XVFB" 2>/dev/null; wait "$XVFB" 2>/dev/null
+  rm -f /tmp/advx-xvfb.$$ /tmp/advx-play.$$
+}
+trap cleanup EXIT
+for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X${DISP#:}" ] && break; sleep 0.1; done
+if ! kill -0 "$XVFB" 2>/dev/null || [ ! -e "/tmp/.X11-unix/X${DISP#:}" ]; then
+  cat /tmp/advx-xvfb.$$ >&2
+  skip "Xvfb could not start on $DISP"
+fi
+export DISPLAY=$DISP
+
+# 1. --frames N: renders N frames and exits 0.
+t0=$(date +%s%N)
+if timeout 120 "$APP" --frames 30 --state "test=3&eps=0.3" >/tmp/advx-play.$$ 2>&1; then
+  ok "advx-play --frames 30 rendered and exited cleanly ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+else
+  bad "advx-play --frames 30 failed (exit $?): $(tail -5 /tmp/advx-play.$$)"
+fi
+
+# 2. The running app on screen: screenshot, not blank.
+"$APP" --state "test=3&eps=0.3&attack=fgsm" >/tmp/advx-play.$$ 2>&1 &
+APP_PID=$!
+for _ in $(seq 1 100); do
+  xwininfo -root -tree 2>/dev/null | grep -q '"advx playground"' && break
+  sleep 0.1
+done
+sleep 3  # first frames, the model load and the robustness curve's first points
+mkdir -p "$(dirname "$SHOT")"
+if ! kill -0 "$APP_PID" 2>/dev/null; then
+  bad "advx-play exited early: $(tail -5 /tmp/advx-play.$$)"
+elif import -window root "$SHOT" 2>/dev/null; then
+  colours=$(identify -format '%k' "$SHOT" 2>/dev/null || echo 0)
+  sd=$(identify -format '%[fx:standard_deviation]' "$SHOT" 2>/dev/null || echo 0)
+  if [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}"; then
+    ok "screenshot $SHOT: $colours colours, grey standard deviation $sd (not blank)"
+  else
+    bad "screenshot $SHOT looks blank: $colours colours, grey standard deviation $sd"
+  fi
+else
+  bad "import -window root failed on $DISP"
+fi
+kill "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null; APP_PID=""
+summary

@@ -1,0 +1,567 @@
+#!/usr/bin/env node
+// Browser tests of the advx playground: headless Chromium (Debian's, via playwright-core) drives the
+// real page served from build/web. Real data only: MNIST test images are read from the IDX files,
+// expected predictions come from the native CLI (advx dump). One line per check, then a summary;
+// exits 1 if any check failed. scripts/test-web builds, serves and runs this.
+//
+//   node tests/web/run.js --url http://127.0.0.1:PORT/ [--root build/web] [--native build/native/advx]
+//        [--mnist ../shared/data/mnist] [--model cnn] [--draw 50] [--fgsm 25] [--classify 1000]
+//        [--shots build/screenshots] [--only startup,models,classify,draw,fgsm,url,shots]
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const zlib = require('zlib');
+const crypto = require('crypto');
+const childProcess = require('child_process');
+const { chromium } = require('playwright-core');
+const { digitStrokes } = require('./strokes');
+
+const ROOT = path.resolve(__dirname, '../..');
+const opt = {
+  url: '', root: path.join(ROOT, 'build/web'), native: path.join(ROOT, 'build/native/advx'),
+  mnist: path.resolve(ROOT, '../shared/data/mnist'), model: 'cnn', draw: 50, fgsm: 25, classify: 1000,
+  shots: path.join(ROOT, 'build/screenshots'), only: '', chromium: '/usr/bin/chromium',
+  preprocess: 1,  // 0: draw with MNIST preprocessing off (to see what it is worth; the check then fails)
+};
+for (let i = 2; i < process.argv.length; i += 2) {
+  const k = process.argv[i].replace(/^--/, '');
+  if (!(k in opt) || i + 1 >= process.argv.length) {
+    console.error(`usage: node run.js --url URL [--${Object.keys(opt).join(' X] [--')} X]`);
+    process.exit(2);
+  }
+  opt[k] = typeof opt[k] === 'number' ? +process.argv[i + 1] : process.argv[i + 1];
+}
+if (!opt.url) {
+  console.error('run.js: --url http://127.0.0.1:PORT/ (the served build/web) is required');
+  process.exit(2);
+}
+if (!opt.url.endsWith('/')) opt.url += '/';
+const ORIGIN = new URL(opt.url).origin;
+const PAGE = opt.url + 'index.html';
+const only = opt.only ? new Set(opt.only.split(',')) : null;
+const T0 = Date.now();
+
+// ---- reporting --------------------------------------------------------------------------------
+const results = [];
+function report(name, ok, detail) {
+  results.push({ name, ok });
+  console.log(`${ok ? 'PASS' : 'FAIL'} ${name}: ${detail}`);
+}
+function note(text) { console.log(`     ${text}`); }
+async function check(name, fn) {
+  const t = Date.now();
+  try {
+    const r = await fn();
+    report(name, r.ok, `${r.detail} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    report(name, false, (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : String(e)));
+  }
+}
+
+// ---- data -------------------------------------------------------------------------------------
+function readIdx(file) {
+  const raw = zlib.gunzipSync(fs.readFileSync(file));
+  const ndim = raw[3], dims = [];
+  for (let i = 0; i < ndim; ++i) dims.push(raw.readUInt32BE(4 + 4 * i));
+  return { dims, data: raw.subarray(4 + 4 * ndim) };
+}
+const mnist = (() => {
+  const im = readIdx(path.join(opt.mnist, 't10k-images-idx3-ubyte.gz'));
+  const lb = readIdx(path.join(opt.mnist, 't10k-labels-idx1-ubyte.gz'));
+  return {
+    n: im.dims[0], labels: lb.data,
+    bytes: (i) => im.data.subarray(i * 784, (i + 1) * 784),
+    image: (i) => Array.from(im.data.subarray(i * 784, (i + 1) * 784), (v) => v / 255),
+  };
+})();
+function readSafetensors(file) {
+  const b = fs.readFileSync(file), n = Number(b.readBigUInt64LE(0));
+  const header = JSON.parse(b.subarray(8, 8 + n).toString('utf8')), out = {};
+  for (const [k, t] of Object.entries(header)) {
+    if (k === '__metadata__') continue;
+    const [s, e] = t.data_offsets, data = b.subarray(8 + n + s, 8 + n + e);
+    out[k] = { shape: t.shape, data: new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)) };
+  }
+  return out;
+}
+const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+const gz = (file) => zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length;
+const argmax = (a) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0);
+const kb = (b) => `${(b / 1024).toFixed(0)} KB`;
+
+// ---- browser ----------------------------------------------------------------------------------
+const log = { consoleErrors: [], pageErrors: [], foreign: [], requests: 0, expectedErrors: [] };
+let expectErrors = null;  // RegExp of URLs a check makes fail on purpose (their console errors are expected)
+function watch(page, label) {
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const where = m.location() && m.location().url;
+    if (where && expectErrors && expectErrors.test(where)) log.expectedErrors.push(m.text());
+    else log.consoleErrors.push(`[${label}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => log.pageErrors.push(`[${label}] ${e.message}`));
+  page.on('request', (r) => {
+    ++log.requests;
+    const u = r.url();
+    if (!u.startsWith(ORIGIN + '/') && u !== 'about:blank' && !u.startsWith('data:')) log.foreign.push(`[${label}] ${u}`);
+  });
+}
+async function launch(deviceScaleFactor, viewport = { width: 1280, height: 860 }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advx-chromium-'));  // a fresh profile every run
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: opt.chromium, headless: true, viewport, deviceScaleFactor,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+  });
+  ctx._advxDir = dir;
+  return ctx;
+}
+async function closeCtx(ctx) {
+  await ctx.close();
+  fs.rmSync(ctx._advxDir, { recursive: true, force: true });
+}
+async function open(ctx, hash = '', label = 'page') {
+  const page = await ctx.newPage();
+  watch(page, label);
+  await page.goto(PAGE + (hash ? '#' + hash : ''));
+  await waitReady(page);
+  return page;
+}
+async function waitReady(page) {
+  await page.waitForFunction(() => window.advx && window.advx.ready, null, { timeout: 60000 });
+  await page.evaluate(() => window.advx.ready.then(() => true));
+}
+// Waits until the app has drawn k more frames (events queued before are handled by then).
+async function frames(page, k = 2) {
+  await page.evaluate((k) => new Promise((resolve) => {
+    const f0 = window.advx.layout().frames;
+    const tick = () => (window.advx.layout().frames >= f0 + k ? resolve() : requestAnimationFrame(tick));
+    requestAnimationFrame(tick);
+  }), k);
+}
+const centre = (r) => ({ x: r.x + r.w / 2, y: r.y + r.h / 2 });
+async function widget(page, name) {
+  const w = (await page.evaluate(() => window.advx.layout())).widgets[name];
+  if (!w) throw new Error(`widget '${name}' is not on screen`);
+  return w;
+}
+// A key held down for a frame (Dear ImGui 1.86 misses a press and release within one frame).
+async function hold(page, key) {
+  await page.keyboard.down(key);
+  await frames(page, 1);
+  await page.keyboard.up(key);
+  await frames(page, 1);
+}
+// Waits until the app has computed what the last change asked for (results not pending).
+async function settled(page) {
+  await frames(page, 1);
+  await page.waitForFunction(() => !window.advx.view().pending, null, { timeout: 30000, polling: 'raf' });
+}
+// A real click on a named ImGui widget. ImGui sees the press in one frame and the release in the
+// next; the app computes in the one after.
+async function click(page, name) {
+  const c = centre(await widget(page, name));
+  await page.mouse.click(c.x, c.y);
+  await frames(page, 3);
+  await settled(page);
+}
+async function useModel(page, name) {
+  await page.evaluate(async (name) => {
+    await window.advx.loadModel(name);
+    window.advx.setState({ model: name });
+  }, name);
+  await frames(page, 2);
+}
+// Draws MNIST test image i on the canvas as pen strokes (clears it first with the C key), the way
+// people draw: bigger than MNIST's 20 px box and off-centre, at a size and place that vary from
+// digit to digit (deterministically), so the preprocessing has to find, scale and centre it.
+async function drawDigit(page, i) {
+  const { strokes } = digitStrokes(mnist.image(i));
+  const pts = strokes.flat();
+  const x0 = Math.min(...pts.map((p) => p[0])), x1 = Math.max(...pts.map((p) => p[0]));
+  const y0 = Math.min(...pts.map((p) => p[1])), y1 = Math.max(...pts.map((p) => p[1]));
+  const frac = (v) => v - Math.floor(v);
+  // Canvas units: 0..28 across. Height 55-85% of the canvas, then a free position inside it.
+  const scale = Math.min((0.55 + 0.3 * frac(i * 0.618)) * 28 / Math.max(y1 - y0, 1), 0.9 * 28 / Math.max(x1 - x0, 1));
+  const w = (x1 - x0) * scale, h = (y1 - y0) * scale;
+  const ox = 2 + (28 - 4 - w) * frac(i * 0.377 + 0.1), oy = 2 + (28 - 4 - h) * frac(i * 0.719 + 0.3);
+  const c = (await page.evaluate(() => window.advx.layout())).canvas;
+  const k = c.w / 28;
+  const at = ([x, y]) => [c.x + (ox + (x - x0) * scale) * k, c.y + (oy + (y - y0) * scale) * k];
+  await page.keyboard.press('c');  // handled before the strokes that follow (one event queue)
+  for (const s of strokes) {
+    await page.mouse.move(...at(s[0]));
+    await page.mouse.down();
+    for (const p of s.slice(1)) await page.mouse.move(...at(p));
+    await page.mouse.up();
+  }
+  await settled(page);
+  return strokes.length;
+}
+async function shot(page, name) {
+  fs.mkdirSync(opt.shots, { recursive: true });
+  const file = path.join(opt.shots, name + '.png');
+  await page.screenshot({ path: file });
+  return path.relative(ROOT, file);
+}
+const maxAbsDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+// ---- the checks -------------------------------------------------------------------------------
+async function main() {
+  const modelFile = path.join(opt.root, 'models', opt.model + '.safetensors');
+  const ctx = await launch(1);
+  let page;
+  let drawnHash = null, drawnView = null, drawnAdv = null;
+  const want = (k) => !only || only.has(k);
+
+  await check('startup: page ready, first frame, only the startup model fetched', async () => {
+    page = await open(ctx, '', 'main');
+    const r = await page.evaluate(() => ({
+      first: window.advx.firstFrameMs, ready: performance.now(), state: window.advx.state(),
+      models: window.advx.models(), view: window.advx.view(),
+      res: performance.getEntriesByType('resource').map((e) => ({ url: e.name, end: e.responseEnd })),
+    }));
+    const def = r.models.find((m) => m.default);
+    const fetched = r.res.map((e) => new URL(e.url).pathname);
+    const modelFetches = fetched.filter((p) => p.endsWith('.safetensors'));
+    const ok = typeof r.first === 'number' && r.first > 0 && def && r.state.model === def.name &&
+               r.view.modelStatus === 'ready' && r.view.pred >= 0 &&
+               modelFetches.length === 1 && modelFetches[0] === '/' + def.url;
+    // Bundle: gzip -9 size of each file the page loaded before its first frame, then the startup model.
+    const files = [{ p: '/index.html', end: 0 }, ...r.res.map((e) => ({ p: new URL(e.url).pathname, end: e.end }))];
+    let before = 0, withModel = 0;
+    const rows = [];
+    for (const f of files) {
+      const local = path.join(opt.root, f.p);
+      if (!fs.existsSync(local)) continue;
+      const g = gz(local);
+      const first = f.end <= r.first;
+      if (first) before += g;
+      withModel += g;
+      rows.push(`${f.p.slice(1)} ${kb(g)}${first ? '' : ' (after the first frame)'}`);
+    }
+    note(`first frame at ${r.first.toFixed(0)} ms, ready at ${r.ready.toFixed(0)} ms; startup model ${def && def.name}`);
+    note(`gzip -9: ${rows.join(', ')}`);
+    note(`before the first frame ${kb(before)}; with the startup model ${kb(withModel)} (target <= 3 MB)`);
+    const fits = before <= 3 * 1024 * 1024 && withModel <= 3 * 1024 * 1024;
+    return { ok: ok && fits, detail: `first frame ${r.first.toFixed(0)} ms, ${kb(before)} gzip before it, ` +
+             `${kb(withModel)} with '${def && def.name}'; model files fetched: ${modelFetches.join(' ') || 'none'}` };
+  });
+  if (!page) throw new Error('the page did not start; nothing else can be checked');
+
+  if (want('models')) await check('lazy models: loadModel, 404 and corrupt files reported, retry', async () => {
+    // The page fetches models/NAME.safetensors?v=BUILD (see web/shell.html).
+    const name = 'fc500', url = new RegExp(`/models/${name}\\.safetensors(\\?|$)`);
+    const bad = [];
+    const before = await page.evaluate((n) => window.advx.models().find((m) => m.name === n), name);
+    if (!before || before.status !== 'not loaded') bad.push(`${name} should start 'not loaded': ${JSON.stringify(before)}`);
+    // "loading": selecting a model whose download is slow (held back 2 s here).
+    const slow = new RegExp(`/models/${opt.model}\\.safetensors(\\?|$)`);
+    await page.route(slow, async (route) => { await new Promise((r) => setTimeout(r, 2000)); await route.continue(); });
+    await page.evaluate((n) => window.advx.setState({ model: n }), opt.model);
+    await frames(page, 3);
+    const vLoading = await page.evaluate(() => window.advx.view());
+    if (vLoading.modelStatus !== 'loading' || !vLoading.pending) bad.push(`while downloading, the view is '${vLoading.modelStatus}'`);
+    const uiLoading = await shot(page, 'model-loading');
+    await page.evaluate((n) => window.advx.loadModel(n), opt.model);
+    await page.unroute(slow);
+    await settled(page);
+    const vLoaded = await page.evaluate(() => window.advx.view());
+    if (vLoaded.modelStatus !== 'ready' || vLoaded.pred < 0) bad.push(`after the download the view is '${vLoaded.modelStatus}'`);
+    // 404
+    expectErrors = url;
+    await page.route(url, (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'not here' }));
+    const e404 = await page.evaluate((n) => window.advx.loadModel(n).then(() => 'resolved', (e) => e.message), name);
+    if (!/HTTP 404/.test(e404)) bad.push(`404: ${e404}`);
+    await page.evaluate((n) => window.advx.setState({ model: n }), name);
+    await frames(page, 2);
+    const v404 = await page.evaluate(() => window.advx.view());
+    if (v404.modelStatus !== 'error' || !/404/.test(v404.error)) bad.push(`404 not shown: ${v404.modelStatus} '${v404.error}'`);
+    const ui404 = await shot(page, 'model-error');
+    // corrupt: the real file with one weight byte flipped
+    const bytes = fs.readFileSync(path.join(opt.root, 'models', name + '.safetensors'));
+    bytes[bytes.length - 100] ^= 0x55;
+    await page.unroute(url);
+    await page.route(url, (route) => route.fulfill({ status: 200, contentType: 'application/octet-stream', body: bytes }));
+    const eBad = await page.evaluate((n) => window.advx.loadModel(n).then(() => 'resolved', (e) => e.message), name);
+    if (!/corrupt/.test(eBad)) bad.push(`corrupt file: ${eBad}`);
+    // truncated
+    await page.unroute(url);
+    await page.route(url, (route) => route.fulfill({ status: 200, body: bytes.subarray(0, 1000) }));
+    const eTrunc = await page.evaluate((n) => window.advx.loadModel(n).then(() => 'resolved', (e) => e.message), name);
+    if (!/truncated|bytes/.test(eTrunc)) bad.push(`truncated file: ${eTrunc}`);
+    // retry with the real file
+    await page.unroute(url);
+    const ok = await page.evaluate((n) => window.advx.loadModel(n).then((m) => m.status, (e) => e.message), name);
+    if (ok !== 'ready') bad.push(`retry: ${ok}`);
+    await frames(page, 2);
+    const vOk = await page.evaluate(() => window.advx.view());
+    if (vOk.modelStatus !== 'ready' || vOk.pred < 0) bad.push(`after retry the view is ${vOk.modelStatus}`);
+    const eUnknown = await page.evaluate(() => window.advx.loadModel('nope').then(() => 'resolved', (e) => e.message));
+    if (!/unknown model/.test(eUnknown)) bad.push(`unknown: ${eUnknown}`);
+    const eState = await page.evaluate(() => { try { window.advx.setState({ model: 'nope' }); return 'no error'; } catch (e) { return e.message; } });
+    if (!/unknown model/.test(eState)) bad.push(`setState unknown: ${eState}`);
+    await page.evaluate(() => window.advx.setState({ model: window.advx.models().find((m) => m.default).name }));
+    note(`404: "${e404}"`);
+    note(`corrupt: "${eBad}"`);
+    note(`truncated: "${eTrunc}"; UI: ${uiLoading} (loading), ${ui404} (404)`);
+    return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : 'errors reported in the API and the UI; retry loads the model' };
+  });
+
+  if (want('classify')) await check(`classify: ${opt.classify} MNIST test images, '${opt.model}' vs the native CLI`, async () => {
+    if (!fs.existsSync(modelFile)) return { ok: false, detail: `${path.relative(ROOT, modelFile)} missing: is assets/models/${opt.model}.safetensors there (rebuild the web preset)?` };
+    if (!fs.existsSync(opt.native)) return { ok: false, detail: `${opt.native} missing: cmake --preset native && cmake --build --preset native` };
+    const n = opt.classify;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'advx-dump-'));
+    const dump = path.join(tmp, 'dump.safetensors');
+    const repoModel = path.join(ROOT, 'assets/models', opt.model + '.safetensors');
+    const native = fs.existsSync(repoModel) && sha256(repoModel) === sha256(modelFile) ? opt.model : modelFile;
+    childProcess.execFileSync(opt.native, ['dump', '--model', native, '--n', String(n), '--out', dump,
+                                           '--data', path.dirname(opt.mnist)], { stdio: 'pipe' });
+    const logits = readSafetensors(dump).logits.data;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await useModel(page, opt.model);
+    const b64 = Buffer.from(mnist.bytes(0).buffer, mnist.bytes(0).byteOffset, n * 784).toString('base64');
+    const t = Date.now();
+    const probs = await page.evaluate((b64) => {
+      const raw = atob(b64), out = [];
+      const x = new Float32Array(784);
+      for (let i = 0; i < raw.length / 784; ++i) {
+        for (let j = 0; j < 784; ++j) x[j] = raw.charCodeAt(i * 784 + j) / 255;
+        out.push(Array.from(window.advx.classify(x)));
+      }
+      return out;
+    }, b64);
+    const ms = (Date.now() - t) / n;
+    let agree = 0, correct = 0, maxP = 0, maxLogit = 0;
+    for (let i = 0; i < n; ++i) {
+      const l = Array.from(logits.subarray(i * 10, i * 10 + 10));
+      const m = Math.max(...l), e = l.map((v) => Math.exp(v - m)), z = e.reduce((a, v) => a + v, 0);
+      const p = e.map((v) => v / z);
+      maxP = Math.max(maxP, maxAbsDiff(p, probs[i]));
+      // log-probabilities differ from logits by a per-image constant: compare them centred.
+      const lp = probs[i].map((v) => Math.log(Math.max(v, 1e-30)));
+      const dl = l.map((v, k) => v - lp[k]), c = dl[argmax(p)];
+      for (let k = 0; k < 10; ++k) if (probs[i][k] > 1e-6) maxLogit = Math.max(maxLogit, Math.abs(dl[k] - c));
+      if (argmax(p) === argmax(probs[i])) ++agree;
+      if (argmax(probs[i]) === mnist.labels[i]) ++correct;
+    }
+    const acc = correct / n;
+    note(`web vs native: ${agree}/${n} same predictions, max |dp| ${maxP.toExponential(2)}, ` +
+         `max |d logit| ${maxLogit.toExponential(2)} (classes with p > 1e-6); ${ms.toFixed(2)} ms per classify`);
+    const ok = agree === n && maxP <= 1e-4 && maxLogit <= 1e-2 && (opt.model !== 'cnn' || acc >= 0.99);
+    return { ok, detail: `accuracy ${(acc * 100).toFixed(1)}% (cnn needs >= 99%), ${agree}/${n} predictions as native, max |dp| ${maxP.toExponential(1)}` };
+  });
+
+  if (want('draw')) await check(`drawn digits: ${opt.draw} MNIST test digits drawn as mouse strokes, '${opt.model}', preprocessing ${opt.preprocess !== 0 ? 'on' : 'OFF'}`, async () => {
+    await useModel(page, opt.model);
+    await page.evaluate((pre) => window.advx.setState({ preprocess: pre, test: -1, img: '', attack: 'fgsm', eps: 0.1, target: -1 }),
+                        opt.preprocess !== 0);
+    let correct = 0, strokes = 0, bad = [];
+    const step = Math.max(1, Math.floor(1000 / opt.draw));
+    const wrong = [];
+    for (let j = 0; j < opt.draw; ++j) {
+      const i = 5 + j * step;  // spread over the first 1000 test images
+      strokes += await drawDigit(page, i);
+      const v = await page.evaluate(() => window.advx.view());
+      if (v.exact) bad.push(`#${i} was taken as an exact 28x28 input`);
+      if (v.pred === mnist.labels[i]) ++correct;
+      else wrong.push(`#${i}: ${mnist.labels[i]} read as ${v.pred}`);
+      if (j === 0) {
+        drawnHash = await page.evaluate(() => window.advx.hash());
+        drawnView = v;
+        drawnAdv = await page.evaluate(() => Array.from(window.advx.image('adversarial')));
+      }
+    }
+    const rate = correct / opt.draw;
+    note(`${correct}/${opt.draw} correct (${(rate * 100).toFixed(1)}%), ${(strokes / opt.draw).toFixed(1)} strokes per digit; misread: ${wrong.join(', ') || 'none'}`);
+    return { ok: rate >= 0.9 && opt.draw >= 50 && opt.preprocess !== 0 && bad.length === 0,
+             detail: `${(rate * 100).toFixed(1)}% of ${opt.draw} drawn digits classified correctly (needs >= 90%)${bad.length ? '; ' + bad.join('; ') : ''}` };
+  });
+
+  if (want('fgsm')) await check(`FGSM control: clicking it at eps 0.3 flips the prediction, adversarial within eps, live region`, async () => {
+    const def = await page.evaluate(() => window.advx.models().find((m) => m.default).name);
+    await useModel(page, def);
+    const bad = [];
+    // 1. eps 0 -> 0.3 typed into the eps slider (ctrl+click turns an ImGui slider into a text field):
+    //    the live region must announce the new adversarial prediction.
+    await page.evaluate(() => window.advx.setState({ test: 0, attack: 'fgsm', steps: 10, eps: 0, target: -1 }));
+    await frames(page, 2);
+    const live0 = await page.textContent('#advx-live');
+    // Dear ImGui 1.86 reads key and button state once per frame: hold each across a frame.
+    const e = centre(await widget(page, 'eps'));
+    await page.keyboard.down('Control');
+    await frames(page, 1);
+    await page.mouse.move(e.x, e.y);
+    await page.mouse.down();
+    await frames(page, 2);
+    await page.mouse.up();
+    await frames(page, 1);
+    await hold(page, 'a');  // Ctrl+A: select the field's text
+    await page.keyboard.up('Control');
+    await frames(page, 1);
+    await page.keyboard.type('0.3');
+    await frames(page, 1);
+    await hold(page, 'Enter');
+    await settled(page);
+    await frames(page, 2);
+    const eps = await page.evaluate(() => window.advx.state().eps);
+    if (Math.abs(eps - 0.3) > 1e-6) bad.push(`typing 0.3 into the eps slider gave eps ${eps}`);
+    const v0 = await page.evaluate(() => window.advx.view());
+    const live1 = await page.textContent('#advx-live');
+    const announcedChange = v0.attack && v0.attack.pred !== v0.pred && live1 !== live0 &&
+                            live1.includes(`Adversarial prediction ${v0.attack.pred}.`);
+    if (!announcedChange) bad.push(`live region after the attack: "${live0}" -> "${live1}"`);
+    note(`live region: "${live0}" -> "${live1}"`);
+    // 2. For each test image: BIM shown, then a real click on the FGSM radio button (the last image:
+    //    the F key instead).
+    let flipped = 0, within = 0, announced = 0, maxDelta = 0;
+    const n = opt.fgsm;
+    for (let i = 0; i < n; ++i) {
+      await page.evaluate((i) => window.advx.setState({ test: i, attack: 'bim', eps: 0.3 }), i);
+      if (i === n - 1) {
+        await page.keyboard.press('f');
+        await frames(page, 1);
+        await settled(page);
+      } else {
+        await click(page, 'fgsm');
+      }
+      const r = await page.evaluate(() => ({ st: window.advx.state(), v: window.advx.view(),
+        x: Array.from(window.advx.image('input')), adv: Array.from(window.advx.image('adversarial')) }));
+      if (r.st.attack !== 'fgsm') { bad.push(`#${i}: attack is '${r.st.attack}' after the click`); continue; }
+      if (r.v.attack && r.v.attack.pred !== r.v.pred) ++flipped;
+      const d = maxAbsDiff(r.adv, r.x);
+      maxDelta = Math.max(maxDelta, d);
+      if (d <= 0.3 + 1e-6 && r.adv.every((v) => v >= 0 && v <= 1)) ++within;
+      const live = await page.textContent('#advx-live');
+      if (r.v.attack && live.includes(`Prediction ${r.v.pred},`) && live.includes(`Adversarial prediction ${r.v.attack.pred}.`)) ++announced;
+    }
+    // B then F via the keyboard.
+    await page.keyboard.press('b');
+    await frames(page, 1);
+    const afterB = await page.evaluate(() => window.advx.state().attack);
+    await page.keyboard.press('f');
+    await frames(page, 1);
+    const afterF = await page.evaluate(() => window.advx.state().attack);
+    if (afterB !== 'bim' || afterF !== 'fgsm') bad.push(`keys B/F gave ${afterB}/${afterF}`);
+    note(`model '${def}': prediction changed on ${flipped}/${n}, within eps and [0,1] on ${within}/${n} ` +
+         `(max |adv - x| ${maxDelta.toFixed(4)}), live region right on ${announced}/${n}`);
+    return { ok: bad.length === 0 && flipped >= 0.8 * n && n >= 20 && within === n && announced === n,
+             detail: `${flipped}/${n} flipped (needs >= 80%), ${within}/${n} within eps 0.3 and [0,1], ` +
+                     `${announced}/${n} announced` + (bad.length ? '; ' + bad.join('; ') : '') };
+  });
+
+  if (want('url')) await check('URL state: reload reproduces the prediction and the adversarial; hide= hides panels', async () => {
+    const bad = [];
+    const hasModel = fs.existsSync(modelFile);
+    const hash = `model=${hasModel ? opt.model : 'small'}&attack=bim&eps=0.2&steps=5&target=3&test=42`;
+    const p = await open(ctx, hash, 'url');
+    await frames(p, 2);
+    const grab = () => p.evaluate(() => ({ st: window.advx.state(), v: window.advx.view(), adv: Array.from(window.advx.image('adversarial')) }));
+    const a = await grab();
+    if (a.st.test !== 42 || a.st.target !== 3 || a.st.attack !== 'bim' || Math.abs(a.st.eps - 0.2) > 1e-6)
+      bad.push(`state from the URL: ${JSON.stringify(a.st)}`);
+    await p.reload();
+    await waitReady(p);
+    await frames(p, 2);
+    const b = await grab();
+    if (a.v.pred !== b.v.pred || !a.v.attack || !b.v.attack || a.v.attack.pred !== b.v.attack.pred ||
+        maxAbsDiff(a.adv, b.adv) > 0 || maxAbsDiff(a.v.probs, b.v.probs) > 0) bad.push('reload changed the result');
+    note(`#${hash}: pred ${a.v.pred}, adversarial pred ${a.v.attack && a.v.attack.pred} (target 3: ${a.v.attack && a.v.attack.success ? 'reached' : 'not reached'}), same after reload`);
+    // A drawn digit travels in the URL as img= (a 28x28 PNG).
+    if (drawnHash) {
+      if (!/img=/.test(drawnHash)) bad.push(`the drawn digit's hash has no img=: ${drawnHash.slice(0, 80)}`);
+      await p.goto('about:blank');
+      await p.goto(PAGE + '#' + drawnHash);
+      await waitReady(p);
+      await frames(p, 2);
+      const c = await grab();
+      if (c.v.pred !== drawnView.pred || !c.v.attack || c.v.attack.pred !== drawnView.attack.pred ||
+          maxAbsDiff(c.adv, drawnAdv) > 1e-6) bad.push('the drawn digit URL gave another result');
+      note(`drawn digit URL (${drawnHash.length} chars): pred ${c.v.pred}, adversarial ${c.v.attack && c.v.attack.pred}, same as drawn`);
+    } else {
+      note('no drawn digit (draw check not run): img= not checked');
+    }
+    // hide=
+    await p.goto('about:blank');
+    await p.goto(PAGE + '#hide=attack,robustness,help,timing');
+    await waitReady(p);
+    await frames(p, 2);
+    const lay = await p.evaluate(() => window.advx.layout());
+    const panels = Object.keys(lay.panels).sort().join(',');
+    if (panels !== 'input,model,prediction') bad.push(`hide= shows panels ${panels}`);
+    if (lay.widgets.fgsm) bad.push('the FGSM control is still on screen');
+    note(`hide=attack,robustness,help,timing -> panels ${panels}`);
+    await p.close();
+    return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : 'same prediction and adversarial after reload (test image and drawn digit); hidden panels gone' };
+  });
+  await closeCtx(ctx);
+
+  if (want('shots')) await check('screenshots (HiDPI, deviceScaleFactor 2) in build/screenshots', async () => {
+    // In an order that keeps the robustness curve (FGSM, default model) computing from the start.
+    const hi = await launch(2);
+    const files = [], bad = [];
+    const p = await open(hi, '', 'hidpi');
+    await frames(p, 3);
+    const lay = await p.evaluate(() => window.advx.layout());
+    if (lay.display.scale !== 2) bad.push(`framebuffer scale ${lay.display.scale}, expected 2`);
+    files.push(await shot(p, 'default'));
+    // A drawn digit (pointer coordinates must map right at 2x too): test image 18, a 3.
+    await drawDigit(p, 18);
+    await frames(p, 3);
+    const v = await p.evaluate(() => window.advx.view());
+    if (v.pred !== mnist.labels[18]) bad.push(`the drawn 3 (test image 18) was read as ${v.pred} at 2x`);
+    files.push(await shot(p, 'drawn-digit'));
+    // FGSM at eps 0.3 (the eps slider typed into, as in the FGSM check).
+    await p.evaluate(() => window.advx.setState({ test: 3, eps: 0.3 }));
+    await settled(p);
+    await frames(p, 3);
+    files.push(await shot(p, 'fgsm'));
+    // The robustness curve, complete.
+    await p.waitForFunction(() => window.advx.view().robustness.done, null, { timeout: 120000, polling: 250 });
+    await frames(p, 3);
+    const rob = await p.evaluate(() => window.advx.view().robustness);
+    note(`robustness (FGSM, ${rob.count} images): ${rob.eps.map((e, i) => `${e}:${(rob.acc[i] * 100).toFixed(0)}%`).join(' ')}`);
+    files.push(await shot(p, 'robustness'));
+    // Targeted BIM.
+    await p.evaluate(() => window.advx.setState({ test: 1, attack: 'bim', eps: 0.2, steps: 20, target: 3 }));
+    await settled(p);
+    await frames(p, 3);
+    files.push(await shot(p, 'targeted-bim'));
+    await p.close();
+    // Embedded: an iframe with hide= flags in another page.
+    const e = await hi.newPage();
+    watch(e, 'embed');
+    await e.setViewportSize({ width: 1000, height: 600 });
+    await e.setContent(`<body style="margin:16px;background:#eee;font:15px sans-serif"><p>An article with the playground embedded:</p>
+      <iframe src="${PAGE}#test=4&hide=attack,robustness,help,timing" width="950" height="500" style="border:1px solid #888"
+      title="advx playground"></iframe></body>`);
+    const f = e.frames()[1];
+    await f.waitForFunction(() => window.advx && window.advx.ready, null, { timeout: 60000 });
+    await f.evaluate(() => window.advx.ready.then(() => true));
+    await f.evaluate(() => new Promise((resolve) => {
+      const f0 = window.advx.layout().rendered;
+      const tick = () => (window.advx.layout().rendered >= f0 + 2 ? resolve() : requestAnimationFrame(tick));
+      requestAnimationFrame(tick);
+    }));
+    const embedPanels = Object.keys((await f.evaluate(() => window.advx.layout())).panels).sort().join(',');
+    if (embedPanels !== 'input,model,prediction') bad.push(`embedded view shows ${embedPanels}`);
+    files.push(await shot(e, 'embedded-hide'));
+    await closeCtx(hi);
+    return { ok: bad.length === 0, detail: (bad.length ? bad.join('; ') + '; ' : '') + files.map((f) => path.basename(f)).join(', ') };
+  });
+
+  report('no console errors, no page errors', log.consoleErrors.length === 0 && log.pageErrors.length === 0,
+         `${log.consoleErrors.length} console errors, ${log.pageErrors.length} page errors` +
+         (log.expectedErrors.length ? ` (${log.expectedErrors.length} expected from the 404 check)` : '') +
+         [...log.consoleErrors, ...log.pageErrors].slice(0, 5).map((e) => '\n     ' + e).join(''));
+  report('no request outside the page\'s origin', log.foreign.length === 0,
+         `${log.requests} requests, ${log.foreign.length} to other origins${log.foreign.slice(0, 5).map((u) => '\n     ' + u).join('')}`);
+}
+
+main().catch((e) => report('test runner', false, e && e.stack ? e.stack : String(e))).finally(() => {
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`\nbrowser tests: ${results.length - failed} passed, ${failed} failed (${((Date.now() - T0) / 1000).toFixed(0)} s)`);
+  process.exit(failed ? 1 : 0);
+});
