@@ -18,10 +18,13 @@ native:
 demo: native
 	./build/native/advx demo
 
+# Emscripten needs a writable cache (Debian's is read-only) and Debian's node modules.
+WEB_ENV = EM_CACHE=$${EM_CACHE:-$${ADVX_CACHE:-$$HOME/.cache/advx}/em-cache} NODE_PATH=$${NODE_PATH:-/usr/share/nodejs}
+
 web:
 	bash scripts/bootstrap
-	cmake --preset web >/dev/null
-	cmake --build --preset web
+	$(WEB_ENV) cmake --preset web >/dev/null
+	$(WEB_ENV) cmake --build --preset web
 
 bench: native
 	bash benchmarks/run.sh

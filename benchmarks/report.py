@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 KEEP = "## Notes (kept across runs)"
@@ -49,7 +50,38 @@ def fmt(v, digits=0):
     return "-" if v is None else ("{:,.%df}" % digits).format(v)
 
 
+WEB_BEGIN = "<!-- web section: benchmarks/results/web.md, written by benchmarks/web/run.sh -->"
+WEB_END = "<!-- end of web section -->"
+
+
+def web_section():
+    """The browser benchmark's Markdown (benchmarks/web/run.sh writes benchmarks/results/web.md and
+    splices it here too, between the markers), so either run leaves both parts in BENCHMARKS.md."""
+    path = os.path.join(REPO, "benchmarks", "results", "web.md")
+    body = open(path).read().strip("\n") if os.path.exists(path) else "(not measured yet: bash benchmarks/web/run.sh)"
+    return [WEB_BEGIN, "", body, "", WEB_END, ""]
+
+
+def splice_web():
+    """Replaces the web section of an existing BENCHMARKS.md with benchmarks/results/web.md."""
+    md_path = os.path.join(REPO, "BENCHMARKS.md")
+    old = open(md_path).read() if os.path.exists(md_path) else "# Benchmarks\n\n"
+    section = "\n".join(web_section())
+    if WEB_BEGIN in old and WEB_END in old:
+        new = old[:old.index(WEB_BEGIN)] + section + old[old.index(WEB_END) + len(WEB_END) + 1:]
+    elif KEEP in old:
+        new = old[:old.index(KEEP)] + section + "\n" + old[old.index(KEEP):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + section
+    with open(md_path, "w") as f:
+        f.write(new)
+    print("wrote the web section of BENCHMARKS.md")
+
+
 def main():
+    if sys.argv[1:] == ["--splice-web"]:
+        splice_web()
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--tmp", required=True)
     ap.add_argument("--stamp", required=True)
@@ -208,6 +240,7 @@ def main():
         "only, which is closer to a pip/conda PyTorch with MKL. Compare against the faster of the two to be fair.",
         "",
     ]
+    lines += web_section()
     md_path = os.path.join(REPO, "BENCHMARKS.md")
     kept = ""
     if os.path.exists(md_path):

@@ -36,4 +36,5 @@ else
   echo "[run.sh] no $lib: no native numbers (cmake --preset native && cmake --build --preset native)" >&2
 fi
 
-exec node bench.js "$@"
+node bench.js "$@"
+/usr/bin/python3 "$repo/benchmarks/report.py" --splice-web
