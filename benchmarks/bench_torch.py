@@ -108,7 +108,20 @@ def main():
     bench_inference(out, args.reps)
     if not args.no_train:
         bench_train(out)
+    out["blas"] = loaded_blas()
     print(json.dumps(out))
+
+
+def loaded_blas():
+    """The BLAS library this process actually mapped (Debian's torch calls libblas.so.3 for Linear;
+    which library that is depends on the system's alternatives and LD_LIBRARY_PATH)."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if "blas" in os.path.basename(path):
+                libs.add(os.path.realpath(path))
+    return ", ".join(sorted(libs)) or "unknown"
 
 
 if __name__ == "__main__":

@@ -166,8 +166,8 @@ def main():
         "- Date (UTC): %s" % a.stamp.replace("_", " "),
         "- Machine: %s, %s CPUs (lscpu), %s GiB RAM, %s" % (mach["cpu_model"], mach["cpus"], mach["mem_gib"], mach["os"]),
         "- advx: commit %s, `%s`, %d threads" % (commit, a.advx, int(eng["threads"])),
-        "- PyTorch: %s (Debian python3-torch, `/usr/bin/python3`), `torch.set_num_threads(2)`"
-        % (torch_ref["torch_version"] if torch_ref else "-"),
+        "- PyTorch: %s (Debian python3-torch, `/usr/bin/python3`), `torch.set_num_threads(2)`; BLAS it loaded: `%s`"
+        % ((torch_ref["torch_version"], torch_ref.get("blas", "unknown")) if torch_ref else ("-", "-")),
         "- 1-minute load average: %.2f at the start, %.2f at the end%s"
         % (a.load_before, a.load_after,
            " -- **another process was using the CPU when the run started; the numbers may be low**" if busy else
@@ -234,8 +234,9 @@ def main():
         "## How to read the torch columns",
         "",
         "Debian's PyTorch runs convolutions through oneDNN (MKL-DNN), but its `Linear` layers call the system "
-        "BLAS, and on a default Debian install `libblas.so.3` is the unoptimised reference BLAS "
-        "(`torch.__config__.show()` says BLAS_INFO=generic). The `torch` columns are PyTorch as installed; the "
+        "BLAS (`libblas.so.3`, `torch.__config__.show()` says BLAS_INFO=generic): on a default Debian install "
+        "that is the unoptimised reference BLAS; with `libopenblas0-openmp` installed it is OpenBLAS (the header "
+        "above names the library the run loaded). The `torch` columns are PyTorch as installed; the "
         "`torch+OpenBLAS` columns (when present) load Debian's OpenBLAS (`libopenblas0-openmp`) for that process "
         "only, which is closer to a pip/conda PyTorch with MKL. Compare against the faster of the two to be fair.",
         "",
