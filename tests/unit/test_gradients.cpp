@@ -242,58 +242,45 @@ TEST_CASE("batched forward equals per-sample forward", "[grad]") {
   }
 }
 
+// A layer with weights on a batch x of n samples gives the same outputs and input gradients as sample
+// by sample, and weight gradients equal to the sum of the per-sample ones (for a random dL/dy).
+template <class L>
+void check_batched_equals_per_sample(L& layer, const Tensor& x, Rng& rng) {
+  const int n = x.dim(0);
+  Tensor y, dx;
+  layer.forward(x, y, false);
+  const Tensor r = random_tensor(y.shape, rng);
+  layer.weight_grad.fill(0.0f);
+  layer.bias_grad.fill(0.0f);
+  layer.backward(x, y, r, &dx, true);
+  const Tensor wg = layer.weight_grad, bg = layer.bias_grad;
+  Tensor sum_wg(wg.shape), sum_bg(bg.shape);
+  for (int i = 0; i < n; ++i) {
+    Tensor xi = x.slice(i, 1), yi, dxi;
+    layer.forward(xi, yi, false);
+    layer.weight_grad.fill(0.0f);
+    layer.bias_grad.fill(0.0f);
+    layer.backward(xi, yi, r.slice(i, 1), &dxi, true);
+    for (int64_t k = 0; k < yi.size(); ++k) REQUIRE(yi.data[k] == Approx(y.data[i * yi.size() + k]).margin(1e-5));
+    for (int64_t k = 0; k < dxi.size(); ++k) REQUIRE(dxi.data[k] == Approx(dx.data[i * dxi.size() + k]).margin(1e-5));
+    sum_wg.mat() += layer.weight_grad.mat();
+    sum_bg.mat() += layer.bias_grad.mat();
+  }
+  for (int64_t k = 0; k < wg.size(); ++k) REQUIRE(sum_wg.data[k] == Approx(wg.data[k]).margin(1e-3));
+  for (int64_t k = 0; k < bg.size(); ++k) REQUIRE(sum_bg.data[k] == Approx(bg.data[k]).margin(1e-3));
+}
+
 TEST_CASE("Conv2d over many samples (several chunks and threads) equals sample-by-sample", "[grad]") {
   Rng rng(12);
   Conv2d c(2, 5, 4, 2, 1);
   c.init(rng);
-  const int n = 37;
-  Tensor x = random_tensor({n, 2, 28, 28}, rng), y, dx;
-  c.forward(x, y, false);
-  const Tensor r = random_tensor(y.shape, rng);
-  c.weight_grad.fill(0.0f);
-  c.bias_grad.fill(0.0f);
-  c.backward(x, y, r, &dx, true);
-  const Tensor wg = c.weight_grad, bg = c.bias_grad;
-  Tensor sum_wg(wg.shape), sum_bg(bg.shape);
-  for (int i = 0; i < n; ++i) {
-    Tensor xi = x.slice(i, 1), yi, dxi;
-    c.forward(xi, yi, false);
-    c.weight_grad.fill(0.0f);
-    c.bias_grad.fill(0.0f);
-    c.backward(xi, yi, r.slice(i, 1), &dxi, true);
-    for (int64_t k = 0; k < yi.size(); ++k) REQUIRE(yi.data[k] == Approx(y.data[i * yi.size() + k]).margin(1e-5));
-    for (int64_t k = 0; k < dxi.size(); ++k) REQUIRE(dxi.data[k] == Approx(dx.data[i * dxi.size() + k]).margin(1e-5));
-    sum_wg.mat() += c.weight_grad.mat();
-    for (int64_t k = 0; k < bg.size(); ++k) sum_bg.data[k] += c.bias_grad.data[k];
-  }
-  for (int64_t k = 0; k < wg.size(); ++k) REQUIRE(sum_wg.data[k] == Approx(wg.data[k]).margin(1e-3));
-  for (int64_t k = 0; k < bg.size(); ++k) REQUIRE(sum_bg.data[k] == Approx(bg.data[k]).margin(1e-3));
+  check_batched_equals_per_sample(c, random_tensor({37, 2, 28, 28}, rng), rng);
 }
 
 TEST_CASE("Linear over a large batch (row blocks on several threads) equals sample-by-sample", "[grad]") {
   Rng rng(13);
   Linear l(300, 50);
   l.init(rng);
-  const int n = 64;  // 64 x 300 x 50 multiply-adds: above parallel_rows' threshold
-  Tensor x = random_tensor({n, 300}, rng), y, dx;
-  l.forward(x, y, false);
-  const Tensor r = random_tensor(y.shape, rng);
-  l.weight_grad.fill(0.0f);
-  l.bias_grad.fill(0.0f);
-  l.backward(x, y, r, &dx, true);
-  const Tensor wg = l.weight_grad, bg = l.bias_grad;
-  Tensor sum_wg(wg.shape), sum_bg(bg.shape);
-  for (int i = 0; i < n; ++i) {
-    Tensor xi = x.slice(i, 1), yi, dxi;
-    l.forward(xi, yi, false);
-    l.weight_grad.fill(0.0f);
-    l.bias_grad.fill(0.0f);
-    l.backward(xi, yi, r.slice(i, 1), &dxi, true);
-    for (int64_t k = 0; k < yi.size(); ++k) REQUIRE(yi.data[k] == Approx(y.data[i * yi.size() + k]).margin(1e-5));
-    for (int64_t k = 0; k < dxi.size(); ++k) REQUIRE(dxi.data[k] == Approx(dx.data[i * dxi.size() + k]).margin(1e-5));
-    sum_wg.mat() += l.weight_grad.mat();
-    for (int64_t k = 0; k < bg.size(); ++k) sum_bg.data[k] += l.bias_grad.data[k];
-  }
-  for (int64_t k = 0; k < wg.size(); ++k) REQUIRE(sum_wg.data[k] == Approx(wg.data[k]).margin(1e-3));
-  for (int64_t k = 0; k < bg.size(); ++k) REQUIRE(sum_bg.data[k] == Approx(bg.data[k]).margin(1e-3));
+  // 64 x 300 x 50 multiply-adds: above parallel_rows' threshold, so the blocks run on threads.
+  check_batched_equals_per_sample(l, random_tensor({64, 300}, rng), rng);
 }
