@@ -1,7 +1,13 @@
 // Fully connected layer. Notation: X [N, in], W [out, in], b [out], Z = X W^T + 1 b^T [N, out].
+// All row-major. Products run through Eigen, or through engine/kernels/gemm.h when
+// kernels::use_own_gemm() (the WebAssembly build, where Eigen has no SIMD path):
+//   Z = X W^T        gemm_nt (dot products of rows of X and rows of W; a GEMV for one image)
+//   dL/dX = dL/dZ W  gemm_nn (A = dL/dZ [N, out], B = W [out, in])
+//   dL/dW += dL/dZ^T X  gemm_nn with A read transposed (A(o, n) = dL/dZ[n][o]), B = X [N, in]
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/kernels/gemm.h"
 #include "engine/layers/layers.h"
 #include "engine/parallel.h"
 
@@ -29,10 +35,16 @@ void Linear::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   y.resize({n, out_features});
   const CMapR w(weight.ptr(), out_features, in_features);
   const Eigen::Map<const Eigen::RowVectorXf> b(bias.ptr(), out_features);
+  const bool own = kernels::use_own_gemm();
   // Z = X W^T + 1 b^T, row blocks of the batch on separate threads.
   parallel_rows(n, static_cast<double>(in_features) * out_features, [&](int r0, int r1) {
     auto z = y.mat().middleRows(r0, r1 - r0);
-    z.noalias() = x.mat().middleRows(r0, r1 - r0) * w.transpose();
+    if (own) {
+      kernels::gemm_nt(r1 - r0, out_features, in_features, x.ptr() + static_cast<std::int64_t>(r0) * in_features,
+                       in_features, weight.ptr(), in_features, z.data(), out_features, false);
+    } else {
+      z.noalias() = x.mat().middleRows(r0, r1 - r0) * w.transpose();
+    }
     z.rowwise() += b;
   });
 }
@@ -41,20 +53,32 @@ void Linear::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   const CMapR w(weight.ptr(), out_features, in_features);
   const int n = x.dim(0);
   const double work = static_cast<double>(n) * in_features;  // per output feature
+  const bool own = kernels::use_own_gemm();
   if (param_grads) {
     MapR dw(weight_grad.ptr(), out_features, in_features);
     Eigen::Map<Eigen::RowVectorXf> db(bias_grad.ptr(), out_features);
     // Blocks of output features (rows of dW) on separate threads.
     parallel_rows(out_features, work, [&](int o0, int o1) {
       const auto dyb = dy.mat().middleCols(o0, o1 - o0);
-      dw.middleRows(o0, o1 - o0).noalias() += dyb.transpose() * x.mat();  // dL/dW = dL/dZ^T X
-      db.segment(o0, o1 - o0) += dyb.colwise().sum();                     // dL/db = sum_n dL/dZ_n
+      if (own) {  // dW[o0:o1] += A B with A(o, s) = dL/dZ[s][o0 + o], B = X
+        kernels::gemm_nn(o1 - o0, in_features, n, dy.ptr() + o0, 1, out_features, x.ptr(), in_features,
+                         dw.data() + static_cast<std::int64_t>(o0) * in_features, in_features, true);
+      } else {
+        dw.middleRows(o0, o1 - o0).noalias() += dyb.transpose() * x.mat();  // dL/dW = dL/dZ^T X
+      }
+      db.segment(o0, o1 - o0) += dyb.colwise().sum();  // dL/db = sum_n dL/dZ_n
     });
   }
   if (dx) {
     dx->resize(x.shape);
     parallel_rows(n, static_cast<double>(in_features) * out_features, [&](int r0, int r1) {
-      dx->mat().middleRows(r0, r1 - r0).noalias() = dy.mat().middleRows(r0, r1 - r0) * w;  // dL/dX = dL/dZ W
+      if (own) {
+        kernels::gemm_nn(r1 - r0, in_features, out_features, dy.ptr() + static_cast<std::int64_t>(r0) * out_features,
+                         out_features, 1, weight.ptr(), in_features,
+                         dx->ptr() + static_cast<std::int64_t>(r0) * in_features, in_features, false);
+      } else {
+        dx->mat().middleRows(r0, r1 - r0).noalias() = dy.mat().middleRows(r0, r1 - r0) * w;  // dL/dX = dL/dZ W
+      }
     });
   }
 }
