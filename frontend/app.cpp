@@ -7,6 +7,7 @@
 #include "engine/attacks/attack.h"
 #include "engine/error.h"
 #include "engine/io/image.h"
+#include "engine/loss.h"
 #include "engine/rng.h"
 
 namespace play {
@@ -56,17 +57,25 @@ void App::models_changed() {
   if (e && e->status == ModelStatus::kReady) input_changed();  // compute what waited for this model
 }
 
-Prediction App::classify(const advx::Tensor& x) {
-  advx::Sequential& m = model();
-  advx::Tensor p = m.probabilities(x);
+namespace {
+
+// The first row of probabilities p [N, K] as a Prediction.
+Prediction first_row(const advx::Tensor& p, int num_classes) {
   Prediction out;
-  out.probs.assign(p.data.begin(), p.data.begin() + m.num_classes);
+  out.probs.assign(p.data.begin(), p.data.begin() + num_classes);
   out.top = static_cast<int>(std::max_element(out.probs.begin(), out.probs.end()) - out.probs.begin());
   return out;
 }
 
+}  // namespace
+
+Prediction App::classify(const advx::Tensor& x) {
+  advx::Sequential& m = model();
+  return first_row(m.probabilities(x), m.num_classes);
+}
+
 advx::Tensor App::run_attack(const advx::Tensor& x, int label, float eps, int target, int steps,
-                             const std::string& kind, std::uint64_t seed, double* ms) {
+                             const std::string& kind, std::uint64_t seed, double* ms, Prediction* pred) {
   advx::Sequential& m = model();
   const auto t0 = Clock::now();
   advx::LinfAttack cfg;
@@ -76,9 +85,18 @@ advx::Tensor App::run_attack(const advx::Tensor& x, int label, float eps, int ta
   cfg.seed = seed;
   std::vector<int> targets;
   if (target >= 0) targets.push_back(target);
-  advx::Tensor adv = eps > 0.0f ? advx::linf_attack(m, x, {label}, targets, cfg).adv : x;
+  if (eps <= 0.0f) {
+    if (ms) *ms = ms_since(t0);
+    return x;
+  }
+  advx::AttackResult r = advx::linf_attack(m, x, {label}, targets, cfg);
   if (ms) *ms = ms_since(t0);
-  return adv;
+  if (pred) {
+    // The attack evaluated its result already (r.logits): no second forward pass. r.pred < 0 would
+    // mean it recorded no result (a non-finite loss); then classify.
+    *pred = r.pred[0] >= 0 ? first_row(advx::softmax(r.logits), m.num_classes) : classify(r.adv);
+  }
+  return std::move(r.adv);
 }
 
 // ---- input -----------------------------------------------------------------------------------
@@ -312,10 +330,12 @@ void App::update(bool run_robustness, bool drawing) {
     if (clean.top >= 0) {
       try {
         attack.label = true_label >= 0 ? true_label : clean.top;
-        attack.adv =
-            run_attack(input, attack.label, state.eps, state.target, state.steps, state.attack, state.seed, &attack.ms);
+        // The attack's own evaluation of its result gives the adversarial prediction (eps 0: the
+        // adversarial is the input, whose prediction is `clean`).
+        attack.pred = clean;
+        attack.adv = run_attack(input, attack.label, state.eps, state.target, state.steps, state.attack, state.seed,
+                                &attack.ms, &attack.pred);
         timing.attack_ms = attack.ms;
-        attack.pred = classify(attack.adv);
         attack.delta = attack.adv;
         attack.linf = attack.l2 = 0.0f;
         attack.l0 = 0;

@@ -89,8 +89,11 @@ class App {
 
   // Engine calls on the state's model (throw advx::Error).
   Prediction classify(const advx::Tensor& x);  // x [1, 1, 28, 28]
+  // Returns the adversarial; *pred (if not null) gets the model's prediction on it, taken from the
+  // attack's own last forward pass (no second forward). With eps <= 0 the adversarial is x and *pred
+  // is left alone.
   advx::Tensor run_attack(const advx::Tensor& x, int label, float eps, int target, int steps, const std::string& kind,
-                          std::uint64_t seed, double* ms = nullptr);
+                          std::uint64_t seed, double* ms = nullptr, Prediction* pred = nullptr);
   advx::Sequential& model();  // the state's model; throws advx::Error if unknown, loading or broken
   const ModelEntry* model_entry() const { return models.find(state.model); }  // nullptr if unknown
   ModelStatus model_status() const;  // of the state's model (kError if unknown)

@@ -24,6 +24,8 @@ struct LinfAttack {
 struct AttackResult {
   Tensor adv;                       // same shape as the input, every pixel in [0, 1], |adv - x| <= eps
   std::vector<int> pred;            // model's prediction on adv
+  Tensor logits;                    // [N, num_classes]: the model's logits on adv, from the attack's own
+                                    // evaluation of its result (no extra forward pass needed for them)
   std::vector<char> success;        // untargeted: pred != label; targeted: pred == target
   std::int64_t gradient_calls = 0;  // per-sample forward+backward passes spent
 };

@@ -62,6 +62,7 @@ AttackResult linf_attack(Sequential& m, const Tensor& x, const std::vector<int>&
   AttackResult r;
   r.adv = x;  // a copy: the caller's x is never written
   r.pred.assign(static_cast<size_t>(n), -1);
+  r.logits = Tensor({n, m.num_classes});
   r.success.assign(static_cast<size_t>(n), 0);
   // Score of the kept result per sample: the loss seen by the attack, signed so that larger is better.
   std::vector<float> best(static_cast<size_t>(n), -std::numeric_limits<float>::infinity());
@@ -73,8 +74,9 @@ AttackResult linf_attack(Sequential& m, const Tensor& x, const std::vector<int>&
   std::vector<char> done(static_cast<size_t>(n), 0);  // frozen by early stop in this restart
   const std::int64_t per = x.sample_size();
 
-  // Records the evaluation of active sample k (global index i) at point `point` if it beats the best.
-  auto consider = [&](int i, const float* point, int pred, float loss) {
+  // Records the evaluation of active sample k (global index i) at point `point` (logits z) if it
+  // beats the best.
+  auto consider = [&](int i, const float* point, const float* z, int pred, float loss) {
     const bool ok = fooled(i, pred);
     const float score = dir * loss;
     const auto u = static_cast<size_t>(i);
@@ -83,6 +85,7 @@ AttackResult linf_attack(Sequential& m, const Tensor& x, const std::vector<int>&
       r.pred[u] = pred;
       best[u] = score;
       std::copy_n(point, per, r.adv.ptr() + static_cast<std::int64_t>(i) * per);
+      std::copy_n(z, m.num_classes, r.logits.ptr() + static_cast<std::int64_t>(i) * m.num_classes);
     }
   };
 
@@ -122,7 +125,8 @@ AttackResult linf_attack(Sequential& m, const Tensor& x, const std::vector<int>&
         const bool ok = fooled(i, preds[k]);
         // Early stop: freeze a sample at the first iterate that fools the model.
         if (last || (cfg.early_stop && ok)) {
-          consider(i, xa.ptr() + static_cast<std::int64_t>(k) * per, preds[k], losses[k]);
+          consider(i, xa.ptr() + static_cast<std::int64_t>(k) * per,
+                   logits->ptr() + static_cast<std::int64_t>(k) * m.num_classes, preds[k], losses[k]);
           continue;
         }
         keep.push_back(static_cast<int>(k));

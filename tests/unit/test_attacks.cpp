@@ -55,6 +55,10 @@ TEST_CASE("attacks on random models keep every invariant", "[attack]") {
         const std::vector<int> pred = m.predict(r.adv);
         REQUIRE(pred == r.pred);
         for (size_t i = 0; i < y.size(); ++i) REQUIRE(static_cast<bool>(r.success[i]) == (pred[i] != y[i]));
+        // So are the reported logits (callers such as the playground need no extra forward pass).
+        const Tensor z = m.forward(r.adv);
+        REQUIRE(r.logits.shape == z.shape);
+        for (size_t i = 0; i < z.data.size(); ++i) REQUIRE(r.logits.data[i] == Approx(z.data[i]).margin(1e-5));
       }
   }
 }
