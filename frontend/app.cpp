@@ -165,7 +165,7 @@ void App::set_exact_input(const advx::Tensor& x) {
 void App::load_test_image(int index) {
   ADVX_REQUIRE(samples.size() > 0, "no MNIST test sample shipped: " + samples.error);
   ADVX_REQUIRE(index >= 0 && index < samples.size(),
-                "test image index " + std::to_string(index) + " outside [0, " + std::to_string(samples.size()) + ")");
+               "test image index " + std::to_string(index) + " outside [0, " + std::to_string(samples.size()) + ")");
   input = samples.image(index);
   exact_input = true;
   true_label = samples.labels[static_cast<size_t>(index)];

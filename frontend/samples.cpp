@@ -20,7 +20,7 @@ Samples load_samples(const std::string& dir) {
     advx::IdxArray im = advx::idx_decode(advx::gunzip(advx::read_file(ip), ip), ip);
     advx::IdxArray lb = advx::idx_decode(advx::gunzip(advx::read_file(lp), lp), lp);
     ADVX_REQUIRE(im.type == 0x08 && im.dims.size() == 3 && im.dims[1] == 28 && im.dims[2] == 28,
-                  ip + ": expected N x 28 x 28 unsigned bytes");
+                 ip + ": expected N x 28 x 28 unsigned bytes");
     ADVX_REQUIRE(lb.type == 0x08 && lb.dims.size() == 1 && lb.dims[0] == im.dims[0], lp + ": labels do not match");
     const int n = im.dims[0];
     s.images = advx::Tensor({n, 1, 28, 28});

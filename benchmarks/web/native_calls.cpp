@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
       std::printf("\"%s\": {\"median_ms\": %.5f, \"p90_ms\": %.5f, \"mean_ms\": %.5f, \"min_ms\": %.5f, \"calls\": %d}",
                   name, s.median, s.p90, s.mean, s.min, s.calls);
     };
-    std::printf("{\"arch\": \"%s\", \"threads\": %d, \"eigen_threads\": %d, \"eps\": %g, \"images\": %d, ", m.arch.c_str(),
-                advx::max_threads(), Eigen::nbThreads(), static_cast<double>(eps), count);
+    std::printf("{\"arch\": \"%s\", \"threads\": %d, \"eigen_threads\": %d, \"eps\": %g, \"images\": %d, ",
+                m.arch.c_str(), advx::max_threads(), Eigen::nbThreads(), static_cast<double>(eps), count);
     js("classify", c);
     std::printf(", ");
     js("fgsm", f);
