@@ -83,6 +83,7 @@ advx::Tensor App::run_attack(const advx::Tensor& x, int label, float eps, int ta
   cfg.steps = kind == "fgsm" ? 1 : std::max(1, steps);
   cfg.random_start = kind == "pgd";
   cfg.seed = seed;
+  cfg.evaluate = pred != nullptr;  // nobody asks for the prediction (advx.fgsm): skip that forward pass
   std::vector<int> targets;
   if (target >= 0) targets.push_back(target);
   if (eps <= 0.0f) {

@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
       cfg.eps = eps;
       cfg.steps = steps;
       cfg.seed = 0;
+      cfg.evaluate = false;  // as App::run_attack when no prediction is asked for (advx.fgsm)
       const int label = test.labels[static_cast<size_t>(i % count)];
       advx::Tensor adv = advx::linf_attack(m, pixels(i), {label}, {}, cfg).adv;
       sink[0] = adv.data[0];

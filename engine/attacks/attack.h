@@ -19,6 +19,10 @@ struct LinfAttack {
   int restarts = 1;           // independent runs; per sample the best is kept
   bool early_stop = false;    // freeze samples as soon as they are fooled (saves gradient calls)
   std::uint64_t seed = 0;     // random start; same seed, same result
+  // Evaluate the final iterate (one more forward pass) to fill pred, logits and success. false
+  // skips that pass when only the image is wanted (the web API's advx.fgsm): pred stays -1, success
+  // 0, logits unset. Needs restarts == 1 and no early stop, which choose results by evaluating them.
+  bool evaluate = true;
 };
 
 struct AttackResult {

@@ -10,6 +10,7 @@
 // model (standard PGD would keep stepping; the success rate is the same, the gradient calls fewer);
 // (2) restarts after the first run only on samples not yet fooled; (3) per sample the kept result is
 // the successful one, else the one with the worst loss for the model.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -27,6 +28,8 @@ void check_config(const LinfAttack& c) {
   ADVX_REQUIRE(c.steps >= 1 && c.steps <= 100000, "steps must be in 1..100000, got " + std::to_string(c.steps));
   ADVX_REQUIRE(c.restarts >= 1 && c.restarts <= 1000, "restarts must be in 1..1000, got " + std::to_string(c.restarts));
   ADVX_REQUIRE(std::isfinite(c.step_size), "step size must be finite");
+  ADVX_REQUIRE(c.evaluate || (c.restarts == 1 && !c.early_stop),
+               "evaluate = false needs restarts = 1 and no early stop (both pick results by evaluating them)");
 }
 
 // Copy rows `idx` of src (per-sample size `per`) into dst, which becomes [idx.size(), shape...].
@@ -105,6 +108,11 @@ AttackResult linf_attack(Sequential& m, const Tensor& x, const std::vector<int>&
 
     for (int t = 0; t <= cfg.steps; ++t) {
       if (idx.empty()) break;
+      if (t == cfg.steps && !cfg.evaluate) {  // the image is the result; no forward pass on it
+        for (int i : idx)
+          std::copy_n(cur.ptr() + static_cast<std::int64_t>(i) * per, per, r.adv.ptr() + static_cast<std::int64_t>(i) * per);
+        break;
+      }
       gather(cur, idx, xa);
       ya.resize(idx.size());
       for (size_t k = 0; k < idx.size(); ++k) ya[k] = loss_labels[static_cast<size_t>(idx[k])];

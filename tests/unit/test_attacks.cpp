@@ -139,6 +139,25 @@ TEST_CASE("project_linf is the exact projection onto the eps-ball and [0, 1]", "
   CHECK(a.data[3] == Approx(1.0f));
 }
 
+TEST_CASE("evaluate = false returns the same image without evaluating it", "[attack]") {
+  Sequential m = make_model("small", 4);
+  const Tensor x = test::random_images(5, 6);
+  const std::vector<int> y = {0, 1, 2, 3, 4};
+  const std::vector<int> t = {9, 9, 9, 9, 0};
+  for (int steps : {1, 7})
+    for (const std::vector<int>& targets : {std::vector<int>{}, t}) {
+      LinfAttack cfg;
+      cfg.eps = 0.2f, cfg.steps = steps, cfg.random_start = steps > 1, cfg.seed = 3;
+      const AttackResult full = linf_attack(m, x, y, targets, cfg);
+      cfg.evaluate = false;
+      const AttackResult bare = linf_attack(m, x, y, targets, cfg);
+      REQUIRE(bare.adv.data == full.adv.data);
+      REQUIRE(bare.pred == std::vector<int>(5, -1));
+      REQUIRE(bare.success == std::vector<char>(5, 0));
+      REQUIRE(bare.gradient_calls == full.gradient_calls);
+    }
+}
+
 TEST_CASE("attacks reject bad input with clear messages", "[attack][errors]") {
   Sequential m = make_model("softmax", 1);
   const Tensor x = test::random_images(2, 3);
@@ -183,5 +202,9 @@ TEST_CASE("attacks reject bad input with clear messages", "[attack][errors]") {
   SECTION("steps < 1") {
     cfg.steps = 0;
     REQUIRE_THROWS_WITH(linf_attack(m, x, y, {}, cfg), Catch::Contains("steps must be"));
+  }
+  SECTION("evaluate = false with restarts") {
+    cfg.evaluate = false, cfg.restarts = 2;
+    REQUIRE_THROWS_WITH(linf_attack(m, x, y, {}, cfg), Catch::Contains("evaluate = false needs"));
   }
 }
