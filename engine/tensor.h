@@ -18,9 +18,16 @@ using CMapR = Eigen::Map<const MatR>;
 std::int64_t shape_size(const Shape& s);
 std::string shape_str(const Shape& s);  // "[64, 1, 28, 28]"
 
+// Storage aligned to EIGEN_MAX_ALIGN_BYTES (the widest vector Eigen uses: 16 bytes in wasm, 32
+// with AVX, 64 with AVX-512) wherever the heap puts it. Not for speed alone: Eigen peels its vector
+// loops by the start address, so with plain malloc alignment the same product could sum in another
+// order and training or an attack give other bits depending on the heap layout (seen: `advx train`
+// run from another working directory ended at another test accuracy). tests/unit/test_train.cpp.
+using FloatVec = std::vector<float, Eigen::aligned_allocator<float>>;
+
 struct Tensor {
   Shape shape;
-  std::vector<float> data;
+  FloatVec data;
 
   Tensor() = default;
   explicit Tensor(Shape s, float fill = 0.0f);

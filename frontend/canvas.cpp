@@ -47,7 +47,7 @@ void Canvas::set_image(const advx::Tensor& img) {
 
 advx::Tensor Canvas::image() const {
   advx::Tensor t({1, kSize, kSize});
-  t.data = px_;
+  t.data.assign(px_.begin(), px_.end());
   return t;
 }
 

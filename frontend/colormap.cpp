@@ -17,9 +17,9 @@ std::array<std::uint8_t, 3> diverging(float t) {
   return c;
 }
 
-std::vector<std::uint8_t> grey_rgba(const std::vector<float>& px) {
-  std::vector<std::uint8_t> out(px.size() * 4);
-  for (size_t i = 0; i < px.size(); ++i) {
+std::vector<std::uint8_t> grey_rgba(const float* px, std::size_t n) {
+  std::vector<std::uint8_t> out(n * 4);
+  for (size_t i = 0; i < n; ++i) {
     const auto g = static_cast<std::uint8_t>(std::lround(std::clamp(px[i], 0.0f, 1.0f) * 255.0f));
     out[4 * i] = out[4 * i + 1] = out[4 * i + 2] = g;
     out[4 * i + 3] = 255;
@@ -27,10 +27,10 @@ std::vector<std::uint8_t> grey_rgba(const std::vector<float>& px) {
   return out;
 }
 
-std::vector<std::uint8_t> diverging_rgba(const std::vector<float>& values, float range) {
-  std::vector<std::uint8_t> out(values.size() * 4);
+std::vector<std::uint8_t> diverging_rgba(const float* values, std::size_t n, float range) {
+  std::vector<std::uint8_t> out(n * 4);
   const float r = range > 0.0f ? range : 1.0f;
-  for (size_t i = 0; i < values.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const auto c = diverging(values[i] / r);
     out[4 * i] = c[0];
     out[4 * i + 1] = c[1];

@@ -91,8 +91,9 @@ void panel_attack(App& app, Ui& ui) {
     return;
   }
   if (ui.images_dirty) {
-    ui.adv_tex.upload(grey_rgba(a.adv.data), 28, 28);
-    ui.delta_tex.upload(diverging_rgba(a.delta.data, std::max(app.state.eps, 1e-3f) / ui.amplify), 28, 28);
+    ui.adv_tex.upload(grey_rgba(a.adv.ptr(), a.adv.data.size()), 28, 28);
+    ui.delta_tex.upload(diverging_rgba(a.delta.ptr(), a.delta.data.size(), std::max(app.state.eps, 1e-3f) / ui.amplify),
+                        28, 28);
   }
   const float side = std::min(9.0f * em, (ImGui::GetContentRegionAvail().x - 2 * em) / 3.0f);
   char cap[64];

@@ -15,7 +15,8 @@ void panel_input(App& app, Ui& ui) {
   const float side = std::min(ImGui::GetContentRegionAvail().x, 18.0f * em);
   if (ui.canvas_version != app.canvas.version()) {
     ui.canvas_version = app.canvas.version();
-    ui.canvas_tex.upload(grey_rgba(app.canvas.pixels()), Canvas::kSize, Canvas::kSize);
+    ui.canvas_tex.upload(grey_rgba(app.canvas.pixels().data(), app.canvas.pixels().size()), Canvas::kSize,
+                         Canvas::kSize);
   }
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   ImGui::InvisibleButton("canvas", ImVec2(side, side));

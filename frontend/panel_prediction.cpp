@@ -72,7 +72,7 @@ void panel_prediction(App& app, Ui& ui) {
   probability_bars(app.clean, app.true_label, ImGui::GetContentRegionAvail().x);
   ImGui::Separator();
   ImGui::TextUnformatted("What the model sees (28x28)");
-  if (ui.images_dirty) ui.input_tex.upload(grey_rgba(app.input.data), 28, 28);
+  if (ui.images_dirty) ui.input_tex.upload(grey_rgba(app.input.ptr(), app.input.data.size()), 28, 28);
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   const float side = 8.0f * em;
   image_with_border(ui.input_tex, side);

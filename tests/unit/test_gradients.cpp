@@ -42,7 +42,7 @@ void check_layer(Layer& layer, Tensor x, Rng& rng, float h = 1e-2f, double tol =
     layer.forward(x, yy, false);
     return dot(r, yy);
   };
-  auto check = [&](std::vector<float>& v, const std::vector<float>& analytic, const std::string& what) {
+  auto check = [&](FloatVec& v, const FloatVec& analytic, const std::string& what) {
     double scale = 1e-3;
     for (float g : analytic) scale = std::max(scale, static_cast<double>(std::fabs(g)));
     // Check at most 60 entries spread over the tensor (full check is slow for conv weights).

@@ -134,7 +134,7 @@ TEST_CASE("IDX: float32 round trip and errors", "[io][errors]") {
   const IdxArray a = idx_decode(idx_encode_f32(t), "t");
   CHECK(a.type == 0x0D);
   CHECK(a.dims == t.shape);
-  CHECK(a.f32 == t.data);
+  CHECK(a.f32 == std::vector<float>(t.data.begin(), t.data.end()));
   std::vector<std::uint8_t> b = idx_encode_f32(t);
   b.pop_back();
   REQUIRE_THROWS_WITH(idx_decode(b, "t"), Catch::Contains("truncated"));
