@@ -2,9 +2,9 @@
 # advx vs PyTorch on this machine, in one run:
 #   1. `advx bench --json`                      engine forward / forward+input-gradient throughput
 #   2. `advx train --model small --epochs 1`    one training epoch of `small` (Adam lr 1e-3, batch 64)
-#   3. benchmarks/bench_torch.py                the same with Debian's PyTorch 1.13, 2 threads
-#      (and again with OpenBLAS if it is installed: Debian's torch calls the system BLAS for its
-#      Linear layers, and the default libblas.so.3 is the slow reference BLAS)
+#   3. benchmarks/bench_torch.py                the same with Debian's PyTorch 1.13, 2 threads, with
+#      Debian's default reference BLAS, and again with OpenBLAS if it is installed (Debian's torch
+#      calls the system BLAS for its Linear layers; the default libblas.so.3 is the slow reference one)
 # then writes benchmarks/results/<date>.json, prints a Markdown table and rewrites BENCHMARKS.md.
 #
 # Usage: bash benchmarks/run.sh [path/to/advx]      (default build/native/advx)
@@ -32,8 +32,11 @@ t1=$(date +%s.%N)
 echo "{\"start\": $t0, \"end\": $t1}" > "$tmp/advx_train_wall.json"
 cat "$tmp/advx_train.txt" >&2
 
-echo "[3/4] $py benchmarks/bench_torch.py --threads 2" >&2
-"$py" benchmarks/bench_torch.py --threads 2 > "$tmp/torch.json"
+# Column "torch": Debian's default BLAS, the reference libblas, even when OpenBLAS is installed and
+# the libblas.so.3 alternative points to it (as on a default Debian install without OpenBLAS).
+refblas=/usr/lib/x86_64-linux-gnu/blas
+echo "[3/4] LD_LIBRARY_PATH=$refblas $py benchmarks/bench_torch.py --threads 2" >&2
+LD_LIBRARY_PATH="$refblas" "$py" benchmarks/bench_torch.py --threads 2 > "$tmp/torch.json"
 
 openblas=/usr/lib/x86_64-linux-gnu/openblas-openmp
 if [ -e "$openblas/libblas.so.3" ]; then
