@@ -161,7 +161,7 @@ double Conv2d::macs(const Shape& in) const {
   return static_cast<double>(o[1]) * o[2] * out_ch * in_ch * kernel * kernel;
 }
 
-void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
+void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   const int n = x.dim(0), h = x.dim(2), w = x.dim(3);
   const Shape o = output_shape({x.dim(1), h, w});
   const int oh = o[1], ow = o[2], kk = in_ch * kernel * kernel, pp = oh * ow;
@@ -174,11 +174,13 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w,
                      out_per = static_cast<std::int64_t>(out_ch) * pp;
   const bool own = kernels::use_own_gemm();
+  train_x_ = nullptr;
+  if (train) train_cols_.resize(static_cast<size_t>(chunks));
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int ch = 0; ch < chunks; ++ch) {
     const int s0 = ch * cs, c = std::min(cs, n - s0);
     const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
-    Tensor& col = cols_[static_cast<size_t>(thread_id())];
+    Tensor& col = train ? train_cols_[static_cast<size_t>(ch)] : cols_[static_cast<size_t>(thread_id())];
     Tensor& yb = ybuf_[static_cast<size_t>(thread_id())];
     col.resize({kk, static_cast<int>(ld)});
     col.fill(0.0f);  // the padding entries; im2col writes the rest
@@ -201,6 +203,10 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
         const float b = bias.data[static_cast<size_t>(oc)];
         for (int t = 0; t < pp; ++t) dst[t] = src[t] + b;  // + b (in place when c = 1)
       }
+  }
+  if (train) {
+    train_x_ = x.ptr();
+    train_shape_ = x.shape;
   }
 }
 
@@ -227,6 +233,9 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w,
                      out_per = static_cast<std::int64_t>(out_ch) * pp;
   const bool own = kernels::use_own_gemm();
+  // The columns of the training forward pass on this same x, if that was the last forward.
+  const bool have_cols =
+      train_x_ == x.ptr() && train_shape_ == x.shape && train_cols_.size() == static_cast<size_t>(chunks);
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int ch = 0; ch < chunks; ++ch) {
     const size_t t = static_cast<size_t>(thread_id());
@@ -244,11 +253,13 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
     }
     const CMapR dym(dyc, out_ch, static_cast<Eigen::Index>(ld));
     if (param_grads) {
-      Tensor& col = cols_[t];
-      col.resize({kk, static_cast<int>(ld)});
-      col.fill(0.0f);
-      for (int s = 0; s < c; ++s)
-        im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
+      Tensor& col = have_cols ? train_cols_[static_cast<size_t>(ch)] : cols_[t];
+      if (!have_cols) {
+        col.resize({kk, static_cast<int>(ld)});
+        col.fill(0.0f);
+        for (int s = 0; s < c; ++s)
+          im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
+      }
       if (own)
         kernels::gemm_nt(out_ch, kk, static_cast<int>(ld), dyc, ld, col.ptr(), ld, wgrad_part_[t].ptr(), kk, true);
       else

@@ -40,6 +40,12 @@ class Conv2d : public Layer {
  private:
   // Per-thread scratch (im2col columns, GEMM output / dL/dY, dL/dcol, partial dW and db), reused.
   std::vector<Tensor> cols_, ybuf_, dcols_, wgrad_part_, bgrad_part_;
+  // Forward state of a training pass (train = true): every chunk's im2col columns, which the
+  // weight gradient needs again (one im2col instead of two per training step). train_x_ names the
+  // input they belong to; backward on any other input computes its own.
+  std::vector<Tensor> train_cols_;
+  const float* train_x_ = nullptr;
+  Shape train_shape_;
 };
 
 // Max pooling (torch.nn.MaxPool2d(kernel, stride)); no padding.

@@ -284,3 +284,36 @@ TEST_CASE("Linear over a large batch (row blocks on several threads) equals samp
   // 64 x 300 x 50 multiply-adds: above parallel_rows' threshold, so the blocks run on threads.
   check_batched_equals_per_sample(l, random_tensor({64, 300}, rng), rng);
 }
+
+TEST_CASE("Conv2d: a training forward's saved columns give the same weight gradient, and only for its input",
+          "[grad]") {
+  Rng rng(14);
+  Conv2d c(3, 5, 3, 2, 1);
+  c.init(rng);
+  const Tensor x = random_tensor({9, 3, 17, 17}, rng, 0.0f, 1.0f);  // several chunks
+  const Tensor x2 = random_tensor({9, 3, 17, 17}, rng, 0.0f, 1.0f);
+  Tensor y, dx;
+  c.forward(x, y, false);
+  const Tensor dy = random_tensor(y.shape, rng);
+  // Reference: gradients with the columns recomputed in backward (inference forward).
+  auto grads = [&](const Tensor& fwd_x, bool train, const Tensor& bwd_x) {
+    c.forward(fwd_x, y, train);
+    c.weight_grad.fill(0.0f);
+    c.bias_grad.fill(0.0f);
+    c.backward(bwd_x, y, dy, &dx, true);
+    return std::array<Tensor, 3>{c.weight_grad, c.bias_grad, dx};
+  };
+  const auto ref = grads(x, false, x), ref2 = grads(x2, false, x2);
+  const auto saved = grads(x, true, x);
+  for (size_t k = 0; k < 3; ++k) REQUIRE(saved[k].data == ref[k].data);  // same columns, same sums
+  // A backward on another input than the training forward's must not use that forward's columns.
+  const auto other = grads(x, true, x2);
+  REQUIRE(other[0].data == ref2[0].data);
+  // Twice in a row (attacks and tests call backward several times after one forward).
+  c.forward(x, y, true);
+  for (int rep = 0; rep < 2; ++rep) {
+    c.weight_grad.fill(0.0f);
+    c.backward(x, y, dy, &dx, true);
+    REQUIRE(c.weight_grad.data == ref[0].data);
+  }
+}
