@@ -207,6 +207,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   if (train) {
     train_x_ = x.ptr();
     train_shape_ = x.shape;
+    train_chunk_ = cs;
   }
 }
 
@@ -234,8 +235,7 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
                      out_per = static_cast<std::int64_t>(out_ch) * pp;
   const bool own = kernels::use_own_gemm();
   // The columns of the training forward pass on this same x, if that was the last forward.
-  const bool have_cols =
-      train_x_ == x.ptr() && train_shape_ == x.shape && train_cols_.size() == static_cast<size_t>(chunks);
+  const bool have_cols = train_x_ == x.ptr() && train_shape_ == x.shape && train_chunk_ == cs;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int ch = 0; ch < chunks; ++ch) {
     const size_t t = static_cast<size_t>(thread_id());

@@ -42,10 +42,12 @@ class Conv2d : public Layer {
   std::vector<Tensor> cols_, ybuf_, dcols_, wgrad_part_, bgrad_part_;
   // Forward state of a training pass (train = true): every chunk's im2col columns, which the
   // weight gradient needs again (one im2col instead of two per training step). train_x_ names the
-  // input they belong to; backward on any other input computes its own.
+  // input they belong to (and train_chunk_ the samples per chunk); backward on any other input
+  // computes its own.
   std::vector<Tensor> train_cols_;
   const float* train_x_ = nullptr;
   Shape train_shape_;
+  int train_chunk_ = 0;
 };
 
 // Max pooling (torch.nn.MaxPool2d(kernel, stride)); no padding.
