@@ -26,7 +26,6 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "engine/error.h"
 #include "engine/kernels/vec4.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -271,17 +270,6 @@ void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, i
     for (; i + 2 <= m; i += 2) nt_tile_dispatch<2>(nr, k, a + i * lda, lda, bj, ldb, c + i * ldc + j, ldc, accumulate);
     if (i < m) nt_tile_dispatch<1>(nr, k, a + i * lda, lda, bj, ldb, c + i * ldc + j, ldc, accumulate);
   }
-}
-
-void gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
-          float* c, int64_t ldc, bool accumulate) {
-  ADVX_REQUIRE(!(trans_a && trans_b), "kernels::gemm: A^T B^T is not supported");
-  if (trans_b)
-    gemm_nt(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-  else if (trans_a)
-    gemm_nn(m, n, k, a, 1, lda, b, ldb, c, ldc, accumulate);
-  else
-    gemm_nn(m, n, k, a, lda, 1, b, ldb, c, ldc, accumulate);
 }
 
 bool use_own_gemm() {

@@ -32,13 +32,6 @@ void gemm_nn(int m, int n, int k, const float* a, std::int64_t a_row, std::int64
 void gemm_nt(int m, int n, int k, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
              std::int64_t ldc, bool accumulate);
 
-// BLAS-style front end: C = op(A) op(B) (or += when accumulate), op(X) = X or X^T, with the usual
-// leading dimensions (lda is the row stride of A as stored, i.e. of the [m, k] matrix when
-// !trans_a and of the [k, m] one when trans_a; likewise ldb). Dispatches to gemm_nn / gemm_nt;
-// trans_a && trans_b is not supported (throws advx::Error): no layer needs it.
-void gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* a, std::int64_t lda, const float* b,
-          std::int64_t ldb, float* c, std::int64_t ldc, bool accumulate);
-
 // Whether Linear and Conv2d use the kernels above (true) or Eigen (false) for their products.
 // Default: true if the engine was compiled with ADVX_OWN_GEMM, else false. Not thread-safe to flip
 // while a layer runs.
