@@ -1,44 +1,63 @@
-#include <cmath>
+// advx attack: one image in, its adversarial out (PNG), with the predictions before and after.
 #include <cstdio>
 
-#include "cli/args.h"
-#include "engine/attacks/attack.h"
+#include "cli/command.h"
 #include "engine/io/image.h"
 #include "engine/io/model_io.h"
 #include "engine/loss.h"
+#include "engine/norms.h"
 
 namespace advx::cli {
 
-int cmd_attack(const Args& a) {
-  a.allow({"model", "image", "attack", "eps", "out", "label", "target", "steps", "step-size", "restarts",
-           "random-start", "no-random-start", "early-stop", "seed"});
-  Sequential m = load_model(model_path(a.str("model")));
+void setup_attack(Command& c) {
+  c.option("model", "a shipped model (cnn, small, ...) or a .safetensors file", "NAME|FILE");
+  c.option("image", "the input image (PNG; resized to the model's input if needed)", "PNG");
+  c.option("out", "where to write the adversarial image (PNG)", "PNG");
+  c.option("label", "the true class (default: the model's prediction on the image)", "Y");
+  attack_options(c);
+}
+
+int run_attack(const Command& a) {
+  const std::string path = model_path(a.str("model"));
   ADVX_REQUIRE(a.has("image") && a.has("out"), "attack needs --image PNG and --out PNG");
-  Tensor img = load_image(a.str("image"), m.input_shape[0]);
-  if (img.dim(1) != m.input_shape[1] || img.dim(2) != m.input_shape[2]) {
-    std::printf("note: resizing %dx%d image to %dx%d\n", img.dim(2), img.dim(1), m.input_shape[2], m.input_shape[1]);
-    img = resize_image(img, m.input_shape[1], m.input_shape[2]);
+  const AttackChoice atk = attack_choice(a);
+  ADVX_REQUIRE(atk.spec, "attack needs --attack (" + attack_names() + ") and its budget (e.g. --eps)");
+  const DefenceChoice def = defence_choice(a);
+  Sequential m = load_model(path);
+  const int channels = m.input_shape()[0];
+  const int target = a.integer("target", -1, 0, m.num_classes() - 1);
+  const int given_label = a.integer("label", -1, 0, m.num_classes() - 1);
+  Tensor img = load_image(a.str("image"), channels);
+  const int h = m.input_shape()[1], w = m.input_shape()[2];
+  if (img.dim(1) != h || img.dim(2) != w) {
+    std::printf("note: resizing %dx%d image to %dx%d\n", img.dim(2), img.dim(1), w, h);
+    img = resize_image(img, h, w);
   }
   Tensor x = img;
   x.shape.insert(x.shape.begin(), 1);
-  const Tensor p0 = m.probabilities(x);
+  // The attacked classifier: the model, or the defended model when --defence is given (the adaptive
+  // attacker with --adaptive; else the adversarial is crafted on the bare model: oblivious).
+  std::unique_ptr<Classifier> defended;
+  if (def.spec) defended = build_defence(*def.spec, m, def.params, def.bpda);
+  Classifier& scored = defended ? *defended : static_cast<Classifier&>(m);
+  Classifier& source = def.adaptive ? scored : static_cast<Classifier&>(m);
+  const Tensor p0 = scored.probabilities(x);
   const int pred0 = argmax_rows(p0)[0];
-  const int label = a.integer("label", pred0);
-  const int target = a.integer("target", -1);
-  const std::optional<LinfAttack> cfg = attack_from_args(a);
-  ADVX_REQUIRE(cfg.has_value(), "attack needs --attack fgsm|bim|pgd and --eps");
-  const AttackResult r = linf_attack(m, x, {label}, target >= 0 ? std::vector<int>{target} : std::vector<int>{}, *cfg);
-  const Tensor p1 = m.probabilities(r.adv);
+  const int label = given_label >= 0 ? given_label : pred0;
+  Goal goal{{label}, target >= 0 ? std::vector<int>{target} : std::vector<int>{}};
+  const AttackResult r = run_attack(*atk.spec, AttackInput{source, cross_entropy_objective(), x, goal, atk.params, atk.seed});
+  const Tensor p1 = scored.probabilities(r.adv);
+  const int pred1 = argmax_rows(p1)[0];
   Tensor out = r.adv;
   out.shape.erase(out.shape.begin());
   save_png(a.str("out"), out);
-  float linf = 0.0f;
-  for (size_t i = 0; i < x.data.size(); ++i) linf = std::max(linf, std::fabs(r.adv.data[i] - x.data[i]));
+  const Norms nm = perturbation_norms(r.adv, x, 0);
+  if (defended) std::printf("defence:     %s (%s attacker)\n", scored.name().c_str(), def.adaptive ? "adaptive" : "oblivious");
   std::printf("clean:       predicted %d (p = %.3f), label %d\n", pred0,
               static_cast<double>(p0.data[static_cast<size_t>(pred0)]), label);
-  std::printf("adversarial: predicted %d (p = %.3f), L-inf %.4f, %s\n", r.pred[0],
-              static_cast<double>(p1.data[static_cast<size_t>(r.pred[0])]), static_cast<double>(linf),
-              r.success[0] ? "attack succeeded" : "attack failed");
+  std::printf("adversarial: predicted %d (p = %.3f), L-inf %.4f, L2 %.3f, L0 %lld px, %s\n", pred1,
+              static_cast<double>(p1.data[static_cast<size_t>(pred1)]), nm.linf, nm.l2, static_cast<long long>(nm.l0),
+              attack_succeeded(pred1, label, target) ? "attack succeeded" : "attack failed");
   std::printf("wrote %s\n", a.str("out").c_str());
   return 0;
 }

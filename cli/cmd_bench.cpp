@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "cli/args.h"
+#include "cli/command.h"
 #include "engine/models.h"
 #include "engine/parallel.h"
 #include "engine/rng.h"
@@ -39,9 +39,13 @@ double time_per_call(F fn, int reps) {
 
 }  // namespace
 
-int cmd_bench(const Args& a) {
-  a.allow({"json", "reps"});
-  const int reps = a.integer("reps", 3);
+void setup_bench(Command& c) {
+  c.flag("json", "one JSON object instead of a table");
+  c.option("reps", "timing repetitions, best kept (default 3)", "R");
+}
+
+int run_bench(const Command& a) {
+  const int reps = a.integer("reps", 3, 1, 100);
   const bool json = a.has("json");
   std::vector<std::pair<std::string, double>> out;
   // Eigen GEMM reference: 1024^3 single-precision product, 2 flops per multiply-add, on every
@@ -62,7 +66,9 @@ int cmd_bench(const Args& a) {
     Sequential m = make_model(arch, 1);
     const double flops_fwd = 2.0 * m.macs_per_sample();
     for (int b : {1, 64, 256}) {
-      Tensor x({b, 1, 28, 28});
+      Shape shape = m.input_shape();
+      shape.insert(shape.begin(), b);
+      Tensor x(shape);
       for (float& v : x.data) v = rng.uniform();
       std::vector<int> y(static_cast<size_t>(b));
       for (int& l : y) l = static_cast<int>(rng.below(10));

@@ -2,20 +2,28 @@
 // for independent checks (tests/reference/check_torch.py compares them with PyTorch's).
 #include <cstdio>
 
-#include "cli/args.h"
+#include "cli/command.h"
 #include "engine/data/dataset.h"
 #include "engine/io/model_io.h"
 #include "engine/io/safetensors.h"
 
 namespace advx::cli {
 
-int cmd_dump(const Args& a) {
-  a.allow({"model", "n", "out", "data", "dataset"});
+void setup_dump(Command& c) {
+  c.option("model", "a shipped model or a .safetensors file", "NAME|FILE");
+  c.option("out", "the safetensors file to write", "FILE");
+  c.option("n", "the first N test images (default 1000)", "N");
+  c.option("dataset", "test set (default: the model's own, from its metadata; else mnist)", "NAME");
+  c.option("data", "the data folder (default $ADVX_DATA, else ../shared/data)", "DIR");
+}
+
+int run_dump(const Command& a) {
   ADVX_REQUIRE(a.has("out"), "dump needs --out FILE (.safetensors)");
-  Sequential m = load_model(model_path(a.str("model")));
-  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), a.str("dataset", "mnist"), "test");
-  const int n = a.integer("n", 1000);
-  ADVX_REQUIRE(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
+  std::map<std::string, std::string> meta;
+  Sequential m = load_model(model_path(a.str("model")), &meta);
+  const std::string dataset = a.str("dataset", meta.count("advx.dataset") ? meta["advx.dataset"] : "mnist");
+  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), dataset, "test");
+  const int n = a.integer("n", std::min(1000, test.size()), 1, test.size());
   const Dataset d = test.head(n);
   TensorFile f;
   Tensor dx;

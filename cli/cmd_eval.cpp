@@ -1,6 +1,13 @@
-#include <cstdio>
+// advx eval: accuracy of a model, optionally behind a defence, clean and under a registered attack.
+// With --defence: clean accuracy of the defended model, the oblivious attacker (crafted on the bare
+// model, scored on the defended one) and, with --adaptive, the attacker that attacks the defended
+// model itself. With --source-model: black-box transfer (crafted on another model).
+#include <nlohmann/json.hpp>
 
-#include "cli/args.h"
+#include <cstdio>
+#include <map>
+
+#include "cli/command.h"
 #include "engine/data/dataset.h"
 #include "engine/eval/evaluate.h"
 #include "engine/io/file.h"
@@ -9,71 +16,155 @@
 
 namespace advx::cli {
 
-std::optional<LinfAttack> attack_from_args(const Args& a) {
-  const std::string kind = a.str("attack", "none");
-  if (kind == "none") return std::nullopt;
-  ADVX_REQUIRE(kind == "fgsm" || kind == "pgd" || kind == "bim",
-               "unknown --attack '" + kind + "'; use none, fgsm, bim or pgd");
-  ADVX_REQUIRE(a.has("eps"),
-               "--attack " + kind + " needs --eps (L-infinity budget on the [0, 1] pixel scale, e.g. 0.3)");
-  LinfAttack c;
-  c.eps = static_cast<float>(a.number("eps", 0.3));
-  ADVX_REQUIRE(c.eps >= 0.0f, "--eps must be >= 0, got " + a.str("eps"));
-  c.seed = static_cast<std::uint64_t>(a.integer("seed", 0));
-  if (kind == "fgsm") {
-    ADVX_REQUIRE(!a.has("steps") || a.integer("steps", 1) == 1,
-                 "fgsm is one step; use --attack bim or pgd for --steps");
-    c.steps = 1;
-    c.step_size = c.eps;
-  } else {
-    c.steps = a.integer("steps", 40);
-    c.step_size = static_cast<float>(a.number("step-size", -1.0));
-    if (a.has("step-size")) ADVX_REQUIRE(c.step_size > 0.0f, "--step-size must be > 0");
-    c.restarts = a.integer("restarts", 1);
-    c.random_start = kind == "pgd" ? !a.has("no-random-start") : a.has("random-start");
-    c.early_stop = a.has("early-stop");
-  }
-  return c;
+void setup_eval(Command& c) {
+  c.option("model", "a shipped model (cnn, small, ...) or a .safetensors file", "NAME|FILE");
+  c.option("dataset", "test set: the model's own (from its metadata; mnist if none recorded)", "NAME");
+  attack_options(c);
+  c.option("source-model", "craft the adversarials on this model, score them on --model (black-box transfer)",
+           "NAME|FILE");
+  c.option("n", "evaluate the first N test images (default: all)", "N");
+  c.option("batch", "images per engine call (default 256)", "B");
+  c.flag("json", "one JSON object: clean_acc, adv_acc, success_rate, norms, queries, seconds, ...");
+  c.option("save-adv", "write the adversarial images as float32 IDX (N x 28 x 28, or N x C x H x W)", "FILE");
+  c.option("data", "the data folder (default $ADVX_DATA, else ../shared/data)", "DIR");
 }
 
-int cmd_eval(const Args& a) {
-  a.allow({"model", "dataset", "attack", "eps", "steps", "step-size", "restarts", "random-start", "early-stop",
-           "target", "n", "seed", "json", "save-adv", "data", "batch", "no-random-start"});
+namespace {
+
+void add_params(nlohmann::ordered_json& j, const std::vector<ParamSpec>& table, const ParamValues& v) {
+  for (const ParamSpec& p : table) {
+    const double x = v.number(p.key);
+    if (p.type == ParamType::Bool)
+      j[p.key] = x != 0.0;
+    else if (p.type == ParamType::Choice)
+      j[p.key] = format_value(p, x);
+    else if (p.type == ParamType::Int)
+      j[p.key] = static_cast<long long>(x);
+    else
+      j[p.key] = x;
+  }
+}
+
+void add_result(nlohmann::ordered_json& j, const EvalResult& r, bool attacked) {
+  j["n"] = r.n;
+  j["clean_acc"] = r.clean_acc;
+  j["adv_acc"] = r.adv_acc;
+  if (!attacked) return;
+  j["success_rate"] = r.success_rate;
+  j["attacked"] = r.attacked;
+  j["linf_mean"] = r.linf_mean;
+  j["linf_max"] = r.linf_max;
+  j["l2_mean"] = r.l2_mean;
+  j["l0_mean"] = r.l0_mean;
+  j["gradient_calls"] = r.gradient_calls;
+  j["queries"] = r.queries;
+  j["queries_mean"] = r.queries_mean;
+}
+
+}  // namespace
+
+int run_eval(const Command& a) {
+  // Every argument is checked before anything is loaded or computed.
   const std::string path = model_path(a.str("model"));
-  Sequential m = load_model(path);
-  const std::optional<LinfAttack> attack = attack_from_args(a);
-  const int target = a.integer("target", -1);
-  ADVX_REQUIRE(target >= -1 && target < m.num_classes,
-               "--target must be a class 0.." + std::to_string(m.num_classes - 1));
-  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), a.str("dataset", "mnist"), "test");
-  const int n = a.integer("n", test.size());
-  ADVX_REQUIRE(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
-  const EvalResult r = evaluate(m, test.head(n), attack, target, a.integer("batch", 256));
+  const AttackChoice atk = attack_choice(a);
+  const DefenceChoice def = defence_choice(a);
+  ADVX_REQUIRE(!a.has("source-model") || atk.spec, "--source-model needs an --attack (" + attack_names() + ")");
+  ADVX_REQUIRE(!a.has("save-adv") || atk.spec, "--save-adv needs an --attack (" + attack_names() + ")");
+  const int batch = a.integer("batch", 256, 1, 100000);
+  std::map<std::string, std::string> meta;
+  Sequential model = load_model(path, &meta);
+  const int target = a.integer("target", -1, 0, model.num_classes() - 1);
+  std::unique_ptr<Sequential> source;
+  if (a.has("source-model")) source = std::make_unique<Sequential>(load_model(model_path(a.str("source-model"))));
+  const std::string dataset = a.str("dataset", meta.count("advx.dataset") ? meta["advx.dataset"] : "mnist");
+  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), dataset, "test");
+  const int n = a.integer("n", test.size(), 1, test.size());
+  const Dataset d = test.head(n);
+
+  EvalConfig cfg;
+  cfg.target = target;
+  cfg.batch = batch;
+  cfg.keep_adv = a.has("save-adv");
+  if (atk.spec) cfg.attack = registered_attack(*atk.spec, atk.params, atk.seed);
+
+  EvalResult shown, oblivious, adaptive;
+  std::string gradient;
+  if (!def.spec) {
+    shown = evaluate(model, d, cfg, source.get());
+  } else {
+    // The defended model's forward does not depend on its backward (BPDA or not): the same object
+    // scores the clean and the oblivious evaluations.
+    std::unique_ptr<Classifier> defended = build_defence(*def.spec, model, def.params, true);
+    oblivious = evaluate(*defended, d, cfg, source ? source.get() : &model);
+    shown = oblivious;
+    if (def.adaptive) {
+      std::unique_ptr<Classifier> attacked = build_defence(*def.spec, model, def.params, def.bpda);
+      gradient = gradient_kind_name(attacked->gradient_kind());
+      adaptive = evaluate(*attacked, d, cfg);
+      shown = adaptive;
+    }
+  }
   if (a.has("save-adv")) {
     // MNIST's layout: N x 28 x 28 for grey images (N x C x H x W otherwise), float32 (type 0x0D).
-    Tensor adv = r.adv;
+    Tensor adv = shown.adv;
     if (adv.rank() == 4 && adv.dim(1) == 1) adv.shape = {adv.dim(0), adv.dim(2), adv.dim(3)};
     write_file(a.str("save-adv"), idx_encode_f32(adv));
   }
+
+  const double seconds = shown.seconds + (def.adaptive ? oblivious.seconds : 0.0);
   if (a.has("json")) {
-    std::printf(
-        "{\"model\": \"%s\", \"attack\": \"%s\", \"eps\": %g, \"target\": %d, \"n\": %d, \"clean_acc\": %.6f, "
-        "\"adv_acc\": %.6f, \"success_rate\": %.6f, \"attacked\": %d, \"linf_mean\": %.6f, \"linf_max\": %.6f, "
-        "\"gradient_calls\": %lld, \"seconds\": %.3f}\n",
-        m.arch.c_str(), a.str("attack", "none").c_str(), attack ? static_cast<double>(attack->eps) : 0.0, target, r.n,
-        r.clean_acc, r.adv_acc, r.success_rate, r.attacked, r.linf_mean, r.linf_max,
-        static_cast<long long>(r.gradient_calls), r.seconds);
-  } else {
-    std::printf("model %s (%s), %d %s test images, attack %s", m.arch.c_str(), path.c_str(), r.n,
-                a.str("dataset", "mnist").c_str(), a.str("attack", "none").c_str());
-    if (attack)
-      std::printf(" eps %g steps %d%s", static_cast<double>(attack->eps), attack->steps,
-                  target >= 0 ? (" target " + std::to_string(target)).c_str() : " untargeted");
-    std::printf(
-        "\n  clean accuracy        %.4f\n  adversarial accuracy  %.4f\n  attack success rate   %.4f (of %d attacked)\n"
-        "  L-inf mean / max      %.4f / %.4f\n  seconds               %.2f\n",
-        r.clean_acc, r.adv_acc, r.success_rate, r.attacked, r.linf_mean, r.linf_max, r.seconds);
+    nlohmann::ordered_json j;
+    j["model"] = model.arch;
+    j["dataset"] = dataset;
+    j["attack"] = atk.spec ? atk.spec->name : "none";
+    if (atk.spec) add_params(j, atk.spec->params, atk.params);
+    j["target"] = target;
+    if (atk.spec) j["seed"] = atk.seed;
+    if (source) j["source_model"] = source->arch;
+    if (def.spec) {
+      j["defence"] = def.spec->name;
+      add_params(j, def.spec->params, def.params);
+      j["adaptive"] = def.adaptive;
+      if (def.adaptive) j["gradient"] = gradient;
+    }
+    add_result(j, shown, atk.spec != nullptr);
+    if (def.spec && atk.spec) {
+      j["oblivious_adv_acc"] = oblivious.adv_acc;
+      j["oblivious_success_rate"] = oblivious.success_rate;
+      if (def.adaptive) {
+        j["adaptive_adv_acc"] = adaptive.adv_acc;
+        j["adaptive_success_rate"] = adaptive.success_rate;
+      }
+    }
+    j["seconds"] = seconds;
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
   }
+  std::printf("model %s (%s)%s, %d %s test images, attack %s", model.arch.c_str(), path.c_str(),
+              def.spec ? (" behind " + def.spec->name + " " + describe(def.spec->params, def.params)).c_str() : "",
+              shown.n, dataset.c_str(), atk.spec ? atk.spec->name.c_str() : "none");
+  if (atk.spec)
+    std::printf(" %s%s", describe(atk.spec->params, atk.params).c_str(),
+                target >= 0 ? (" target " + std::to_string(target)).c_str() : " untargeted");
+  if (source) std::printf(", crafted on %s", source->arch.c_str());
+  std::printf("\n  clean accuracy        %.4f\n", shown.clean_acc);
+  if (atk.spec) {
+    if (def.spec) {
+      std::printf("  oblivious attacker    %.4f  (crafted on %s, scored behind the defence)\n", oblivious.adv_acc,
+                  source ? source->arch.c_str() : model.arch.c_str());
+      if (def.adaptive)
+        std::printf("  adaptive attacker     %.4f  (through the defence, gradient: %s)\n", adaptive.adv_acc,
+                    gradient.c_str());
+    } else {
+      std::printf("  adversarial accuracy  %.4f\n", shown.adv_acc);
+    }
+    std::printf(
+        "  attack success rate   %.4f (of %d attacked)\n  L-inf mean / max      %.4f / %.4f\n  L2 mean / L0 mean     "
+        "%.4f / %.1f px\n  queries per image     %.1f\n",
+        shown.success_rate, shown.attacked, shown.linf_mean, shown.linf_max, shown.l2_mean, shown.l0_mean,
+        shown.queries_mean);
+  }
+  std::printf("  seconds               %.2f\n", seconds);
   return 0;
 }
 

@@ -1,7 +1,8 @@
 #include <chrono>
 #include <cstdio>
 
-#include "cli/args.h"
+#include "cli/command.h"
+#include "engine/io/file.h"
 #include "engine/data/dataset.h"
 #include "engine/eval/evaluate.h"
 #include "engine/io/model_io.h"
@@ -11,24 +12,42 @@
 
 namespace advx::cli {
 
-int cmd_train(const Args& a) {
-  a.allow(
-      {"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet", "lr-decay"});
+void setup_train(Command& c) {
+  std::string archs;
+  for (const ArchInfo& i : architectures()) archs += (archs.empty() ? "" : ", ") + i.name;
+  c.option("model", "the architecture: " + archs, "NAME");
+  c.option("out", "where to save the trained weights (safetensors)", "FILE");
+  c.option("epochs", "passes over the training set (default 1)", "N");
+  c.option("seed", "initialisation and shuffling seed (default 1)", "S");
+  c.option("batch", "batch size (default 64)", "B");
+  c.option("lr", "learning rate (default 0.001)", "LR");
+  c.option("optimizer", "adam (default) or sgd", "NAME");
+  c.option("lr-decay", "learning rate factor per epoch, in (0, 1] (default 1)", "F");
+  c.option("limit", "train on the first N images only (default: all)", "N");
+  c.option("dataset", "mnist (default) or fashion-mnist", "NAME");
+  c.option("data", "the data folder (default $ADVX_DATA, else ../shared/data)", "DIR");
+  c.flag("quiet", "no per-batch progress line");
+}
+
+int run_train(const Command& a) {
   const std::string arch = a.str("model"), out = a.str("out");
-  ADVX_REQUIRE(!arch.empty() && !out.empty(), "train needs --model NAME (softmax, fc500, cnn, small) and --out FILE");
+  ADVX_REQUIRE(!arch.empty() && !out.empty(), "train needs --model NAME and --out FILE");
   TrainConfig cfg;
-  cfg.epochs = a.integer("epochs", 1);
-  cfg.seed = static_cast<std::uint64_t>(a.integer("seed", 1));
-  cfg.batch = a.integer("batch", 64);
-  cfg.lr = static_cast<float>(a.number("lr", 1e-3));
+  cfg.epochs = a.integer("epochs", 1, 1, 10000);
+  cfg.seed = static_cast<std::uint64_t>(a.integer("seed", 1, 0, 2147483647));
+  cfg.batch = a.integer("batch", 64, 1, 100000);
+  cfg.lr = static_cast<float>(a.number("lr", 1e-3, 1e-9, 10.0));
   cfg.optimizer = a.str("optimizer", "adam");
-  cfg.lr_decay = static_cast<float>(a.number("lr-decay", 1.0));
-  cfg.limit = a.integer("limit", 0);
+  ADVX_REQUIRE(cfg.optimizer == "adam" || cfg.optimizer == "sgd", "--optimizer must be adam or sgd, got '" + cfg.optimizer + "'");
+  cfg.lr_decay = static_cast<float>(a.number("lr-decay", 1.0, 1e-6, 1.0));
+  cfg.limit = a.integer("limit", 0, 0, 100000000);
+  // The run is not lost to an unwritable --out: check it before training.
+  Sequential m = make_model(arch, cfg.seed);
+  check_writable(out);
   const std::string dataset = a.str("dataset", "mnist");
   const std::string dir = resolve_data_dir(a.str("data"));
   const Dataset train_set = load_dataset(dir, dataset, "train");
   const Dataset test_set = load_dataset(dir, dataset, "test");
-  Sequential m = make_model(arch, cfg.seed);
   std::printf("training %s (%lld parameters) on %s: %d epochs, batch %d, %s lr %g, seed %llu, %d threads\n",
               arch.c_str(), static_cast<long long>(m.num_params()), dataset.c_str(), cfg.epochs, cfg.batch,
               cfg.optimizer.c_str(), static_cast<double>(cfg.lr), static_cast<unsigned long long>(cfg.seed),

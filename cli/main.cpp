@@ -1,51 +1,47 @@
-// advx: the headless command line (train, eval, attack, bench, demo, info) on the same engine as the UI.
+// advx: the headless command line (train, eval, attack, bench, demo, info, dump) on the same engine
+// as the playground. CLI11 parses; the attacks' and defences' options come from their parameter
+// tables (cli/command.cpp), so adding an attack to the engine adds its flags here.
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 
-#include "cli/args.h"
+#include "cli/command.h"
 #include "engine/error.h"
 
-namespace {
-
-const char* kUsage =
-    "usage: advx <command> [options]\n"
-    "  train  --model NAME --epochs N --seed S --out FILE [--batch B --lr LR --optimizer adam|sgd --lr-decay F --limit "
-    "N --data DIR]\n"
-    "  eval   --model NAME|FILE [--dataset mnist] --attack none|fgsm|pgd --eps E [--steps K --step-size A\n"
-    "         --restarts R --random-start --early-stop] [--target T] [--n N] [--seed S] [--json] [--save-adv FILE]\n"
-    "  attack --model NAME|FILE --image PNG --attack fgsm|pgd --eps E --out PNG [--label Y] [--target T] [--steps K]\n"
-    "  bench  [--json] [--reps R]\n"
-    "  demo   [--model NAME|FILE] [--n N]\n"
-    "  info   --model NAME|FILE\n"
-    "  dump   --model NAME|FILE --out FILE [--n N]   (logits and input gradients, for cross-checks)\n"
-    "Data: --data DIR, else $ADVX_DATA, else ../shared/data.\n";
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  using namespace advx::cli;
+  CLI::App app{
+      "advx: adversarial examples on models trained by advx's own engine.\n"
+      "Data: --data DIR, else $ADVX_DATA, else ../shared/data. Every command: advx COMMAND --help.",
+      "advx"};
+  app.require_subcommand(0, 1);
+  std::vector<std::unique_ptr<Command>> cmds;
+  for (const CommandDef& d : commands()) {
+    cmds.push_back(std::make_unique<Command>(app, d.name, d.description));
+    d.setup(*cmds.back());
   }
-  const std::string cmd = argv[1];
-  for (int i = 2; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
+  if (argc < 2) {
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
   try {
-    using namespace advx::cli;
-    const std::set<std::string> flags = {"json", "random-start", "no-random-start", "early-stop", "quiet"};
-    const Args a(argc, argv, 2, flags);
-    if (cmd == "train") return cmd_train(a);
-    if (cmd == "eval") return cmd_eval(a);
-    if (cmd == "attack") return cmd_attack(a);
-    if (cmd == "bench") return cmd_bench(a);
-    if (cmd == "demo") return cmd_demo(a);
-    if (cmd == "info") return cmd_info(a);
-    if (cmd == "dump") return cmd_dump(a);
-    std::fprintf(stderr, "advx: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Unknown commands, options given twice or without a value: one line, exit 1 (usage errors).
+    std::fprintf(stderr, "advx %s: error: %s (see advx %s --help)\n", cmd.c_str(), e.what(), cmd.c_str());
+    return 1;
+  }
+  try {
+    for (size_t i = 0; i < cmds.size(); ++i)
+      if (cmds[i]->chosen()) {
+        cmds[i]->check_unknown();
+        return commands()[i].run(*cmds[i]);
+      }
+    std::fprintf(stderr, "advx: unknown command '%s'\n%s", cmd.c_str(), app.help().c_str());
     return 2;
   } catch (const advx::Error& e) {
     std::fprintf(stderr, "advx %s: error: %s\n", cmd.c_str(), e.what());

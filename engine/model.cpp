@@ -1,37 +1,9 @@
 #include "engine/model.h"
 
-#include <cmath>
-
 #include "engine/error.h"
 #include "engine/loss.h"
 
 namespace advx {
-
-void check_input(const Sequential& m, const Tensor& x, bool pixels) {
-  Shape expect = {x.shape.empty() ? 0 : x.shape[0]};
-  expect.insert(expect.end(), m.input_shape.begin(), m.input_shape.end());
-  ADVX_REQUIRE(x.rank() == static_cast<int>(expect.size()) && x.shape == expect,
-               "input has shape " + shape_str(x.shape) + " but model '" + m.arch + "' expects [N, " +
-                   shape_str(m.input_shape).substr(1) + " (for MNIST: 28x28 grey images, pixels in [0, 1])");
-  ADVX_REQUIRE(x.size() == shape_size(x.shape), "input tensor data does not match its shape " + shape_str(x.shape));
-  for (std::int64_t i = 0; i < x.size(); ++i) {
-    const float v = x.data[static_cast<size_t>(i)];
-    ADVX_REQUIRE(std::isfinite(v), "input value " + std::to_string(i) + " is " + (std::isnan(v) ? "NaN" : "infinite") +
-                                       "; every pixel must be a finite number in [0, 1]");
-    if (pixels)
-      ADVX_REQUIRE(v >= 0.0f && v <= 1.0f, "input pixel " + std::to_string(i) + " is " + std::to_string(v) +
-                                               ", outside [0, 1]; scale 8-bit images by 1/255");
-  }
-}
-
-void check_labels(const Sequential& m, const std::vector<int>& labels, std::size_t n, const char* what) {
-  ADVX_REQUIRE(labels.size() == n, std::string("got ") + std::to_string(labels.size()) + " " + what + " for " +
-                                       std::to_string(n) + " images; give exactly one per image");
-  for (int y : labels)
-    ADVX_REQUIRE(y >= 0 && y < m.num_classes, std::string(what) + " " + std::to_string(y) +
-                                                  " is out of range: classes are 0.." +
-                                                  std::to_string(m.num_classes - 1));
-}
 
 const Tensor& Sequential::forward(const Tensor& x, bool train) {
   ADVX_REQUIRE(!layers.empty(), "model '" + arch + "' has no layers");
@@ -85,20 +57,12 @@ std::int64_t Sequential::num_params() {
 
 double Sequential::macs_per_sample() const {
   double total = 0.0;
-  Shape s = input_shape;
+  Shape s = input_shape_;
   for (const LayerPtr& l : layers) {
     total += l->macs(s);
     s = l->output_shape(s);
   }
   return total;
-}
-
-std::vector<int> Sequential::predict(const Tensor& x) {
-  return argmax_rows(forward(x));
-}
-
-Tensor Sequential::probabilities(const Tensor& x) {
-  return softmax(forward(x));
 }
 
 const Tensor& Sequential::loss_input_gradient(const Tensor& x, const std::vector<int>& labels, Tensor& dx,

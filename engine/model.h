@@ -1,25 +1,33 @@
 // Sequential model: a list of layers, every activation kept so that backward can be called many
-// times after one forward (attacks need dL/dx for several losses at one point).
+// times after one forward (attacks need dL/dx for several losses at one point). A Classifier.
 #pragma once
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "engine/classifier.h"
 #include "engine/layers/layer.h"
 
 namespace advx {
 
-class Sequential {
+class Sequential : public Classifier {
  public:
   Sequential() = default;
+  Sequential(std::string arch_name, Shape input, int classes)
+      : arch(std::move(arch_name)), input_shape_(std::move(input)), num_classes_(classes) {}
   Sequential(Sequential&&) = default;
   Sequential& operator=(Sequential&&) = default;
 
-  std::string arch;   // architecture name ("cnn", ...), stored in the weights file
-  Shape input_shape;  // per sample, e.g. {1, 28, 28}
-  int num_classes = 0;
+  std::string arch;  // architecture name ("cnn", ...), stored in the weights file
   std::vector<LayerPtr> layers;
+
+  // Classifier
+  std::string name() const override { return arch; }
+  const Shape& input_shape() const override { return input_shape_; }
+  int num_classes() const override { return num_classes_; }
+  const Tensor& logits(const Tensor& x) override { return forward(x, false); }
+  void input_gradient(const Tensor& dlogits, Tensor& dx) override { backward(dlogits, &dx, false); }
 
   void add(LayerPtr layer) { layers.push_back(std::move(layer)); }
 
@@ -36,25 +44,18 @@ class Sequential {
   std::int64_t num_params();
   double macs_per_sample() const;  // forward multiply-accumulates per sample
 
-  // Convenience: argmax predictions and softmax probabilities (inference mode).
-  std::vector<int> predict(const Tensor& x);
-  Tensor probabilities(const Tensor& x);
-
-  // One forward + one backward: dL/dx of the summed cross-entropy of `labels` (per sample, so
-  // each sample's gradient is its own loss's gradient). Returns the logits of that forward.
-  // Fills per-sample losses if `losses` is not null.
+  // A thin helper over logits() + input_gradient(): dL/dx of the summed cross-entropy of `labels`
+  // (per sample, so each sample's gradient is its own loss's gradient). Returns the logits of that
+  // forward. Fills per-sample losses if `losses` is not null. (Attacks use an Objective instead.)
   const Tensor& loss_input_gradient(const Tensor& x, const std::vector<int>& labels, Tensor& dx,
                                     std::vector<float>* losses = nullptr);
 
  private:
+  Shape input_shape_;  // per sample, e.g. {1, 28, 28}
+  int num_classes_ = 0;
   std::vector<Tensor> acts_;   // acts_[0] = input copy, acts_[i+1] = output of layer i
   std::vector<Tensor> grads_;  // scratch for backward: dL/d(acts_[i])
   Tensor dlogits_;
 };
-
-// Checks that x is [N, input_shape...], finite, and (if `pixels`) every value is in [0, 1].
-void check_input(const Sequential& m, const Tensor& x, bool pixels);
-// Checks labels: one per sample, each in [0, num_classes).
-void check_labels(const Sequential& m, const std::vector<int>& labels, std::size_t n, const char* what);
 
 }  // namespace advx

@@ -33,10 +33,7 @@ L& push(Sequential& m, A... args) {
 // Each architecture is also written, layer for layer, as a PyTorch nn.Sequential in
 // tests/reference/arch.py; the parameter names ("<index>.weight") follow from the layer order.
 Sequential make_model(const std::string& name, std::uint64_t seed, bool init_weights) {
-  Sequential m;
-  m.arch = name;
-  m.input_shape = {1, 28, 28};
-  m.num_classes = 10;
+  Sequential m(name, {1, 28, 28}, 10);
   Rng rng(seed);
   // PyTorch-default initialisation, skipped when the weights are about to be loaded from a file.
   auto init = [&](auto& layer) {
@@ -78,9 +75,9 @@ Sequential make_model(const std::string& name, std::uint64_t seed, bool init_wei
     throw Error("unknown model architecture '" + name + "'; known: " + known);
   }
   // Validate the chain of shapes once, so a wrong architecture fails here and not mid-forward.
-  Shape s = m.input_shape;
+  Shape s = m.input_shape();
   for (const LayerPtr& l : m.layers) s = l->output_shape(s);
-  ADVX_REQUIRE(s == Shape{m.num_classes}, "architecture '" + name + "' ends in " + shape_str(s));
+  ADVX_REQUIRE(s == Shape{m.num_classes()}, "architecture '" + name + "' ends in " + shape_str(s));
   return m;
 }
 

@@ -1,54 +1,95 @@
-// L-infinity gradient-sign attacks: FGSM (Goodfellow, Shlens, Szegedy 2015, arXiv:1412.6572) and
-// BIM / PGD (Kurakin, Goodfellow, Bengio 2017, arXiv:1607.02533; Madry et al. 2018,
-// arXiv:1706.06083). One loop serves all of them (as in foolbox's gradient_descent_base): FGSM is
-// one step of size eps from the clean point, BIM is several smaller steps, PGD adds a random start
-// and restarts.
+// The attack interface and registry.
+//
+// An attack is one file in engine/attacks/ that defines `AttackSpec <name>_attack()` (name, a
+// parameter table, its norm, and how to start a run) and one line in engine/attacks/list.inc.
+// From the tables come the CLI flags, the URL keys, the playground's controls and the JS options;
+// tests/unit/test_registry.cpp checks every registered attack's invariants (budget, [0, 1], the
+// caller's input untouched, seeded reproducibility, targeted success = pred == target).
+//
+// Runs are resumable: step() does one unit of work (a gradient step or a generation, for the whole
+// batch), so the playground and the evaluator can slice long runs across frames.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
-#include "engine/model.h"
+#include "engine/classifier.h"
+#include "engine/objective.h"
+#include "engine/params.h"
 
 namespace advx {
 
-struct LinfAttack {
-  float eps = 0.3f;
-  int steps = 1;              // 1 with step_size = eps and no random start = FGSM
-  float step_size = -1.0f;    // < 0: eps for one step, else 2.5 * eps / steps (Madry et al.)
-  bool random_start = false;  // uniform start in the eps-ball (PGD)
-  int restarts = 1;           // independent runs; per sample the best is kept
-  bool early_stop = false;    // freeze samples as soon as they are fooled (saves gradient calls)
-  std::uint64_t seed = 0;     // random start; same seed, same result
-  // Evaluate the final iterate (one more forward pass) to fill pred, logits and success. false
-  // skips that pass when only the image is wanted (the web API's advx.fgsm): pred stays -1, success
-  // 0, logits unset. Needs restarts == 1 and no early stop, which choose results by evaluating them.
+enum class Norm { Linf, L2, L0, Patch };
+const char* norm_name(Norm n);  // "linf", "l2", "l0", "patch"
+
+struct AttackResult {
+  Tensor adv;                // same shape as the input, every pixel in [0, 1], within the budget
+  std::vector<int> pred;     // the attacked classifier's prediction on adv (-1: not evaluated)
+  Tensor logits;             // [N, num_classes]: its logits on adv, from the attack's own evaluation
+  std::vector<char> success; // attack_succeeded(pred, label, target) per sample
+  std::int64_t gradient_calls = 0;  // per-sample backward passes (input gradients) spent
+  std::int64_t queries = 0;         // per-sample forward passes (model evaluations) spent
+};
+
+// What a run starts from. The run keeps references to `model` and `objective` (they must outlive
+// it) and copies x and the goal (so the caller's x is never written).
+struct AttackInput {
+  Classifier& model;
+  const Objective& objective;
+  const Tensor& x;
+  Goal goal;
+  ParamValues params;      // checked against the attack's table
+  std::uint64_t seed = 0;  // every random choice; same seed, same result
+  // Evaluate the final result (pred, logits, success). false skips that forward pass when only the
+  // image is wanted (the web API's advx.fgsm); attacks that choose results by evaluating them ignore it.
   bool evaluate = true;
 };
 
-struct AttackResult {
-  Tensor adv;                       // same shape as the input, every pixel in [0, 1], |adv - x| <= eps
-  std::vector<int> pred;            // model's prediction on adv
-  Tensor logits;                    // [N, num_classes]: the model's logits on adv, from the attack's own
-                                    // evaluation of its result (no extra forward pass needed for them)
-  std::vector<char> success;        // untargeted: pred != label; targeted: pred == target
-  std::int64_t gradient_calls = 0;  // per-sample forward+backward passes spent
+class AttackRun {
+ public:
+  virtual ~AttackRun() = default;
+  // One unit of work; returns true once the run is finished (then result() is final).
+  virtual bool step() = 0;
+  virtual bool done() const = 0;
+  virtual double progress() const = 0;  // 0..1
+  virtual const AttackResult& result() const = 0;
 };
 
-// targets: empty for untargeted, else one class per sample (pred == target is success; the loss
-// of the target is minimised instead of the label's maximised).
-// The caller's x is never modified. Throws advx::Error on bad input (shape, NaN/Inf, pixels outside
-// [0, 1], eps < 0, steps < 1, labels or targets out of range).
-AttackResult linf_attack(Sequential& m, const Tensor& x, const std::vector<int>& labels,
-                         const std::vector<int>& targets, const LinfAttack& cfg);
+struct AttackSpec {
+  std::string name;      // "pgd": the CLI's --attack, the URL's attack=, the JS option
+  std::string title;     // "PGD (random start)"
+  std::string summary;   // one line for --help and the UI
+  std::string citation;  // "Madry et al. 2018, arXiv:1706.06083"
+  Norm norm = Norm::Linf;
+  std::string budget;    // the parameter that bounds the perturbation ("eps"; "" if none)
+  bool gradient = true;  // white-box (input gradients) or black-box (queries only)
+  char key = 0;          // keyboard shortcut in the playground (upper case letter), 0 for none
+  std::vector<ParamSpec> params;
+  std::function<std::unique_ptr<AttackRun>(const AttackInput&)> start;
+};
 
-AttackResult fgsm(Sequential& m, const Tensor& x, const std::vector<int>& labels, const std::vector<int>& targets,
-                  float eps);
+// Every registered attack, in engine/attacks/list.inc's order.
+const std::vector<AttackSpec>& attacks();
+const AttackSpec* find_attack(const std::string& name);  // nullptr if unknown
+// Throws advx::Error("unknown attack 'x'; known: fgsm, bim, ...").
+const AttackSpec& get_attack(const std::string& name);
+std::string attack_names(const std::string& sep = ", ");
 
-// The exact Euclidean projection onto {a : |a - x|_inf <= eps} ∩ [0, 1]^d, in place on `adv`.
-// Both sets are boxes, so their intersection is the box [max(x - eps, 0), min(x + eps, 1)] and
-// clamping each coordinate to it is the projection.
-void project_linf(Tensor& adv, const Tensor& x, float eps);
-// The same on n values (one sample's row), for loops that project sample by sample.
-void project_linf(float* adv, const float* x, std::int64_t n, float eps);
+// Validates the input (shapes, pixels in [0, 1], labels, targets, parameters) and starts a run.
+std::unique_ptr<AttackRun> start_attack(const AttackSpec& spec, const AttackInput& in);
+// start_attack, then step() until done.
+AttackResult run_attack(const AttackSpec& spec, const AttackInput& in);
+
+// ---- helpers for attack files ------------------------------------------------------------------
+// The "eps" parameter of L-infinity attacks (one definition for all of them).
+ParamSpec linf_budget_param();
+// One forward pass on r.adv fills r.pred, r.logits and r.success (and counts the queries).
+void evaluate_result(Classifier& model, const Goal& goal, AttackResult& r);
+// A run that does all its work in its first step (one-shot attacks: FGSM-like noise, ...).
+std::unique_ptr<AttackRun> one_shot(std::function<AttackResult()> work);
 
 }  // namespace advx
+
+#include "engine/attacks/linf.h"  // the L-infinity loop's typed API (FGSM, BIM, PGD)

@@ -5,10 +5,11 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/norms.h"
 
 namespace advx {
 
-double accuracy(Sequential& m, const Tensor& images, const std::vector<int>& labels, int batch) {
+double accuracy(Classifier& m, const Tensor& images, const std::vector<int>& labels, int batch) {
   const int n = images.dim(0);
   if (n == 0) return 0.0;
   long correct = 0;
@@ -20,56 +21,125 @@ double accuracy(Sequential& m, const Tensor& images, const std::vector<int>& lab
   return static_cast<double>(correct) / n;
 }
 
-EvalResult evaluate(Sequential& m, const Dataset& d, const std::optional<LinfAttack>& attack, int target, int batch) {
-  ADVX_REQUIRE(batch >= 1, "batch must be >= 1");
-  ADVX_REQUIRE(target < m.num_classes, "target class " + std::to_string(target) + " is out of range: classes are 0.." +
-                                           std::to_string(m.num_classes - 1));
+Crafter registered_attack(const AttackSpec& spec, const ParamValues& params, std::uint64_t seed,
+                          const Objective* objective) {
+  check_values(spec.params, params, "");
+  const AttackSpec* s = &spec;  // registry entries live for the whole program
+  return [s, params, seed, objective](Classifier& source, const Tensor& x, const Goal& goal) {
+    return run_attack(*s, AttackInput{source, objective ? *objective : cross_entropy_objective(), x, goal, params, seed});
+  };
+}
+
+Crafter linf_crafter(const LinfAttack& cfg) {
+  return [cfg](Classifier& source, const Tensor& x, const Goal& goal) {
+    return linf_attack(source, x, goal.labels, goal.targets, cfg);
+  };
+}
+
+Evaluation::Evaluation(Classifier& model, const Dataset& data, EvalConfig cfg, Classifier* source)
+    : model_(model), source_(source ? *source : model), data_(data), cfg_(std::move(cfg)) {
+  ADVX_REQUIRE(cfg_.batch >= 1, "batch must be >= 1");
+  ADVX_REQUIRE(cfg_.target < model_.num_classes(), "target class " + std::to_string(cfg_.target) +
+                                                      " is out of range: classes are 0.." +
+                                                      std::to_string(model_.num_classes() - 1));
+  ADVX_REQUIRE(source_.num_classes() == model_.num_classes() && source_.input_shape() == model_.input_shape(),
+               "the source model '" + source_.name() + "' and the scored model '" + model_.name() +
+                   "' differ in input shape or classes; transfer needs the same task");
+  n_ = data_.size();
+  r_.n = n_;
+  if (cfg_.keep_adv) r_.adv = data_.images;
+}
+
+void Evaluation::set_batch(int b) {
+  ADVX_REQUIRE(b >= 1, "batch must be >= 1");
+  cfg_.batch = b;
+}
+
+bool Evaluation::step() {
+  if (done()) return true;
   const auto t0 = std::chrono::steady_clock::now();
-  EvalResult r;
-  r.n = d.size();
-  r.adv = d.images;
-  const std::int64_t per = d.images.sample_size();
-  long clean_ok = 0, adv_ok = 0, succeeded = 0;
-  double linf_sum = 0.0;
-  for (int b = 0; b < r.n; b += batch) {
-    const int count = std::min(batch, r.n - b);
-    const Tensor x = d.images.slice(b, count);
-    const std::vector<int> pred = m.predict(x);
-    // Attack only what the model gets right (and, targeted, whose label is not the target).
-    std::vector<int> idx, ys, ts;
-    for (int k = 0; k < count; ++k) {
-      const int y = d.labels[static_cast<size_t>(b + k)];
-      const bool ok = pred[static_cast<size_t>(k)] == y;
-      clean_ok += ok;
-      if (ok && attack && y != target) idx.push_back(k), ys.push_back(y), ts.push_back(target);
-      if (ok && !(attack && y != target)) ++adv_ok;  // left as it is, still right
-    }
-    if (idx.empty()) continue;
-    Tensor xa({static_cast<int>(idx.size()), x.dim(1), x.dim(2), x.dim(3)});
-    for (size_t k = 0; k < idx.size(); ++k)
-      std::copy_n(x.ptr() + idx[k] * per, per, xa.ptr() + static_cast<std::int64_t>(k) * per);
-    const AttackResult ar = linf_attack(m, xa, ys, target >= 0 ? ts : std::vector<int>{}, *attack);
-    r.gradient_calls += ar.gradient_calls;
-    r.attacked += static_cast<int>(idx.size());
-    for (size_t k = 0; k < idx.size(); ++k) {
-      const std::int64_t dst = static_cast<std::int64_t>(b + idx[k]) * per;
-      std::copy_n(ar.adv.ptr() + static_cast<std::int64_t>(k) * per, per, r.adv.ptr() + dst);
-      succeeded += ar.success[k];
-      adv_ok += ar.pred[k] == ys[k];
-      double linf = 0.0;
-      for (std::int64_t j = 0; j < per; ++j)
-        linf = std::max(linf, static_cast<double>(std::fabs(r.adv.data[static_cast<size_t>(dst + j)] -
-                                                            d.images.data[static_cast<size_t>(dst + j)])));
-      linf_sum += linf;
-      r.linf_max = std::max(r.linf_max, linf);
+  const int b = next_, count = std::min(cfg_.batch, n_ - next_);
+  const Tensor x = data_.images.slice(b, count);
+  const std::vector<int> pred = model_.predict(x);
+  // Attack only what the scored model gets right (and, targeted, whose label is not the target).
+  const bool attacking = static_cast<bool>(cfg_.attack);
+  std::vector<int> idx;
+  Goal goal;
+  for (int k = 0; k < count; ++k) {
+    const int y = data_.labels[static_cast<size_t>(b + k)];
+    const bool ok = pred[static_cast<size_t>(k)] == y;
+    clean_ok_ += ok;
+    const bool attack_it = ok && attacking && y != cfg_.target;
+    if (attack_it) {
+      idx.push_back(k), goal.labels.push_back(y);
+      if (cfg_.target >= 0) goal.targets.push_back(cfg_.target);
+    } else if (ok) {
+      ++adv_ok_;  // left as it is, still right
     }
   }
-  r.clean_acc = r.n ? static_cast<double>(clean_ok) / r.n : 0.0;
-  r.adv_acc = r.n ? static_cast<double>(attack ? adv_ok : clean_ok) / r.n : 0.0;
-  r.success_rate = r.attacked ? static_cast<double>(succeeded) / r.attacked : 0.0;
-  r.linf_mean = r.n ? linf_sum / r.n : 0.0;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!idx.empty()) {
+    const std::int64_t per = x.sample_size();
+    Shape s = x.shape;
+    s[0] = static_cast<int>(idx.size());
+    Tensor xa(s);
+    for (size_t k = 0; k < idx.size(); ++k)
+      std::copy_n(x.ptr() + idx[k] * per, per, xa.ptr() + static_cast<std::int64_t>(k) * per);
+    const AttackResult ar = cfg_.attack(source_, xa, goal);
+    r_.gradient_calls += ar.gradient_calls;
+    r_.queries += ar.queries;
+    r_.attacked += static_cast<int>(idx.size());
+    // White-box: the attack's own evaluation is the scored model's. Otherwise score it here.
+    std::vector<int> adv_pred = ar.pred;
+    const bool own = &source_ == &model_ && std::none_of(adv_pred.begin(), adv_pred.end(), [](int p) { return p < 0; });
+    if (!own) adv_pred = model_.predict(ar.adv);
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const int y = goal.labels[k];
+      succeeded_ += attack_succeeded(adv_pred[k], y, goal.target(k));
+      adv_ok_ += adv_pred[k] == y;
+      const Norms nm = perturbation_norms(ar.adv.ptr() + static_cast<std::int64_t>(k) * per,
+                                          xa.ptr() + static_cast<std::int64_t>(k) * per,
+                                          Shape(x.shape.begin() + 1, x.shape.end()));
+      linf_sum_ += nm.linf;
+      l2_sum_ += nm.l2;
+      l0_sum_ += static_cast<double>(nm.l0);
+      r_.linf_max = std::max(r_.linf_max, nm.linf);
+      if (cfg_.keep_adv)
+        std::copy_n(ar.adv.ptr() + static_cast<std::int64_t>(k) * per, per,
+                    r_.adv.ptr() + static_cast<std::int64_t>(b + idx[k]) * per);
+    }
+  }
+  next_ += count;
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return done();
+}
+
+EvalResult Evaluation::result() const {
+  EvalResult r = r_;
+  const int n = next_;
+  r.clean_acc = n ? static_cast<double>(clean_ok_) / n : 0.0;
+  r.adv_acc = n ? static_cast<double>(cfg_.attack ? adv_ok_ : clean_ok_) / n : 0.0;
+  r.success_rate = r.attacked ? static_cast<double>(succeeded_) / r.attacked : 0.0;
+  r.linf_mean = n ? linf_sum_ / n : 0.0;
+  r.l2_mean = n ? l2_sum_ / n : 0.0;
+  r.l0_mean = n ? l0_sum_ / n : 0.0;
+  r.queries_mean = r.attacked ? static_cast<double>(r.queries) / r.attacked : 0.0;
+  r.seconds = seconds_;
   return r;
+}
+
+EvalResult evaluate(Classifier& model, const Dataset& data, const EvalConfig& cfg, Classifier* source) {
+  Evaluation e(model, data, cfg, source);
+  while (!e.step()) {
+  }
+  return e.result();
+}
+
+EvalResult evaluate(Classifier& m, const Dataset& d, const std::optional<LinfAttack>& attack, int target, int batch) {
+  EvalConfig cfg;
+  if (attack) cfg.attack = linf_crafter(*attack);
+  cfg.target = target;
+  cfg.batch = batch;
+  return evaluate(m, d, cfg);
 }
 
 }  // namespace advx

@@ -1,14 +1,28 @@
-// Clean and adversarial evaluation over a dataset, in batches.
+// Clean and adversarial evaluation over a dataset, in resumable batches.
+//
+// One evaluator for the CLI, the paper reproductions, the playground's robustness curves and the
+// defence table. It scores a classifier (a bare model or a defended Pipeline) on a dataset, and
+// crafts the adversarials on a SOURCE classifier:
+//   source = the scored model         white-box (for a defence: the adaptive attacker)
+//   source = the bare model           the oblivious attacker, scored on the defended model
+//   source = another model            black-box transfer (Szegedy et al. 2014, arXiv:1312.6199: an
+//                                     adversarial example made for one model often fools another)
+// Only images the scored model gets right (and, targeted, whose label is not the target) are
+// attacked; the others stay as they are and count as wrong.
 #pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "engine/attacks/attack.h"
 #include "engine/data/dataset.h"
-#include "engine/model.h"
 
 namespace advx {
 
-double accuracy(Sequential& m, const Tensor& images, const std::vector<int>& labels, int batch = 256);
+double accuracy(Classifier& m, const Tensor& images, const std::vector<int>& labels, int batch = 256);
 
 struct EvalResult {
   int n = 0;
@@ -18,13 +32,62 @@ struct EvalResult {
                               // targeted): fraction made wrong (untargeted) or made the target (targeted)
   int attacked = 0;
   double linf_mean = 0.0, linf_max = 0.0;  // over all n images (0 for those left as they are)
+  double l2_mean = 0.0, l0_mean = 0.0;     // likewise (l0 in pixels: engine/norms.h)
   double seconds = 0.0;
-  std::int64_t gradient_calls = 0;
-  Tensor adv;  // the n adversarial images in dataset order
+  std::int64_t gradient_calls = 0;  // per-sample backward passes spent by the attack
+  std::int64_t queries = 0;         // per-sample forward passes spent by the attack
+  double queries_mean = 0.0;        // per attacked image
+  Tensor adv;                       // the n adversarial images in dataset order
 };
 
-// attack == nullopt: clean evaluation only (adv = the clean images). target < 0: untargeted.
-EvalResult evaluate(Sequential& m, const Dataset& d, const std::optional<LinfAttack>& attack, int target,
+// Crafts adversarials for a batch on a classifier. nullptr = no attack (clean evaluation).
+using Crafter = std::function<AttackResult(Classifier& source, const Tensor& x, const Goal& goal)>;
+
+// A registered attack with its parameters, seed and objective (cross-entropy when null).
+Crafter registered_attack(const AttackSpec& spec, const ParamValues& params, std::uint64_t seed,
+                          const Objective* objective = nullptr);
+// The L-infinity loop with an explicit configuration (the reproductions' settings).
+Crafter linf_crafter(const LinfAttack& cfg);
+
+struct EvalConfig {
+  Crafter attack;    // empty: clean only
+  int target = -1;   // < 0: untargeted
+  int batch = 256;   // images per batch (per step())
+  bool keep_adv = true;
+};
+
+class Evaluation {
+ public:
+  // `model` is scored; adversarials are crafted on `source` (the model itself when null). Both, and
+  // the dataset, must outlive the evaluation.
+  Evaluation(Classifier& model, const Dataset& data, EvalConfig cfg, Classifier* source = nullptr);
+  // Evaluates the next batch; true when every image is done.
+  bool step();
+  bool done() const { return next_ >= n_; }
+  double progress() const { return n_ ? static_cast<double>(next_) / n_ : 1.0; }
+  int images_done() const { return next_; }
+  // The result so far (final once done(); the accuracies are over the images done so far).
+  EvalResult result() const;
+  // Images per step (the playground adapts it to keep a frame's slice short).
+  void set_batch(int b);
+  int batch() const { return cfg_.batch; }
+
+ private:
+  Classifier& model_;
+  Classifier& source_;
+  const Dataset& data_;
+  EvalConfig cfg_;
+  int n_ = 0, next_ = 0;
+  long clean_ok_ = 0, adv_ok_ = 0, succeeded_ = 0;
+  double linf_sum_ = 0.0, l2_sum_ = 0.0, l0_sum_ = 0.0;
+  double seconds_ = 0.0;
+  EvalResult r_;
+};
+
+// Runs an Evaluation to the end.
+EvalResult evaluate(Classifier& model, const Dataset& data, const EvalConfig& cfg, Classifier* source = nullptr);
+// The L-infinity loop's typed form: attack == nullopt is a clean evaluation; target < 0 untargeted.
+EvalResult evaluate(Classifier& m, const Dataset& d, const std::optional<LinfAttack>& attack, int target,
                     int batch = 256);
 
 }  // namespace advx

@@ -1,0 +1,85 @@
+// A subcommand's options on top of CLI11 (Debian's libcli11-dev): CLI11 parses, spells --help and
+// catches unknown options; this layer keeps every value as text and converts it with advx's own
+// messages ("--eps must be a number in [0, 1], got 'abc'"), and adds the options of attacks and
+// defences straight from their parameter tables (engine/params.h), so no attack is spelled here.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/attacks/attack.h"
+#include "engine/defences/defence.h"
+#include "engine/error.h"
+
+namespace advx::cli {
+
+class Command {
+ public:
+  Command(CLI::App& parent, const std::string& name, const std::string& description);
+
+  // --name VALUE (kept as text). `type` is the placeholder in --help ("N", "FILE", ...).
+  void option(const std::string& name, const std::string& help, const std::string& type = "X");
+  void flag(const std::string& name, const std::string& help);
+  // One option per distinct key of the tables' parameters, help naming who uses it. Bool
+  // parameters are flags (--early-stop); the others take a value.
+  void table_options(const std::vector<std::pair<std::string, const std::vector<ParamSpec>*>>& tables);
+
+  bool has(const std::string& name) const;
+  std::string str(const std::string& name, const std::string& def = "") const;
+  // Integer / number with a range; clear errors on text that is not one, or out of range.
+  int integer(const std::string& name, int def, int min, int max) const;
+  double number(const std::string& name, double def, double min, double max) const;
+  // The values of `table`'s parameters (defaults where not given); errors for values out of range
+  // and for required ones not given ("--attack fgsm needs --eps (...)"). `owner` names the table's
+  // owner in messages ("--attack fgsm").
+  ParamValues params(const std::vector<ParamSpec>& table, const std::string& owner) const;
+  // Errors if an option of the tables in `others` was given that `table` does not take.
+  void reject_others(const std::vector<ParamSpec>& table, const std::string& owner,
+                     const std::vector<std::pair<std::string, const std::vector<ParamSpec>*>>& others) const;
+  // Throws "unknown option --x; this command takes: ..." for anything CLI11 left over.
+  void check_unknown() const;
+  bool chosen() const { return app_->parsed(); }
+  CLI::App* app() { return app_; }
+
+ private:
+  CLI::App* app_;
+  std::map<std::string, std::string> text_;  // option name (no dashes) -> value
+  std::map<std::string, bool> flags_;
+  std::map<std::string, const ParamSpec*> table_specs_;  // key -> a spec of that key
+};
+
+// A shipped model name ("cnn") or a path to a .safetensors file.
+std::string model_path(const std::string& name_or_path);
+
+// --attack NAME and its parameters (engine/attacks); --defence NAME, its parameters, --adaptive,
+// --no-bpda. Shared by eval and attack.
+void attack_options(Command& c);
+struct AttackChoice {
+  const AttackSpec* spec = nullptr;  // nullptr: --attack none
+  ParamValues params;
+  std::uint64_t seed = 0;
+};
+AttackChoice attack_choice(const Command& c);
+struct DefenceChoice {
+  const DefenceSpec* spec = nullptr;  // nullptr: --defence none
+  ParamValues params;
+  bool adaptive = false, bpda = true;
+};
+DefenceChoice defence_choice(const Command& c);
+// "eps=0.3 steps=40" for the text reports.
+std::string describe(const std::vector<ParamSpec>& table, const ParamValues& v);
+
+struct CommandDef {
+  const char* name;
+  const char* description;
+  void (*setup)(Command&);
+  int (*run)(const Command&);
+};
+// Every subcommand, in the order of `advx --help` (main.cpp).
+const std::vector<CommandDef>& commands();
+
+}  // namespace advx::cli

@@ -1,0 +1,34 @@
+// The list of subcommands (each defined in its cmd_*.cpp).
+#include "cli/command.h"
+
+namespace advx::cli {
+
+void setup_train(Command&);
+int run_train(const Command&);
+void setup_eval(Command&);
+int run_eval(const Command&);
+void setup_attack(Command&);
+int run_attack(const Command&);
+void setup_bench(Command&);
+int run_bench(const Command&);
+void setup_demo(Command&);
+int run_demo(const Command&);
+void setup_info(Command&);
+int run_info(const Command&);
+void setup_dump(Command&);
+int run_dump(const Command&);
+
+const std::vector<CommandDef>& commands() {
+  static const std::vector<CommandDef> list = {
+      {"train", "train a model on a dataset and save it as safetensors", setup_train, run_train},
+      {"eval", "accuracy of a model (optionally defended) under an attack, over the test set", setup_eval, run_eval},
+      {"attack", "attack one image (PNG) and write the adversarial PNG", setup_attack, run_attack},
+      {"bench", "engine throughput next to the same run's GEMM rate", setup_bench, run_bench},
+      {"demo", "clean, FGSM and PGD-40 accuracy of a shipped model, as a table", setup_demo, run_demo},
+      {"info", "a model's layers, shapes, recipe and accuracy", setup_info, run_info},
+      {"dump", "logits and input gradients on the first N test images (for cross-checks)", setup_dump, run_dump},
+  };
+  return list;
+}
+
+}  // namespace advx::cli
