@@ -4,10 +4,10 @@
 #include <chrono>
 #include <cmath>
 
-#include "engine/attacks/attack.h"
 #include "engine/error.h"
 #include "engine/io/image.h"
 #include "engine/loss.h"
+#include "engine/pipeline.h"
 #include "engine/rng.h"
 
 namespace play {
@@ -38,7 +38,19 @@ App::App(const std::string& asset_dir)
   state.model = models.default_model();
   if (models.index_of(state.model) < 0 && !models.entries().empty()) state.model = models.entries().front().name;
   if (!models.manifest_error().empty()) error = models.manifest_error();
-  for (int i = 0; i <= 12; ++i) robust.eps.push_back(0.025f * static_cast<float>(i));
+}
+
+std::vector<float> budget_grid(const advx::ParamSpec& budget) {
+  std::vector<float> grid;
+  if (budget.type == advx::ParamType::Int) {
+    for (int v = static_cast<int>(budget.min); v <= static_cast<int>(std::min(budget.max, budget.min + 9.0)); ++v)
+      grid.push_back(static_cast<float>(v));
+    return grid;
+  }
+  // L-infinity budgets: 0 to 0.3 in steps of 0.025 (MNIST's range of interest), or the range's end.
+  const double end = std::min(budget.max, 0.3);
+  for (int i = 0; i <= 12; ++i) grid.push_back(static_cast<float>(budget.min + (end - budget.min) * i / 12.0));
+  return grid;
 }
 
 // ---- model -----------------------------------------------------------------------------------
@@ -71,33 +83,50 @@ Prediction first_row(const advx::Tensor& p, int num_classes) {
 
 Prediction App::classify(const advx::Tensor& x) {
   advx::Sequential& m = model();
-  return first_row(m.probabilities(x), m.num_classes);
+  return first_row(m.probabilities(x), m.num_classes());
 }
 
-advx::Tensor App::run_attack(const advx::Tensor& x, int label, float eps, int target, int steps,
-                             const std::string& kind, std::uint64_t seed, double* ms, Prediction* pred) {
+advx::Tensor App::probabilities(const advx::Tensor& x, bool with_defence) {
+  advx::Classifier* d = with_defence ? defended() : nullptr;
+  return d ? d->probabilities(x) : model().probabilities(x);
+}
+
+advx::Classifier* App::defended() {
+  const advx::DefenceSpec* spec = defence_spec();
+  if (!spec) {
+    defended_.reset();
+    defended_key_.clear();
+    return nullptr;
+  }
   advx::Sequential& m = model();
-  const auto t0 = Clock::now();
-  advx::LinfAttack cfg;
-  cfg.eps = eps;
-  cfg.steps = kind == "fgsm" ? 1 : std::max(1, steps);
-  cfg.random_start = kind == "pgd";
-  cfg.seed = seed;
-  cfg.evaluate = pred != nullptr;  // nobody asks for the prediction (advx.fgsm): skip that forward pass
-  std::vector<int> targets;
-  if (target >= 0) targets.push_back(target);
-  if (eps <= 0.0f) {
-    if (ms) *ms = ms_since(t0);
-    return x;
+  std::string key = state.model + "/" + spec->name + "/" + (state.bpda ? "bpda" : "true");
+  for (const advx::ParamSpec& p : spec->params) key += "/" + advx::format_value(p, state.params.number(p.key));
+  if (!defended_ || key != defended_key_) {
+    advx::ParamValues v;
+    for (const advx::ParamSpec& p : spec->params) v.set(p.key, state.params.number(p.key));
+    defended_ = advx::build_defence(*spec, m, v, state.bpda);
+    defended_key_ = key;
   }
-  advx::AttackResult r = advx::linf_attack(m, x, {label}, targets, cfg);
-  if (ms) *ms = ms_since(t0);
-  if (pred) {
-    // The attack evaluated its result already (r.logits): no second forward pass. r.pred < 0 would
-    // mean it recorded no result (a non-finite loss); then classify.
-    *pred = r.pred[0] >= 0 ? first_row(advx::softmax(r.logits), m.num_classes) : classify(r.adv);
+  return defended_.get();
+}
+
+advx::AttackResult App::run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
+                                   bool evaluate) {
+  const advx::AttackSpec& spec = advx::get_attack(s.attack);
+  advx::ParamValues params;
+  for (const advx::ParamSpec& p : spec.params) params.set(p.key, s.params.number(p.key));
+  advx::Classifier* target_model = &model();
+  if (s.adaptive && advx::find_defence(s.defence)) {
+    ADVX_REQUIRE(s.defence == state.defence && s.bpda == state.bpda,
+                 "an adaptive attack runs on the playground's defence: set it with setState first");
+    target_model = defended();
   }
-  return std::move(r.adv);
+  const int k = target_model->num_classes();
+  ADVX_REQUIRE(s.target < k, "target " + std::to_string(s.target) + " is not a class of model '" + state.model +
+                                 "' (0.." + std::to_string(k - 1) + ")");
+  advx::Goal goal{labels, s.target >= 0 ? std::vector<int>(labels.size(), s.target) : std::vector<int>{}};
+  advx::AttackInput in{*target_model, advx::cross_entropy_objective(), x, goal, params, s.seed, evaluate};
+  return advx::run_attack(spec, in);
 }
 
 // ---- input -----------------------------------------------------------------------------------
@@ -251,9 +280,15 @@ void App::set_state(const ViewState& s) {
     state.test_index = old.test_index;
     state.image = old.image;
   }
-  if (state.model != old.model) input_changed();
-  if (state.attack != old.attack || state.eps != old.eps || state.target != old.target || state.steps != old.steps ||
-      state.seed != old.seed)
+  if (const ModelEntry* e = model_entry(); e && e->model && state.target >= e->model->num_classes()) {
+    error = "target " + std::to_string(state.target) + " is not a class of model '" + state.model + "'";
+    state.target = old.target;
+  }
+  const bool defence_changed = state.defence != old.defence || state.bpda != old.bpda ||
+                               (state.defence != "none" && state.params != old.params);
+  if (state.model != old.model || defence_changed) input_changed();
+  if (state.attack != old.attack || state.params != old.params || state.target != old.target ||
+      state.seed != old.seed || state.adaptive != old.adaptive)
     attack_changed();
 }
 
@@ -280,8 +315,19 @@ std::string App::hash() const {
 }
 
 std::string App::robust_key() const {
-  return state.model + "/" + state.attack + "/" + std::to_string(state.attack == "fgsm" ? 1 : state.steps) + "/" +
-         std::to_string(state.seed) + "/" + std::to_string(robust.count);
+  // Everything the curves depend on: the model, the attack and its parameters (but the budget,
+  // which the curve sweeps), the seed, the defence and its parameters, the image count.
+  const advx::AttackSpec* a = advx::find_attack(state.attack);
+  std::string k = state.model + "/" + state.attack;
+  if (a)
+    for (const advx::ParamSpec& p : a->params)
+      if (p.key != a->budget) k += "/" + p.key + "=" + advx::format_value(p, state.params.number(p.key));
+  k += "/seed=" + std::to_string(state.seed) + "/n=" + std::to_string(robust.count) + "/" + state.defence;
+  if (const advx::DefenceSpec* d = defence_spec()) {
+    for (const advx::ParamSpec& p : d->params) k += "/" + advx::format_value(p, state.params.number(p.key));
+    k += state.bpda ? "/bpda" : "/true";
+  }
+  return k;
 }
 
 // ---- per frame -------------------------------------------------------------------------------
@@ -306,8 +352,9 @@ void App::update(bool run_robustness, bool drawing) {
     model_error_shown_.clear();
   }
   if (status != ModelStatus::kReady) {
-    if (clean.top >= 0 || attack.valid) {
+    if (clean.top >= 0 || attack.valid || defence.on) {
       clean = Prediction{};
+      defence = DefenceView{};
       attack.valid = false;
       ++view_version;
     }
@@ -324,89 +371,127 @@ void App::update(bool run_robustness, bool drawing) {
       clean = Prediction{};
       error = e.what();
     }
+    defence = DefenceView{};
+    try {
+      const auto t0 = Clock::now();
+      if (advx::Classifier* d = defended()) {
+        defence.on = true;
+        defence.clean = first_row(d->probabilities(input), d->num_classes());
+        defence.gradient = d->gradient_kind();
+        if (const auto* pipe = dynamic_cast<const advx::Pipeline*>(d)) defence.seen = pipe->transformed();
+      }
+      defence.ms = timing.defence_ms = ms_since(t0);
+    } catch (const advx::Error& e) {
+      defence = DefenceView{};
+      error = e.what();
+    }
   }
   if (attack_dirty_ && !drawing) {
     attack_dirty_ = false;
-    attack.valid = false;
-    if (clean.top >= 0) {
-      try {
-        attack.label = true_label >= 0 ? true_label : clean.top;
-        // The attack's own evaluation of its result gives the adversarial prediction (eps 0: the
-        // adversarial is the input, whose prediction is `clean`).
-        attack.pred = clean;
-        attack.adv = run_attack(input, attack.label, state.eps, state.target, state.steps, state.attack, state.seed,
-                                &attack.ms, &attack.pred);
-        timing.attack_ms = attack.ms;
-        attack.delta = attack.adv;
-        attack.linf = attack.l2 = 0.0f;
-        attack.l0 = 0;
-        double l2 = 0.0;
-        for (size_t i = 0; i < attack.delta.data.size(); ++i) {
-          const float d = attack.adv.data[i] - input.data[i];
-          attack.delta.data[i] = d;
-          attack.linf = std::max(attack.linf, std::fabs(d));
-          l2 += static_cast<double>(d) * d;
-          if (std::fabs(d) > 0.5f / 255.0f) ++attack.l0;
-        }
-        attack.l2 = static_cast<float>(std::sqrt(l2));
-        attack.success = state.target >= 0 ? attack.pred.top == state.target : attack.pred.top != attack.label;
-        attack.valid = true;
-      } catch (const advx::Error& e) {
-        error = e.what();
-      }
-    }
+    compute_attack();
   }
   if (!run_robustness || drawing || samples.size() == 0 || models.entries().empty()) return;
+  robustness_slice();
+}
+
+void App::compute_attack() {
+  attack.valid = false;
+  if (clean.top < 0) return;
+  try {
+    attack.label = true_label >= 0 ? true_label : clean.top;
+    const auto t0 = Clock::now();
+    advx::AttackResult r = run_attack(input, {attack.label}, state);
+    attack.ms = timing.attack_ms = ms_since(t0);
+    advx::Sequential& m = model();
+    advx::Classifier* d = defended();
+    const bool adaptive = d && state.adaptive;
+    attack.crafted_on = adaptive ? d->name() : m.name();
+    // The attack's own evaluation gives the prediction of the model it ran on (no extra forward).
+    const Prediction own = r.pred[0] >= 0 ? first_row(advx::softmax(r.logits), m.num_classes()) : Prediction{};
+    attack.pred = adaptive || own.top < 0 ? classify(r.adv) : own;
+    attack.defended = d ? (adaptive && own.top >= 0 ? own : first_row(d->probabilities(r.adv), d->num_classes()))
+                        : Prediction{};
+    const int shown = d ? attack.defended.top : attack.pred.top;
+    attack.success = advx::attack_succeeded(shown, attack.label, state.target);
+    attack.norms = advx::perturbation_norms(r.adv, input, 0, 0.5f / 255.0f);
+    attack.queries = r.queries;
+    attack.gradient_calls = r.gradient_calls;
+    attack.adv = std::move(r.adv);
+    attack.delta = attack.adv;
+    for (size_t i = 0; i < attack.delta.data.size(); ++i) attack.delta.data[i] -= input.data[i];
+    attack.valid = true;
+  } catch (const advx::Error& e) {
+    error = e.what();
+  }
+}
+
+void App::reset_robustness(const std::string& key) {
+  robust.key = key;
+  const advx::AttackSpec& spec = attack_spec();
+  const advx::ParamSpec* budget = advx::find_param(spec.params, spec.budget);
+  robust.budget = budget ? budget->key : "";
+  robust.grid = budget ? budget_grid(*budget) : std::vector<float>{};
+  robust.curves = {{"bare", {}}};
+  if (defence_spec()) robust.curves.push_back({"oblivious", {}}), robust.curves.push_back({"adaptive", {}});
+  for (RobustnessCurve::Curve& c : robust.curves) c.acc.assign(robust.grid.size(), -1.0f);
+  robust.next_point = 0;
+  robust.eval.reset();
+  robust.data = samples.head(robust.count);
+  robust.ms = 0;
+}
+
+void App::robustness_slice() {
   robust.count = std::min(robust.count, samples.size());
   const std::string key = robust_key();
-  if (key != robust.key) {
-    robust.key = key;
-    robust.acc.assign(robust.eps.size(), -1.0f);
-    robust.correct.assign(robust.eps.size(), 0);
-    robust.next_eps = robust.next_sample = 0;
-    robust.ms = 0;
-  }
-  // A time-boxed slice per frame keeps the UI responsive while the curve fills in; the batch size
+  if (key != robust.key) reset_robustness(key);
+  // A time-boxed slice per frame keeps the UI responsive while the curves fill in; the batch size
   // adapts to the model's speed (cnn is ~20x slower than softmax).
   const auto t0 = Clock::now();
   try {
     while (!robust.done() && ms_since(t0) < 10.0) {
-      const int n = std::min(robust.batch, robust.count - robust.next_sample);
-      const auto tb = Clock::now();
-      const float eps = robust.eps[static_cast<size_t>(robust.next_eps)];
-      advx::Tensor x = samples.images.slice(robust.next_sample, n);
-      std::vector<int> labels(samples.labels.begin() + robust.next_sample,
-                              samples.labels.begin() + robust.next_sample + n);
-      std::vector<int> pred;
-      if (eps <= 0.0f) {
-        pred = model().predict(x);
-      } else {
-        advx::LinfAttack cfg;
-        cfg.eps = eps;
-        cfg.steps = state.attack == "fgsm" ? 1 : state.steps;
-        cfg.random_start = state.attack == "pgd";
-        cfg.seed = state.seed;
-        pred = advx::linf_attack(model(), x, labels, {}, cfg).pred;
+      const int curves = static_cast<int>(robust.curves.size());
+      const int e = robust.next_point / curves, c = robust.next_point % curves;
+      if (!robust.eval) {
+        const float budget = robust.grid[static_cast<size_t>(e)];
+        advx::EvalConfig cfg;
+        cfg.batch = robust.batch;
+        cfg.keep_adv = false;
+        if (budget > 0.0f) {  // budget 0: the clean accuracy
+          const advx::AttackSpec& spec = attack_spec();
+          advx::ParamValues params;
+          for (const advx::ParamSpec& p : spec.params) params.set(p.key, state.params.number(p.key));
+          params.set(robust.budget, budget);
+          cfg.attack = advx::registered_attack(spec, params, state.seed);
+        }
+        advx::Sequential& bare = model();
+        advx::Classifier* d = defended();
+        const std::string& name = robust.curves[static_cast<size_t>(c)].name;
+        if (name == "bare")
+          robust.eval = std::make_unique<advx::Evaluation>(bare, robust.data, cfg);
+        else if (name == "oblivious")
+          robust.eval = std::make_unique<advx::Evaluation>(*d, robust.data, cfg, &bare);
+        else
+          robust.eval = std::make_unique<advx::Evaluation>(*d, robust.data, cfg);
       }
-      for (int i = 0; i < n; ++i)
-        if (pred[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)])
-          ++robust.correct[static_cast<size_t>(robust.next_eps)];
-      const double per_image = std::max(ms_since(tb) / n, 1e-3);
+      const auto tb = Clock::now();
+      const int before = robust.eval->images_done();
+      robust.eval->set_batch(robust.batch);
+      robust.eval->step();
+      const double per_image = std::max(ms_since(tb) / std::max(1, robust.eval->images_done() - before), 1e-3);
       robust.batch = std::clamp(static_cast<int>(6.0 / per_image), 1, 20);
-      robust.next_sample += n;
-      if (robust.next_sample >= robust.count) {
-        robust.acc[static_cast<size_t>(robust.next_eps)] =
-            static_cast<float>(robust.correct[static_cast<size_t>(robust.next_eps)]) / static_cast<float>(robust.count);
-        robust.next_eps++;
-        robust.next_sample = 0;
+      if (robust.eval->done()) {
+        robust.curves[static_cast<size_t>(c)].acc[static_cast<size_t>(e)] =
+            static_cast<float>(robust.eval->result().adv_acc);
+        robust.eval.reset();
+        ++robust.next_point;
       }
     }
   } catch (const advx::Error& e) {
     error = e.what();
-    robust.next_eps = static_cast<int>(robust.eps.size());
+    robust.eval.reset();
+    robust.next_point = robust.points();
   }
-  const double spent = ms_since(t0);
-  robust.ms += spent;
+  robust.ms += ms_since(t0);
   timing.robustness_ms = robust.ms;
 }
 

@@ -1,10 +1,17 @@
 // The playground's state and actions. Panels (panel_*.cpp) draw it with ImGui and call these
-// actions; the JS API (web_api.cpp) calls the same actions. All ML work is done by the engine.
+// actions; the JS API (web_api.cpp) calls the same actions. All ML work is done by the engine: the
+// attacks and defences come from its registries, norms and the success rule from its functions,
+// the robustness curves from its Evaluation. App schedules that work across frames.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/attacks/attack.h"
+#include "engine/defences/defence.h"
+#include "engine/eval/evaluate.h"
+#include "engine/norms.h"
 #include "engine/preprocess.h"
 #include "engine/tensor.h"
 #include "frontend/canvas.h"
@@ -21,30 +28,50 @@ struct Prediction {
 
 struct AttackView {
   bool valid = false;
-  advx::Tensor adv;    // [1, 1, 28, 28]
+  advx::Tensor adv;    // [1, C, H, W]
   advx::Tensor delta;  // adv - input
-  Prediction pred;
-  int label = -1;  // the class attacked (true label if known, else the clean prediction)
-  bool success = false;
-  float linf = 0, l2 = 0;
-  int l0 = 0;
-  double ms = 0;  // engine time of the attack
+  Prediction pred;     // the bare model on adv
+  Prediction defended; // the defended model on adv (top -1 without a defence)
+  int label = -1;      // the class attacked (true label if known, else the clean prediction)
+  bool success = false;  // the model shown is fooled: the defended one when a defence is on
+  advx::Norms norms;
+  std::int64_t queries = 0, gradient_calls = 0;
+  std::string crafted_on;  // the classifier the attack ran on ("small", "threshold(0.5) > small")
+  double ms = 0;           // engine time of the attack
 };
 
+struct DefenceView {
+  bool on = false;
+  Prediction clean;      // the defended model on the input
+  advx::GradientKind gradient = advx::GradientKind::Exact;  // what the adaptive attacker follows
+  advx::Tensor seen;     // what the defended model's classifier sees (the transformed input), if known
+  double ms = 0;
+};
+
+// Accuracy against the attack's budget on the first `count` test images, one curve per setting:
+// the bare model, and with a defence on, the defended model against the oblivious and the adaptive
+// attacker. Filled a slice per frame through engine Evaluations.
 struct RobustnessCurve {
-  std::string key;           // model/attack/steps/count it was computed for
-  std::vector<float> eps;    // grid
-  std::vector<float> acc;    // accuracy per eps (filled progressively)
-  std::vector<int> correct;  // per eps, samples done so far
-  int count = 100;           // test images used
-  int next_eps = 0, next_sample = 0;
-  int batch = 2;  // images per engine call, adapted so a frame's slice stays short
-  bool done() const { return next_eps >= static_cast<int>(eps.size()); }
+  struct Curve {
+    std::string name;        // "bare", "oblivious", "adaptive"
+    std::vector<float> acc;  // per budget point; < 0 until computed
+  };
+  std::string key;             // what it was computed for
+  std::string budget;          // the budget parameter's key ("eps")
+  std::vector<float> grid;     // budget values
+  std::vector<Curve> curves;
+  int count = 100;             // test images used
+  int next_point = 0;          // points are computed budget-major: (eps 0: every curve), (eps 1: ...)
+  int batch = 2;               // images per engine call, adapted so a frame's slice stays short
+  advx::Dataset data;          // the first `count` test images
+  std::unique_ptr<advx::Evaluation> eval;  // the point being computed
+  int points() const { return static_cast<int>(grid.size() * curves.size()); }
+  bool done() const { return !key.empty() && next_point >= points(); }
   double ms = 0;  // engine time spent so far
 };
 
 struct Timing {
-  double preprocess_ms = 0, classify_ms = 0, attack_ms = 0, robustness_ms = 0;
+  double preprocess_ms = 0, classify_ms = 0, defence_ms = 0, attack_ms = 0, robustness_ms = 0;
 };
 
 class App {
@@ -62,16 +89,16 @@ class App {
   advx::PreprocessInfo prep;
   Prediction clean;
   int true_label = -1;  // known for test images
+  DefenceView defence;
   AttackView attack;
   RobustnessCurve robust;
   Timing timing;
   std::string error;       // last error, shown in the UI
   std::string notice;      // last info message (export done, ...)
-  int announced_top = -2;  // last prediction announced to screen readers
   int view_version = 0;    // bumps whenever input, prediction or attack change (views re-upload)
 
   // ---- actions ----
-  void set_state(const ViewState& s);          // applies everything (model, input, attack)
+  void set_state(const ViewState& s);          // applies everything (model, input, attack, defence)
   bool apply_query(const std::string& query);  // setState / URL hash; false (and error set) on bad keys
   void canvas_changed();                       // after strokes: re-derive input from the canvas
   void clear_input();
@@ -82,19 +109,27 @@ class App {
   std::vector<std::uint8_t> adversarial_png() const;  // 28x28 grey PNG of the adversarial
   std::vector<std::uint8_t> input_png() const;
 
-  // Recomputes what changed (classification, attack); runs a slice of the robustness curve.
-  // Call once per frame. While a stroke is being drawn (`drawing`) only the prediction follows the
-  // pen; the attack and the robustness curve wait until the stroke ends.
+  // Recomputes what changed (classification, defence, attack); runs a slice of the robustness
+  // curves. Call once per frame. While a stroke is being drawn (`drawing`) only the predictions
+  // follow the pen; the attack and the curves wait until the stroke ends.
   void update(bool run_robustness, bool drawing = false);
 
   // Engine calls on the state's model (throw advx::Error).
-  Prediction classify(const advx::Tensor& x);  // x [1, 1, 28, 28]
-  // Returns the adversarial; *pred (if not null) gets the model's prediction on it, taken from the
-  // attack's own last forward pass (no second forward). With eps <= 0 the adversarial is x and *pred
-  // is left alone.
-  advx::Tensor run_attack(const advx::Tensor& x, int label, float eps, int target, int steps, const std::string& kind,
-                          std::uint64_t seed, double* ms = nullptr, Prediction* pred = nullptr);
+  Prediction classify(const advx::Tensor& x);  // x [1, ...]: the bare model
+  // Probabilities [N, K] of the bare model, or of the defended one (when a defence is on and
+  // `defended`), for a batch x [N, ...].
+  advx::Tensor probabilities(const advx::Tensor& x, bool defended);
+  // Runs the attack `s.attack` with `s`'s parameters, target and seed on x [N, ...] with labels, on
+  // the classifier `s` says: the defended model when a defence is on and s.adaptive, else the bare
+  // one. `evaluate` false skips the final forward pass when only the images are wanted.
+  advx::AttackResult run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
+                                bool evaluate = true);
   advx::Sequential& model();  // the state's model; throws advx::Error if unknown, loading or broken
+  // The state's defended model (nullptr without a defence); rebuilt when the model, the defence or
+  // its parameters change.
+  advx::Classifier* defended();
+  const advx::AttackSpec& attack_spec() const { return advx::get_attack(state.attack); }
+  const advx::DefenceSpec* defence_spec() const { return advx::find_defence(state.defence); }
   const ModelEntry* model_entry() const { return models.find(state.model); }  // nullptr if unknown
   ModelStatus model_status() const;  // of the state's model (kError if unknown)
 
@@ -105,6 +140,9 @@ class App {
  private:
   void input_changed();
   void attack_changed() { attack_dirty_ = shown_dirty_ = true; }
+  void compute_attack();
+  void robustness_slice();
+  void reset_robustness(const std::string& key);
   void update_image_state();  // keep state.image / test_index in sync with the input
   void models_changed();      // a model finished loading or failed
   bool input_dirty_ = true, attack_dirty_ = true;
@@ -112,10 +150,14 @@ class App {
   int models_seen_ = -1;
   std::string model_error_shown_;
   std::uint64_t random_draws_ = 0;
+  std::unique_ptr<advx::Classifier> defended_;  // built around model() for state.defence
+  std::string defended_key_;
   std::string robust_key() const;
 };
 
 // Rounds to k/255 so that a PNG or a URL round trip reproduces the input exactly.
 void quantize(advx::Tensor& t);
+// The budget values of the robustness curve for the attack's budget parameter.
+std::vector<float> budget_grid(const advx::ParamSpec& budget);
 
 }  // namespace play

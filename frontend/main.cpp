@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -69,9 +70,10 @@ const PanelDef kPanels[] = {
     {"input", "Input", 20.5f, 31.0f, play::panel_input},
     {"prediction", "Prediction", 19.0f, 31.0f, play::panel_prediction},
     {"attack", "Attack", 31.0f, 31.0f, play::panel_attack},
-    {"model", "Model", 20.5f, 18.0f, play::panel_model},
-    {"robustness", "Robustness", 31.0f, 18.0f, play::panel_robustness},
-    {"help", "Help", 19.0f, 18.0f, play::panel_help},
+    {"defence", "Defence", 24.0f, 20.0f, play::panel_defence},
+    {"robustness", "Robustness", 31.0f, 20.0f, play::panel_robustness},
+    {"model", "Model", 17.0f, 20.0f, play::panel_model},
+    {"help", "Help", 20.5f, 14.0f, play::panel_help},
 };
 
 void shortcut(play::App& app, play::Ui& ui, SDL_Keycode key) {
@@ -93,31 +95,36 @@ void shortcut(play::App& app, play::Ui& ui, SDL_Keycode key) {
       app.state.brush = std::min(10.0f, app.state.brush + 0.5f);
       return;
     case SDLK_MINUS:
-      s.eps = std::max(0.0f, s.eps - 0.01f);
+    case SDLK_EQUALS: {  // the attack's budget, by 1/100 of its slider's range
+      const advx::AttackSpec& a = app.attack_spec();
+      if (const advx::ParamSpec* b = advx::find_param(a.params, a.budget)) {
+        const double hi = std::isnan(b->ui_max) ? b->max : b->ui_max;
+        const double step = b->type == advx::ParamType::Int ? 1.0 : (hi - b->min) / 50.0;
+        const double v = s.params.number(b->key) + (key == SDLK_MINUS ? -step : step);
+        s.params.set(b->key, std::clamp(v, b->min, hi));
+      }
       break;
-    case SDLK_EQUALS:
-      s.eps = std::min(0.5f, s.eps + 0.01f);
-      break;
+    }
     case SDLK_t:
-      s.target = s.target >= 9 ? -1 : s.target + 1;
+      s.target = s.target >= static_cast<int>(app.clean.probs.size()) - 1 ? -1 : s.target + 1;
       break;
-    case SDLK_a:
-      s.attack = s.attack == "fgsm" ? "bim" : s.attack == "bim" ? "pgd" : "fgsm";
+    case SDLK_a: {  // the next registered attack
+      const auto& all = advx::attacks();
+      size_t i = 0;
+      while (i < all.size() && all[i].name != s.attack) ++i;
+      s.attack = all[(i + 1) % all.size()].name;
       break;
-    case SDLK_f:
-      s.attack = "fgsm";
-      break;
-    case SDLK_b:
-      s.attack = "bim";
-      break;
-    case SDLK_g:
-      s.attack = "pgd";
-      break;
+    }
     case SDLK_p:
       app.notice = play::offer_download("advx-adversarial.png", app.adversarial_png());
       return;
-    default:
-      return;
+    default: {  // an attack's own letter (engine/attacks: AttackSpec::key)
+      bool found = false;
+      for (const advx::AttackSpec& a : advx::attacks())
+        if (a.key && key == SDLK_a + (a.key - 'A')) s.attack = a.name, found = true;
+      if (!found) return;
+      break;
+    }
   }
   (void)ui;
   app.set_state(s);
@@ -205,6 +212,9 @@ void draw_ui(Main& m) {
   std::vector<const PanelDef*> shown;
   for (const PanelDef& p : kPanels) {
     if (app.hidden(p.name)) continue;
+    // The defence panel belongs with the attack panel: an embed that hides the attack (as links made
+    // before defences existed do) shows it only when the view has a defence on.
+    if (std::string(p.name) == "defence" && app.hidden("attack") && app.state.defence == "none") continue;
     shown.push_back(&p);
     sizes.push_back({0, 0, p.w_em * em, p.h_em * em});
   }
@@ -282,7 +292,7 @@ double now_ms() {
 bool should_render(Main& m, bool events, double now) {
   Platform& pf = m.platform;
   const play::App& app = *m.app;
-  const int robust_progress = app.robust.next_eps;  // a new point on the curve
+  const int robust_progress = app.robust.next_point;  // a new point on a curve
   const bool loading = app.model_status() == play::ModelStatus::kLoading;
   if (events || app.view_version != m.last_view_version || robust_progress != pf.robust_seen) pf.settle = 3;
   pf.robust_seen = robust_progress;

@@ -5,9 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/error.h"
 #include "engine/io/file.h"
-#include "engine/io/json.h"
 #include "engine/io/model_io.h"
 #include "engine/io/sha256.h"
 
@@ -31,14 +32,14 @@ const char* status_name(ModelStatus s) {
 
 namespace {
 
-std::string str_of(const advx::Json& j, const char* key) {
-  const advx::Json* v = j.find(key);
-  return v && v->type == advx::Json::String ? v->str : std::string();
+std::string str_of(const nlohmann::json& j, const char* key) {
+  const auto v = j.find(key);
+  return v != j.end() && v->is_string() ? v->get<std::string>() : std::string();
 }
 
-double num_of(const advx::Json& j, const char* key, double fallback) {
-  const advx::Json* v = j.find(key);
-  return v && v->type == advx::Json::Number ? v->num : fallback;
+double num_of(const nlohmann::json& j, const char* key, double fallback) {
+  const auto v = j.find(key);
+  return v != j.end() && v->is_number() ? v->get<double>() : fallback;
 }
 
 std::string mb(std::int64_t b) {
@@ -54,11 +55,18 @@ ModelStore::ModelStore(const std::string& asset_dir) : dir_(asset_dir) {
   if (advx::file_exists(manifest)) {
     try {
       const std::vector<std::uint8_t> bytes = advx::read_file(manifest);
-      const advx::Json j = advx::parse_json(std::string(bytes.begin(), bytes.end()), manifest);
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(bytes.begin(), bytes.end());
+      } catch (const nlohmann::json::exception& e) {
+        throw advx::Error(manifest + ": invalid JSON (" + e.what() + ")");
+      }
+      ADVX_REQUIRE(j.is_object(), manifest + ": not a JSON object");
       default_ = str_of(j, "default");
-      const advx::Json* models = j.find("models");
-      ADVX_REQUIRE(models && models->type == advx::Json::Array, manifest + ": no \"models\" array");
-      for (const advx::Json& m : models->arr) {
+      const auto models = j.find("models");
+      ADVX_REQUIRE(models != j.end() && models->is_array(), manifest + ": no \"models\" array");
+      for (const nlohmann::json& m : *models) {
+        if (!m.is_object()) continue;
         ModelEntry e;
         e.name = str_of(m, "name");
         e.file = str_of(m, "file");

@@ -1,6 +1,8 @@
-// Attack panel: FGSM / BIM / PGD with eps, steps, target; original, perturbation and adversarial
-// side by side, with both predictions and the perturbation's norms. Reruns as the sliders move.
+// Attack panel: every registered attack (engine/attacks) with the controls of its parameter table,
+// target and seed; original, perturbation and adversarial side by side, with both predictions and
+// the perturbation's norms. Reruns as the sliders move.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -37,50 +39,107 @@ void colour_scale(float range, float width) {
   ImGui::Text("-%.3f  darker | brighter  +%.3f", static_cast<double>(range), static_cast<double>(range));
 }
 
-bool radio(const char* label, std::string& v, const char* value) {
-  if (!ImGui::RadioButton(label, v == value)) return false;
-  v = value;
-  return true;
+std::string label_of(const std::string& key) {
+  std::string s = key;
+  std::replace(s.begin(), s.end(), '_', ' ');
+  return s;
 }
 
 }  // namespace
+
+void same_line_if_fits(float w) {
+  const float right = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x;
+  if (right + w <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
+}
+
+bool param_control(const advx::ParamSpec& p, advx::ParamValues& params, Ui& ui, const char* shortcut_hint) {
+  const float em = ImGui::GetFontSize();
+  std::string label = label_of(p.key);
+  if (shortcut_hint) label += std::string("  ") + shortcut_hint;
+  label += "##" + p.key;
+  const double hi = std::isnan(p.ui_max) ? p.max : p.ui_max;
+  bool changed = false;
+  ImGui::SetNextItemWidth(14.0f * em);
+  switch (p.type) {
+    case advx::ParamType::Float: {
+      float v = static_cast<float>(params.number(p.key));
+      if (ImGui::SliderFloat(label.c_str(), &v, static_cast<float>(p.min), static_cast<float>(hi), "%.3f",
+                             ImGuiSliderFlags_AlwaysClamp))
+        params.set(p.key, std::clamp(static_cast<double>(v), p.min, p.max)), changed = true;
+      break;
+    }
+    case advx::ParamType::Int: {
+      int v = params.integer(p.key);
+      if (ImGui::SliderInt(label.c_str(), &v, static_cast<int>(p.min), static_cast<int>(std::min(hi, 100.0 + p.min)),
+                           "%d", ImGuiSliderFlags_AlwaysClamp))
+        params.set(p.key, std::clamp(static_cast<double>(v), p.min, p.max)), changed = true;
+      break;
+    }
+    case advx::ParamType::Bool: {
+      bool v = params.flag(p.key);
+      if (ImGui::Checkbox(label.c_str(), &v)) params.set(p.key, v ? 1.0 : 0.0), changed = true;
+      break;
+    }
+    case advx::ParamType::Choice: {
+      int v = params.integer(p.key);
+      if (ImGui::BeginCombo(label.c_str(), p.choices[static_cast<size_t>(v)].c_str())) {
+        for (size_t i = 0; i < p.choices.size(); ++i)
+          if (ImGui::Selectable(p.choices[i].c_str(), static_cast<int>(i) == v))
+            params.set(p.key, static_cast<double>(i)), changed = true;
+        ImGui::EndCombo();
+      }
+      break;
+    }
+  }
+  ui.mark(p.key.c_str());
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s (%s)", p.help.c_str(), advx::describe_range(p).c_str());
+  return changed;
+}
 
 void panel_attack(App& app, Ui& ui) {
   const float em = ImGui::GetFontSize();
   ViewState s = app.state;
   bool changed = false;
-  changed |= radio("FGSM (F)", s.attack, "fgsm");
-  ui.mark("fgsm");
-  ImGui::SameLine();
-  changed |= radio("BIM (B)", s.attack, "bim");
-  ui.mark("bim");
-  ImGui::SameLine();
-  changed |= radio("PGD, random start (G)", s.attack, "pgd");
-  ui.mark("pgd");
-  ImGui::SetNextItemWidth(14.0f * em);
-  changed |= ImGui::SliderFloat("eps  (- =)", &s.eps, 0.0f, 0.5f, "%.3f", ImGuiSliderFlags_AlwaysClamp);
-  ui.mark("eps");
-  if (s.attack != "fgsm") {
-    ImGui::SetNextItemWidth(14.0f * em);
-    changed |= ImGui::SliderInt("steps", &s.steps, 1, 100, "%d", ImGuiSliderFlags_AlwaysClamp);
-    ui.mark("steps");
+  bool first = true;
+  for (const advx::AttackSpec& a : advx::attacks()) {
+    const std::string label = a.title + (a.key ? std::string(" (") + a.key + ")" : std::string());
+    if (!first)
+      same_line_if_fits(ImGui::CalcTextSize(label.c_str()).x + ImGui::GetFrameHeight() +
+                        ImGui::GetStyle().ItemInnerSpacing.x);
+    first = false;
+    if (ImGui::RadioButton(label.c_str(), s.attack == a.name)) s.attack = a.name, changed = true;
+    ui.mark(a.name.c_str());
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n%s", a.summary.c_str(), a.citation.c_str());
   }
-  if (s.attack == "pgd") {
-    int seed = static_cast<int>(s.seed);
-    ImGui::SetNextItemWidth(8.0f * em);
-    if (ImGui::InputInt("seed", &seed) && seed >= 0) s.seed = static_cast<std::uint64_t>(seed), changed = true;
-    ui.mark("seed");
+  const advx::AttackSpec& spec = advx::get_attack(s.attack);
+  bool advanced = false;
+  for (const advx::ParamSpec& p : spec.params) {
+    if (p.advanced) {
+      advanced = true;
+      continue;
+    }
+    changed |= param_control(p, s.params, ui, p.key == spec.budget ? "(- =)" : nullptr);
   }
+  if (advanced && ImGui::TreeNode("more settings")) {
+    for (const advx::ParamSpec& p : spec.params)
+      if (p.advanced) changed |= param_control(p, s.params, ui);
+    ImGui::TreePop();
+  }
+  int seed = static_cast<int>(s.seed);
+  ImGui::SetNextItemWidth(8.0f * em);
+  if (ImGui::InputInt("seed", &seed) && seed >= 0) s.seed = static_cast<std::uint64_t>(seed), changed = true;
+  ui.mark("seed");
   bool targeted = s.target >= 0;
+  ImGui::SameLine();
   if (ImGui::Checkbox("targeted  (T cycles)", &targeted)) {
     s.target = targeted ? 0 : -1;
     changed = true;
   }
   ui.mark("targeted");
   if (targeted) {
-    ImGui::SameLine();
+    const int classes = app.clean.probs.empty() ? 10 : static_cast<int>(app.clean.probs.size());
     ImGui::SetNextItemWidth(6.0f * em);
-    changed |= ImGui::SliderInt("target class", &s.target, 0, 9, "%d", ImGuiSliderFlags_AlwaysClamp);
+    changed |= ImGui::SliderInt("target class", &s.target, 0, classes - 1, "%d", ImGuiSliderFlags_AlwaysClamp);
     ui.mark("target");
   }
   if (changed) app.set_state(s);
@@ -90,35 +149,39 @@ void panel_attack(App& app, Ui& ui) {
     if (!model_status_line(app)) ImGui::TextDisabled("(no result)");
     return;
   }
+  const advx::ParamSpec* budget = advx::find_param(spec.params, spec.budget);
+  const float range = budget && budget->type == advx::ParamType::Float
+                          ? std::max(static_cast<float>(app.state.params.number(spec.budget)), 1e-3f)
+                          : 1.0f;
   if (ui.images_dirty) {
     ui.adv_tex.upload(grey_rgba(a.adv.ptr(), a.adv.data.size()), 28, 28);
-    ui.delta_tex.upload(diverging_rgba(a.delta.ptr(), a.delta.data.size(), std::max(app.state.eps, 1e-3f) / ui.amplify),
-                        28, 28);
+    ui.delta_tex.upload(diverging_rgba(a.delta.ptr(), a.delta.data.size(), range / ui.amplify), 28, 28);
   }
   const float side = std::min(9.0f * em, (ImGui::GetContentRegionAvail().x - 2 * em) / 3.0f);
-  char cap[64];
+  char cap[96];
   std::snprintf(cap, sizeof cap, "pred %d (%.0f%%)", app.clean.top,
                 static_cast<double>(app.clean.probs[static_cast<size_t>(app.clean.top)]) * 100.0);
   labelled_image("original", ui.input_tex, side, cap);
   ImGui::SameLine();
-  std::snprintf(cap, sizeof cap, "x%.0f amplified",
-                static_cast<double>(0.5f / std::max(app.state.eps, 1e-3f) * ui.amplify));
-  labelled_image("perturbation", ui.delta_tex, side, app.state.eps > 0 ? cap : "none");
+  std::snprintf(cap, sizeof cap, "x%.0f amplified", static_cast<double>(0.5f / range * ui.amplify));
+  labelled_image("perturbation", ui.delta_tex, side, a.norms.l0 > 0 ? cap : "none");
   ImGui::SameLine();
-  std::snprintf(cap, sizeof cap, "pred %d (%.0f%%)", a.pred.top,
-                static_cast<double>(a.pred.probs[static_cast<size_t>(a.pred.top)]) * 100.0);
+  const Prediction& shown = a.defended.top >= 0 ? a.defended : a.pred;
+  std::snprintf(cap, sizeof cap, "%spred %d (%.0f%%)", a.defended.top >= 0 ? "defended " : "", shown.top,
+                static_cast<double>(shown.probs[static_cast<size_t>(shown.top)]) * 100.0);
   labelled_image("adversarial", ui.adv_tex, side, cap, a.success);
-  colour_scale(std::max(app.state.eps, 1e-3f) / ui.amplify, 3 * side);
+  colour_scale(range / ui.amplify, 3 * side);
   ImGui::SetNextItemWidth(8.0f * em);
   if (ImGui::SliderFloat("colour gain", &ui.amplify, 1.0f, 8.0f, "x%.1f", ImGuiSliderFlags_AlwaysClamp))
     ui.images_dirty = true;
-  ImGui::Text("L-inf %.3f   L2 %.3f   L0 %d px", static_cast<double>(a.linf), static_cast<double>(a.l2), a.l0);
+  ImGui::Text("L-inf %.3f   L2 %.3f   L0 %lld px", a.norms.linf, a.norms.l2, static_cast<long long>(a.norms.l0));
   if (app.state.target >= 0)
     ImGui::Text("target %d: %s", app.state.target, a.success ? "reached" : "not reached");
   else
     ImGui::Text("attacked class %d%s: %s", a.label, app.true_label >= 0 ? " (true label)" : " (prediction)",
                 a.success ? "fooled" : "still correct");
-  ImGui::Text("engine: %.1f ms", a.ms);
+  ImGui::Text("engine: %.1f ms, %lld queries, %lld gradients", a.ms, static_cast<long long>(a.queries),
+              static_cast<long long>(a.gradient_calls));
   if (ImGui::Button("Export adversarial PNG (P)"))
     app.notice = offer_download("advx-adversarial.png", app.adversarial_png());
   ui.mark("export");

@@ -12,7 +12,7 @@ namespace play {
 
 struct Ui {
   // Textures, re-uploaded when their source changes.
-  Texture canvas_tex, input_tex, adv_tex, delta_tex;
+  Texture canvas_tex, input_tex, adv_tex, delta_tex, defended_tex;
   int canvas_version = -1;
   bool images_dirty = true;
   // The drawing canvas on screen (ImGui/window coordinates), from the last frame.
@@ -44,6 +44,7 @@ void panel_input(App& app, Ui& ui);
 void panel_prediction(App& app, Ui& ui);
 void panel_model(App& app, Ui& ui);
 void panel_attack(App& app, Ui& ui);
+void panel_defence(App& app, Ui& ui);
 void panel_robustness(App& app, Ui& ui);
 void panel_timing(App& app, Ui& ui);  // a small overlay, not part of the flow layout
 void panel_help(App& app, Ui& ui);
@@ -56,5 +57,10 @@ bool canvas_pointer(App& app, Ui& ui, int kind, float x, float y);
 bool model_status_line(const App& app);
 void probability_bars(const Prediction& p, int highlight, float width);
 void image_with_border(const Texture& t, float size);
+// Puts the next item (of width `w`) on the current line if it fits there, else on a new one.
+void same_line_if_fits(float w);
+// A control for one parameter of an attack or defence, from its table entry (slider, checkbox or
+// combo), marked under its key; true if the user changed the value in `params`.
+bool param_control(const advx::ParamSpec& p, advx::ParamValues& params, Ui& ui, const char* shortcut_hint = nullptr);
 
 }  // namespace play

@@ -13,6 +13,14 @@ advx::Tensor Samples::image(int i) const {
   return t;
 }
 
+advx::Dataset Samples::head(int n) const {
+  advx::Dataset d;
+  d.name = "mnist";
+  d.images = images;
+  d.labels = labels;
+  return d.head(n);
+}
+
 Samples load_samples(const std::string& dir) {
   Samples s;
   const std::string ip = dir + "/test-images.idx.gz", lp = dir + "/test-labels.idx.gz";

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/data/dataset.h"
 #include "engine/tensor.h"
 
 namespace play {
@@ -13,6 +14,7 @@ struct Samples {
   std::string error;        // why there is no sample, if so
   int size() const { return static_cast<int>(labels.size()); }
   advx::Tensor image(int i) const;  // [1, 1, 28, 28]
+  advx::Dataset head(int n) const;  // the first n as a Dataset (for the evaluator)
 };
 
 Samples load_samples(const std::string& dir);

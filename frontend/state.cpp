@@ -6,33 +6,49 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "engine/io/json.h"
+#include <nlohmann/json.hpp>
+
+#include "engine/attacks/attack.h"
+#include "engine/defences/defence.h"
+#include "engine/error.h"
 
 namespace play {
 
 const std::vector<std::string>& panel_names() {
-  static const std::vector<std::string> names = {"input",      "prediction", "model", "attack",
-                                                 "robustness", "timing",     "help"};
+  static const std::vector<std::string> names = {"input",   "prediction", "model", "attack",
+                                                 "defence", "robustness", "timing", "help"};
   return names;
 }
 
-namespace {
-
-std::string fmt_float(float v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", static_cast<double>(v));
-  return buf;
+const std::vector<advx::ParamSpec>& all_params() {
+  static const std::vector<advx::ParamSpec> all = [] {
+    std::vector<advx::ParamSpec> out;
+    auto add = [&](const std::vector<advx::ParamSpec>& table) {
+      for (const advx::ParamSpec& p : table)
+        if (!advx::find_param(out, p.key)) out.push_back(p);
+    };
+    for (const advx::AttackSpec& a : advx::attacks()) add(a.params);
+    for (const advx::DefenceSpec& d : advx::defences()) add(d.params);
+    return out;
+  }();
+  return all;
 }
 
+ViewState::ViewState() : attack(advx::attacks().front().name), params(advx::defaults(all_params())) {}
+
+namespace {
+
 bool parse_float(const std::string& v, float& out) {
+  if (v.empty() || v.find_first_not_of("0123456789+-.eE") != std::string::npos) return false;
   char* end = nullptr;
   const double d = std::strtod(v.c_str(), &end);
-  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(d)) return false;
+  if (end != v.c_str() + v.size() || !std::isfinite(d)) return false;
   out = static_cast<float>(d);
   return true;
 }
 
 bool parse_int(const std::string& v, long long& out) {
+  if (v.empty() || v.find_first_not_of("0123456789+-") != std::string::npos) return false;
   char* end = nullptr;
   const long long i = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || end != v.c_str() + v.size()) return false;
@@ -54,6 +70,16 @@ int hex(char c) {
 }
 
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// The parameters the query shows: the attack's, then the defence's.
+std::vector<const advx::ParamSpec*> shown_params(const ViewState& s) {
+  std::vector<const advx::ParamSpec*> out;
+  if (const advx::AttackSpec* a = advx::find_attack(s.attack))
+    for (const advx::ParamSpec& p : a->params) out.push_back(&p);
+  if (const advx::DefenceSpec* d = advx::find_defence(s.defence))
+    for (const advx::ParamSpec& p : d->params) out.push_back(&p);
+  return out;
+}
 
 }  // namespace
 
@@ -125,8 +151,20 @@ bool base64url_decode(const std::string& text, std::vector<std::uint8_t>& out) {
 
 std::string encode_query(const ViewState& s) {
   std::ostringstream q;
-  q << "model=" << s.model << "&attack=" << s.attack << "&eps=" << fmt_float(s.eps) << "&target=" << s.target
-    << "&steps=" << s.steps << "&seed=" << s.seed;
+  q << "model=" << s.model << "&attack=" << s.attack;
+  const std::vector<const advx::ParamSpec*> shown = shown_params(s);
+  const advx::AttackSpec* a = advx::find_attack(s.attack);
+  for (const advx::ParamSpec* p : shown)
+    if (a && advx::find_param(a->params, p->key)) q << "&" << p->key << "=" << advx::format_value(*p, s.params.number(p->key));
+  q << "&target=" << s.target << "&seed=" << s.seed;
+  if (s.defence != "none") {
+    q << "&defence=" << s.defence;
+    for (const advx::ParamSpec* p : shown)
+      if (!a || !advx::find_param(a->params, p->key))
+        q << "&" << p->key << "=" << advx::format_value(*p, s.params.number(p->key));
+    if (s.adaptive) q << "&adaptive=1";
+    if (!s.bpda) q << "&bpda=0";
+  }
   if (!s.preprocess) q << "&preprocess=0";
   if (s.test_index >= 0)
     q << "&test=" << s.test_index;
@@ -163,38 +201,44 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
     if (key == "model") {
       s.model = value;
     } else if (key == "attack") {
-      if (value == "fgsm" || value == "bim" || value == "pgd")
+      if (advx::find_attack(value))
         s.attack = value;
       else
-        bad(key, value, "attack is fgsm, bim or pgd");
-    } else if (key == "eps") {
-      if (parse_float(value, f) && f >= 0.0f && f <= 1.0f)
-        s.eps = f;
+        bad(key, value, "attack is one of " + advx::attack_names());
+    } else if (key == "defence") {
+      if (value == "none" || advx::find_defence(value))
+        s.defence = value;
       else
-        bad(key, value, "eps is a number in [0, 1]");
+        bad(key, value, "defence is none or one of " + advx::defence_names());
+    } else if (const advx::ParamSpec* p = advx::find_param(all_params(), key)) {
+      try {
+        s.params.set(key, advx::parse_value(*p, value, key));
+      } catch (const advx::Error& e) {
+        bad(key, value, e.what());
+      }
     } else if (key == "target") {
       if (value == "none" || value.empty())
         s.target = -1;
-      else if (parse_int(value, i) && i >= -1 && i <= 9)
+      else if (parse_int(value, i) && i >= -1 && i <= 999)
         s.target = static_cast<int>(i);
       else
-        bad(key, value, "target is -1 (untargeted) or a class 0-9");
-    } else if (key == "steps") {
-      if (parse_int(value, i) && i >= 1 && i <= 1000)
-        s.steps = static_cast<int>(i);
-      else
-        bad(key, value, "steps is an integer in [1, 1000]");
+        bad(key, value, "target is -1 (untargeted) or a class of the model");
     } else if (key == "seed") {
-      if (parse_int(value, i) && i >= 0)
+      if (parse_int(value, i) && i >= 0 && i <= 2147483647)
         s.seed = static_cast<std::uint64_t>(i);
       else
-        bad(key, value, "seed is a non-negative integer");
+        bad(key, value, "seed is an integer in [0, 2147483647]");
+    } else if (key == "adaptive" || key == "bpda" || key == "preprocess") {
+      if (parse_bool(value, b))
+        (key == "adaptive" ? s.adaptive : key == "bpda" ? s.bpda : s.preprocess) = b;
+      else
+        bad(key, value, key + " is 0 or 1");
     } else if (key == "test") {
       if (parse_int(value, i) && i >= -1 && i < 1000000) {
         s.test_index = static_cast<int>(i);
         if (i >= 0) s.image.clear();
       } else {
-        bad(key, value, "test is the index of an MNIST test image");
+        bad(key, value, "test is the index of a test image");
       }
     } else if (key == "img") {
       std::vector<std::uint8_t> bytes;
@@ -202,11 +246,6 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
         s.image = value, s.test_index = -1;
       else
         bad(key, value.substr(0, 16), "img is a base64url PNG");
-    } else if (key == "preprocess") {
-      if (parse_bool(value, b))
-        s.preprocess = b;
-      else
-        bad(key, value, "preprocess is 0 or 1");
     } else if (key == "brush") {
       if (parse_float(value, f) && f >= 0.5f && f <= 20.0f)
         s.brush = f;
@@ -214,12 +253,12 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
         bad(key, value, "brush is a radius in [0.5, 20] canvas pixels");
     } else if (key == "hide") {
       s.hide.clear();
-      size_t p = 0;
-      while (p <= value.size()) {
-        size_t c = value.find(',', p);
+      size_t p0 = 0;
+      while (p0 <= value.size()) {
+        size_t c = value.find(',', p0);
         if (c == std::string::npos) c = value.size();
-        const std::string name = value.substr(p, c - p);
-        p = c + 1;
+        const std::string name = value.substr(p0, c - p0);
+        p0 = c + 1;
         if (name.empty()) continue;
         const auto& names = panel_names();
         if (std::find(names.begin(), names.end(), name) != names.end())
@@ -235,15 +274,31 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
 }
 
 std::string state_json(const ViewState& s) {
-  std::ostringstream j;
-  j << "{\"model\":" << advx::json_quote(s.model) << ",\"attack\":" << advx::json_quote(s.attack)
-    << ",\"eps\":" << fmt_float(s.eps) << ",\"target\":" << s.target << ",\"steps\":" << s.steps
-    << ",\"seed\":" << s.seed << ",\"test\":" << s.test_index << ",\"img\":" << advx::json_quote(s.image)
-    << ",\"preprocess\":" << (s.preprocess ? "true" : "false") << ",\"brush\":" << fmt_float(s.brush) << ",\"hide\":[";
-  bool first = true;
-  for (const std::string& h : s.hide) j << (first ? "" : ",") << advx::json_quote(h), first = false;
-  j << "]}";
-  return j.str();
+  nlohmann::ordered_json j;
+  j["model"] = s.model;
+  j["attack"] = s.attack;
+  for (const advx::ParamSpec* p : shown_params(s)) {
+    const double v = s.params.number(p->key);
+    if (p->type == advx::ParamType::Bool)
+      j[p->key] = v != 0.0;
+    else if (p->type == advx::ParamType::Choice)
+      j[p->key] = advx::format_value(*p, v);
+    else if (p->type == advx::ParamType::Int)
+      j[p->key] = static_cast<long long>(v);
+    else
+      j[p->key] = v;
+  }
+  j["target"] = s.target;
+  j["seed"] = s.seed;
+  j["defence"] = s.defence;
+  j["adaptive"] = s.adaptive;
+  j["bpda"] = s.bpda;
+  j["test"] = s.test_index;
+  j["img"] = s.image;
+  j["preprocess"] = s.preprocess;
+  j["brush"] = s.brush;
+  j["hide"] = std::vector<std::string>(s.hide.begin(), s.hide.end());
+  return j.dump();
 }
 
 }  // namespace play

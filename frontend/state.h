@@ -1,36 +1,48 @@
-// The playground's shareable state: what the URL hash (#model=cnn&eps=0.1&...) and the JS API's
-// state()/setState() carry. Plain data plus a query-string codec; no ImGui, no engine calls.
+// The playground's shareable state: what the URL hash (#model=cnn&attack=pgd&eps=0.1&...) and the JS
+// API's state()/setState() carry. Plain data plus a query-string codec; no ImGui, no engine calls.
+//
+// The attack and defence parameters are not spelled here: their keys, ranges and defaults come from
+// the engine's parameter tables (engine/attacks, engine/defences). `params` holds one value per key
+// of every registered attack and defence (attacks that share a key, such as eps, share its value).
 #pragma once
 #include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "engine/params.h"
+
 namespace play {
 
 struct ViewState {
+  ViewState();                  // the tables' defaults; the first registered attack; no defence
   std::string model;            // shipped model name ("cnn"); "" = the first available
-  std::string attack = "fgsm";  // "fgsm", "bim" or "pgd"
-  float eps = 0.1f;             // L-infinity budget in pixel units [0, 1]
+  std::string attack;           // a registered attack's name
+  advx::ParamValues params;     // every attack's and defence's parameters, by key
   int target = -1;              // -1 untargeted, else the class to reach
-  int steps = 10;               // BIM / PGD iterations
-  std::uint64_t seed = 0;       // PGD random start
-  int test_index = -1;          // input = MNIST test sample #i (when >= 0)
-  std::string image;            // input = this 28x28 PNG (base64url), when test_index < 0
+  std::uint64_t seed = 0;       // every random choice of the attack
+  std::string defence = "none"; // "none" or a registered defence's name
+  bool adaptive = false;        // the attack goes through the defence (else: crafted on the bare model)
+  bool bpda = true;             // the adaptive attacker's backward through non-differentiable steps
+  int test_index = -1;          // input = test sample #i (when >= 0)
+  std::string image;            // input = this PNG (base64url), when test_index < 0
   bool preprocess = true;       // MNIST-style preprocessing of drawings
   float brush = 4.5f;           // brush radius in canvas pixels
-  std::set<std::string> hide;   // panels to hide: input, prediction, model, attack, robustness, timing, help
+  std::set<std::string> hide;   // panels to hide: see panel_names()
 };
 
 // Names accepted in `hide=` (comma separated).
 const std::vector<std::string>& panel_names();
+// The table of every attack's and defence's parameters (one spec per key, in registry order).
+const std::vector<advx::ParamSpec>& all_params();
 
-// "model=cnn&attack=fgsm&eps=0.1&..." (keys in a fixed order; defaults included so links are explicit).
+// "model=cnn&attack=pgd&eps=0.1&steps=10&...": the chosen attack's parameters (and the defence's,
+// when one is on), in table order, defaults included so links are explicit.
 std::string encode_query(const ViewState& s);
 // Applies "key=value&..." (an optional leading '#' or '?' is skipped) on top of `s`. Unknown keys and
 // malformed values are reported in *errors (one line each) and otherwise ignored.
 ViewState apply_query(const ViewState& s, const std::string& query, std::string* errors = nullptr);
-// The state as a JSON object (for window.advx.state()).
+// The state as a JSON object (for window.advx.state()): the same keys as the query.
 std::string state_json(const ViewState& s);
 
 std::string base64url_encode(const std::vector<std::uint8_t>& bytes);

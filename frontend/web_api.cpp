@@ -1,15 +1,21 @@
+// The C functions behind window.advx (web/advx_api.js). They act on the App given here, on the
+// model its state names. Also compiled natively (plain C functions) so they can be tested there.
+// Attack options arrive in the URL's syntax ("attack=pgd&eps=0.3&target=3") and are parsed by the
+// same code as the URL (frontend/state.cpp), from the engine's parameter tables.
 #include "frontend/web_api.h"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/error.h"
 #include "engine/io/file.h"
-#include "engine/io/json.h"
+#include "engine/loss.h"
 
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
@@ -20,6 +26,7 @@
 
 using play::App;
 using play::Prediction;
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -27,11 +34,22 @@ App* g_app = nullptr;  // set once by main; not owned
 std::string g_error;   // message of the last failed call
 std::string g_text;    // buffer behind returned strings (valid until the next call)
 
-advx::Tensor pixels_tensor(const float* px) {
-  advx::Tensor x({1, 1, 28, 28});
-  for (int i = 0; i < 784; ++i) x.data[static_cast<size_t>(i)] = px[i];
-  for (float v : x.data)
-    ADVX_REQUIRE(std::isfinite(v) && v >= 0.0f && v <= 1.0f, "pixels must be 784 finite values in [0, 1]");
+// The largest batch one call takes (a page scores a test set in chunks of this).
+constexpr int kMaxBatch = 10000;
+
+// n images of the state's model's input shape from px; checked finite and in [0, 1].
+advx::Tensor pixels_tensor(App& app, const float* px, int n) {
+  ADVX_REQUIRE(n >= 1 && n <= kMaxBatch, "the number of images must be in 1.." + std::to_string(kMaxBatch) + ", got " +
+                                             std::to_string(n));
+  advx::Shape shape = app.model().input_shape();
+  shape.insert(shape.begin(), n);
+  advx::Tensor x(shape);
+  for (std::int64_t i = 0; i < x.size(); ++i) {
+    const float v = px[i];
+    ADVX_REQUIRE(std::isfinite(v) && v >= 0.0f && v <= 1.0f,
+                 "pixels must be finite values in [0, 1]; value " + std::to_string(i) + " is " + std::to_string(v));
+    x.data[static_cast<size_t>(i)] = v;
+  }
   return x;
 }
 
@@ -53,16 +71,29 @@ int guarded(F&& f) {
   return -1;
 }
 
-std::string fmt(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.6g", v);
-  return b;
+json probs(const Prediction& p) {
+  return p.probs;
 }
 
-std::string probs_json(const Prediction& p) {
-  std::string s = "[";
-  for (size_t i = 0; i < p.probs.size(); ++i) s += (i ? "," : "") + fmt(p.probs[i]);
-  return s + "]";
+// The options of an attack call, in the URL's syntax, applied on top of the current state. Only
+// attack settings are options (the attack, its parameters, target, seed, adaptive); anything else is
+// an error that names it.
+play::ViewState attack_options(const App& app, const std::string& query) {
+  for (size_t pos = 0; pos < query.size();) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    const std::string key = play::url_decode(query.substr(pos, std::min(query.find('=', pos), amp) - pos));
+    pos = amp + 1;
+    const bool is_param = std::any_of(advx::attacks().begin(), advx::attacks().end(),
+                                      [&](const advx::AttackSpec& a) { return advx::find_param(a.params, key); });
+    if (!key.empty() && !is_param && key != "attack" && key != "target" && key != "seed" && key != "adaptive")
+      throw advx::Error("'" + key + "' is not an attack option (attack, its parameters, target, seed, adaptive); "
+                        "setState changes the rest");
+  }
+  std::string errors;
+  play::ViewState s = play::apply_query(app.state, query, &errors);
+  if (!errors.empty()) throw advx::Error("bad attack option " + errors.substr(0, errors.size() - 1));
+  return s;
 }
 
 }  // namespace
@@ -73,28 +104,76 @@ void api_attach(App* app) {
 }
 }  // namespace play
 
-// Probabilities of the state's model for 784 pixels; writes num_classes floats to out.
-ADVX_API int advx_classify(const float* px, float* out) {
+// Values per image of the state's model (784 for MNIST). -1 if the model is not ready.
+ADVX_API int advx_input_size() {
+  return guarded([](App& app) { return static_cast<int>(advx::shape_size(app.model().input_shape())); });
+}
+
+// Probabilities of the state's model for n images (n x input size values); writes n x K floats to
+// out and returns K.
+ADVX_API int advx_classify(const float* px, int n, float* out) {
   return guarded([&](App& app) {
-    play::Prediction p = app.classify(pixels_tensor(px));
-    for (size_t i = 0; i < p.probs.size(); ++i) out[i] = p.probs[i];
-    return static_cast<int>(p.probs.size());
+    const advx::Tensor p = app.model().probabilities(pixels_tensor(app, px, n));
+    std::copy(p.data.begin(), p.data.end(), out);
+    return p.dim(1);
   });
 }
 
-// L-inf attack on 784 pixels with the state's model; steps <= 1 is FGSM, else BIM with `steps`.
-ADVX_API int advx_attack(const float* px, int label, float eps, int target, int steps, float* out) {
+// The registered attack `opts` names ("attack=pgd&eps=0.3&steps=40&target=3&seed=1"; keys missing
+// from opts keep the playground's current values) on n images with their labels. Writes the n
+// adversarials to out; advx_text() then holds {pred, success, linf, l2, l0, queries, gradientCalls}.
+ADVX_API int advx_attack(const float* px, int n, const int* labels, const char* opts, float* out) {
   return guarded([&](App& app) {
-    advx::Tensor adv =
-        app.run_attack(pixels_tensor(px), label, eps, target, steps, steps > 1 ? "bim" : "fgsm", app.state.seed);
-    for (int i = 0; i < 784; ++i) out[i] = adv.data[static_cast<size_t>(i)];
+    const play::ViewState s = attack_options(app, opts);
+    const advx::Tensor x = pixels_tensor(app, px, n);
+    const std::vector<int> y(labels, labels + n);
+    const advx::AttackResult r = app.run_attack(x, y, s);
+    std::copy(r.adv.data.begin(), r.adv.data.end(), out);
+    json j;
+    j["attack"] = s.attack;
+    j["pred"] = r.pred;
+    std::vector<bool> success(r.success.begin(), r.success.end());
+    j["success"] = success;
+    std::vector<double> linf, l2;
+    std::vector<std::int64_t> l0;
+    for (int i = 0; i < n; ++i) {
+      const advx::Norms nm = advx::perturbation_norms(r.adv, x, i);
+      linf.push_back(nm.linf), l2.push_back(nm.l2), l0.push_back(nm.l0);
+    }
+    j["linf"] = linf, j["l2"] = l2, j["l0"] = l0;
+    j["queries"] = r.queries;
+    j["gradientCalls"] = r.gradient_calls;
+    g_text = j.dump();
     return 0;
   });
 }
 
+// The classic gradient-sign call behind advx.fgsm: FGSM for steps <= 1, else BIM with `steps`, on
+// one image, with the current seed; no evaluation of the result (only the image is returned).
+ADVX_API int advx_fgsm(const float* px, int label, float eps, int target, int steps, float* out) {
+  return guarded([&](App& app) {
+    play::ViewState s = app.state;
+    s.attack = advx::gradient_sign_attack(steps).name;
+    s.adaptive = false;
+    s.target = target;
+    s.params.set(advx::get_attack(s.attack).budget, eps);
+    if (steps > 1) s.params.set("steps", steps);
+    const advx::Tensor x = pixels_tensor(app, px, 1);
+    advx::Tensor adv = eps != 0.0f ? app.run_attack(x, {label}, s, false).adv : x;  // NaN, < 0: an error
+    std::copy(adv.data.begin(), adv.data.end(), out);
+    return 0;
+  });
+}
+
+ADVX_API const char* advx_text() {
+  return g_text.c_str();
+}
+
 ADVX_API int advx_set_input(const float* px) {
   return guarded([&](App& app) {
-    app.set_exact_input(pixels_tensor(px));
+    advx::Tensor x({1, 1, 28, 28});
+    for (int i = 0; i < 784; ++i) x.data[static_cast<size_t>(i)] = px[i];
+    app.set_exact_input(x);
     app.update(false);
     return 0;
   });
@@ -124,16 +203,36 @@ ADVX_API const char* advx_hash() {
 
 namespace {
 
-std::string model_json(const play::App& app, const play::ModelEntry& e) {
-  std::ostringstream o;
-  o << "{\"name\":" << advx::json_quote(e.name) << ",\"arch\":" << advx::json_quote(e.arch)
-    << ",\"params\":" << e.params << ",\"bytes\":" << e.file_bytes
-    << ",\"test_acc\":" << (e.test_acc >= 0 ? fmt(e.test_acc) : "null") << ",\"url\":" << advx::json_quote(e.file)
-    << ",\"status\":" << advx::json_quote(play::status_name(e.status)) << ",\"received\":" << e.received
-    << ",\"error\":" << (e.error.empty() ? "null" : advx::json_quote(e.error))
-    << ",\"default\":" << (e.name == app.models.default_model() ? "true" : "false")
-    << ",\"selected\":" << (e.name == app.state.model ? "true" : "false") << "}";
-  return o.str();
+json model_json(const play::App& app, const play::ModelEntry& e) {
+  json o;
+  o["name"] = e.name;
+  o["arch"] = e.arch;
+  o["params"] = e.params;
+  o["bytes"] = e.file_bytes;
+  o["test_acc"] = e.test_acc >= 0 ? json(e.test_acc) : json(nullptr);
+  o["url"] = e.file;
+  o["status"] = play::status_name(e.status);
+  o["received"] = e.received;
+  o["error"] = e.error.empty() ? json(nullptr) : json(e.error);
+  o["default"] = e.name == app.models.default_model();
+  o["selected"] = e.name == app.state.model;
+  return o;
+}
+
+json param_table(const std::vector<advx::ParamSpec>& table) {
+  json out = json::array();
+  for (const advx::ParamSpec& p : table) {
+    json j;
+    j["key"] = p.key;
+    j["type"] = p.type == advx::ParamType::Float  ? "float"
+                : p.type == advx::ParamType::Int  ? "int"
+                : p.type == advx::ParamType::Bool ? "bool"
+                                                  : "choice";
+    j["min"] = p.min, j["max"] = p.max, j["default"] = p.def, j["help"] = p.help;
+    if (!p.choices.empty()) j["choices"] = p.choices;
+    out.push_back(j);
+  }
+  return out;
 }
 
 }  // namespace
@@ -141,11 +240,35 @@ std::string model_json(const play::App& app, const play::ModelEntry& e) {
 // [{"name", "arch", "params", "bytes", "test_acc", "url", "status", "received", "error", "default",
 // "selected"}] from the manifest: listing the models loads none of them.
 ADVX_API const char* advx_models_json() {
-  g_text = "[";
+  json list = json::array();
   if (g_app)
-    for (const play::ModelEntry& e : g_app->models.entries())
-      g_text += (g_text.size() > 1 ? "," : "") + model_json(*g_app, e);
-  g_text += "]";
+    for (const play::ModelEntry& e : g_app->models.entries()) list.push_back(model_json(*g_app, e));
+  g_text = list.dump();
+  return g_text.c_str();
+}
+
+// The registered attacks and defences with their parameter tables (what advx.attack accepts).
+ADVX_API const char* advx_registry_json() {
+  json j;
+  j["attacks"] = json::array();
+  for (const advx::AttackSpec& a : advx::attacks())
+    j["attacks"].push_back({{"name", a.name},
+                            {"title", a.title},
+                            {"summary", a.summary},
+                            {"citation", a.citation},
+                            {"norm", advx::norm_name(a.norm)},
+                            {"budget", a.budget},
+                            {"gradient", a.gradient},
+                            {"params", param_table(a.params)}});
+  j["defences"] = json::array();
+  for (const advx::DefenceSpec& d : advx::defences())
+    j["defences"].push_back({{"name", d.name},
+                             {"title", d.title},
+                             {"summary", d.summary},
+                             {"citation", d.citation},
+                             {"note", d.note},
+                             {"params", param_table(d.params)}});
+  g_text = j.dump();
   return g_text.c_str();
 }
 
@@ -155,7 +278,7 @@ ADVX_API const char* advx_model_json(const char* name) {
   const int rc = guarded([&](App& app) {
     const play::ModelEntry* e = app.models.find(name);
     if (!e) throw advx::Error("unknown model '" + std::string(name) + "'");
-    g_text = model_json(app, *e);
+    g_text = model_json(app, *e).dump();
     return 0;
   });
   return rc < 0 ? "" : g_text.c_str();
@@ -190,34 +313,69 @@ ADVX_API void advx_model_progress(const char* name, double received, double tota
   if (g_app) g_app->models.progress(name, static_cast<std::int64_t>(received), static_cast<std::int64_t>(total));
 }
 
-// What the page shows: predictions, attack result and norms.
+// What the page shows: predictions (bare and defended), the attack's result and norms, the
+// robustness curves.
 ADVX_API const char* advx_view_json() {
-  std::ostringstream o;
-  if (g_app) {
-    App& app = *g_app;
-    const play::AttackView& a = app.attack;
-    o << "{\"model\":" << advx::json_quote(app.state.model)
-      << ",\"modelStatus\":" << advx::json_quote(play::status_name(app.model_status()))
-      << ",\"pending\":" << (app.pending() ? "true" : "false") << ",\"pred\":" << app.clean.top
-      << ",\"probs\":" << probs_json(app.clean) << ",\"label\":" << app.true_label
-      << ",\"exact\":" << (app.exact_input ? "true" : "false") << ",\"attack\":" << (a.valid ? "{" : "null");
-    if (a.valid)
-      o << "\"pred\":" << a.pred.top << ",\"probs\":" << probs_json(a.pred) << ",\"label\":" << a.label
-        << ",\"success\":" << (a.success ? "true" : "false") << ",\"linf\":" << fmt(a.linf) << ",\"l2\":" << fmt(a.l2)
-        << ",\"l0\":" << a.l0 << ",\"ms\":" << fmt(a.ms) << "}";
-    const play::RobustnessCurve& r = app.robust;
-    o << ",\"robustness\":{\"done\":" << (r.done() && !r.key.empty() ? "true" : "false") << ",\"count\":" << r.count
-      << ",\"eps\":[";
-    for (size_t i = 0; i < r.eps.size(); ++i) o << (i ? "," : "") << fmt(r.eps[i]);
-    o << "],\"acc\":[";
-    for (size_t i = 0; i < r.acc.size(); ++i) o << (i ? "," : "") << (r.acc[i] < 0 ? "null" : fmt(r.acc[i]));
-    o << "]}";
-    o << ",\"error\":" << advx::json_quote(app.error) << ",\"timing\":{\"preprocess\":" << fmt(app.timing.preprocess_ms)
-      << ",\"classify\":" << fmt(app.timing.classify_ms) << ",\"attack\":" << fmt(app.timing.attack_ms) << "}}";
-  } else {
-    o << "null";
+  if (!g_app) {
+    g_text = "null";
+    return g_text.c_str();
   }
-  g_text = o.str();
+  App& app = *g_app;
+  json o;
+  o["model"] = app.state.model;
+  o["modelStatus"] = play::status_name(app.model_status());
+  o["pending"] = app.pending();
+  o["pred"] = app.clean.top;
+  o["probs"] = probs(app.clean);
+  o["label"] = app.true_label;
+  o["exact"] = app.exact_input;
+  if (app.defence.on) {
+    o["defence"] = {{"name", app.state.defence},
+                    {"pred", app.defence.clean.top},
+                    {"probs", probs(app.defence.clean)},
+                    {"gradient", advx::gradient_kind_name(app.defence.gradient)},
+                    {"ms", app.defence.ms}};
+  } else {
+    o["defence"] = nullptr;
+  }
+  const play::AttackView& a = app.attack;
+  if (a.valid) {
+    json j;
+    j["attack"] = app.state.attack;
+    j["pred"] = a.pred.top;
+    j["probs"] = probs(a.pred);
+    if (a.defended.top >= 0) j["defendedPred"] = a.defended.top, j["defendedProbs"] = probs(a.defended);
+    j["label"] = a.label;
+    j["success"] = a.success;
+    j["craftedOn"] = a.crafted_on;
+    j["linf"] = a.norms.linf, j["l2"] = a.norms.l2, j["l0"] = a.norms.l0;
+    j["queries"] = a.queries, j["gradientCalls"] = a.gradient_calls;
+    j["ms"] = a.ms;
+    o["attack"] = j;
+  } else {
+    o["attack"] = nullptr;
+  }
+  const play::RobustnessCurve& r = app.robust;
+  json rob;
+  rob["done"] = r.done() && !r.key.empty();
+  rob["count"] = r.count;
+  rob["budget"] = r.budget;
+  rob["eps"] = r.grid;
+  auto accs = [](const std::vector<float>& acc) {
+    json out = json::array();
+    for (float v : acc) out.push_back(v < 0 ? json(nullptr) : json(v));
+    return out;
+  };
+  rob["acc"] = r.curves.empty() ? json::array() : accs(r.curves.front().acc);  // the bare model's
+  rob["curves"] = json::array();
+  for (const play::RobustnessCurve::Curve& c : r.curves) rob["curves"].push_back({{"name", c.name}, {"acc", accs(c.acc)}});
+  o["robustness"] = rob;
+  o["error"] = app.error;
+  o["timing"] = {{"preprocess", app.timing.preprocess_ms},
+                 {"classify", app.timing.classify_ms},
+                 {"defence", app.timing.defence_ms},
+                 {"attack", app.timing.attack_ms}};
+  g_text = o.dump();
   return g_text.c_str();
 }
 
@@ -229,7 +387,7 @@ ADVX_API int advx_view_image(int which, float* out) {
       ADVX_REQUIRE(app.attack.valid, "no adversarial computed (no model?)");
       t = which == 1 ? &app.attack.adv : &app.attack.delta;
     }
-    for (int i = 0; i < 784; ++i) out[i] = t->data[static_cast<size_t>(i)];
+    std::copy(t->data.begin(), t->data.end(), out);
     return 0;
   });
 }

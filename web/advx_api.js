@@ -19,9 +19,21 @@
     if (rc < 0) throw new Error('advx: ' + lastError());
     return rc;
   }
-  function pixelsOf(p, what) {
-    if (!p || p.length !== 784) throw new TypeError('advx: ' + (what || 'pixels') + ' must be 784 values (28x28, row-major, in [0, 1])');
-    return p;
+  // An advx Error: what is wrong and how to fix it, naming the argument.
+  function fail(msg) { throw new Error('advx: ' + msg); }
+  function inputSize() { return check(_advx_input_size()); }
+  // pixels: 784 values for one 28x28 image, or N times the model's input size for a batch. Returns N.
+  function countOf(p, what) {
+    var size = inputSize();
+    if (!p || typeof p.length !== 'number' || p.length === 0 || p.length % size !== 0)
+      fail((what || 'pixels') + ' must be an array of N x ' + size + ' numbers in [0, 1] (the model\'s input, row-major), got ' +
+           (p && typeof p.length === 'number' ? p.length + ' values' : typeof p));
+    return p.length / size;
+  }
+  function integer(v, what, lo, hi) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+      fail(what + ' must be an integer in [' + lo + ', ' + hi + '], got ' + (typeof v === 'number' ? v : JSON.stringify(v)));
+    return v;
   }
   // Runs fn(ptr...) with malloc'd buffers of `sizes` floats; the first `inputs.length` are filled.
   function withFloats(inputs, sizes, fn) {
@@ -114,36 +126,70 @@
     version: '0.2.0',
     // performance.now() when the first frame was drawn (null until then).
     firstFrameMs: null,
-    // Probabilities (Float32Array, one per class) of the state's model for 784 pixels.
+    // Probabilities of the state's model: a Float32Array of K values (one per class) for one image,
+    // or N x K (row-major) for a batch of N images given as one array of N x input-size values.
     // Throws if that model is not loaded (await advx.loadModel(name) first).
     classify: function (pixels) {
-      pixelsOf(pixels);
-      return withFloats([pixels], [784, 64], function (inp, out) {
-        var n = check(_advx_classify(inp, out));
-        return HEAPF32.slice(out >> 2, (out >> 2) + n);
+      var n = countOf(pixels), size = pixels.length / n;
+      return withFloats([pixels], [n * size, n * 1000], function (inp, out) {
+        var k = check(_advx_classify(inp, n, out));
+        return HEAPF32.slice(out >> 2, (out >> 2) + n * k);
       });
     },
-    // Adversarial image (Float32Array(784)) for the state's model. opts: {target: class or -1,
-    // steps: 1 = FGSM (default), > 1 = BIM with that many steps}.
+    // Any registered attack (advx.registry().attacks) on one image or a batch, on the state's model:
+    //   advx.attack(pixels, labels, {attack: 'name', <its parameters>, target, seed, adaptive})
+    // labels: a class, or an array of N classes. Options not given keep the playground's current
+    // values. Returns {adv: Float32Array(N x input size), pred, success, linf, l2, l0 (arrays of N),
+    // queries, gradientCalls}. adaptive: true attacks the defended model (setState({defence}) first).
+    attack: function (pixels, labels, opts) {
+      var n = countOf(pixels), size = pixels.length / n;
+      var ys = Array.isArray(labels) ? labels : [labels];
+      if (ys.length !== n) fail('labels must give one class per image: ' + n + ' images, ' + ys.length + ' labels');
+      ys.forEach(function (y, i) { integer(y, 'labels[' + i + ']', 0, 999); });
+      if (opts !== undefined && (opts === null || typeof opts !== 'object')) fail('opts must be an object such as {attack: ..., eps: 0.3}');
+      var query = toQuery(opts || {});
+      var yp = _malloc(n * 4);
+      try {
+        HEAP32.set(ys, yp >> 2);
+        return withFloats([pixels], [n * size, n * size], function (inp, out) {
+          withString(query, function (q) { check(_advx_attack(inp, n, yp, q, out)); });
+          var r = JSON.parse(UTF8ToString(_advx_text()));
+          r.adv = HEAPF32.slice(out >> 2, (out >> 2) + n * size);
+          return r;
+        });
+      } finally {
+        _free(yp);
+      }
+    },
+    // The classic call: the adversarial image (Float32Array) for one image of the state's model by
+    // the gradient-sign method, FGSM (steps 1, the default) or BIM (steps > 1), with the current seed.
+    // opts: {target: class or -1, steps}.
     fgsm: function (pixels, label, eps, opts) {
-      pixelsOf(pixels);
+      if (countOf(pixels) !== 1) fail('fgsm takes one image; advx.attack takes a batch');
+      integer(label, 'label', 0, 999);
+      if (typeof eps !== 'number' || !isFinite(eps) || eps < 0 || eps > 1) fail('eps must be a number in [0, 1], got ' + eps);
       opts = opts || {};
-      var target = opts.target === undefined || opts.target === null ? -1 : opts.target | 0;
-      var steps = opts.steps === undefined ? 1 : opts.steps | 0;
-      return withFloats([pixels], [784, 784], function (inp, out) {
-        check(_advx_attack(inp, label | 0, +eps, target, steps, out));
-        return HEAPF32.slice(out >> 2, (out >> 2) + 784);
+      var target = opts.target === undefined || opts.target === null ? -1 : integer(opts.target, 'opts.target', -1, 999);
+      var steps = opts.steps === undefined ? 1 : integer(opts.steps, 'opts.steps', 1, 1000);
+      return withFloats([pixels], [pixels.length, pixels.length], function (inp, out) {
+        check(_advx_fgsm(inp, label, eps, target, steps, out));
+        return HEAPF32.slice(out >> 2, (out >> 2) + pixels.length);
       });
     },
+    // The registered attacks and defences with their parameter tables: {attacks: [{name, title,
+    // summary, citation, norm, budget, gradient, params: [{key, type, min, max, default, help}]}],
+    // defences: [...]}.
+    registry: function () { return JSON.parse(UTF8ToString(_advx_registry_json())); },
     // Shows these 784 pixels as the input (used as given, no preprocessing).
     setInput: function (pixels) {
-      pixelsOf(pixels);
+      if (!pixels || pixels.length !== 784) fail('setInput takes 784 values (28x28, row-major, in [0, 1])');
       withFloats([pixels], [784], function (inp) { check(_advx_set_input(inp)); });
     },
     state: function () { return JSON.parse(UTF8ToString(_advx_state_json())); },
-    // Keys: model, attack (fgsm|bim|pgd), eps, target (-1 = none), steps, seed, test, img,
-    // preprocess, brush, hide (array or comma list). Returns the new state. A model that is not
-    // loaded yet starts loading; await advx.loadModel(name) before classify/fgsm with it.
+    // Keys: model, attack (a registered attack) and its parameters (advx.registry()), target (-1 =
+    // none), seed, defence ('none' or a registered defence) and its parameters, adaptive, bpda, test,
+    // img, preprocess, brush, hide (array or comma list). Returns the new state. A model that is not
+    // loaded yet starts loading; await advx.loadModel(name) before classify/attack with it.
     setState: function (obj) {
       withString(toQuery(obj || {}), function (p) { check(_advx_set_state(p)); });
       return api.state();
@@ -169,8 +215,10 @@
         });
       });
     },
-    // What the page shows: {model, modelStatus, pred, probs, label, exact, attack: {pred, probs,
-    // label, success, linf, l2, l0, ms} or null, error, timing}.
+    // What the page shows: {model, modelStatus, pred, probs, label, exact, defence: {name, pred,
+    // probs, gradient} or null, attack: {attack, pred, probs, defendedPred, defendedProbs, label,
+    // success, craftedOn, linf, l2, l0, queries, gradientCalls, ms} or null, robustness: {done,
+    // budget, eps, acc, curves: [{name, acc}]}, error, timing}.
     view: function () { return JSON.parse(UTF8ToString(_advx_view_json())); },
     // 'input' | 'adversarial' | 'perturbation' -> Float32Array(784).
     image: function (which) {

@@ -290,6 +290,10 @@ AttackSpec bim_attack() {
   return s;
 }
 
+const AttackSpec& gradient_sign_attack(int steps) {
+  return get_attack(steps <= 1 ? "fgsm" : "bim");
+}
+
 AttackSpec pgd_attack() {
   AttackSpec s;
   s.name = "pgd", s.title = "PGD, random start", s.key = 'G', s.norm = Norm::Linf, s.budget = "eps";

@@ -41,6 +41,10 @@ AttackResult linf_attack(Classifier& m, const Tensor& x, const std::vector<int>&
 AttackResult fgsm(Classifier& m, const Tensor& x, const std::vector<int>& labels, const std::vector<int>& targets,
                   float eps);
 
+// The registry entry of the classic gradient-sign attack with `steps` steps: FGSM for 1, BIM for
+// more (for callers that speak in steps, such as the JS API's advx.fgsm).
+const AttackSpec& gradient_sign_attack(int steps);
+
 // The exact Euclidean projection onto {a : |a - x|_inf <= eps} ∩ [0, 1]^d, in place on `adv`.
 // Both sets are boxes, so their intersection is the box [max(x - eps, 0), min(x + eps, 1)] and
 // clamping each coordinate to it is the projection.

@@ -1,12 +1,14 @@
 #include "engine/io/safetensors.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "engine/error.h"
 #include "engine/io/file.h"
-#include "engine/io/json.h"
+
 
 namespace advx {
 namespace {
@@ -17,27 +19,16 @@ static_assert(sizeof(float) == 4, "float must be IEEE-754 binary32");
 }  // namespace
 
 std::vector<std::uint8_t> safetensors_encode(const TensorFile& f) {
-  std::string header = "{";
-  if (!f.metadata.empty()) {
-    header += "\"__metadata__\":{";
-    bool first = true;
-    for (const auto& kv : f.metadata) {
-      header += (first ? "" : ",") + json_quote(kv.first) + ":" + json_quote(kv.second);
-      first = false;
-    }
-    header += "}";
-  }
+  nlohmann::ordered_json h = nlohmann::ordered_json::object();
+  if (!f.metadata.empty()) h["__metadata__"] = f.metadata;
   std::uint64_t offset = 0;
   for (const auto& kv : f.tensors) {
     const Tensor& t = kv.second;
-    std::string shape;
-    for (size_t i = 0; i < t.shape.size(); ++i) shape += (i ? "," : "") + std::to_string(t.shape[i]);
     const std::uint64_t bytes = static_cast<std::uint64_t>(t.size()) * 4;
-    header += (header.size() > 1 ? "," : "") + json_quote(kv.first) + ":{\"dtype\":\"F32\",\"shape\":[" + shape +
-              "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
+    h[kv.first] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
-  header += "}";
+  std::string header = h.dump();
   while (header.size() % 8 != 0) header += ' ';  // the spec recommends 8-byte alignment of the data
   std::vector<std::uint8_t> out(8 + header.size() + static_cast<size_t>(offset));
   const std::uint64_t hlen = header.size();
@@ -61,46 +52,53 @@ TensorFile safetensors_decode(const std::vector<std::uint8_t>& bytes, const std:
                where + " has a header length of " + std::to_string(hlen) + " bytes but the file is " +
                    std::to_string(bytes.size()) + " bytes: truncated or not a safetensors file");
   const std::string header(reinterpret_cast<const char*>(bytes.data()) + 8, static_cast<size_t>(hlen));
-  const Json j = parse_json(header, where + " header");
-  ADVX_REQUIRE(j.type == Json::Object, where + ": header is not a JSON object");
+  // nlohmann-json (Debian's nlohmann-json3-dev) parses strictly by RFC 8259: no hex, no inf or nan,
+  // no leading zeros; numbers too large for a double are errors. Duplicate keys keep the last.
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + " header: invalid JSON (" + e.what() + ")");
+  }
+  ADVX_REQUIRE(j.is_object(), where + ": header is not a JSON object");
   const std::uint64_t data_len = bytes.size() - 8 - hlen;
   const std::uint8_t* data = bytes.data() + 8 + hlen;
 
   TensorFile out;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
-  for (const auto& kv : j.obj) {
-    const std::string& name = kv.first;
-    const Json& e = kv.second;
+  for (const auto& kv : j.items()) {
+    const std::string& name = kv.key();
+    const nlohmann::json& e = kv.value();
     if (name == "__metadata__") {
-      ADVX_REQUIRE(e.type == Json::Object, where + ": __metadata__ must be an object of strings");
-      for (const auto& m : e.obj) {
-        ADVX_REQUIRE(m.second.type == Json::String, where + ": metadata value of '" + m.first + "' is not a string");
-        out.metadata[m.first] = m.second.str;
+      ADVX_REQUIRE(e.is_object(), where + ": __metadata__ must be an object of strings");
+      for (const auto& m : e.items()) {
+        ADVX_REQUIRE(m.value().is_string(), where + ": metadata value of '" + m.key() + "' is not a string");
+        out.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
     const std::string t = where + ", tensor '" + name + "'";
-    ADVX_REQUIRE(e.type == Json::Object, t + ": entry is not an object");
-    const Json* dtype = e.find("dtype");
-    const Json* shape = e.find("shape");
-    const Json* offs = e.find("data_offsets");
-    ADVX_REQUIRE(dtype && dtype->type == Json::String && shape && shape->type == Json::Array && offs &&
-                     offs->type == Json::Array && offs->arr.size() == 2,
+    ADVX_REQUIRE(e.is_object(), t + ": entry is not an object");
+    const auto dtype = e.find("dtype"), shape = e.find("shape"), offs = e.find("data_offsets");
+    ADVX_REQUIRE(dtype != e.end() && dtype->is_string() && shape != e.end() && shape->is_array() &&
+                     offs != e.end() && offs->is_array() && offs->size() == 2,
                  t + ": needs dtype, shape and data_offsets [begin, end]");
-    ADVX_REQUIRE(dtype->str == "F32", t + " has dtype " + dtype->str +
-                                          "; advx reads float32 (F32) only: convert with tensor.float() before saving");
+    ADVX_REQUIRE(dtype->get<std::string>() == "F32",
+                 t + " has dtype " + dtype->get<std::string>() +
+                     "; advx reads float32 (F32) only: convert with tensor.float() before saving");
     Shape s;
     std::uint64_t count = 1;
-    for (const Json& d : shape->arr) {
-      ADVX_REQUIRE(d.type == Json::Number && d.num >= 0 && d.num < 1e9 && std::floor(d.num) == d.num,
+    for (const nlohmann::json& d : *shape) {
+      // Unsigned integers only: 1e3, -1 and 2.5 are not shape entries.
+      ADVX_REQUIRE(d.is_number_unsigned() && d.get<std::uint64_t>() < 1000000000ULL,
                    t + ": shape entries must be non-negative integers");
-      s.push_back(static_cast<int>(d.num));
-      count *= static_cast<std::uint64_t>(d.num);
+      s.push_back(static_cast<int>(d.get<std::uint64_t>()));
+      count *= d.get<std::uint64_t>();
       ADVX_REQUIRE(count < (1ULL << 32), t + ": tensor too large");
     }
-    for (const Json& o : offs->arr)
-      ADVX_REQUIRE(o.type == Json::Number && o.num >= 0 && std::floor(o.num) == o.num, t + ": bad data_offsets");
-    const auto begin = static_cast<std::uint64_t>(offs->arr[0].num), end = static_cast<std::uint64_t>(offs->arr[1].num);
+    for (const nlohmann::json& o : *offs)
+      ADVX_REQUIRE(o.is_number_unsigned(), t + ": bad data_offsets (non-negative integers expected)");
+    const auto begin = (*offs)[0].get<std::uint64_t>(), end = (*offs)[1].get<std::uint64_t>();
     ADVX_REQUIRE(begin <= end && end <= data_len,
                  t + " claims bytes [" + std::to_string(begin) + ", " + std::to_string(end) + ") but only " +
                      std::to_string(data_len) + " data bytes follow the header: the file is truncated or corrupt");

@@ -59,6 +59,40 @@ out=$("$ADVX" attack --model cnn --image "$T/seven.png" --attack pgd --eps 0.3 -
 if grep -q "clean:       predicted 7" <<<"$out" && grep -q "attack succeeded" <<<"$out" && [ -s "$T/adv.png" ]; then
   ok "attack on a PNG"; else bad "attack on a PNG" "$out"; fi
 
+# --help is generated from the engine's tables: every attack and defence parameter with its range.
+help=$("$ADVX" eval --help 2>&1)
+if grep -q -- "--eps X .*\[a number in \[0, 1\]; default 0.1; fgsm, bim, pgd, noise\]" <<<"$help" &&
+   grep -q -- "--steps N .*an integer in \[1, 1000\]" <<<"$help" && grep -q -- "--restarts N" <<<"$help" &&
+   grep -q -- "--early-stop" <<<"$help" && grep -q -- "--threshold X .*\[a number in \[0.01, 0.99\]" <<<"$help" &&
+   grep -q -- "noise: random baseline" <<<"$help"; then ok "eval --help lists every parameter with its range"
+else bad "eval --help" "$help"; fi
+
+# The threshold defence: clean, oblivious and adaptive accuracies in one JSON; masking shown.
+out=$("$ADVX" eval --model small --attack pgd --eps 0.3 --steps 10 --n 100 --defence threshold --adaptive --json 2>&1)
+if /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["defence"] == "threshold" and r["threshold"] == 0.5 and r["adaptive"] is True and r["gradient"] == "bpda"
+assert r["clean_acc"] >= 0.95 and r["adv_acc"] == r["adaptive_adv_acc"] and "oblivious_adv_acc" in r
+assert r["adaptive_adv_acc"] <= r["oblivious_adv_acc"] + 0.03 and r["linf_max"] <= 0.3 + 1e-6
+PY
+then ok "eval --defence threshold --adaptive: clean, oblivious, adaptive"; else bad "eval --defence" "$out"; fi
+out=$("$ADVX" eval --model small --attack bim --eps 0.3 --steps 10 --n 100 --defence threshold --adaptive --no-bpda --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['gradient']=='zero' and r['adv_acc']==r['clean_acc']" "$out" \
+  && ok "--no-bpda: the true (zero) gradient moves nothing" || bad "--no-bpda" "$out"
+
+# noise next to FGSM at the same eps; black-box transfer with --source-model.
+noise=$("$ADVX" eval --model small --attack noise --eps 0.3 --n 300 --json 2>&1)
+fgsm=$("$ADVX" eval --model small --attack fgsm --eps 0.3 --n 300 --json 2>&1)
+/usr/bin/python3 -c "
+import json,sys; n=json.loads(sys.argv[1]); f=json.loads(sys.argv[2])
+assert n['gradient_calls']==0 and n['queries']==n['attacked'] and n['linf_max']<=0.3+1e-6
+assert n['adv_acc'] > 0.8 and f['adv_acc'] < 0.1, (n['adv_acc'], f['adv_acc'])" "$noise" "$fgsm" \
+  && ok "noise keeps the model right where FGSM at the same eps does not" || bad "noise vs fgsm" "$noise $fgsm"
+out=$("$ADVX" eval --model cnn --attack fgsm --eps 0.3 --n 100 --source-model small --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['source_model']=='small' and r['adv_acc']<r['clean_acc']" "$out" \
+  && ok "transfer: crafted on small, scored on cnn" || bad "transfer" "$out"
+
 # Clear errors, exit code 1, never a crash.
 printf 'not a png' > "$T/bad.png"
 head -c 5000 assets/models/small.safetensors > "$T/trunc.safetensors"
@@ -75,6 +109,22 @@ expect_error "missing data folder" "does not exist" "$ADVX" eval --model small -
 mkdir -p "$T/emptydata"
 ADVX_DATA="$T/emptydata" expect_error "data folder without mnist/" "is missing" "$ADVX" eval --model small --n 10
 expect_error "unknown architecture" "unknown model architecture" "$ADVX" train --model resnet --out "$T/x.safetensors"
+expect_error "a parameter without its attack" "--eps does not apply to a run without --attack" "$ADVX" eval --model small --eps 0.1 --n 10
+expect_error "a parameter of another attack" "--steps does not apply to --attack fgsm (it is for bim, pgd)" "$ADVX" eval --model small --attack fgsm --eps 0.1 --steps 3
+expect_error "eps out of range" "--eps must be >= 0 and <= 1, got 1.5" "$ADVX" eval --model small --attack pgd --eps 1.5
+expect_error "hex is not a number" "--eps must be a number in [0, 1], got '0x10'" "$ADVX" eval --model small --attack fgsm --eps 0x10
+expect_error "steps 0" "--steps must be >= 1" "$ADVX" eval --model small --attack bim --eps 0.1 --steps 0
+expect_error "negative target" "--target must be >= 0" "$ADVX" attack --model small --image "$T/seven.png" --attack fgsm --eps 0.1 --out "$T/o.png" --target -5
+expect_error "unknown defence" "unknown --defence 'zzz'" "$ADVX" eval --model small --attack fgsm --eps 0.1 --defence zzz
+expect_error "adaptive without a defence" "--adaptive attacks a defended model" "$ADVX" eval --model small --attack fgsm --eps 0.1 --adaptive
+expect_error "no-bpda without adaptive" "--no-bpda changes the adaptive attacker" "$ADVX" eval --model small --attack fgsm --eps 0.1 --defence threshold --no-bpda
+expect_error "threshold out of range" "--threshold must be >= 0.01 and <= 0.99" "$ADVX" eval --model small --attack fgsm --eps 0.1 --defence threshold --threshold 1
+expect_error "demo --n 0" "--n must be >= 1" "$ADVX" demo --n 0
+expect_error "demo --n -5" "--n must be >= 1" "$ADVX" demo --n -5
+expect_error "train checks --out first" "cannot write" "$ADVX" train --model softmax --out /nonexistent/dir/x.safetensors
+expect_error "a folder as --model" "is a folder" "$ADVX" eval --model "$T" --n 10
+expect_error "a full disk" "failed" "$ADVX" attack --model small --image "$T/seven.png" --attack fgsm --eps 0.1 --out /dev/full
+expect_error "source model without attack" "--source-model needs an --attack" "$ADVX" eval --model small --source-model cnn
 
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

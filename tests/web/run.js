@@ -6,7 +6,7 @@
 //
 //   node tests/web/run.js --url http://127.0.0.1:PORT/ [--root build/web] [--native build/native/advx]
 //        [--mnist ../shared/data/mnist] [--model cnn] [--draw 50] [--fgsm 25] [--classify 1000]
-//        [--shots build/screenshots] [--only startup,models,classify,draw,fgsm,url,shots]
+//        [--shots build/screenshots] [--only startup,models,classify,draw,fgsm,api,defence,url,shots]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -450,6 +450,123 @@ async function main() {
     return { ok: bad.length === 0 && flipped >= 0.8 * n && n >= 20 && within === n && announced === n,
              detail: `${flipped}/${n} flipped (needs >= 80%), ${within}/${n} within eps 0.3 and [0,1], ` +
                      `${announced}/${n} announced` + (bad.length ? '; ' + bad.join('; ') : '') };
+  });
+
+  if (want('api')) await check('JS API: registry, batched classify and attack, seeded, bad arguments rejected', async () => {
+    const def = await page.evaluate(() => window.advx.models().find((m) => m.default).name);
+    await useModel(page, def);
+    const n = 20, bad = [];
+    const b64 = Buffer.from(mnist.bytes(0).buffer, mnist.bytes(0).byteOffset, n * 784).toString('base64');
+    const labels = Array.from(mnist.labels.subarray(0, n));
+    const r = await page.evaluate(({ b64, n, labels }) => {
+      const raw = atob(b64), x = new Float32Array(n * 784);
+      for (let i = 0; i < x.length; ++i) x[i] = raw.charCodeAt(i) / 255;
+      const reg = window.advx.registry();
+      const batch = window.advx.classify(x);
+      let maxDiff = 0;
+      for (let i = 0; i < n; ++i) {
+        const one = window.advx.classify(x.subarray(i * 784, (i + 1) * 784));
+        for (let k = 0; k < one.length; ++k) maxDiff = Math.max(maxDiff, Math.abs(one[k] - batch[i * one.length + k]));
+      }
+      const t0 = performance.now();
+      const pgd = window.advx.attack(x, labels, { attack: 'pgd', eps: 0.3, steps: 10, seed: 1 });
+      const ms = performance.now() - t0;
+      const again = window.advx.attack(x, labels, { attack: 'pgd', eps: 0.3, steps: 10, seed: 1 });
+      const noise = window.advx.attack(x, labels, { attack: 'noise', eps: 0.3, seed: 1 });
+      const fgsm = window.advx.fgsm(x.subarray(0, 784), labels[0], 0.2);
+      const viaAttack = window.advx.attack(x.subarray(0, 784), labels[0], { attack: 'fgsm', eps: 0.2, target: -1 }).adv;
+      const errors = [];
+      const expectError = (f, re) => {
+        try { f(); errors.push('no error for ' + f); } catch (e) {
+          if (!(e instanceof Error) || !re.test(e.message)) errors.push(`${f}: ${e && e.message}`);
+        }
+      };
+      const one = x.subarray(0, 784);
+      expectError(() => window.advx.fgsm(one, NaN, 0.1), /label must be an integer/);
+      expectError(() => window.advx.fgsm(one, 3, null), /eps must be a number/);
+      expectError(() => window.advx.fgsm(one, 3, -Infinity), /eps must be a number/);
+      expectError(() => window.advx.fgsm(one, 3, 0.1, { target: 'abc' }), /opts.target must be an integer/);
+      expectError(() => window.advx.fgsm(one, 3, 0.1, { steps: 0 }), /opts.steps must be an integer/);
+      expectError(() => window.advx.attack(one, 3, { attack: 'nope' }), /attack is one of/);
+      expectError(() => window.advx.attack(one, 3, { eps: 2 }), /eps must be/);
+      expectError(() => window.advx.attack(one, 3, { test: 3 }), /not an attack option/);
+      expectError(() => window.advx.attack(one, [1, 2], {}), /one class per image/);
+      expectError(() => window.advx.classify(new Float32Array(783)), /must be an array of N x 784/);
+      return { attacks: reg.attacks.map((a) => a.name), defences: reg.defences.map((d) => d.name), maxDiff, ms,
+               pgd: { pred: pgd.pred, success: pgd.success, linf: pgd.linf, adv: Array.from(pgd.adv) },
+               same: again.adv.every((v, i) => v === pgd.adv[i]), noiseOk: noise.success.filter((s) => !s).length,
+               noiseGrad: noise.gradientCalls, fgsmSame: fgsm.every((v, i) => v === viaAttack[i]), errors };
+    }, { b64, n, labels });
+    for (const a of ['fgsm', 'bim', 'pgd', 'noise']) if (!r.attacks.includes(a)) bad.push(`registry lacks ${a}`);
+    if (!r.defences.includes('threshold')) bad.push('registry lacks threshold');
+    if (r.maxDiff > 1e-6) bad.push(`batched classify differs from one by one by ${r.maxDiff}`);
+    const fooled = r.pgd.success.filter((v) => v).length;
+    const within = r.pgd.adv.every((v, i) => v >= 0 && v <= 1 && Math.abs(v - mnist.image(Math.floor(i / 784))[i % 784]) <= 0.3 + 1e-6);
+    if (!within) bad.push('a PGD adversarial left [0, 1] or the eps-ball');
+    if (fooled < 0.9 * n) bad.push(`PGD-10 at 0.3 fooled only ${fooled}/${n}`);
+    if (!r.same) bad.push('the same seed gave another PGD result');
+    if (r.noiseGrad !== 0) bad.push(`noise used ${r.noiseGrad} gradients`);
+    if (!r.fgsmSame) bad.push('advx.fgsm differs from advx.attack({attack: fgsm})');
+    bad.push(...r.errors);
+    note(`registry: ${r.attacks.join(', ')} / ${r.defences.join(', ')}; batched PGD-10 on ${n} images ${r.ms.toFixed(0)} ms, ` +
+         `fooled ${fooled}/${n}; noise at the same eps left ${r.noiseOk}/${n} right`);
+    return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `batched = one by one, ${fooled}/${n} fooled within eps, seeded, 10 bad calls rejected` };
+  });
+
+  if (want('defence')) await check('defence panel: toggling the threshold shows the defended prediction at once; adaptive attacker; curves', async () => {
+    const def = await page.evaluate(() => window.advx.models().find((m) => m.default).name);
+    await useModel(page, def);
+    const bad = [];
+    await page.evaluate(() => window.advx.setState({ test: 0, attack: 'pgd', eps: 0.3, steps: 10, target: -1, defence: 'none', adaptive: false }));
+    await settled(page);
+    // A real click on the radio button; count the frames from the release to the defended prediction.
+    const c = centre(await widget(page, 'defence_threshold'));
+    await page.mouse.move(c.x, c.y);
+    await page.mouse.down();
+    await frames(page, 1);
+    await page.mouse.up();
+    const waited = await page.evaluate(() => new Promise((resolve) => {
+      const f0 = window.advx.layout().frames;
+      const tick = () => {
+        const v = window.advx.view();
+        const f = window.advx.layout().frames - f0;
+        if (v.defence && v.defence.pred >= 0) resolve({ frames: f, v });
+        else if (f > 30) resolve({ frames: f, v });
+        else requestAnimationFrame(tick);
+      };
+      tick();
+    }));
+    if (!waited.v.defence) bad.push('no defended prediction after the click');
+    else if (waited.frames > 2) bad.push(`the defended prediction came ${waited.frames} frames after the release`);
+    await settled(page);
+    const obl = await page.evaluate(() => window.advx.view());
+    if (!obl.attack || obl.attack.craftedOn !== def) bad.push(`oblivious attack crafted on ${obl.attack && obl.attack.craftedOn}`);
+    await click(page, 'adaptive');
+    const ada = await page.evaluate(() => ({ v: window.advx.view(), st: window.advx.state() }));
+    if (!ada.st.adaptive || !ada.v.attack || !/^threshold/.test(ada.v.attack.craftedOn)) bad.push(`adaptive: ${JSON.stringify(ada.st)} ${ada.v.attack && ada.v.attack.craftedOn}`);
+    if (ada.v.defence && ada.v.defence.gradient !== 'bpda') bad.push(`gradient ${ada.v.defence.gradient}`);
+    await click(page, 'bpda');
+    const masked = await page.evaluate(() => window.advx.view());
+    if (!masked.defence || masked.defence.gradient !== 'zero') bad.push('BPDA off should give the zero gradient');
+    const shotFile = await shot(page, 'defence');
+    // The URL carries the defence; a new page reproduces it.
+    const hash = await page.evaluate(() => window.advx.hash());
+    if (!/defence=threshold&threshold=0\.5&adaptive=1&bpda=0/.test(hash)) bad.push(`hash: ${hash}`);
+    const p2 = await open(ctx, hash, 'defence-url');
+    await frames(p2, 2);
+    await p2.waitForFunction(() => !window.advx.view().pending, null, { timeout: 30000 });
+    const v2 = await p2.evaluate(() => window.advx.view());
+    if (!v2.defence || v2.defence.pred !== masked.defence.pred || !v2.attack || v2.attack.defendedPred !== masked.attack.defendedPred)
+      bad.push('the defence URL gave another result');
+    // Three robustness curves while a defence is on.
+    const curves = await p2.evaluate(() => window.advx.view().robustness.curves.map((c) => c.name).join(','));
+    if (curves !== 'bare,oblivious,adaptive') bad.push(`robustness curves: ${curves}`);
+    await p2.close();
+    await page.evaluate(() => window.advx.setState({ defence: 'none', adaptive: false, bpda: true }));
+    note(`defended prediction ${waited.frames} frame(s) after the click's release; oblivious adversarial: bare ${obl.attack && obl.attack.pred}, ` +
+         `defended ${obl.attack && obl.attack.defendedPred}; adaptive (BPDA): defended ${ada.v.attack && ada.v.attack.defendedPred}; ` +
+         `masked: defended ${masked.attack && masked.attack.defendedPred}; ${shotFile}`);
+    return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `defended prediction within ${waited.frames} frame(s); adaptive, BPDA and URL work; 3 curves` };
   });
 
   if (want('url')) await check('URL state: reload reproduces the prediction and the adversarial; hide= hides panels', async () => {

@@ -1,0 +1,111 @@
+// Defence panel: a registered defence (engine/defences) in front of the model, with the controls of
+// its parameter table; the prediction without and with it, side by side, live while drawing and as
+// the attack's sliders move; the adaptive attacker switch (attack the defended model itself,
+// through BPDA or through its true gradient), and what to expect, said honestly.
+#include <cstdio>
+
+#include "frontend/colormap.h"
+#include "frontend/panels.h"
+
+namespace play {
+
+namespace {
+
+// One table cell: the prediction, in the error colour when it is not the label.
+void verdict(const Prediction& p, int label) {
+  ImGui::TableNextColumn();
+  if (p.top < 0) {
+    ImGui::TextDisabled("-");
+    return;
+  }
+  const bool wrong = label >= 0 && p.top != label;
+  ImGui::TextColored(wrong ? kErrorColour : ImGui::GetStyleColorVec4(ImGuiCol_Text), "%d (%.0f%%)", p.top,
+                     static_cast<double>(p.probs[static_cast<size_t>(p.top)]) * 100.0);
+}
+
+}  // namespace
+
+void panel_defence(App& app, Ui& ui) {
+  const float em = ImGui::GetFontSize();
+  ViewState s = app.state;
+  bool changed = false;
+  if (ImGui::RadioButton("none", s.defence == "none")) s.defence = "none", changed = true;
+  ui.mark("defence_none");
+  for (const advx::DefenceSpec& d : advx::defences()) {
+    same_line_if_fits(ImGui::CalcTextSize(d.title.c_str()).x + 2.0f * ImGui::GetFrameHeight());
+    if (ImGui::RadioButton(d.title.c_str(), s.defence == d.name)) s.defence = d.name, changed = true;
+    ui.mark(("defence_" + d.name).c_str());
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n%s", d.summary.c_str(), d.citation.c_str());
+  }
+  const advx::DefenceSpec* spec = advx::find_defence(s.defence);
+  if (spec) {
+    for (const advx::ParamSpec& p : spec->params) changed |= param_control(p, s.params, ui);
+    if (ImGui::Checkbox("adaptive attacker", &s.adaptive)) changed = true;
+    ui.mark("adaptive");
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("on: the attack runs on the defended model itself\noff: it is crafted on the bare model "
+                        "(oblivious) and only scored behind the defence");
+    if (s.adaptive) {
+      ImGui::SameLine();
+      if (ImGui::Checkbox("BPDA", &s.bpda)) changed = true;
+      ui.mark("bpda");
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("on: steps without a gradient are the identity in the backward pass (Athalye et al. 2018)\n"
+                          "off: their true gradient, zero almost everywhere (gradient masking)");
+    }
+  }
+  if (changed) app.set_state(s);
+  if (!spec) {
+    ImGui::TextWrapped("No defence: the attack panel shows the bare model. Pick one to see it react live, next to "
+                       "an attacker that knows about it.");
+    return;
+  }
+  if (model_status_line(app)) return;
+  const int label = app.true_label >= 0 ? app.true_label : app.clean.top;
+  const AttackView& a = app.attack;
+  if (ImGui::BeginTable("verdicts", 3, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) {
+    ImGui::TableSetupColumn("");
+    ImGui::TableSetupColumn("bare model");
+    ImGui::TableSetupColumn("defended");
+    ImGui::TableHeadersRow();
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted("input");
+    verdict(app.clean, label);
+    verdict(app.defence.clean, label);
+    if (a.valid) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted("adversarial");
+      verdict(a.pred, label);
+      verdict(a.defended, label);
+    }
+    ImGui::EndTable();
+  }
+  ui.mark("defended_pred");
+  if (app.defence.seen.size() == 784) {
+    if (ui.images_dirty) ui.defended_tex.upload(grey_rgba(app.defence.seen.ptr(), 784), 28, 28);
+    image_with_border(ui.defended_tex, 3.5f * em);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("what the defended model's classifier sees: the transformed input");
+    ImGui::SameLine();
+  }
+  ImGui::BeginGroup();
+  ImGui::TextDisabled("left: what the defended model sees");
+  if (a.valid) ImGui::TextDisabled("attack crafted on %s", a.crafted_on.c_str());
+  ImGui::EndGroup();
+  if (s.adaptive) {
+    const advx::GradientKind g = app.defence.gradient;
+    if (g == advx::GradientKind::Zero) {
+      ImGui::PushStyleColor(ImGuiCol_Text, kErrorColour);
+      ImGui::TextWrapped("The adaptive attacker follows the true gradient: zero. It cannot move: that is gradient "
+                         "masking, not robustness.");
+      ImGui::PopStyleColor();
+    } else if (g == advx::GradientKind::StraightThrough)
+      ImGui::TextWrapped("The adaptive attacker differentiates through the defence with BPDA.");
+  }
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + ImGui::GetContentRegionAvail().x);
+  ImGui::TextDisabled("%s", spec->note.c_str());
+  ImGui::PopTextWrapPos();
+}
+
+}  // namespace play

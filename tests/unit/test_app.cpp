@@ -1,0 +1,222 @@
+// The playground's library (frontend/ without ImGui): the URL state generated from the tables, the
+// App on the shipped models (defence, adaptive attacker, robustness curves) and the JS API's C
+// functions, natively.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/attacks/attack.h"
+#include "engine/defences/defence.h"
+#include "frontend/app.h"
+#include "frontend/state.h"
+
+using namespace play;
+namespace fs = std::filesystem;
+
+extern "C" {
+int advx_classify(const float* px, int n, float* out);
+int advx_attack(const float* px, int n, const int* labels, const char* opts, float* out);
+int advx_fgsm(const float* px, int label, float eps, int target, int steps, float* out);
+int advx_set_state(const char* query);
+const char* advx_text();
+const char* advx_last_error();
+const char* advx_view_json();
+const char* advx_state_json();
+const char* advx_registry_json();
+}
+namespace play {
+void api_attach(App* app);
+}
+
+namespace {
+
+// An asset folder as the build stages it: the repository's models and MNIST's test images (the
+// full 10k file: the sample loader reads any number).
+std::string asset_dir() {
+  static const std::string dir = [] {
+    const fs::path d = fs::temp_directory_path() / "advx_test_assets";
+    fs::create_directories(d / "mnist");
+    std::error_code ec;
+    fs::create_symlink(fs::path(ADVX_SOURCE_DIR) / "assets/models", d / "models", ec);
+    const fs::path data = fs::path(ADVX_SOURCE_DIR) / "../shared/data/mnist";
+    fs::create_symlink(data / "t10k-images-idx3-ubyte.gz", d / "mnist/test-images.idx.gz", ec);
+    fs::create_symlink(data / "t10k-labels-idx1-ubyte.gz", d / "mnist/test-labels.idx.gz", ec);
+    return d.string();
+  }();
+  return dir;
+}
+
+nlohmann::json view() {
+  return nlohmann::json::parse(advx_view_json());
+}
+
+}  // namespace
+
+TEST_CASE("URL state: every registered parameter round-trips; bad values are reported", "[app]") {
+  ViewState s;
+  REQUIRE(s.attack == advx::attacks().front().name);
+  for (const advx::AttackSpec& a : advx::attacks()) {
+    ViewState t = s;
+    t.attack = a.name;
+    for (const advx::ParamSpec& p : a.params) t.params.set(p.key, p.type == advx::ParamType::Bool ? 1.0 : p.max);
+    t.target = 3, t.seed = 17, t.test_index = 42;
+    std::string errors;
+    const ViewState back = apply_query(ViewState{}, encode_query(t), &errors);
+    INFO(encode_query(t));
+    REQUIRE(errors.empty());
+    REQUIRE(back.attack == a.name);
+    for (const advx::ParamSpec& p : a.params) REQUIRE(back.params.number(p.key) == Approx(t.params.number(p.key)));
+    REQUIRE(back.target == 3);
+    REQUIRE(back.seed == 17);
+    REQUIRE(back.test_index == 42);
+  }
+  for (const advx::DefenceSpec& d : advx::defences()) {
+    ViewState t = s;
+    t.defence = d.name, t.adaptive = true, t.bpda = false;
+    for (const advx::ParamSpec& p : d.params) t.params.set(p.key, p.min);
+    const ViewState back = apply_query(ViewState{}, encode_query(t));
+    REQUIRE(back.defence == d.name);
+    REQUIRE(back.adaptive);
+    REQUIRE(!back.bpda);
+    for (const advx::ParamSpec& p : d.params) REQUIRE(back.params.number(p.key) == Approx(p.min));
+  }
+  std::string errors;
+  const ViewState bad = apply_query(s, "attack=nope&eps=2&steps=0x3&target=abc&defence=zzz&foo=1", &errors);
+  REQUIRE(bad.attack == s.attack);
+  REQUIRE(bad.params == s.params);
+  for (const char* key : {"'attack=nope'", "'eps=2'", "'steps=0x3'", "'target=abc'", "'defence=zzz'", "'foo=1'"})
+    REQUIRE_THAT(errors, Catch::Contains(key));
+  const nlohmann::json j = nlohmann::json::parse(state_json(apply_query(s, "attack=pgd&defence=threshold")));
+  REQUIRE(j["attack"] == "pgd");
+  REQUIRE(j.contains("steps"));
+  REQUIRE(j.contains("threshold"));
+  REQUIRE(j["defence"] == "threshold");
+}
+
+TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][shipped]") {
+  App app(asset_dir());
+  REQUIRE(app.samples.size() == 10000);
+  REQUIRE(app.apply_query("model=small&test=0&attack=pgd&eps=0.3&steps=20"));
+  app.update(false);
+  REQUIRE(app.clean.top == 7);
+  REQUIRE(!app.defence.on);
+  REQUIRE(app.attack.valid);
+  REQUIRE(app.attack.success);  // PGD at 0.3 fools the bare model
+  REQUIRE(app.attack.norms.linf <= 0.3 + 1e-6);
+  // The threshold on: the defended prediction appears in the same update (no frame in between).
+  REQUIRE(app.apply_query("defence=threshold&threshold=0.5"));
+  app.update(false);
+  REQUIRE(app.defence.on);
+  REQUIRE(app.defence.clean.top == 7);
+  REQUIRE(app.defence.gradient == advx::GradientKind::StraightThrough);
+  REQUIRE(app.defence.seen.size() == 784);
+  for (float v : app.defence.seen.data) REQUIRE((v == 0.0f || v == 1.0f));
+  REQUIRE(app.attack.crafted_on == "small");  // oblivious: crafted on the bare model
+  REQUIRE(app.attack.defended.top >= 0);
+  REQUIRE(app.apply_query("adaptive=1"));
+  app.update(false);
+  REQUIRE(app.attack.crafted_on == "threshold(0.5) > small");
+  REQUIRE(app.apply_query("bpda=0"));
+  app.update(false);
+  REQUIRE(app.defence.gradient == advx::GradientKind::Zero);
+  // Through the true gradient (zero) PGD never moves past its random start: the defended model
+  // still reads a 7.
+  REQUIRE(app.attack.defended.top == 7);
+  REQUIRE(!app.attack.success);
+  REQUIRE(app.hash().find("defence=threshold&threshold=0.5&adaptive=1&bpda=0") != std::string::npos);
+  // A target the model does not have is refused, the state kept.
+  app.error.clear();
+  app.apply_query("target=12");
+  REQUIRE(app.state.target == -1);
+  REQUIRE(!app.error.empty());
+}
+
+TEST_CASE("App: robustness curves (bare, oblivious, adaptive) through the engine's Evaluation", "[app][shipped]") {
+  App app(asset_dir());
+  REQUIRE(app.apply_query("model=softmax&test=1&attack=fgsm&eps=0.1&defence=threshold"));
+  app.robust.count = 20;
+  for (int i = 0; i < 2000 && !app.robust.done(); ++i) app.update(true);
+  REQUIRE(app.robust.done());
+  REQUIRE(app.robust.curves.size() == 3);
+  REQUIRE(app.robust.grid.size() == 13);
+  for (const auto& c : app.robust.curves)
+    for (float a : c.acc) REQUIRE((a >= 0.0f && a <= 1.0f));
+  // At budget 0 the oblivious and adaptive curves are the defended model's clean accuracy; the bare
+  // curve falls to (nearly) nothing at 0.3 for softmax regression under FGSM.
+  REQUIRE(app.robust.curves[1].acc[0] == app.robust.curves[2].acc[0]);
+  REQUIRE(app.robust.curves[0].acc.back() <= 0.1f);
+  // The same numbers as an Evaluation run directly.
+  advx::EvalConfig cfg;
+  advx::ParamValues p;
+  p.set("eps", app.robust.grid[6]);
+  cfg.attack = advx::registered_attack(advx::get_attack("fgsm"), p, 0);
+  const advx::EvalResult r = advx::evaluate(app.model(), app.samples.head(20), cfg);
+  REQUIRE(app.robust.curves[0].acc[6] == Approx(r.adv_acc));
+  // Removing the defence leaves one curve.
+  REQUIRE(app.apply_query("defence=none"));
+  app.update(true);
+  REQUIRE(app.robust.curves.size() == 1);
+}
+
+TEST_CASE("JS API natively: batched classify and attack, options from the tables, clear errors", "[app][shipped]") {
+  App app(asset_dir());
+  api_attach(&app);
+  REQUIRE(app.apply_query("model=small&test=0"));
+  app.update(false);
+  const int n = 3;
+  std::vector<float> px(static_cast<size_t>(n) * 784);
+  for (int i = 0; i < n; ++i) {
+    const advx::Tensor x = app.samples.image(i);
+    std::copy(x.data.begin(), x.data.end(), px.begin() + i * 784);
+  }
+  std::vector<float> probs(static_cast<size_t>(n) * 10), one(10);
+  REQUIRE(advx_classify(px.data(), n, probs.data()) == 10);
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(advx_classify(px.data() + i * 784, 1, one.data()) == 10);
+    for (int k = 0; k < 10; ++k) REQUIRE(probs[static_cast<size_t>(i * 10 + k)] == Approx(one[static_cast<size_t>(k)]).margin(1e-6));
+  }
+  std::vector<int> labels = {7, 2, 1};
+  std::vector<float> adv(px.size());
+  REQUIRE(advx_attack(px.data(), n, labels.data(), "attack=pgd&eps=0.3&steps=20&seed=1", adv.data()) == 0);
+  const nlohmann::json r = nlohmann::json::parse(advx_text());
+  REQUIRE(r["attack"] == "pgd");
+  REQUIRE(r["pred"].size() == 3);
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(r["linf"][static_cast<size_t>(i)].get<double>() <= 0.3 + 1e-6);
+    REQUIRE(r["success"][static_cast<size_t>(i)].get<bool>());
+  }
+  REQUIRE(r["gradientCalls"].get<int>() > 0);
+  // Noise at the same eps: the prediction mostly stays (the gradient's direction matters).
+  REQUIRE(advx_attack(px.data(), n, labels.data(), "attack=noise&eps=0.3", adv.data()) == 0);
+  REQUIRE(nlohmann::json::parse(advx_text())["gradientCalls"] == 0);
+  // advx.fgsm equals the registry's FGSM / BIM.
+  std::vector<float> f(784), g(784);
+  REQUIRE(advx_fgsm(px.data(), 7, 0.2f, -1, 1, f.data()) == 0);
+  REQUIRE(advx_attack(px.data(), 1, labels.data(), "attack=fgsm&eps=0.2&target=-1", g.data()) == 0);
+  REQUIRE(f == g);
+  // Errors name what is wrong.
+  REQUIRE(advx_attack(px.data(), n, labels.data(), "attack=nope", adv.data()) == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("attack is one of"));
+  REQUIRE(advx_attack(px.data(), n, labels.data(), "eps=-1", adv.data()) == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("eps must be"));
+  REQUIRE(advx_attack(px.data(), n, labels.data(), "test=4", adv.data()) == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("'test' is not an attack option"));
+  labels[1] = 10;
+  REQUIRE(advx_attack(px.data(), n, labels.data(), "attack=fgsm", adv.data()) == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("out of range"));
+  REQUIRE(advx_fgsm(px.data(), 7, std::nanf(""), -1, 1, f.data()) == -1);
+  REQUIRE(advx_fgsm(px.data(), 7, -0.5f, -1, 1, f.data()) == -1);
+  px[3] = 2.0f;
+  REQUIRE(advx_classify(px.data(), n, probs.data()) == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("[0, 1]"));
+  // setState with a defence: the view has the defended prediction right away.
+  REQUIRE(advx_set_state("defence=threshold&threshold=0.4") == 0);
+  const nlohmann::json v = view();
+  REQUIRE(v["defence"]["name"] == "threshold");
+  REQUIRE(v["defence"]["pred"] == 7);
+  const nlohmann::json reg = nlohmann::json::parse(advx_registry_json());
+  REQUIRE(reg["attacks"].size() == advx::attacks().size());
+  api_attach(nullptr);
+}
