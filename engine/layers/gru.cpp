@@ -53,31 +53,34 @@ void GRU::cell_forward() {
       for (int j = 0; j < hs; ++j)
         hprev_.data[static_cast<size_t>(off + b) * hs + j] =
             t > 0 ? h_.data[static_cast<size_t>(prev + b) * hs + j] : 0.0f;
-    parallel_rows(bt, static_cast<double>(gh) * hs, [&](int b0, int b1) {
-      // Ah_t = Hprev_t W_hh^T + b_hh for these rows (just b_hh at t = 0, where h_{-1} = 0).
-      auto ah = ah_.mat().middleRows(b0, b1 - b0);
-      if (t > 0)
-        ah.noalias() = hprev_.mat().middleRows(off + b0, b1 - b0) * whh.transpose();
-      else
-        ah.setZero();
-      ah.rowwise() += bhh;
-      for (int b = b0; b < b1; ++b) {
-        const std::int64_t r = off + b;
-        float* a = act_.ptr() + r * gh;
-        const float* hh = ah_.ptr() + static_cast<std::int64_t>(b) * gh;
-        const float* hp = hprev_.ptr() + r * hs;
-        float* hn = hn_.ptr() + r * hs;
-        float* h = h_.ptr() + r * hs;
-        for (int j = 0; j < hs; ++j) {
-          const float rg = sigmoid(a[j] + hh[j]);
-          const float z = sigmoid(a[hs + j] + hh[hs + j]);
-          hn[j] = hh[2 * hs + j];
-          const float n = std::tanh(a[2 * hs + j] + rg * hn[j]);
-          a[j] = rg, a[hs + j] = z, a[2 * hs + j] = n;
-          h[j] = (1.0f - z) * n + z * hp[j];  // h_t = (1 - z) n + z h_{t-1}
-        }
-      }
-    });
+    parallel_rows(
+        bt, static_cast<double>(gh) * hs,
+        [&](int b0, int b1) {
+          // Ah_t = Hprev_t W_hh^T + b_hh for these rows (just b_hh at t = 0, where h_{-1} = 0).
+          auto ah = ah_.mat().middleRows(b0, b1 - b0);
+          if (t > 0)
+            ah.noalias() = hprev_.mat().middleRows(off + b0, b1 - b0) * whh.transpose();
+          else
+            ah.setZero();
+          ah.rowwise() += bhh;
+          for (int b = b0; b < b1; ++b) {
+            const std::int64_t r = off + b;
+            float* a = act_.ptr() + r * gh;
+            const float* hh = ah_.ptr() + static_cast<std::int64_t>(b) * gh;
+            const float* hp = hprev_.ptr() + r * hs;
+            float* hn = hn_.ptr() + r * hs;
+            float* h = h_.ptr() + r * hs;
+            for (int j = 0; j < hs; ++j) {
+              const float rg = sigmoid(a[j] + hh[j]);
+              const float z = sigmoid(a[hs + j] + hh[hs + j]);
+              hn[j] = hh[2 * hs + j];
+              const float n = std::tanh(a[2 * hs + j] + rg * hn[j]);
+              a[j] = rg, a[hs + j] = z, a[2 * hs + j] = n;
+              h[j] = (1.0f - z) * n + z * hp[j];  // h_t = (1 - z) n + z h_{t-1}
+            }
+          }
+        },
+        kRecurrentParallelWork);
   }
 }
 
@@ -92,28 +95,31 @@ void GRU::cell_backward(const Tensor& dy) {
   for (int t = steps - 1; t >= 0; --t) {
     const int bt = batch_sizes_[static_cast<size_t>(t)], off = offsets_[static_cast<size_t>(t)];
     inject_dy(dy, t, dh_.ptr());
-    parallel_rows(bt, static_cast<double>(gh) * hs, [&](int b0, int b1) {
-      for (int b = b0; b < b1; ++b) {
-        const std::int64_t r = off + b;
-        const float* a = act_.ptr() + r * gh;
-        const float* hn = hn_.ptr() + r * hs;
-        const float* hp = hprev_.ptr() + r * hs;
-        float* dx = dgi_.ptr() + r * gh;
-        float* dr = dgh_.ptr() + r * gh;
-        float* dh = dh_.ptr() + static_cast<std::int64_t>(b) * hs;
-        for (int j = 0; j < hs; ++j) {
-          const float rg = a[j], z = a[hs + j], n = a[2 * hs + j];
-          const float dn = dh[j] * (1.0f - z) * (1.0f - n * n);   // dN, pre-tanh
-          const float dz = dh[j] * (hp[j] - n) * z * (1.0f - z);  // dA_z
-          const float dres = dn * hn[j] * rg * (1.0f - rg);       // dA_r
-          dx[j] = dres, dx[hs + j] = dz, dx[2 * hs + j] = dn;
-          dr[j] = dres, dr[hs + j] = dz, dr[2 * hs + j] = dn * rg;
-          dh[j] *= z;  // direct part of dL/dh_{t-1}
-        }
-      }
-      // dL/dh_{t-1} += dAh_t W_hh for these rows (not needed below step 0).
-      if (t > 0) dh_.mat().middleRows(b0, b1 - b0).noalias() += dgh_.mat().middleRows(off + b0, b1 - b0) * whh;
-    });
+    parallel_rows(
+        bt, static_cast<double>(gh) * hs,
+        [&](int b0, int b1) {
+          for (int b = b0; b < b1; ++b) {
+            const std::int64_t r = off + b;
+            const float* a = act_.ptr() + r * gh;
+            const float* hn = hn_.ptr() + r * hs;
+            const float* hp = hprev_.ptr() + r * hs;
+            float* dx = dgi_.ptr() + r * gh;
+            float* dr = dgh_.ptr() + r * gh;
+            float* dh = dh_.ptr() + static_cast<std::int64_t>(b) * hs;
+            for (int j = 0; j < hs; ++j) {
+              const float rg = a[j], z = a[hs + j], n = a[2 * hs + j];
+              const float dn = dh[j] * (1.0f - z) * (1.0f - n * n);   // dN, pre-tanh
+              const float dz = dh[j] * (hp[j] - n) * z * (1.0f - z);  // dA_z
+              const float dres = dn * hn[j] * rg * (1.0f - rg);       // dA_r
+              dx[j] = dres, dx[hs + j] = dz, dx[2 * hs + j] = dn;
+              dr[j] = dres, dr[hs + j] = dz, dr[2 * hs + j] = dn * rg;
+              dh[j] *= z;  // direct part of dL/dh_{t-1}
+            }
+          }
+          // dL/dh_{t-1} += dAh_t W_hh for these rows (not needed below step 0).
+          if (t > 0) dh_.mat().middleRows(b0, b1 - b0).noalias() += dgh_.mat().middleRows(off + b0, b1 - b0) * whh;
+        },
+        kRecurrentParallelWork);
   }
 }
 

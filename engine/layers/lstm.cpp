@@ -60,25 +60,28 @@ void LSTM::cell_forward() {
         hprev_.data[static_cast<size_t>(off + b) * hs + j] =
             t > 0 ? h_.data[static_cast<size_t>(prev + b) * hs + j] : 0.0f;
     // Row blocks of the step's samples on separate threads (rows are independent given h_{t-1}).
-    parallel_rows(bt, static_cast<double>(gh) * hs, [&](int b0, int b1) {
-      if (t > 0)
-        act_.mat().middleRows(off + b0, b1 - b0).noalias() +=
-            hprev_.mat().middleRows(off + b0, b1 - b0) * whh.transpose();
-      for (int b = b0; b < b1; ++b) {
-        const std::int64_t r = off + b;
-        float* a = act_.ptr() + r * gh;
-        float* c = c_.ptr() + r * hs;
-        float* h = h_.ptr() + r * hs;
-        const float* cp = t > 0 ? c_.ptr() + static_cast<std::int64_t>(prev + b) * hs : nullptr;
-        for (int j = 0; j < hs; ++j) {
-          const float i = sigmoid(a[j]), f = sigmoid(a[hs + j]), g = std::tanh(a[2 * hs + j]),
-                      o = sigmoid(a[3 * hs + j]);
-          a[j] = i, a[hs + j] = f, a[2 * hs + j] = g, a[3 * hs + j] = o;
-          c[j] = (cp ? f * cp[j] : 0.0f) + i * g;  // c_t = f c_{t-1} + i g
-          h[j] = o * std::tanh(c[j]);              // h_t = o tanh(c_t)
-        }
-      }
-    });
+    parallel_rows(
+        bt, static_cast<double>(gh) * hs,
+        [&](int b0, int b1) {
+          if (t > 0)
+            act_.mat().middleRows(off + b0, b1 - b0).noalias() +=
+                hprev_.mat().middleRows(off + b0, b1 - b0) * whh.transpose();
+          for (int b = b0; b < b1; ++b) {
+            const std::int64_t r = off + b;
+            float* a = act_.ptr() + r * gh;
+            float* c = c_.ptr() + r * hs;
+            float* h = h_.ptr() + r * hs;
+            const float* cp = t > 0 ? c_.ptr() + static_cast<std::int64_t>(prev + b) * hs : nullptr;
+            for (int j = 0; j < hs; ++j) {
+              const float i = sigmoid(a[j]), f = sigmoid(a[hs + j]), g = std::tanh(a[2 * hs + j]),
+                          o = sigmoid(a[3 * hs + j]);
+              a[j] = i, a[hs + j] = f, a[2 * hs + j] = g, a[3 * hs + j] = o;
+              c[j] = (cp ? f * cp[j] : 0.0f) + i * g;  // c_t = f c_{t-1} + i g
+              h[j] = o * std::tanh(c[j]);              // h_t = o tanh(c_t)
+            }
+          }
+        },
+        kRecurrentParallelWork);
   }
 }
 
@@ -95,30 +98,33 @@ void LSTM::cell_backward(const Tensor& dy) {
     const int bt = batch_sizes_[static_cast<size_t>(t)], off = offsets_[static_cast<size_t>(t)];
     const int prev = t > 0 ? offsets_[static_cast<size_t>(t) - 1] : 0;
     inject_dy(dy, t, dh_.ptr());
-    parallel_rows(bt, static_cast<double>(gh) * hs, [&](int b0, int b1) {
-      for (int b = b0; b < b1; ++b) {
-        const std::int64_t r = off + b;
-        const float* a = act_.ptr() + r * gh;
-        const float* c = c_.ptr() + r * hs;
-        const float* cp = t > 0 ? c_.ptr() + static_cast<std::int64_t>(prev + b) * hs : nullptr;
-        float* da = dgi_.ptr() + r * gh;
-        float* dh = dh_.ptr() + static_cast<std::int64_t>(b) * hs;
-        float* dc = dc_.ptr() + static_cast<std::int64_t>(b) * hs;
-        for (int j = 0; j < hs; ++j) {
-          const float i = a[j], f = a[hs + j], g = a[2 * hs + j], o = a[3 * hs + j];
-          const float tc = std::tanh(c[j]);
-          const float dcj = dc[j] + dh[j] * o * (1.0f - tc * tc);  // dL/dc_t
-          const float d_o = dh[j] * tc;
-          da[j] = dcj * g * i * (1.0f - i);                         // dA_i
-          da[hs + j] = (cp ? dcj * cp[j] : 0.0f) * f * (1.0f - f);  // dA_f (c_{-1} = 0)
-          da[2 * hs + j] = dcj * i * (1.0f - g * g);                // dA_g
-          da[3 * hs + j] = d_o * o * (1.0f - o);                    // dA_o
-          dc[j] = dcj * f;                                          // dL/dc_{t-1}
-        }
-      }
-      // dL/dh_{t-1} = dA_t W_hh for these rows (not needed below step 0).
-      if (t > 0) dh_.mat().middleRows(b0, b1 - b0).noalias() = dgi_.mat().middleRows(off + b0, b1 - b0) * whh;
-    });
+    parallel_rows(
+        bt, static_cast<double>(gh) * hs,
+        [&](int b0, int b1) {
+          for (int b = b0; b < b1; ++b) {
+            const std::int64_t r = off + b;
+            const float* a = act_.ptr() + r * gh;
+            const float* c = c_.ptr() + r * hs;
+            const float* cp = t > 0 ? c_.ptr() + static_cast<std::int64_t>(prev + b) * hs : nullptr;
+            float* da = dgi_.ptr() + r * gh;
+            float* dh = dh_.ptr() + static_cast<std::int64_t>(b) * hs;
+            float* dc = dc_.ptr() + static_cast<std::int64_t>(b) * hs;
+            for (int j = 0; j < hs; ++j) {
+              const float i = a[j], f = a[hs + j], g = a[2 * hs + j], o = a[3 * hs + j];
+              const float tc = std::tanh(c[j]);
+              const float dcj = dc[j] + dh[j] * o * (1.0f - tc * tc);  // dL/dc_t
+              const float d_o = dh[j] * tc;
+              da[j] = dcj * g * i * (1.0f - i);                         // dA_i
+              da[hs + j] = (cp ? dcj * cp[j] : 0.0f) * f * (1.0f - f);  // dA_f (c_{-1} = 0)
+              da[2 * hs + j] = dcj * i * (1.0f - g * g);                // dA_g
+              da[3 * hs + j] = d_o * o * (1.0f - o);                    // dA_o
+              dc[j] = dcj * f;                                          // dL/dc_{t-1}
+            }
+          }
+          // dL/dh_{t-1} = dA_t W_hh for these rows (not needed below step 0).
+          if (t > 0) dh_.mat().middleRows(b0, b1 - b0).noalias() = dgi_.mat().middleRows(off + b0, b1 - b0) * whh;
+        },
+        kRecurrentParallelWork);
   }
 }
 

@@ -153,11 +153,14 @@ void Recurrent::project_input(Tensor& out, bool add_bias_hh) const {
   const CMapR wih(weight_ih.ptr(), gh, input_size);
   Eigen::RowVectorXf bias = Eigen::Map<const Eigen::RowVectorXf>(bias_ih.ptr(), gh);
   if (add_bias_hh) bias += Eigen::Map<const Eigen::RowVectorXf>(bias_hh.ptr(), gh);
-  parallel_rows(p, static_cast<double>(gh) * input_size, [&](int r0, int r1) {
-    auto o = out.mat().middleRows(r0, r1 - r0);
-    o.noalias() = xp_.mat().middleRows(r0, r1 - r0) * wih.transpose();
-    o.rowwise() += bias;
-  });
+  parallel_rows(
+      p, static_cast<double>(gh) * input_size,
+      [&](int r0, int r1) {
+        auto o = out.mat().middleRows(r0, r1 - r0);
+        o.noalias() = xp_.mat().middleRows(r0, r1 - r0) * wih.transpose();
+        o.rowwise() += bias;
+      },
+      kRecurrentParallelWork);
 }
 
 void Recurrent::inject_dy(const Tensor& dy, int t, float* dh) const {
@@ -199,19 +202,25 @@ void Recurrent::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy,
     const CMapR xp(xp_.ptr(), p, e), hp(hprev_.ptr(), p, hidden_size);
     // Blocks of gate rows (rows of dW) on separate threads; each row's sum over packed rows is
     // the same whatever the split.
-    parallel_rows(gh, static_cast<double>(p) * (e + hidden_size), [&](int o0, int o1) {
-      const int m = o1 - o0;
-      dwih.middleRows(o0, m).noalias() += gi.middleCols(o0, m).transpose() * xp;  // dGi^T Xp
-      dwhh.middleRows(o0, m).noalias() += gr.middleCols(o0, m).transpose() * hp;  // dGh^T Hprev
-      dbih.segment(o0, m) += gi.middleCols(o0, m).colwise().sum();
-      dbhh.segment(o0, m) += gr.middleCols(o0, m).colwise().sum();
-    });
+    parallel_rows(
+        gh, static_cast<double>(p) * (e + hidden_size),
+        [&](int o0, int o1) {
+          const int m = o1 - o0;
+          dwih.middleRows(o0, m).noalias() += gi.middleCols(o0, m).transpose() * xp;  // dGi^T Xp
+          dwhh.middleRows(o0, m).noalias() += gr.middleCols(o0, m).transpose() * hp;  // dGh^T Hprev
+          dbih.segment(o0, m) += gi.middleCols(o0, m).colwise().sum();
+          dbhh.segment(o0, m) += gr.middleCols(o0, m).colwise().sum();
+        },
+        kRecurrentParallelWork);
   }
   if (dx) {
     dxp_.resize({p, e});
-    parallel_rows(p, static_cast<double>(gh) * e, [&](int r0, int r1) {
-      dxp_.mat().middleRows(r0, r1 - r0).noalias() = dgi_.mat().middleRows(r0, r1 - r0) * wih;  // dGi W_ih
-    });
+    parallel_rows(
+        p, static_cast<double>(gh) * e,
+        [&](int r0, int r1) {
+          dxp_.mat().middleRows(r0, r1 - r0).noalias() = dgi_.mat().middleRows(r0, r1 - r0) * wih;  // dGi W_ih
+        },
+        kRecurrentParallelWork);
     dx->resize({n_, t_, e});
     dx->fill(0.0f);
     const int steps = static_cast<int>(batch_sizes_.size());
