@@ -88,9 +88,9 @@ std::vector<int> SequenceModel::predict(const Tokens& tokens) {
 
 std::vector<Param> SequenceModel::params() {
   std::vector<Param> out;
-  for (Param p : embedding.params()) out.push_back({"embedding." + p.name, p.value, p.grad});
-  for (Param p : rnn->params()) out.push_back({"rnn." + p.name, p.value, p.grad});
-  for (Param p : fc.params()) out.push_back({"fc." + p.name, p.value, p.grad});
+  for (const Param& p : embedding.params()) out.push_back({"embedding." + p.name, p.value, p.grad});
+  for (const Param& p : rnn->params()) out.push_back({"rnn." + p.name, p.value, p.grad});
+  for (const Param& p : fc.params()) out.push_back({"fc." + p.name, p.value, p.grad});
   return out;
 }
 

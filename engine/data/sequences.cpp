@@ -220,6 +220,7 @@ SequenceDataset load_sequence_dataset(const std::string& data_dir, const std::st
     raw = std::move(kept);
   }
   std::vector<int> labels;
+  labels.reserve(raw.size());
   for (const RawSequence& r : raw) labels.push_back(r.label);
   std::vector<int> train_idx, test_idx;
   stratified_split(labels, d.num_classes(), options.test_percent, options.seed, train_idx, test_idx);

@@ -70,7 +70,9 @@ struct Tokens {
   int n = 0, t = 0;
   std::vector<std::int32_t> ids;  // n * t
   std::vector<int> lengths;       // n, each in [1, t]
-  std::int32_t at(int i, int s) const { return ids[static_cast<size_t>(i) * static_cast<size_t>(t) + s]; }
+  std::int32_t at(int i, int s) const {
+    return ids[static_cast<size_t>(i) * static_cast<size_t>(t) + static_cast<size_t>(s)];
+  }
 };
 
 // Throws advx::Error unless ids has n*t entries, lengths n entries in [1, t], and every valid id is

@@ -36,7 +36,9 @@ class ScopedThreads {
   ScopedThreads& operator=(const ScopedThreads&) = delete;
 
  private:
+#ifdef _OPENMP
   int old_ = 1;
+#endif
 };
 
 }  // namespace

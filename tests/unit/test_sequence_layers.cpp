@@ -300,12 +300,13 @@ TEST_CASE("Padding has no effect: changed padded inputs (even NaN) change no out
 }
 
 TEST_CASE("LSTM/GRU: a batch equals its samples one by one (trimmed to their own length)", "[seq]") {
-  // 70 samples of hidden size 32: each step's work is over parallel_rows' threshold, so the row
-  // blocks run on several threads.
+  // 140 samples, input 16, hidden 80: the first steps' products and the input projection are over
+  // kRecurrentParallelWork (2^21 multiply-adds; GRU step 0: 140 x 240 x 80 = 2.7M), so their row
+  // blocks run on several threads; the later, shorter steps on one.
   for (const char* kind : {"LSTM", "GRU"})
     for (auto out : {Recurrent::Output::Last, Recurrent::Output::All}) {
       Rng rng(107);
-      const int n = 70, t = 9, e = 6, hs = 32;
+      const int n = 140, t = 9, e = 16, hs = 80;
       auto layer = make_layer(kind, e, hs, out, rng);
       std::vector<int> lengths(n);
       for (int i = 0; i < n; ++i) lengths[static_cast<size_t>(i)] = 1 + static_cast<int>(rng.below(t));
