@@ -15,7 +15,10 @@ exactly) and compares, each as max |advx - torch| / max |torch| (relative to the
   2. every parameter gradient of L = sum_i CE(logits_i, y_i);
   3. dL/d(embedded input) [N, T, E] (the attacks' gradient; 0 at padding positions);
   4. the recurrent layer alone: every hidden state (pad_packed_sequence, zeros at padding) and the
-     input gradient of <r, states>.
+     input gradient of <r, states>;
+  5. each shipped model (assets/models/sequence/*.safetensors): loads strict=True, its vocabulary
+     metadata has one line per embedding row, and its logits on the first 32 test samples of its
+     dataset (ids from the dump) equal the engine's.
 Bound: 1e-4 (float32 engine against a float64 reference). Prints one line per check and
 `N passed, N failed`; exits 1 if any check failed.
 
@@ -120,6 +123,25 @@ def check_case(case, t, rep):
     rep.check(case + " all states dL/dx", torch.from_numpy(t[p + "states_dx"]), x.grad)
 
 
+def check_shipped(name, t, rep, repo):
+    path = os.path.join(repo, "assets", "models", "sequence", name + ".safetensors")
+    w, meta = ref.read_safetensors(path)
+    rnn = {"seq-lstm": "lstm", "seq-gru": "gru"}[meta["advx.arch"]]
+    vocab, embed_dim = w["embedding.weight"].shape
+    model = SeqClassifier(rnn, vocab, embed_dim, w["rnn.weight_hh_l0"].shape[1], w["fc.weight"].shape[0])
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in w.items()}, strict=True)
+    model = model.double().eval()
+    words = meta.get("advx.vocab", "").split("\n")
+    rep.result(len(words) == vocab and words[:2] == ["<pad>", "<unk>"], name + " vocabulary",
+               "%d tokens in metadata for %d embedding rows" % (len(words), vocab))
+    p = "shipped." + name + "."
+    ids = torch.from_numpy(t[p + "ids"]).long()
+    lengths = torch.from_numpy(t[p + "lengths"]).long()
+    with torch.no_grad():
+        logits = model.forward_embedded(model.embedding(ids), lengths)
+    rep.check(name + " logits (32 test samples)", torch.from_numpy(t[p + "logits"]), logits)
+
+
 def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
@@ -131,6 +153,12 @@ def main():
             check_case(case, tensors, rep)
         except Exception as e:  # noqa: BLE001 - report, go on with the next case
             rep.result(False, case, "error: %r" % e)
+    repo = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    for name in filter(None, meta.get("shipped", "").split(",")):
+        try:
+            check_shipped(name, tensors, rep, repo)
+        except Exception as e:  # noqa: BLE001
+            rep.result(False, name, "error: %r" % e)
     print("%d passed, %d failed" % (rep.passed, rep.failed))
     return 1 if rep.failed or rep.passed == 0 else 0
 

@@ -11,9 +11,16 @@
 // "<case>.lengths" [N], "<case>.labels" [N], "<case>.logits" [N, C], "<case>.d_embedded"
 // [N, T, E], "<case>.states" [N, T, H], "<case>.states_r" [N, T, H], "<case>.states_dx" [N, T, E];
 // metadata "cases" = "lstm,gru".
+//
+// Also, for each shipped sequence model (assets/models/sequence/<name>.safetensors): the engine's
+// logits on the first 32 test samples of its dataset, "shipped.<name>.ids" / ".lengths" /
+// ".logits"; metadata "shipped" = the names. check_rnn.py loads those files into PyTorch itself.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
+#include "engine/data/dataset.h"
+#include "engine/data/sequences.h"
+#include "engine/io/file.h"
 #include "engine/io/safetensors.h"
 #include "engine/loss.h"
 #include "engine/sequence_model.h"
@@ -83,6 +90,28 @@ TEST_CASE("Dump sequence models, inputs, outputs and gradients for the PyTorch c
     f.tensors[c + ".states_r"] = r;
     f.tensors[c + ".states_dx"] = dx;
   }
+
+  std::string shipped;
+  for (const char* name : {"sms_lstm", "api_lstm"}) {
+    const std::string file = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/" + name + ".safetensors";
+    if (!file_exists(file)) continue;
+    std::map<std::string, std::string> meta;
+    SequenceModel m = load_sequence_model(file, &meta);
+    const SequenceDataset d = load_sequence_dataset(resolve_data_dir(""), meta.at("advx.dataset"));
+    REQUIRE(d.vocab_size() == m.vocab);
+    const Tokens tk = make_batch(d.test, 0, 32);
+    const Tensor logits = m.forward(tk);
+    Tensor ids({tk.n, tk.t}), len({tk.n});
+    for (size_t k = 0; k < tk.ids.size(); ++k) ids.data[k] = static_cast<float>(tk.ids[k]);
+    for (int i = 0; i < tk.n; ++i)
+      len.data[static_cast<size_t>(i)] = static_cast<float>(tk.lengths[static_cast<size_t>(i)]);
+    const std::string p = std::string("shipped.") + name;
+    f.tensors[p + ".ids"] = ids;
+    f.tensors[p + ".lengths"] = len;
+    f.tensors[p + ".logits"] = logits;
+    shipped += (shipped.empty() ? "" : ",") + std::string(name);
+  }
+  f.metadata["shipped"] = shipped;
   safetensors_save(f, path);
   SUCCEED("wrote " << path);
 }

@@ -14,6 +14,7 @@
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/loss.h"
+#include "engine/model.h"
 #include "engine/sequence_model.h"
 #include "helpers.h"
 
@@ -416,6 +417,18 @@ TEST_CASE("SequenceModel: PyTorch parameter names and shapes; save and load roun
                                             "fc.weight[2, 7]", "fc.bias[2]"});
   SequenceModel l(RnnType::LSTM, 20, 6, 7, 2);
   REQUIRE(l.params()[1].value->shape == Shape{28, 6});
+  // Through the Layer interface a recurrent layer sits in a Sequential (nn.Sequential names; every
+  // sample full length unless set_lengths() precedes the forward).
+  Sequential seq;
+  seq.input_shape = {5, 6};
+  seq.num_classes = 2;
+  seq.add(std::make_unique<GRU>(6, 7));
+  seq.add(std::make_unique<Linear>(7, 2));
+  std::vector<std::string> seq_names;
+  for (const Param& p : seq.params()) seq_names.push_back(p.name);
+  REQUIRE(seq_names == std::vector<std::string>{"0.weight_ih_l0", "0.weight_hh_l0", "0.bias_ih_l0", "0.bias_hh_l0",
+                                                "1.weight", "1.bias"});
+  REQUIRE(seq.forward(Tensor({3, 5, 6}, 0.5f)).shape == Shape{3, 2});
   const std::string path = test::temp_path("seq_model.safetensors");
   save_sequence_model(m, path, {{"advx.dataset", "test"}});
   std::map<std::string, std::string> meta;

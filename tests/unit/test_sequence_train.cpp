@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
 
 #include "engine/data/dataset.h"
 #include "engine/error.h"
@@ -84,6 +86,24 @@ TEST_CASE("Sequence training is reproducible from its seeds, and checks its sett
   odd.labels = {3};
   odd.lines = {1};
   REQUIRE_THROWS_WITH(train_sequence_model(three, odd, {}, nullptr), Catch::Contains("outside the model's 3 classes"));
+}
+
+TEST_CASE("Shipped sequence models load and reach the test accuracy their metadata records", "[seq][shipped]") {
+  for (const char* name : {"sms_lstm", "api_lstm"}) {
+    std::map<std::string, std::string> meta;
+    SequenceModel m =
+        load_sequence_model(std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/" + name + ".safetensors", &meta);
+    REQUIRE(m.arch() == "seq-lstm");
+    const SequenceDataset d = load_sequence_dataset(resolve_data_dir(""), meta.at("advx.dataset"));
+    REQUIRE(m.vocab == d.vocab_size());
+    // The vocabulary in the metadata is the dataset's (same split, same rules).
+    std::string vocab;
+    for (const std::string& w : d.vocab) vocab += (vocab.empty() ? "" : "\n") + w;
+    REQUIRE(meta.at("advx.vocab") == vocab);
+    const double acc = sequence_accuracy(m, d.test);
+    INFO(name << ": test accuracy " << acc << ", recorded " << meta.at("advx.test_acc"));
+    CHECK(acc == Approx(std::stod(meta.at("advx.test_acc"))).margin(0.005));
+  }
 }
 
 // The recipes behind the numbers in assets/models/sequence/README.md. Hidden; run with
