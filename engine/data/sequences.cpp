@@ -1,0 +1,284 @@
+// Sequence datasets: parsing, deduplication, the seeded stratified split, the training-split
+// vocabulary and encoding. The rules are stated in sequences.h; file formats in
+// shared/data/sms-spam-collection/README.md and shared/data/malbehavd-v1/README.md.
+#include "engine/data/sequences.h"
+
+#include <algorithm>
+#include <set>
+
+#include "engine/error.h"
+#include "engine/io/file.h"
+#include "engine/io/sha256.h"
+#include "engine/rng.h"
+
+namespace advx {
+namespace {
+
+struct DatasetFile {
+  const char* name;
+  const char* rel;  // path under the data folder
+  const char* sha256;
+};
+
+// As listed in shared/data/*/README.md.
+const DatasetFile kSms = {"sms-spam-collection", "sms-spam-collection/SMSSpamCollection",
+                          "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d"};
+const DatasetFile kMal = {"malbehavd-v1", "malbehavd-v1/MalBehavD-V1-dataset.csv",
+                          "1e39c43a014e9b4ee56766ad6bb367ffe8ec4316eb0be75eb182c3b2d15f6364"};
+
+std::vector<std::uint8_t> read_checked(const std::string& dir, const DatasetFile& f) {
+  const std::string path = dir + "/" + f.rel;
+  ADVX_REQUIRE(file_exists(path), "dataset file '" + path + "' is missing; the data folder should hold " + f.rel +
+                                      " (see shared/data/" + f.name + "/README.md)");
+  std::vector<std::uint8_t> bytes = read_file(path);
+  const std::string got = sha256_hex(bytes);
+  ADVX_REQUIRE(got == f.sha256, "dataset file '" + path + "' has sha256 " + got + ", expected " + f.sha256 +
+                                    ": the file is corrupt or not the official one; copy it again");
+  return bytes;
+}
+
+// Lines of a text file without their line ends (LF or CRLF); a final line end adds no empty line.
+std::vector<std::string> split_lines(const std::vector<std::uint8_t>& bytes) {
+  std::vector<std::string> lines;
+  std::string cur;
+  for (std::uint8_t b : bytes) {
+    if (b == '\n') {
+      if (!cur.empty() && cur.back() == '\r') cur.pop_back();
+      lines.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(static_cast<char>(b));
+    }
+  }
+  if (!cur.empty()) {
+    if (cur.back() == '\r') cur.pop_back();
+    lines.push_back(cur);
+  }
+  return lines;
+}
+
+std::string where(const std::string& source, int line) {
+  return "'" + source + "' line " + std::to_string(line);
+}
+
+bool is_alnum(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+}  // namespace
+
+std::int32_t SequenceDataset::id(const std::string& token) const {
+  auto it = index.find(token);
+  return it == index.end() ? kUnkId : it->second;
+}
+
+std::vector<std::string> sms_tokenize(const std::string& text) {
+  std::vector<std::string> out;
+  std::string word;
+  auto flush = [&]() {
+    if (!word.empty()) out.push_back(word);
+    word.clear();
+  };
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (is_alnum(c)) {
+      word.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+      ++i;
+    } else if (c == '\'' && !word.empty() && i + 1 < n && is_alnum(static_cast<unsigned char>(text[i + 1]))) {
+      ++i;  // an apostrophe inside a word is dropped: don't -> dont
+    } else if (c >= 0x80) {
+      // One UTF-8 character (lead byte + continuation bytes 10xxxxxx) is a token of its own.
+      flush();
+      size_t j = i + 1;
+      while (j < n && (static_cast<unsigned char>(text[j]) & 0xC0) == 0x80) ++j;
+      out.push_back(text.substr(i, j - i));
+      i = j;
+    } else {
+      flush();
+      ++i;
+    }
+  }
+  flush();
+  return out;
+}
+
+std::vector<RawSequence> parse_sms_spam(const std::vector<std::uint8_t>& bytes, const std::string& source) {
+  const std::vector<std::string> lines = split_lines(bytes);
+  std::vector<RawSequence> out;
+  out.reserve(lines.size());
+  for (size_t k = 0; k < lines.size(); ++k) {
+    const int line = static_cast<int>(k) + 1;
+    const std::string& s = lines[k];
+    const size_t tab = s.find('\t');
+    ADVX_REQUIRE(tab != std::string::npos, where(source, line) + " has no tab; every line must be 'ham<TAB>text' or " +
+                                               "'spam<TAB>text' (is this the SMSSpamCollection file?)");
+    const std::string label = s.substr(0, tab);
+    ADVX_REQUIRE(label == "ham" || label == "spam",
+                 where(source, line) + " has label '" + label.substr(0, 40) + "'; expected 'ham' or 'spam'");
+    RawSequence r;
+    r.label = label == "spam" ? 1 : 0;
+    r.line = line;
+    r.tokens = sms_tokenize(s.substr(tab + 1));
+    out.push_back(std::move(r));
+  }
+  ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no messages");
+  return out;
+}
+
+std::vector<RawSequence> parse_malbehavd(const std::vector<std::uint8_t>& bytes, const std::string& source) {
+  const std::vector<std::string> lines = split_lines(bytes);
+  ADVX_REQUIRE(!lines.empty() && lines[0].rfind("sha256,labels,", 0) == 0,
+               where(source, 1) + " is not the header 'sha256,labels,0,1,...'; is this MalBehavD-V1-dataset.csv?");
+  std::vector<RawSequence> out;
+  out.reserve(lines.size());
+  for (size_t k = 1; k < lines.size(); ++k) {
+    const int line = static_cast<int>(k) + 1;
+    const std::string& s = lines[k];
+    ADVX_REQUIRE(s.find('"') == std::string::npos,
+                 where(source, line) + " has a quoted field; MalbehavD rows are plain comma-separated names");
+    std::vector<std::string> cells;
+    size_t start = 0;
+    while (true) {
+      const size_t comma = s.find(',', start);
+      cells.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    ADVX_REQUIRE(cells.size() >= 3, where(source, line) + " has " + std::to_string(cells.size()) +
+                                        " cells; a row is sha256, label, then at least one API call");
+    const std::string& sha = cells[0];
+    ADVX_REQUIRE(
+        sha.size() == 64 && std::all_of(sha.begin(), sha.end(),
+                                        [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }),
+        where(source, line) + ": the first cell '" + sha.substr(0, 70) +
+            "' is not a sample sha256 (64 lower-case hex digits)");
+    ADVX_REQUIRE(cells[1] == "0" || cells[1] == "1",
+                 where(source, line) + ": label '" + cells[1].substr(0, 20) + "' is not 0 (benign) or 1 (malware)");
+    RawSequence r;
+    r.key = sha;
+    r.label = cells[1] == "1" ? 1 : 0;
+    r.line = line;
+    size_t end = 2;
+    while (end < cells.size() && !cells[end].empty()) ++end;
+    for (size_t c = end; c < cells.size(); ++c)
+      ADVX_REQUIRE(cells[c].empty(), where(source, line) + ": an empty cell (column " + std::to_string(end + 1) +
+                                         ") before the API call '" + cells[c].substr(0, 60) + "' in column " +
+                                         std::to_string(c + 1) + "; calls must be contiguous, padding only at the end");
+    ADVX_REQUIRE(end > 2, where(source, line) + " has no API call");
+    r.tokens.assign(cells.begin() + 2, cells.begin() + static_cast<std::ptrdiff_t>(end));
+    out.push_back(std::move(r));
+  }
+  ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no rows");
+  return out;
+}
+
+void stratified_split(const std::vector<int>& labels, int num_classes, int test_percent, std::uint64_t seed,
+                      std::vector<int>& train, std::vector<int>& test) {
+  ADVX_REQUIRE(test_percent >= 0 && test_percent <= 100,
+               "test percentage must be in [0, 100], got " + std::to_string(test_percent));
+  train.clear();
+  test.clear();
+  Rng rng(seed);
+  for (int c = 0; c < num_classes; ++c) {
+    std::vector<int> idx;
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] == c) idx.push_back(static_cast<int>(i));
+    // Fisher-Yates with our own Rng: the same split on every platform.
+    for (size_t i = idx.size(); i-- > 1;)
+      std::swap(idx[i], idx[static_cast<size_t>(rng.below(static_cast<std::uint64_t>(i) + 1))]);
+    const size_t n_test = (idx.size() * static_cast<size_t>(test_percent) + 50) / 100;  // round half up
+    test.insert(test.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n_test));
+    train.insert(train.end(), idx.begin() + static_cast<std::ptrdiff_t>(n_test), idx.end());
+  }
+  std::sort(train.begin(), train.end());
+  std::sort(test.begin(), test.end());
+}
+
+SequenceDataset load_sequence_dataset(const std::string& data_dir, const std::string& name,
+                                      const SequenceOptions& options) {
+  const bool sms = name == kSms.name;
+  ADVX_REQUIRE(sms || name == kMal.name,
+               "unknown sequence dataset '" + name + "'; known: " + kSms.name + ", " + kMal.name);
+  const int min_count = options.min_count >= 0 ? options.min_count : (sms ? 2 : 1);
+  const int max_len = options.max_len >= 0 ? options.max_len : (sms ? 64 : 0);
+  ADVX_REQUIRE(min_count >= 1, "vocabulary min_count must be >= 1, got " + std::to_string(min_count));
+
+  const DatasetFile& file = sms ? kSms : kMal;
+  const std::string path = data_dir + "/" + file.rel;
+  std::vector<RawSequence> raw =
+      sms ? parse_sms_spam(read_checked(data_dir, file), path) : parse_malbehavd(read_checked(data_dir, file), path);
+  SequenceDataset d;
+  d.name = name;
+  d.class_names = sms ? std::vector<std::string>{"ham", "spam"} : std::vector<std::string>{"benign", "malware"};
+  if (!sms) {  // deduplicate by sample sha256, first row wins
+    std::set<std::string> seen;
+    std::vector<RawSequence> kept;
+    for (RawSequence& r : raw)
+      if (seen.insert(r.key).second) kept.push_back(std::move(r));
+    d.duplicates_removed = static_cast<int>(raw.size() - kept.size());
+    raw = std::move(kept);
+  }
+  std::vector<int> labels;
+  labels.reserve(raw.size());
+  for (const RawSequence& r : raw) labels.push_back(r.label);
+  std::vector<int> train_idx, test_idx;
+  stratified_split(labels, d.num_classes(), options.test_percent, options.seed, train_idx, test_idx);
+
+  // Vocabulary from the training split only.
+  std::map<std::string, int> counts;
+  for (int i : train_idx)
+    for (const std::string& tok : raw[static_cast<size_t>(i)].tokens) ++counts[tok];
+  std::vector<std::pair<std::string, int>> kept;
+  for (const auto& kv : counts)
+    if (kv.second >= min_count) kept.push_back(kv);
+  std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  d.vocab = {"<pad>", "<unk>"};
+  for (const auto& kv : kept) d.vocab.push_back(kv.first);
+  for (size_t i = 0; i < d.vocab.size(); ++i) d.index[d.vocab[i]] = static_cast<std::int32_t>(i);
+
+  auto encode = [&](const std::vector<int>& idx, SequenceSplit& out) {
+    for (int i : idx) {
+      const RawSequence& r = raw[static_cast<size_t>(i)];
+      std::vector<std::int32_t> ids;
+      for (const std::string& tok : r.tokens) {
+        if (max_len > 0 && static_cast<int>(ids.size()) == max_len) break;
+        const std::int32_t id = d.id(tok);
+        ids.push_back(id == kPadId ? kUnkId : id);  // a literal "<pad>" token is unknown, never padding
+      }
+      if (ids.empty()) ids.push_back(kUnkId);  // a message without tokens
+      out.sequences.push_back(std::move(ids));
+      out.labels.push_back(r.label);
+      out.lines.push_back(r.line);
+    }
+  };
+  encode(train_idx, d.train);
+  encode(test_idx, d.test);
+  return d;
+}
+
+Tokens make_batch(const SequenceSplit& split, const std::vector<int>& indices) {
+  Tokens t;
+  t.n = static_cast<int>(indices.size());
+  for (int i : indices) {
+    ADVX_REQUIRE(i >= 0 && i < split.size(), "make_batch: sample " + std::to_string(i) + " is outside the split's " +
+                                                 std::to_string(split.size()) + " samples");
+    t.t = std::max(t.t, static_cast<int>(split.sequences[static_cast<size_t>(i)].size()));
+  }
+  t.ids.assign(static_cast<size_t>(t.n) * static_cast<size_t>(t.t), kPadId);
+  t.lengths.resize(indices.size());
+  for (size_t k = 0; k < indices.size(); ++k) {
+    const auto& seq = split.sequences[static_cast<size_t>(indices[k])];
+    std::copy(seq.begin(), seq.end(), t.ids.begin() + static_cast<std::ptrdiff_t>(k * static_cast<size_t>(t.t)));
+    t.lengths[k] = static_cast<int>(seq.size());
+  }
+  return t;
+}
+
+Tokens make_batch(const SequenceSplit& split, int begin, int count) {
+  std::vector<int> idx(static_cast<size_t>(std::max(count, 0)));
+  for (int k = 0; k < count; ++k) idx[static_cast<size_t>(k)] = begin + k;
+  return make_batch(split, idx);
+}
+
+}  // namespace advx

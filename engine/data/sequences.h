@@ -1,0 +1,99 @@
+// Sequence datasets for the sequence classifiers (engine/sequence_model.h), read from the shared
+// data folder (never downloaded), each file checked by sha256 first:
+//
+//   "sms-spam-collection"  SMS Spam Collection v.1 (Almeida, Gomez Hidalgo, Yamakami, DocEng 2011):
+//                          5574 messages, 4827 ham (label 0) and 747 spam (label 1), words as tokens.
+//   "malbehavd-v1"         MalbehavD-V1 (Maniriho, Mahmood, Chowdhury, JNCA 2023): Windows API-call
+//                          traces, 2570 rows, 0 = benign, 1 = malware, API names as tokens.
+//
+// What a loader does, in order (each step fixed, so that every number is comparable):
+//  1. Parse; any malformed line is an advx::Error naming the file and the line.
+//  2. malbehavd-v1 only: deduplicate by the sha256 column (the sha256 of the executable, so one
+//     sample), keeping its first row: 26 samples have more than one row (53 rows; same label each
+//     time, identical traces for 15 of them), so 27 rows go and 2543 traces remain, 1276 benign and
+//     1267 malware. Without it, one executable could sit in both the training and the test split.
+//  3. A stratified split: per class, the samples in file order are shuffled by Fisher-Yates with
+//     advx::Rng(seed) (classes in label order, one Rng), the first round(n_c * test_percent / 100)
+//     go to test, the rest to train; both splits are then kept in file order. Default seed 1 and
+//     20%: SMS 4460 train / 1114 test, MalbehavD 2035 / 508.
+//  4. The vocabulary from the training split only: id 0 = "<pad>" (padding, never a token of a
+//     sequence), id 1 = "<unk>" (any token not in the vocabulary), then every token seen at least
+//     min_count times in the training sequences (all their tokens, before truncation), by
+//     descending count, ties in byte order.
+//  5. Encoding: tokens -> ids, then truncation to the first max_len tokens (max_len 0: none).
+//
+// The SMS tokenizer (sms_tokenize), precisely:
+//  - ASCII letters are lower-cased; a maximal run of ASCII letters and digits is a word;
+//  - an ASCII apostrophe ' between two letters/digits is dropped and the word goes on
+//    ("don't" -> "dont", "I'm" -> "im"); anywhere else it separates;
+//  - every non-ASCII character (one UTF-8 sequence: a lead byte and its continuation bytes) is a
+//    token of its own, kept as it is ("£" in "£1000" -> "£", "1000"; "Ü" is not lower-cased);
+//  - every other byte (space, ASCII punctuation, control) separates tokens;
+//  - a message with no token at all (2 in the corpus: ":)" and ":-) :-)") becomes one "<unk>".
+// Defaults: SMS min_count 2, max_len 64 (33 of the 5574 messages are longer; at most 189 tokens);
+// MalbehavD min_count 1, max_len 0 (traces are 2 to 175 calls, all kept whole).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/layers/sequence.h"
+
+namespace advx {
+
+constexpr std::int32_t kPadId = 0;
+constexpr std::int32_t kUnkId = 1;
+
+struct SequenceSplit {
+  std::vector<std::vector<std::int32_t>> sequences;  // token ids, length >= 1, no padding
+  std::vector<int> labels;
+  std::vector<int> lines;  // 1-based line of each sample in the source file
+  int size() const { return static_cast<int>(labels.size()); }
+};
+
+struct SequenceDataset {
+  std::string name;
+  std::vector<std::string> class_names;       // label -> name
+  std::vector<std::string> vocab;             // id -> token
+  std::map<std::string, std::int32_t> index;  // token -> id (the inverse of vocab)
+  SequenceSplit train, test;
+  int duplicates_removed = 0;  // rows dropped by deduplication
+  int num_classes() const { return static_cast<int>(class_names.size()); }
+  int vocab_size() const { return static_cast<int>(vocab.size()); }
+  std::int32_t id(const std::string& token) const;  // kUnkId if not in the vocabulary
+};
+
+struct SequenceOptions {
+  std::uint64_t seed = 1;  // the split's shuffle
+  int test_percent = 20;   // per class, rounded to the nearest sample
+  int min_count = -1;      // vocabulary threshold; -1: the dataset's default (SMS 2, MalbehavD 1)
+  int max_len = -1;        // truncation; 0: none; -1: the dataset's default (SMS 64, MalbehavD 0)
+};
+
+// name "sms-spam-collection" or "malbehavd-v1". Throws advx::Error saying what is wrong (missing
+// file, sha256 mismatch, malformed line, bad option) and how to fix it.
+SequenceDataset load_sequence_dataset(const std::string& data_dir, const std::string& name,
+                                      const SequenceOptions& options = {});
+
+// One parsed sample before the split and the vocabulary.
+struct RawSequence {
+  std::vector<std::string> tokens;
+  int label = 0;
+  int line = 0;     // 1-based
+  std::string key;  // the sha256 column (MalbehavD), empty for SMS
+};
+// The parsers alone (no checksum), `source` naming the file in messages.
+std::vector<RawSequence> parse_sms_spam(const std::vector<std::uint8_t>& bytes, const std::string& source);
+std::vector<RawSequence> parse_malbehavd(const std::vector<std::uint8_t>& bytes, const std::string& source);
+std::vector<std::string> sms_tokenize(const std::string& text);
+// Step 3 above: indices into `labels` of the test and training samples, each ascending.
+void stratified_split(const std::vector<int>& labels, int num_classes, int test_percent, std::uint64_t seed,
+                      std::vector<int>& train, std::vector<int>& test);
+
+// A padded batch of the given samples of `split`: T = the longest of them, ids padded with kPadId.
+Tokens make_batch(const SequenceSplit& split, const std::vector<int>& indices);
+// Samples [begin, begin + count) of `split`.
+Tokens make_batch(const SequenceSplit& split, int begin, int count);
+
+}  // namespace advx

@@ -1,0 +1,167 @@
+// SequenceModel training (engine/train/sequence_train.h): a quick check that it learns, that the
+// same seed gives the same weights, and (hidden, "[.seq-recipe]") the full recipes whose test
+// accuracies assets/models/sequence/README.md reports, optionally saving the models.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "engine/data/dataset.h"
+#include "engine/error.h"
+#include "engine/train/sequence_train.h"
+
+using namespace advx;
+
+namespace {
+
+const SequenceDataset& sms() {
+  static const SequenceDataset d = load_sequence_dataset(resolve_data_dir(""), "sms-spam-collection");
+  return d;
+}
+
+double majority_baseline(const SequenceSplit& s) {
+  int ones = 0;
+  for (int y : s.labels) ones += y;
+  return std::max(ones, s.size() - ones) / static_cast<double>(s.size());
+}
+
+}  // namespace
+
+TEST_CASE("SequenceModel learns SMS spam: 1500 messages, 6 epochs, well above the majority class", "[seq][train]") {
+  // Measured (2 busy cores): LSTM 96.4%, GRU 97.0% on the 1114 test messages, under a second each.
+  const SequenceDataset& d = sms();
+  const double baseline = majority_baseline(d.test);
+  CHECK(baseline == Approx(965.0 / 1114.0));
+  for (RnnType type : {RnnType::LSTM, RnnType::GRU}) {
+    SequenceModel m(type, d.vocab_size(), 16, 16, 2);
+    Rng rng(1);
+    m.init(rng);
+    SequenceTrainConfig cfg;
+    cfg.epochs = 6;
+    cfg.batch = 16;
+    cfg.lr = 3e-3f;
+    cfg.limit = 1500;
+    double last_loss = 1e9, first_loss = 0.0;
+    train_sequence_model(m, d.train, cfg, [&](const SequenceEpoch& e) {
+      if (e.epoch == 1) first_loss = e.loss;
+      last_loss = e.loss;
+    });
+    const double acc = sequence_accuracy(m, d.test);
+    INFO(m.arch() << ": test accuracy " << acc << ", majority baseline " << baseline);
+    CHECK(last_loss < 0.5 * first_loss);
+    CHECK(acc >= 0.93);
+  }
+}
+
+TEST_CASE("Sequence training is reproducible from its seeds, and checks its settings", "[seq][train]") {
+  const SequenceDataset& d = sms();
+  auto run = [&](std::uint64_t shuffle_seed) {
+    SequenceModel m(RnnType::LSTM, d.vocab_size(), 8, 8, 2);
+    Rng rng(3);
+    m.init(rng);
+    SequenceTrainConfig cfg;
+    cfg.epochs = 1;
+    cfg.limit = 200;
+    cfg.seed = shuffle_seed;
+    cfg.clip = 1.0f;
+    train_sequence_model(m, d.train, cfg, nullptr);
+    std::vector<FloatVec> w;
+    for (const Param& p : m.params()) w.push_back(p.value->data);
+    return w;
+  };
+  const auto a = run(5), b = run(5), c = run(6);
+  REQUIRE(a == b);
+  REQUIRE(a != c);
+  SequenceModel m(RnnType::GRU, d.vocab_size(), 4, 4, 2);
+  SequenceTrainConfig bad;
+  bad.lr = 0.0f;
+  REQUIRE_THROWS_WITH(train_sequence_model(m, d.train, bad, nullptr), Catch::Contains("learning rate"));
+  bad = {};
+  bad.clip = -1.0f;
+  REQUIRE_THROWS_WITH(train_sequence_model(m, d.train, bad, nullptr), Catch::Contains("clipping"));
+  SequenceModel three(RnnType::GRU, d.vocab_size(), 4, 4, 3);
+  SequenceSplit odd;
+  odd.sequences = {{2, 3}};
+  odd.labels = {3};
+  odd.lines = {1};
+  REQUIRE_THROWS_WITH(train_sequence_model(three, odd, {}, nullptr), Catch::Contains("outside the model's 3 classes"));
+}
+
+TEST_CASE("Shipped sequence models load and reach the test accuracy their metadata records", "[seq][shipped]") {
+  for (const char* name : {"sms_lstm", "api_lstm"}) {
+    std::map<std::string, std::string> meta;
+    SequenceModel m =
+        load_sequence_model(std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/" + name + ".safetensors", &meta);
+    REQUIRE(m.arch() == "seq-lstm");
+    const SequenceDataset d = load_sequence_dataset(resolve_data_dir(""), meta.at("advx.dataset"));
+    REQUIRE(m.vocab == d.vocab_size());
+    // The vocabulary in the metadata is the dataset's (same split, same rules).
+    std::string vocab;
+    for (const std::string& w : d.vocab) vocab += (vocab.empty() ? "" : "\n") + w;
+    REQUIRE(meta.at("advx.vocab") == vocab);
+    const double acc = sequence_accuracy(m, d.test);
+    INFO(name << ": test accuracy " << acc << ", recorded " << meta.at("advx.test_acc"));
+    CHECK(acc == Approx(std::stod(meta.at("advx.test_acc"))).margin(0.005));
+  }
+}
+
+// The recipes behind the numbers in assets/models/sequence/README.md. Hidden; run with
+//   ./build/native/advx_tests "[.seq-recipe]"                      (prints accuracies)
+//   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-recipe]"  (also saves the LSTMs)
+TEST_CASE("Sequence model recipes: SMS and MalbehavD, LSTM and GRU, test accuracy", "[.seq-recipe]") {
+  struct Recipe {
+    const char* dataset;
+    const char* file;  // saved for the LSTM when ADVX_SEQ_MODELS is set
+    int embed, hidden, epochs, batch;
+    float lr, clip;
+  };
+  const Recipe recipes[] = {{"sms-spam-collection", "sms_lstm", 32, 32, 8, 32, 1e-3f, 0.0f},
+                            {"malbehavd-v1", "api_lstm", 32, 64, 15, 32, 1e-3f, 1.0f}};
+  const char* out_dir = std::getenv("ADVX_SEQ_MODELS");
+  for (const Recipe& r : recipes) {
+    const SequenceDataset d = load_sequence_dataset(resolve_data_dir(""), r.dataset);
+    for (RnnType type : {RnnType::LSTM, RnnType::GRU}) {
+      SequenceModel m(type, d.vocab_size(), r.embed, r.hidden, d.num_classes());
+      Rng rng(1);
+      m.init(rng);
+      SequenceTrainConfig cfg;
+      cfg.epochs = r.epochs;
+      cfg.batch = r.batch;
+      cfg.lr = r.lr;
+      cfg.clip = r.clip;
+      double seconds = 0.0;
+      train_sequence_model(m, d.train, cfg, [&](const SequenceEpoch& e) {
+        seconds += e.seconds;
+        std::printf("%s %s epoch %d/%d loss %.4f train acc %.4f (%.2f s)\n", r.dataset, m.arch().c_str(), e.epoch,
+                    e.epochs, e.loss, e.accuracy, e.seconds);
+      });
+      const double acc = sequence_accuracy(m, d.test);
+      char recipe[512];
+      std::snprintf(recipe, sizeof recipe,
+                    "dataset %s (seed 1, 80/20 stratified, default vocabulary and max_len); %s embed %d hidden %d; "
+                    "init Rng(1); Adam lr %g batch %d epochs %d clip %g shuffle seed 1",
+                    r.dataset, type == RnnType::LSTM ? "LSTM" : "GRU", r.embed, r.hidden, static_cast<double>(r.lr),
+                    r.batch, r.epochs, static_cast<double>(r.clip));
+      std::printf("RESULT %s %s: test accuracy %.4f (%d of %d; majority baseline %.4f), %.1f s training\n  %s\n",
+                  r.dataset, m.arch().c_str(), acc, static_cast<int>(acc * d.test.size() + 0.5), d.test.size(),
+                  majority_baseline(d.test), seconds, recipe);
+      CHECK(acc > majority_baseline(d.test));
+      if (out_dir && *out_dir && type == RnnType::LSTM) {
+        std::string vocab;
+        for (const std::string& w : d.vocab) vocab += (vocab.empty() ? "" : "\n") + w;
+        char accs[32];
+        std::snprintf(accs, sizeof accs, "%.4f", acc);
+        const std::string path = std::string(out_dir) + "/" + r.file + ".safetensors";
+        save_sequence_model(m, path,
+                            {{"advx.dataset", r.dataset},
+                             {"advx.classes", d.class_names[0] + "," + d.class_names[1]},
+                             {"advx.recipe", recipe},
+                             {"advx.test_acc", accs},
+                             {"advx.test_n", std::to_string(d.test.size())},
+                             {"advx.vocab", vocab}});
+        std::printf("saved %s\n", path.c_str());
+      }
+    }
+  }
+}
