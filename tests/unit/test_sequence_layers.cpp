@@ -419,9 +419,7 @@ TEST_CASE("SequenceModel: PyTorch parameter names and shapes; save and load roun
   REQUIRE(l.params()[1].value->shape == Shape{28, 6});
   // Through the Layer interface a recurrent layer sits in a Sequential (nn.Sequential names; every
   // sample full length unless set_lengths() precedes the forward).
-  Sequential seq;
-  seq.input_shape = {5, 6};
-  seq.num_classes = 2;
+  Sequential seq("gru-test", {5, 6}, 2);
   seq.add(std::make_unique<GRU>(6, 7));
   seq.add(std::make_unique<Linear>(7, 2));
   std::vector<std::string> seq_names;
