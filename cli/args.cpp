@@ -59,13 +59,20 @@ void Args::allow(const std::set<std::string>& known) const {
 }
 
 std::string model_path(const std::string& s) {
-  ADVX_REQUIRE(!s.empty(), "--model is required: a shipped model (softmax, fc500, cnn, small) or a .safetensors file");
+  ADVX_REQUIRE(!s.empty(),
+               "--model is required: a shipped model (softmax, fc500, cnn, small, cifar_lenet) or a .safetensors file");
   if (file_exists(s) || s.find('/') != std::string::npos || s.find(".safetensors") != std::string::npos) return s;
   for (const std::string& dir : {std::string("assets/models"), std::string(ADVX_SOURCE_DIR) + "/assets/models"}) {
     std::string p = dir + "/" + s + ".safetensors";
     if (file_exists(p)) return p;
   }
-  throw Error("model '" + s + "' is neither a file nor a shipped model in assets/models/ (softmax, fc500, cnn, small)");
+  throw Error("model '" + s +
+              "' is neither a file nor a shipped model in assets/models/ (softmax, fc500, cnn, small, cifar_lenet)");
+}
+
+std::string dataset_arg(const Args& a, const std::map<std::string, std::string>& model_metadata) {
+  auto it = model_metadata.find("advx.dataset");
+  return a.str("dataset", it != model_metadata.end() && !it->second.empty() ? it->second : "mnist");
 }
 
 }  // namespace advx::cli

@@ -29,6 +29,9 @@ class Args {
 // A shipped model name ("cnn") or a path to a .safetensors file.
 std::string model_path(const std::string& name_or_path);
 
+// --dataset if given, else the dataset the model was trained on (its file's "advx.dataset"), else mnist.
+std::string dataset_arg(const Args& a, const std::map<std::string, std::string>& model_metadata);
+
 // --attack fgsm|bim|pgd with --eps, --steps, ...; nullopt for --attack none.
 std::optional<LinfAttack> attack_from_args(const Args& a);
 

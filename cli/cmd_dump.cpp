@@ -1,6 +1,7 @@
 // advx dump: the engine's logits and input gradients on the first N test images, as safetensors,
 // for independent checks (tests/reference/check_torch.py compares them with PyTorch's).
 #include <cstdio>
+#include <utility>
 
 #include "cli/args.h"
 #include "engine/data/dataset.h"
@@ -10,10 +11,11 @@
 namespace advx::cli {
 
 int cmd_dump(const Args& a) {
-  a.allow({"model", "n", "out", "data", "dataset"});
+  a.allow({"model", "n", "out", "data", "dataset", "pool-inputs"});
   ADVX_REQUIRE(a.has("out"), "dump needs --out FILE (.safetensors)");
-  Sequential m = load_model(model_path(a.str("model")));
-  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), a.str("dataset", "mnist"), "test");
+  std::map<std::string, std::string> meta;
+  Sequential m = load_model(model_path(a.str("model")), &meta);
+  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), dataset_arg(a, meta), "test");
   const int n = a.integer("n", 1000);
   ADVX_REQUIRE(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
   const Dataset d = test.head(n);
@@ -22,8 +24,23 @@ int cmd_dump(const Args& a) {
   // dL/dx of the summed cross-entropy of the true labels: each image's gradient is its own loss's.
   f.tensors["logits"] = m.loss_input_gradient(d.images, d.labels, dx);
   f.tensors["input_grad"] = dx;
+  if (a.has("pool-inputs")) {
+    // What each MaxPool2d layer saw ("pool_input.<layer index>"), by the same layer calls on the same
+    // batch as the forward above: the reference check finds the windows whose top two values are
+    // a rounding error apart in the engine's own float32 numbers (there the gradient may go to
+    // either element). Float rounding in a product depends on where a column falls in Eigen's
+    // blocking, so two equal image patches may come out a few ulps apart here and exactly equal in
+    // PyTorch.
+    Tensor act = d.images, next;
+    for (size_t i = 0; i < m.layers.size(); ++i) {
+      if (m.layers[i]->kind() == "MaxPool2d") f.tensors["pool_input." + std::to_string(i)] = act;
+      m.layers[i]->forward(act, next, false);
+      std::swap(act, next);
+    }
+  }
   f.metadata["advx.arch"] = m.arch;
   f.metadata["n"] = std::to_string(n);
+  f.metadata["dataset"] = test.name;
   safetensors_save(f, a.str("out"));
   std::printf("wrote logits %s and input_grad %s to %s\n", shape_str(f.tensors["logits"].shape).c_str(),
               shape_str(dx.shape).c_str(), a.str("out").c_str());

@@ -40,12 +40,14 @@ int cmd_eval(const Args& a) {
   a.allow({"model", "dataset", "attack", "eps", "steps", "step-size", "restarts", "random-start", "early-stop",
            "target", "n", "seed", "json", "save-adv", "data", "batch", "no-random-start"});
   const std::string path = model_path(a.str("model"));
-  Sequential m = load_model(path);
+  std::map<std::string, std::string> meta;
+  Sequential m = load_model(path, &meta);
+  const std::string dataset = dataset_arg(a, meta);
   const std::optional<LinfAttack> attack = attack_from_args(a);
   const int target = a.integer("target", -1);
   ADVX_REQUIRE(target >= -1 && target < m.num_classes,
                "--target must be a class 0.." + std::to_string(m.num_classes - 1));
-  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), a.str("dataset", "mnist"), "test");
+  const Dataset test = load_dataset(resolve_data_dir(a.str("data")), dataset, "test");
   const int n = a.integer("n", test.size());
   ADVX_REQUIRE(n >= 1 && n <= test.size(), "--n must be in 1.." + std::to_string(test.size()));
   const EvalResult r = evaluate(m, test.head(n), attack, target, a.integer("batch", 256));
@@ -64,8 +66,8 @@ int cmd_eval(const Args& a) {
         r.clean_acc, r.adv_acc, r.success_rate, r.attacked, r.linf_mean, r.linf_max,
         static_cast<long long>(r.gradient_calls), r.seconds);
   } else {
-    std::printf("model %s (%s), %d %s test images, attack %s", m.arch.c_str(), path.c_str(), r.n,
-                a.str("dataset", "mnist").c_str(), a.str("attack", "none").c_str());
+    std::printf("model %s (%s), %d %s test images, attack %s", m.arch.c_str(), path.c_str(), r.n, dataset.c_str(),
+                a.str("attack", "none").c_str());
     if (attack)
       std::printf(" eps %g steps %d%s", static_cast<double>(attack->eps), attack->steps,
                   target >= 0 ? (" target " + std::to_string(target)).c_str() : " untargeted");

@@ -5,6 +5,7 @@
 #include "engine/data/dataset.h"
 #include "engine/eval/evaluate.h"
 #include "engine/io/model_io.h"
+#include "engine/model.h"
 #include "engine/models.h"
 #include "engine/parallel.h"
 #include "engine/train/train.h"
@@ -12,10 +13,11 @@
 namespace advx::cli {
 
 int cmd_train(const Args& a) {
-  a.allow(
-      {"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet", "lr-decay"});
+  a.allow({"model", "epochs", "seed", "out", "batch", "lr", "optimizer", "limit", "data", "dataset", "quiet",
+           "lr-decay", "augment"});
   const std::string arch = a.str("model"), out = a.str("out");
-  ADVX_REQUIRE(!arch.empty() && !out.empty(), "train needs --model NAME (softmax, fc500, cnn, small) and --out FILE");
+  ADVX_REQUIRE(!arch.empty() && !out.empty(),
+               "train needs --model NAME (softmax, fc500, cnn, small, cifar_lenet) and --out FILE");
   TrainConfig cfg;
   cfg.epochs = a.integer("epochs", 1);
   cfg.seed = static_cast<std::uint64_t>(a.integer("seed", 1));
@@ -24,15 +26,21 @@ int cmd_train(const Args& a) {
   cfg.optimizer = a.str("optimizer", "adam");
   cfg.lr_decay = static_cast<float>(a.number("lr-decay", 1.0));
   cfg.limit = a.integer("limit", 0);
+  cfg.augment = a.has("augment");
   const std::string dataset = a.str("dataset", "mnist");
+  Sequential m = make_model(arch, cfg.seed);  // first: an unknown architecture fails before loading data
   const std::string dir = resolve_data_dir(a.str("data"));
+  const auto t_load = std::chrono::steady_clock::now();
   const Dataset train_set = load_dataset(dir, dataset, "train");
   const Dataset test_set = load_dataset(dir, dataset, "test");
-  Sequential m = make_model(arch, cfg.seed);
-  std::printf("training %s (%lld parameters) on %s: %d epochs, batch %d, %s lr %g, seed %llu, %d threads\n",
+  check_input(m, test_set.images.slice(0, 1), true);  // the model fits the data (e.g. not cnn on cifar10)
+  std::printf("loaded %s: %d training and %d test images in %.1f s\n", dataset.c_str(), train_set.size(),
+              test_set.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
+  std::printf("training %s (%lld parameters) on %s: %d epochs, batch %d, %s lr %g%s, seed %llu, %d threads\n",
               arch.c_str(), static_cast<long long>(m.num_params()), dataset.c_str(), cfg.epochs, cfg.batch,
-              cfg.optimizer.c_str(), static_cast<double>(cfg.lr), static_cast<unsigned long long>(cfg.seed),
-              max_threads());
+              cfg.optimizer.c_str(), static_cast<double>(cfg.lr),
+              cfg.augment ? ", augmented (random crop, pad 4, and flip)" : "",
+              static_cast<unsigned long long>(cfg.seed), max_threads());
   const bool quiet = a.has("quiet");
   const auto t0 = std::chrono::steady_clock::now();
   train(m, train_set, cfg, [&](const TrainProgress& p) {
@@ -55,11 +63,21 @@ int cmd_train(const Args& a) {
   std::map<std::string, std::string> meta = {
       {"advx.dataset", dataset},
       {"advx.test_acc", buf},
-      {"advx.recipe", "advx train --model " + arch + " --epochs " + std::to_string(cfg.epochs) + " --seed " +
-                          std::to_string(cfg.seed) + " --batch " + std::to_string(cfg.batch) + " --optimizer " +
-                          cfg.optimizer + " --lr " + a.str("lr", "0.001") +
-                          (a.has("lr-decay") ? " --lr-decay " + a.str("lr-decay") : "")},
+      {"advx.recipe", "advx train --model " + arch + (dataset != "mnist" ? " --dataset " + dataset : "") +
+                          " --epochs " + std::to_string(cfg.epochs) + " --seed " + std::to_string(cfg.seed) +
+                          " --batch " + std::to_string(cfg.batch) + " --optimizer " + cfg.optimizer + " --lr " +
+                          a.str("lr", "0.001") + (a.has("lr-decay") ? " --lr-decay " + a.str("lr-decay") : "") +
+                          (cfg.augment ? " --augment" : "") +
+                          (cfg.limit > 0 ? " --limit " + std::to_string(cfg.limit) : "")},
   };
+  if (dataset == "cifar10") {
+    // The JPEG test images carry compression noise; the exact pixels exist for test images 0-999.
+    const Dataset exact = load_dataset(dir, "cifar10-exact", "test");
+    const double acc_exact = accuracy(m, exact.images, exact.labels);
+    std::printf("test accuracy on the %d exact cifar10-exact test images (0-999): %.4f\n", exact.size(), acc_exact);
+    std::snprintf(buf, sizeof buf, "%.4f", acc_exact);
+    meta["advx.test_acc_exact1000"] = buf;
+  }
   std::snprintf(buf, sizeof buf, "%.1f", secs);
   meta["advx.train_seconds"] = buf;
   save_model(m, out, meta);

@@ -10,15 +10,17 @@ namespace {
 
 const char* kUsage =
     "usage: advx <command> [options]\n"
-    "  train  --model NAME --epochs N --seed S --out FILE [--batch B --lr LR --optimizer adam|sgd --lr-decay F --limit "
-    "N --data DIR]\n"
-    "  eval   --model NAME|FILE [--dataset mnist] --attack none|fgsm|pgd --eps E [--steps K --step-size A\n"
-    "         --restarts R --random-start --early-stop] [--target T] [--n N] [--seed S] [--json] [--save-adv FILE]\n"
+    "  train  --model NAME --epochs N --seed S --out FILE [--dataset mnist|cifar10 --batch B --lr LR\n"
+    "         --optimizer adam|sgd --lr-decay F --augment (random crop + flip, for cifar10) --limit N --data DIR]\n"
+    "  eval   --model NAME|FILE [--dataset D (default: the model's)] --attack none|fgsm|pgd --eps E\n"
+    "         [--steps K --step-size A --restarts R --random-start --early-stop] [--target T] [--n N] [--seed S]\n"
+    "         [--json] [--save-adv FILE]\n"
     "  attack --model NAME|FILE --image PNG --attack fgsm|pgd --eps E --out PNG [--label Y] [--target T] [--steps K]\n"
     "  bench  [--json] [--reps R]\n"
     "  demo   [--model NAME|FILE] [--n N]\n"
     "  info   --model NAME|FILE\n"
-    "  dump   --model NAME|FILE --out FILE [--n N]   (logits and input gradients, for cross-checks)\n"
+    "  dump   --model NAME|FILE --out FILE [--n N --dataset D --pool-inputs]   (logits, input gradients and\n"
+    "         max-pool inputs, for cross-checks)\n"
     "Data: --data DIR, else $ADVX_DATA, else ../shared/data.\n";
 
 }  // namespace
@@ -36,7 +38,8 @@ int main(int argc, char** argv) {
     }
   try {
     using namespace advx::cli;
-    const std::set<std::string> flags = {"json", "random-start", "no-random-start", "early-stop", "quiet"};
+    const std::set<std::string> flags = {"json",  "random-start", "no-random-start", "early-stop",
+                                         "quiet", "augment",      "pool-inputs"};
     const Args a(argc, argv, 2, flags);
     if (cmd == "train") return cmd_train(a);
     if (cmd == "eval") return cmd_eval(a);

@@ -12,7 +12,9 @@ void check_input(const Sequential& m, const Tensor& x, bool pixels) {
   expect.insert(expect.end(), m.input_shape.begin(), m.input_shape.end());
   ADVX_REQUIRE(x.rank() == static_cast<int>(expect.size()) && x.shape == expect,
                "input has shape " + shape_str(x.shape) + " but model '" + m.arch + "' expects [N, " +
-                   shape_str(m.input_shape).substr(1) + " (for MNIST: 28x28 grey images, pixels in [0, 1])");
+                   shape_str(m.input_shape).substr(1) +
+                   (m.input_shape == Shape{3, 32, 32} ? " (for CIFAR-10: 32x32 RGB images, pixels in [0, 1])"
+                                                      : " (for MNIST: 28x28 grey images, pixels in [0, 1])"));
   ADVX_REQUIRE(x.size() == shape_size(x.shape), "input tensor data does not match its shape " + shape_str(x.shape));
   for (std::int64_t i = 0; i < x.size(); ++i) {
     const float v = x.data[static_cast<size_t>(i)];

@@ -14,6 +14,9 @@ const std::vector<ArchInfo>& architectures() {
       {"cnn",
        "conv32 5x5 p2, pool2, conv64 5x5 p2, pool2, fc1024, fc10 (Madry et al. 2018 MNIST CNN, arXiv:1706.06083)"},
       {"small", "conv16 4x4 s2 p1, conv32 4x4 s2 p1, fc100, fc10 (Wong, Rice, Kolter 2020, arXiv:2001.03994)"},
+      {"cifar_lenet",
+       "CIFAR-10, 3x32x32 input: conv6 5x5, pool2, conv16 5x5, pool2, fc120, fc84, fc10 (LeNet-5 as in the PyTorch "
+       "CIFAR-10 tutorial; LeCun et al. 1998)"},
   };
   return list;
 }
@@ -35,7 +38,7 @@ L& push(Sequential& m, A... args) {
 Sequential make_model(const std::string& name, std::uint64_t seed, bool init_weights) {
   Sequential m;
   m.arch = name;
-  m.input_shape = {1, 28, 28};
+  m.input_shape = {1, 28, 28};  // MNIST: grey 28x28; the CIFAR-10 architectures set {3, 32, 32} below
   m.num_classes = 10;
   Rng rng(seed);
   // PyTorch-default initialisation, skipped when the weights are about to be loaded from a file.
@@ -72,6 +75,20 @@ Sequential make_model(const std::string& name, std::uint64_t seed, bool init_wei
     init(push<Linear>(m, 32 * 7 * 7, 100));
     push<ReLU>(m);
     init(push<Linear>(m, 100, 10));
+  } else if (name == "cifar_lenet") {
+    m.input_shape = {3, 32, 32};
+    init(push<Conv2d>(m, 3, 6, 5, 1, 0));  // -> 6 x 28 x 28
+    push<ReLU>(m);
+    push<MaxPool2d>(m, 2, 2);               // -> 6 x 14 x 14
+    init(push<Conv2d>(m, 6, 16, 5, 1, 0));  // -> 16 x 10 x 10
+    push<ReLU>(m);
+    push<MaxPool2d>(m, 2, 2);  // -> 16 x 5 x 5
+    push<Flatten>(m);
+    init(push<Linear>(m, 16 * 5 * 5, 120));
+    push<ReLU>(m);
+    init(push<Linear>(m, 120, 84));
+    push<ReLU>(m);
+    init(push<Linear>(m, 84, 10));
   } else {
     std::string known;
     for (const ArchInfo& a : architectures()) known += (known.empty() ? "" : ", ") + a.name;
