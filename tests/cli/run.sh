@@ -59,6 +59,17 @@ out=$("$ADVX" attack --model cnn --image "$T/seven.png" --attack pgd --eps 0.3 -
 if grep -q "clean:       predicted 7" <<<"$out" && grep -q "attack succeeded" <<<"$out" && [ -s "$T/adv.png" ]; then
   ok "attack on a PNG"; else bad "attack on a PNG" "$out"; fi
 
+# CIFAR-10: eval takes the dataset from the model file; train --augment records its recipe.
+out=$("$ADVX" eval --model cifar_lenet --n 200 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['model']=='cifar_lenet' and r['n']==200 and r['clean_acc']>0.5" "$out" \
+  && ok "eval cifar_lenet on cifar10 (dataset from the model file)" || bad "eval cifar_lenet" "$out"
+out=$("$ADVX" train --model cifar_lenet --dataset cifar10 --augment --epochs 1 --limit 256 --quiet --out "$T/c.safetensors" 2>&1)
+info=$("$ADVX" info --model "$T/c.safetensors" 2>&1)
+if grep -q "test acc (first 2000)" <<<"$out" && grep -q "advx.dataset = cifar10" <<<"$info" &&
+   grep -q "advx.recipe = advx train --model cifar_lenet --dataset cifar10 .*--augment" <<<"$info" &&
+   grep -q "advx.test_acc_exact1000 = " <<<"$info"; then
+  ok "train --dataset cifar10 --augment writes its recipe and accuracies"; else bad "train cifar10" "$out $info"; fi
+
 # Clear errors, exit code 1, never a crash.
 printf 'not a png' > "$T/bad.png"
 head -c 5000 assets/models/small.safetensors > "$T/trunc.safetensors"
@@ -75,6 +86,9 @@ expect_error "missing data folder" "does not exist" "$ADVX" eval --model small -
 mkdir -p "$T/emptydata"
 ADVX_DATA="$T/emptydata" expect_error "data folder without mnist/" "is missing" "$ADVX" eval --model small --n 10
 expect_error "unknown architecture" "unknown model architecture" "$ADVX" train --model resnet --out "$T/x.safetensors"
+expect_error "unknown dataset" "unknown dataset 'cifar100'" "$ADVX" eval --model small --dataset cifar100 --n 10
+expect_error "MNIST model on CIFAR-10" "expects [N, 1, 28, 28]" "$ADVX" eval --model small --dataset cifar10-exact --n 10
+expect_error "train MNIST model on CIFAR-10" "expects [N, 1, 28, 28]" "$ADVX" train --model cnn --dataset cifar10-exact --out "$T/x.safetensors"
 
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]
