@@ -37,11 +37,12 @@ void check_input(const Classifier& m, const Tensor& x, bool pixels) {
   const Shape& in = m.input_shape();
   Shape expect = {x.shape.empty() ? 0 : x.shape[0]};
   expect.insert(expect.end(), in.begin(), in.end());
-  const bool mnist = in == Shape{1, 28, 28};
+  const char* hint = in == Shape{1, 28, 28}   ? " (for MNIST: 28x28 grey images, pixels in [0, 1])"
+                     : in == Shape{3, 32, 32} ? " (for CIFAR-10: 32x32 RGB images, pixels in [0, 1])"
+                                              : " (pixels in [0, 1])";
   ADVX_REQUIRE(x.rank() == static_cast<int>(expect.size()) && x.shape == expect,
                "input has shape " + shape_str(x.shape) + " but model '" + m.name() + "' expects [N, " +
-                   shape_str(in).substr(1) +
-                   (mnist ? " (for MNIST: 28x28 grey images, pixels in [0, 1])" : " (pixels in [0, 1])"));
+                   shape_str(in).substr(1) + hint);
   ADVX_REQUIRE(x.size() == shape_size(x.shape), "input tensor data does not match its shape " + shape_str(x.shape));
   for (std::int64_t i = 0; i < x.size(); ++i) {
     const float v = x.data[static_cast<size_t>(i)];

@@ -9,11 +9,17 @@ namespace advx {
 
 const std::vector<ArchInfo>& architectures() {
   static const std::vector<ArchInfo> list = {
-      {"softmax", "784 -> 10 softmax regression (Goodfellow, Shlens, Szegedy 2015, arXiv:1412.6572)"},
-      {"fc500", "784-500-150-10 MLP, ReLU (DeepFool, Moosavi-Dezfooli et al. 2016, arXiv:1511.04599)"},
+      {"softmax", "784 -> 10 softmax regression (Goodfellow, Shlens, Szegedy 2015, arXiv:1412.6572)", {1, 28, 28}},
+      {"fc500", "784-500-150-10 MLP, ReLU (DeepFool, Moosavi-Dezfooli et al. 2016, arXiv:1511.04599)", {1, 28, 28}},
       {"cnn",
-       "conv32 5x5 p2, pool2, conv64 5x5 p2, pool2, fc1024, fc10 (Madry et al. 2018 MNIST CNN, arXiv:1706.06083)"},
-      {"small", "conv16 4x4 s2 p1, conv32 4x4 s2 p1, fc100, fc10 (Wong, Rice, Kolter 2020, arXiv:2001.03994)"},
+       "conv32 5x5 p2, pool2, conv64 5x5 p2, pool2, fc1024, fc10 (Madry et al. 2018 MNIST CNN, arXiv:1706.06083)",
+       {1, 28, 28}},
+      {"small", "conv16 4x4 s2 p1, conv32 4x4 s2 p1, fc100, fc10 (Wong, Rice, Kolter 2020, arXiv:2001.03994)",
+       {1, 28, 28}},
+      {"cifar_lenet",
+       "CIFAR-10, 3x32x32 input: conv6 5x5, pool2, conv16 5x5, pool2, fc120, fc84, fc10 (LeNet-5 as in the PyTorch "
+       "CIFAR-10 tutorial; LeCun et al. 1998)",
+       {3, 32, 32}},
   };
   return list;
 }
@@ -33,7 +39,15 @@ L& push(Sequential& m, A... args) {
 // Each architecture is also written, layer for layer, as a PyTorch nn.Sequential in
 // tests/reference/arch.py; the parameter names ("<index>.weight") follow from the layer order.
 Sequential make_model(const std::string& name, std::uint64_t seed, bool init_weights) {
-  Sequential m(name, {1, 28, 28}, 10);
+  const ArchInfo* info = nullptr;
+  for (const ArchInfo& a : architectures())
+    if (a.name == name) info = &a;
+  if (!info) {
+    std::string known;
+    for (const ArchInfo& a : architectures()) known += (known.empty() ? "" : ", ") + a.name;
+    throw Error("unknown model architecture '" + name + "'; known: " + known);
+  }
+  Sequential m(name, info->input, 10);
   Rng rng(seed);
   // PyTorch-default initialisation, skipped when the weights are about to be loaded from a file.
   auto init = [&](auto& layer) {
@@ -69,10 +83,19 @@ Sequential make_model(const std::string& name, std::uint64_t seed, bool init_wei
     init(push<Linear>(m, 32 * 7 * 7, 100));
     push<ReLU>(m);
     init(push<Linear>(m, 100, 10));
-  } else {
-    std::string known;
-    for (const ArchInfo& a : architectures()) known += (known.empty() ? "" : ", ") + a.name;
-    throw Error("unknown model architecture '" + name + "'; known: " + known);
+  } else if (name == "cifar_lenet") {
+    init(push<Conv2d>(m, 3, 6, 5, 1, 0));  // -> 6 x 28 x 28
+    push<ReLU>(m);
+    push<MaxPool2d>(m, 2, 2);               // -> 6 x 14 x 14
+    init(push<Conv2d>(m, 6, 16, 5, 1, 0));  // -> 16 x 10 x 10
+    push<ReLU>(m);
+    push<MaxPool2d>(m, 2, 2);  // -> 16 x 5 x 5
+    push<Flatten>(m);
+    init(push<Linear>(m, 16 * 5 * 5, 120));
+    push<ReLU>(m);
+    init(push<Linear>(m, 120, 84));
+    push<ReLU>(m);
+    init(push<Linear>(m, 84, 10));
   }
   // Validate the chain of shapes once, so a wrong architecture fails here and not mid-forward.
   Shape s = m.input_shape();

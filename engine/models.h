@@ -11,6 +11,7 @@ namespace advx {
 struct ArchInfo {
   std::string name;
   std::string description;  // one line: layers and the paper
+  Shape input;              // per-sample input shape ({1, 28, 28} MNIST, {3, 32, 32} CIFAR-10)
 };
 
 const std::vector<ArchInfo>& architectures();

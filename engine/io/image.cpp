@@ -18,7 +18,7 @@ Tensor decode_image(const std::vector<std::uint8_t>& bytes, int channels, const 
   unsigned char* px = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n, channels);
   if (!px)
     throw Error("cannot decode image '" + source + "': " + stbi_failure_reason() +
-                " (expected a PNG, JPEG, BMP or similar file)");
+                " (expected a PNG; JPEG is not read from user files: convert it to PNG)");
   ADVX_REQUIRE(w > 0 && h > 0 && static_cast<long long>(w) * h <= 64LL * 1024 * 1024,
                "image '" + source + "' has an unusable size " + std::to_string(w) + "x" + std::to_string(h));
   Tensor t({channels, h, w});

@@ -8,8 +8,8 @@
 
 namespace advx {
 
-// Decodes a PNG (or any format stb_image reads) to grey [1, H, W] (channels = 1) or RGB [3, H, W].
-// Errors name the file and stb's reason.
+// Decodes a PNG (or BMP, GIF, ...: any format stb_image reads except JPEG, see engine/io/stb_impl.cpp) to grey [1, H,
+// W] (channels = 1) or RGB [3, H, W]. Errors name the file and stb's reason.
 Tensor load_image(const std::string& path, int channels);
 Tensor decode_image(const std::vector<std::uint8_t>& bytes, int channels, const std::string& source);
 // Resizes (bilinear) a [C, H, W] image to [C, h, w].

@@ -13,11 +13,44 @@
 
 namespace advx {
 
+CropFlip draw_crop_flip(Rng& rng, int pad) {
+  const std::uint64_t span = 2 * static_cast<std::uint64_t>(pad) + 1;
+  CropFlip t;
+  t.oy = static_cast<int>(rng.below(span));
+  t.ox = static_cast<int>(rng.below(span));
+  t.flip = rng.below(2) == 1;
+  return t;
+}
+
+void crop_flip(const float* src, float* dst, int c, int h, int w, int pad, const CropFlip& t) {
+  const int dy = t.oy - pad, dx = t.ox - pad;  // source pixel = destination pixel + (dy, dx), before the flip
+  for (int ch = 0; ch < c; ++ch) {
+    const float* s = src + static_cast<std::int64_t>(ch) * h * w;
+    float* d = dst + static_cast<std::int64_t>(ch) * h * w;
+    for (int y = 0; y < h; ++y) {
+      float* row = d + static_cast<std::int64_t>(y) * w;
+      const int sy = y + dy;
+      if (sy < 0 || sy >= h) {
+        std::fill(row, row + w, 0.0f);
+        continue;
+      }
+      const float* srow = s + static_cast<std::int64_t>(sy) * w;
+      for (int x = 0; x < w; ++x) {
+        const int sx = (t.flip ? w - 1 - x : x) + dx;
+        row[x] = sx >= 0 && sx < w ? srow[sx] : 0.0f;
+      }
+    }
+  }
+}
+
 void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
            const std::function<void(const TrainProgress&)>& progress) {
   ADVX_REQUIRE(cfg.epochs >= 1 && cfg.batch >= 1, "epochs and batch size must be >= 1");
   ADVX_REQUIRE(cfg.lr > 0.0f, "learning rate must be > 0");
   ADVX_REQUIRE(cfg.lr_decay > 0.0f && cfg.lr_decay <= 1.0f, "lr decay must be in (0, 1]");
+  ADVX_REQUIRE(!cfg.augment || (data.images.rank() == 4 && cfg.augment_pad >= 0 && cfg.augment_pad <= 64),
+               "augmentation needs images [N, C, H, W] and a padding of 0-64 pixels, got images " +
+                   shape_str(data.images.shape) + " and padding " + std::to_string(cfg.augment_pad));
   const int n = cfg.limit > 0 ? std::min(cfg.limit, data.size()) : data.size();
   ADVX_REQUIRE(n > 0, "no training data");
   std::unique_ptr<Optimizer> opt;
@@ -29,6 +62,8 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
     throw Error("unknown optimizer '" + cfg.optimizer + "'; use adam or sgd");
 
   Rng rng(cfg.seed);
+  // A second stream for augmentation, so that switching it on leaves the shuffling order as it was.
+  Rng aug_rng(cfg.seed ^ 0x9E3779B97F4A7C15ull);
   std::vector<int> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   const std::int64_t per = data.images.sample_size();
@@ -54,7 +89,13 @@ void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
       yb.resize(static_cast<size_t>(count));
       for (int k = 0; k < count; ++k) {
         const int i = order[static_cast<size_t>(begin + k)];
-        std::copy_n(data.images.ptr() + i * per, per, xb.ptr() + static_cast<std::int64_t>(k) * per);
+        const float* src = data.images.ptr() + i * per;
+        float* dst = xb.ptr() + static_cast<std::int64_t>(k) * per;
+        if (cfg.augment)
+          crop_flip(src, dst, bshape[1], bshape[2], bshape[3], cfg.augment_pad,
+                    draw_crop_flip(aug_rng, cfg.augment_pad));
+        else
+          std::copy_n(src, per, dst);
         yb[static_cast<size_t>(k)] = data.labels[static_cast<size_t>(i)];
       }
       const Tensor& logits = m.forward(xb, true);

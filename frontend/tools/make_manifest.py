@@ -41,6 +41,7 @@ def describe(path):
     except ValueError:
         acc = None
     return {
+        "dataset": meta.get("advx.dataset", "mnist"),
         "arch": meta.get("advx.arch", ""),
         "params": params,
         "bytes": len(data),
@@ -58,6 +59,10 @@ def main():
         name = os.path.splitext(os.path.basename(path))[0]
         entry = {"name": name, "file": prefix + os.path.basename(path)}
         entry.update(describe(path))
+        # The playground draws and attacks 28x28 digits: models for other data (cifar_lenet, trained
+        # on CIFAR-10's 32x32 colour images) are left out of its list.
+        if entry.pop("dataset") != "mnist":
+            continue
         models.append(entry)
     rank = lambda m: (ORDER.index(m["name"]) if m["name"] in ORDER else len(ORDER), m["name"])
     models.sort(key=rank)

@@ -59,6 +59,17 @@ out=$("$ADVX" attack --model cnn --image "$T/seven.png" --attack pgd --eps 0.3 -
 if grep -q "clean:       predicted 7" <<<"$out" && grep -q "attack succeeded" <<<"$out" && [ -s "$T/adv.png" ]; then
   ok "attack on a PNG"; else bad "attack on a PNG" "$out"; fi
 
+# CIFAR-10: eval takes the dataset from the model file; train --augment records its recipe.
+out=$("$ADVX" eval --model cifar_lenet --n 200 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['model']=='cifar_lenet' and r['n']==200 and r['clean_acc']>0.5" "$out" \
+  && ok "eval cifar_lenet on cifar10 (dataset from the model file)" || bad "eval cifar_lenet" "$out"
+out=$("$ADVX" train --model cifar_lenet --dataset cifar10 --augment --epochs 1 --limit 256 --quiet --out "$T/c.safetensors" 2>&1)
+info=$("$ADVX" info --model "$T/c.safetensors" 2>&1)
+if grep -q "test acc (first 2000)" <<<"$out" && grep -q "advx.dataset = cifar10" <<<"$info" &&
+   grep -q "advx.recipe = advx train --model cifar_lenet --dataset cifar10 .*--augment" <<<"$info" &&
+   grep -q "advx.test_acc_exact1000 = " <<<"$info"; then
+  ok "train --dataset cifar10 --augment writes its recipe and accuracies"; else bad "train cifar10" "$out $info"; fi
+
 # --help is generated from the engine's tables: every attack and defence parameter with its range.
 help=$("$ADVX" eval --help 2>&1)
 if grep -q -- "--eps X .*\[a number in \[0, 1\]; default 0.1; fgsm, bim, pgd, noise\]" <<<"$help" &&

@@ -1,5 +1,6 @@
-"""The four advx architectures as PyTorch nn.Sequential, plus plain-Python readers for
-safetensors files and MNIST, so the engine can be checked against an independent implementation.
+"""The advx architectures as PyTorch nn.Sequential, plus plain-Python readers for safetensors
+files, MNIST and the exact CIFAR-10 subsets, so the engine can be checked against an independent
+implementation.
 
 Run with Debian's Python (/usr/bin/python3), which has PyTorch 1.13 and numpy.
 
@@ -18,7 +19,8 @@ from torch import nn
 
 
 def make_model(arch):
-    """The architecture `arch` as an nn.Sequential; input [N,1,28,28] pixels in [0,1]."""
+    """The architecture `arch` as an nn.Sequential; input [N,1,28,28] (MNIST) or [N,3,32,32]
+    (cifar_lenet) pixels in [0,1]."""
     if arch == "softmax":
         layers = [nn.Flatten(), nn.Linear(784, 10)]
     elif arch == "fc500":
@@ -38,12 +40,19 @@ def make_model(arch):
                   nn.Flatten(),
                   nn.Linear(32 * 7 * 7, 100), nn.ReLU(),
                   nn.Linear(100, 10)]
+    elif arch == "cifar_lenet":
+        layers = [nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
+                  nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
+                  nn.Flatten(),
+                  nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
+                  nn.Linear(120, 84), nn.ReLU(),
+                  nn.Linear(84, 10)]
     else:
-        raise ValueError("unknown architecture %r (softmax, fc500, cnn, small)" % arch)
+        raise ValueError("unknown architecture %r (%s)" % (arch, ", ".join(ARCHS)))
     return nn.Sequential(*layers)
 
 
-ARCHS = ["softmax", "fc500", "cnn", "small"]
+ARCHS = ["softmax", "fc500", "cnn", "small", "cifar_lenet"]
 
 # safetensors dtype names -> numpy dtypes (little-endian), for the dtypes we may meet.
 _DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1", "I8": "i1"}
@@ -113,3 +122,16 @@ def load_mnist(split, root, n=None):
         x, y = x[:n], y[:n]
     x = torch.from_numpy(x.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
     return x, torch.from_numpy(y.astype(np.int64))
+
+
+def load_cifar10_exact(split, root, n=None):
+    """(images float32 [N,3,32,32] in [0,1] as x/255, labels int64 [N]) of the exact CIFAR-10
+    subsets: 'test' (test images 0-999) or 'train' (training images 0-3999). Records of 3073 bytes:
+    a label, then 1024 R, 1024 G, 1024 B values (shared/data/cifar-10/README.md)."""
+    name = {"test": "test_batch_first1000.bin.gz", "train": "data_batch_1_first4000.bin.gz"}[split]
+    with gzip.open(os.path.join(root, "cifar-10", "lossless", name), "rb") as f:
+        raw = np.frombuffer(f.read(), dtype=np.uint8).reshape(-1, 3073)
+    if n is not None:
+        raw = raw[:n]
+    x = torch.from_numpy(raw[:, 1:].astype(np.float32) / 255.0).reshape(-1, 3, 32, 32)
+    return x, torch.from_numpy(raw[:, 0].astype(np.int64))

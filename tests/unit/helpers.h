@@ -16,6 +16,13 @@ inline Tensor random_images(int n, std::uint64_t seed) {
   return t;
 }
 
+// [n, sample...]: a batch of n inputs for a model whose per-sample shape is `sample` (m.input_shape).
+inline Shape with_batch(int n, const Shape& sample) {
+  Shape s = {n};
+  s.insert(s.end(), sample.begin(), sample.end());
+  return s;
+}
+
 // A fresh path under the build's temporary folder.
 inline std::string temp_path(const std::string& name) {
   return std::string("/tmp/advx_test_") + name;

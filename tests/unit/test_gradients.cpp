@@ -11,6 +11,7 @@
 #include "engine/layers/layers.h"
 #include "engine/loss.h"
 #include "engine/models.h"
+#include "tests/unit/helpers.h"
 
 using namespace advx;
 
@@ -194,7 +195,7 @@ TEST_CASE("Every shipped architecture: model input gradient of the loss matches 
   for (const ArchInfo& a : architectures()) {
     Sequential m = make_model(a.name, 3);
     Rng rng(8);
-    Tensor x = random_tensor({2, 1, 28, 28}, rng, 0.0f, 1.0f), dx;
+    Tensor x = random_tensor(test::with_batch(2, m.input_shape()), rng, 0.0f, 1.0f), dx;
     const std::vector<int> y = {3, 7};
     m.loss_input_gradient(x, y, dx);
     // Directional derivative along v = dx / |dx| (where it is largest, so that float32 rounding and

@@ -16,6 +16,7 @@
 #include "engine/loss.h"
 #include "engine/models.h"
 #include "engine/rng.h"
+#include "tests/unit/helpers.h"
 
 using namespace advx;
 
@@ -273,7 +274,7 @@ TEST_CASE("Every shipped architecture: logits and input gradient agree between o
   for (const ArchInfo& a : architectures()) {
     Sequential m = make_model(a.name, 7);
     Rng rng(107);
-    Tensor x({3, 1, 28, 28});
+    Tensor x(test::with_batch(3, m.input_shape()));
     for (float& v : x.data) v = rng.uniform();
     const std::vector<int> y = {1, 5, 9};
     Tensor ge, go;

@@ -65,3 +65,90 @@ TEST_CASE("training gives the same weights bit for bit whatever the heap layout"
       REQUIRE(w == first);
   }
 }
+
+TEST_CASE("crop_flip: random crop of the zero-padded image, then a left-right flip", "[train]") {
+  const int c = 3, h = 5, w = 7, pad = 2;
+  Rng rng(11);
+  std::vector<float> src(static_cast<size_t>(c * h * w)), dst(src.size());
+  for (float& v : src) v = rng.uniform(0.1f, 1.0f);  // never 0, so padding is told apart
+  // Reference: build the padded image, take the crop at (oy, ox), then flip.
+  auto expect = [&](const CropFlip& t, int ch, int y, int x) {
+    const int hp = h + 2 * pad, wp = w + 2 * pad;
+    std::vector<float> padded(static_cast<size_t>(hp * wp), 0.0f);
+    for (int yy = 0; yy < h; ++yy)
+      for (int xx = 0; xx < w; ++xx)
+        padded[static_cast<size_t>((yy + pad) * wp + xx + pad)] = src[static_cast<size_t>((ch * h + yy) * w + xx)];
+    const int xc = t.flip ? w - 1 - x : x;
+    return padded[static_cast<size_t>((y + t.oy) * wp + xc + t.ox)];
+  };
+  for (int oy = 0; oy <= 2 * pad; ++oy)
+    for (int ox = 0; ox <= 2 * pad; ++ox)
+      for (bool flip : {false, true}) {
+        const CropFlip t{oy, ox, flip};
+        crop_flip(src.data(), dst.data(), c, h, w, pad, t);
+        for (int ch = 0; ch < c; ++ch)
+          for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) REQUIRE(dst[static_cast<size_t>((ch * h + y) * w + x)] == expect(t, ch, y, x));
+      }
+  crop_flip(src.data(), dst.data(), c, h, w, pad, CropFlip{pad, pad, false});
+  CHECK(dst == src);  // the centre crop without flip is the image itself
+}
+
+TEST_CASE("draw_crop_flip: the same draws on every platform, every offset reachable", "[train]") {
+  // mt19937_64's output is fixed by the C++ standard and Rng::below is integer arithmetic, so these
+  // values are the same natively and in WebAssembly.
+  Rng rng(1);
+  std::vector<int> seen;
+  for (int i = 0; i < 4; ++i) {
+    const CropFlip t = draw_crop_flip(rng, 4);
+    seen.insert(seen.end(), {t.oy, t.ox, t.flip ? 1 : 0});
+  }
+  Rng again(1);
+  for (int i = 0; i < 4; ++i) {
+    const CropFlip t = draw_crop_flip(again, 4);
+    CHECK(std::vector<int>{t.oy, t.ox, t.flip ? 1 : 0} ==
+          std::vector<int>(seen.begin() + 3 * i, seen.begin() + 3 * i + 3));
+  }
+  INFO("first draws for seed 1");
+  CHECK(seen == std::vector<int>{5, 6, 0, 0, 0, 1, 2, 0, 0, 4, 2, 1});
+  std::vector<int> hits(9, 0), flips(2, 0);
+  Rng r(2);
+  for (int i = 0; i < 9000; ++i) {
+    const CropFlip t = draw_crop_flip(r, 4);
+    REQUIRE((t.oy >= 0 && t.oy <= 8 && t.ox >= 0 && t.ox <= 8));
+    ++hits[static_cast<size_t>(t.oy)];
+    ++flips[t.flip ? 1 : 0];
+  }
+  for (int k : hits) CHECK(k > 800);
+  CHECK(flips[1] > 4200);
+  CHECK(flips[0] > 4200);
+}
+
+TEST_CASE("training with augmentation is reproducible, differs from plain training, checks its padding", "[train]") {
+  Dataset d;
+  d.name = "random";
+  Rng rng(4);
+  d.images = Tensor({96, 3, 32, 32});
+  for (float& v : d.images.data) v = rng.uniform();
+  for (int i = 0; i < 96; ++i) d.labels.push_back(i % 10);
+  TrainConfig cfg;
+  cfg.batch = 32;
+  cfg.epochs = 2;
+  cfg.augment = true;
+  auto weights = [&](const TrainConfig& c) {
+    Sequential m = make_model("cifar_lenet", 5);
+    train(m, d, c, nullptr);
+    std::vector<float> w;
+    for (const Param& p : m.params()) w.insert(w.end(), p.value->data.begin(), p.value->data.end());
+    return w;
+  };
+  const std::vector<float> a = weights(cfg), b = weights(cfg);
+  CHECK(a == b);
+  TrainConfig plain = cfg;
+  plain.augment = false;
+  CHECK(weights(plain) != a);
+  TrainConfig bad = cfg;
+  bad.augment_pad = -1;
+  Sequential m = make_model("cifar_lenet", 5);
+  REQUIRE_THROWS_WITH(train(m, d, bad, nullptr), Catch::Contains("padding of 0-64 pixels"));
+}
