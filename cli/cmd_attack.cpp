@@ -38,7 +38,7 @@ int run_attack(const Command& a) {
   // The attacked classifier: the model, or the defended model when --defence is given (the adaptive
   // attacker with --adaptive; else the adversarial is crafted on the bare model: oblivious).
   std::unique_ptr<Classifier> defended;
-  if (def.spec) defended = build_defence(*def.spec, m, def.params, def.bpda);
+  if (def.spec) defended = build_defence(*def.spec, disk_context(""), m, def.params, def.bpda);
   Classifier& scored = defended ? *defended : static_cast<Classifier&>(m);
   Classifier& source = def.adaptive ? scored : static_cast<Classifier&>(m);
   const Tensor p0 = scored.probabilities(x);

@@ -94,11 +94,12 @@ int run_eval(const Command& a) {
   } else {
     // The defended model's forward does not depend on its backward (BPDA or not): the same object
     // scores the clean and the oblivious evaluations.
-    std::unique_ptr<Classifier> defended = build_defence(*def.spec, model, def.params, true);
+    const DefenceContext ctx = disk_context(a.str("data"));
+    std::unique_ptr<Classifier> defended = build_defence(*def.spec, ctx, model, def.params, true);
     oblivious = evaluate(*defended, d, cfg, source ? source.get() : &model);
     shown = oblivious;
     if (def.adaptive) {
-      std::unique_ptr<Classifier> attacked = build_defence(*def.spec, model, def.params, def.bpda);
+      std::unique_ptr<Classifier> attacked = build_defence(*def.spec, ctx, model, def.params, def.bpda);
       gradient = gradient_kind_name(attacked->gradient_kind());
       adaptive = evaluate(*attacked, d, cfg);
       shown = adaptive;

@@ -104,10 +104,28 @@ advx::Classifier* App::defended() {
   if (!defended_ || key != defended_key_) {
     advx::ParamValues v;
     for (const advx::ParamSpec& p : spec->params) v.set(p.key, state.params.number(p.key));
-    defended_ = advx::build_defence(*spec, m, v, state.bpda);
+    defended_ = advx::build_defence(*spec, defence_context(), m, v, state.bpda);
     defended_key_ = key;
   }
   return defended_.get();
+}
+
+advx::DefenceContext App::defence_context() {
+  advx::DefenceContext c;
+  // Companion models come from the model store (web: downloaded on first use; until then this
+  // throws "still loading" and the defence is built again on a later frame).
+  c.model = [this](const std::string& name) -> advx::Sequential& {
+    models.request(name);
+    return *models.get(name).model;
+  };
+  // Data: the shipped test sample only, so far.
+  c.data = [this](const std::string& name, const std::string& split) -> const advx::Dataset& {
+    ADVX_REQUIRE(name == "mnist" && split == "test" && samples.size() > 0,
+                 "the playground has no " + name + " " + split + " data for this defence");
+    if (sample_set_.size() != samples.size()) sample_set_ = samples.head(samples.size());
+    return sample_set_;
+  };
+  return c;
 }
 
 advx::AttackResult App::run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,

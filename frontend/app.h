@@ -150,6 +150,8 @@ class App {
   int models_seen_ = -1;
   std::string model_error_shown_;
   std::uint64_t random_draws_ = 0;
+  advx::DefenceContext defence_context();
+  advx::Dataset sample_set_;                    // the shipped test sample as a Dataset (for defences)
   std::unique_ptr<advx::Classifier> defended_;  // built around model() for state.defence
   std::string defended_key_;
   std::string robust_key() const;

@@ -47,6 +47,17 @@ struct AttackInput {
   bool evaluate = true;
 };
 
+// What a run can show while it works, for the playground (sample 0 of the batch): the iteration,
+// the best objective value per iteration so far, and the candidates it is weighing (e.g. a
+// differential-evolution population), each as the pixel positions (y * W + x) it would change.
+struct AttackSnapshot {
+  int iteration = 0, iterations = 0;
+  std::int64_t queries = 0;
+  std::vector<double> best_history;           // best objective value after each iteration
+  std::vector<std::vector<int>> candidates;   // pixel positions per candidate (empty: nothing to draw)
+  int best = -1;                              // index of the best candidate (-1: none)
+};
+
 class AttackRun {
  public:
   virtual ~AttackRun() = default;
@@ -55,6 +66,14 @@ class AttackRun {
   virtual bool done() const = 0;
   virtual double progress() const = 0;  // 0..1
   virtual const AttackResult& result() const = 0;
+  // The run's state for display; the default says only how far it is.
+  virtual AttackSnapshot snapshot() const {
+    AttackSnapshot s;
+    s.iterations = 100;
+    s.iteration = static_cast<int>(progress() * 100.0);
+    s.queries = result().queries;
+    return s;
+  }
 };
 
 struct AttackSpec {

@@ -15,9 +15,50 @@
 #include <vector>
 
 #include "engine/classifier.h"
+#include "engine/data/dataset.h"
 #include "engine/params.h"
 
 namespace advx {
+
+class Sequential;
+
+// What a defence may need besides its base model: companion models shipped in assets/models (an
+// autoencoder, ensemble members, an adversarially trained model) and data (the training set of a
+// nearest-neighbour defence, clean validation images to set a detector's threshold). The CLI reads
+// them from disk; the playground from its model store and shipped samples (which may still be
+// downloading: then the call throws advx::Error saying so, and the playground tries again).
+struct DefenceContext {
+  std::function<Sequential&(const std::string& name)> model;
+  std::function<const Dataset&(const std::string& name, const std::string& split)> data;
+};
+// A context for the command line and the tests: models from assets/models/NAME.safetensors (or
+// the source tree's), data from `data_dir`, each loaded once and kept.
+DefenceContext disk_context(const std::string& data_dir);
+
+// What a defended model can say about an input besides its logits, shown live in the playground
+// and summarised by the CLI: detector scores against their thresholds, ensemble members' votes.
+struct DefenceReport {
+  struct Score {
+    std::string name;  // "squeeze L1", "MMD p-value", ...
+    double value = 0.0, threshold = 0.0;
+    bool flagged = false;  // value beyond the threshold: the input is rejected as adversarial
+  };
+  struct Vote {
+    std::string member;
+    int pred = -1;
+    std::vector<float> probs;
+  };
+  std::vector<Score> scores;
+  std::vector<Vote> votes;
+};
+// Implemented (besides Classifier) by defended models that have more to show; the playground finds
+// it with dynamic_cast.
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  // x: one sample [1, ...].
+  virtual DefenceReport report(const Tensor& x) = 0;
+};
 
 struct DefenceSpec {
   std::string name;      // "threshold": --defence, defence=, the JS option
@@ -29,7 +70,9 @@ struct DefenceSpec {
   // The defended classifier in front of `base` (not owned: it must outlive the result).
   // bpda = true: non-differentiable steps backpropagate as the identity (the adaptive attacker's
   // view); false: their true gradient (zero almost everywhere: gradient masking).
-  std::function<std::unique_ptr<Classifier>(Classifier& base, const ParamValues& params, bool bpda)> build;
+  std::function<std::unique_ptr<Classifier>(const DefenceContext& ctx, Classifier& base, const ParamValues& params,
+                                             bool bpda)>
+      build;
 };
 
 const std::vector<DefenceSpec>& defences();
@@ -38,7 +81,7 @@ const DefenceSpec& get_defence(const std::string& name);  // throws listing the 
 std::string defence_names(const std::string& sep = ", ");
 
 // Checks the parameters against the table, then builds.
-std::unique_ptr<Classifier> build_defence(const DefenceSpec& spec, Classifier& base, const ParamValues& params,
-                                          bool bpda);
+std::unique_ptr<Classifier> build_defence(const DefenceSpec& spec, const DefenceContext& ctx, Classifier& base,
+                                          const ParamValues& params, bool bpda);
 
 }  // namespace advx

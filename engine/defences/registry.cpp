@@ -1,5 +1,10 @@
+#include <map>
+#include <memory>
+
 #include "engine/defences/defence.h"
 #include "engine/error.h"
+#include "engine/io/file.h"
+#include "engine/io/model_io.h"
 
 namespace advx {
 
@@ -34,12 +39,37 @@ const DefenceSpec& get_defence(const std::string& name) {
   return *d;
 }
 
-std::unique_ptr<Classifier> build_defence(const DefenceSpec& spec, Classifier& base, const ParamValues& params,
-                                          bool bpda) {
+std::unique_ptr<Classifier> build_defence(const DefenceSpec& spec, const DefenceContext& ctx, Classifier& base,
+                                          const ParamValues& params, bool bpda) {
   check_values(spec.params, params, "");
   for (const ParamSpec& p : spec.params)
     ADVX_REQUIRE(params.has(p.key), "defence '" + spec.name + "' needs parameter '" + p.key + "' (" + p.help + ")");
-  return spec.build(base, params, bpda);
+  return spec.build(ctx, base, params, bpda);
+}
+
+DefenceContext disk_context(const std::string& data_dir) {
+  // Loaded once per context and kept (shared by copies of the context).
+  auto models = std::make_shared<std::map<std::string, std::unique_ptr<Sequential>>>();
+  auto sets = std::make_shared<std::map<std::string, Dataset>>();
+  DefenceContext c;
+  c.model = [models](const std::string& name) -> Sequential& {
+    auto it = models->find(name);
+    if (it == models->end()) {
+      std::string path = "assets/models/" + name + ".safetensors";
+      if (!file_exists(path)) path = std::string(ADVX_SOURCE_DIR) + "/" + path;
+      ADVX_REQUIRE(file_exists(path), "the defence needs the model '" + name + "' (assets/models/" + name +
+                                          ".safetensors), which is not there");
+      it = models->emplace(name, std::make_unique<Sequential>(load_model(path))).first;
+    }
+    return *it->second;
+  };
+  c.data = [sets, data_dir](const std::string& name, const std::string& split) -> const Dataset& {
+    const std::string key = name + "/" + split;
+    auto it = sets->find(key);
+    if (it == sets->end()) it = sets->emplace(key, load_dataset(resolve_data_dir(data_dir), name, split)).first;
+    return it->second;
+  };
+  return c;
 }
 
 }  // namespace advx

@@ -70,7 +70,7 @@ DefenceSpec threshold_defence() {
       "for eps below the threshold's distance from 0 and 1.";
   ParamSpec t = float_param("threshold", 0.01, 0.99, 0.5, "pixels >= threshold become 1, the rest 0");
   d.params = {t};
-  d.build = [](Classifier& base, const ParamValues& p, bool bpda) -> std::unique_ptr<Classifier> {
+  d.build = [](const DefenceContext&, Classifier& base, const ParamValues& p, bool bpda) -> std::unique_ptr<Classifier> {
     return std::make_unique<ThresholdDefence>(base, static_cast<float>(p.number("threshold")), bpda);
   };
   return d;

@@ -106,7 +106,7 @@ TEST_CASE("Threshold defence: clean, oblivious and adaptive (BPDA) accuracy unde
   t.set("threshold", 0.5);
   for (const char* name : {"small", "cnn"}) {
     Sequential m = shipped(name);
-    std::unique_ptr<Classifier> defended = build_defence(spec, m, t, true);
+    std::unique_ptr<Classifier> defended = build_defence(spec, disk_context(""), m, t, true);
     const double clean = evaluate(*defended, d, EvalConfig{}).clean_acc;
     CHECK(clean >= 0.97);
     for (float eps : {0.1f, 0.2f, 0.3f}) {
@@ -128,7 +128,7 @@ TEST_CASE("Threshold defence: clean, oblivious and adaptive (BPDA) accuracy unde
     p.set("eps", 0.3), p.set("steps", 10);
     EvalConfig cfg;
     cfg.attack = registered_attack(get_attack("bim"), p, 1);
-    std::unique_ptr<Classifier> masked = build_defence(spec, m, t, false);
+    std::unique_ptr<Classifier> masked = build_defence(spec, disk_context(""), m, t, false);
     const EvalResult r = evaluate(*masked, d.head(200), cfg);
     CHECK(r.adv_acc == Approx(r.clean_acc));
   }

@@ -167,8 +167,8 @@ TEST_CASE("threshold defence: forward binarises; BPDA backward is the identity; 
   const DefenceSpec& spec = get_defence("threshold");
   ParamValues p;
   p.set("threshold", 0.5);
-  std::unique_ptr<Classifier> bpda = build_defence(spec, m, p, true);
-  std::unique_ptr<Classifier> masked = build_defence(spec, m, p, false);
+  std::unique_ptr<Classifier> bpda = build_defence(spec, disk_context(""), m, p, true);
+  std::unique_ptr<Classifier> masked = build_defence(spec, disk_context(""), m, p, false);
   REQUIRE(bpda->gradient_kind() == GradientKind::StraightThrough);
   REQUIRE(masked->gradient_kind() == GradientKind::Zero);
   REQUIRE(bpda->name() == "threshold(0.5) > small");
@@ -191,7 +191,7 @@ TEST_CASE("threshold defence: forward binarises; BPDA backward is the identity; 
   masked->input_gradient(g, dx_masked);
   for (float v : dx_masked.data) REQUIRE(v == 0.0f);
   p.set("threshold", 1.5);
-  REQUIRE_THROWS_WITH(build_defence(spec, m, p, true), Catch::Contains("threshold must be"));
+  REQUIRE_THROWS_WITH(build_defence(spec, disk_context(""), m, p, true), Catch::Contains("threshold must be"));
 }
 
 TEST_CASE("parameter values: parsing and messages for every front end", "[core][errors]") {
