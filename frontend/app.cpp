@@ -20,9 +20,10 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+// [1, C, H, W] -> [C, H, W] (what the PNG encoder takes).
 advx::Tensor as_chw(const advx::Tensor& x) {
   advx::Tensor t = x;
-  t.shape = {1, 28, 28};
+  if (t.rank() == 4) t.shape.erase(t.shape.begin());
   return t;
 }
 
@@ -32,23 +33,49 @@ void quantize(advx::Tensor& t) {
   for (float& v : t.data) v = std::round(std::clamp(v, 0.0f, 1.0f) * 255.0f) / 255.0f;
 }
 
-App::App(const std::string& asset_dir)
-    : models(asset_dir), samples(load_samples(asset_dir + "/mnist")), input({1, 1, 28, 28}) {
+App::App(const std::string& asset_dir) : models(asset_dir), input({1, 1, 28, 28}) {
   // The build's default model (see ADVX_DEFAULT_MODEL in frontend/CMakeLists.txt), else the first.
   state.model = models.default_model();
   if (models.index_of(state.model) < 0 && !models.entries().empty()) state.model = models.entries().front().name;
   if (!models.manifest_error().empty()) error = models.manifest_error();
+  input_dataset_ = dataset();
+  advx::Shape s = input_shape();
+  s.insert(s.begin(), 1);
+  input = advx::Tensor(s);
+  models.request_dataset(input_dataset_);
 }
 
-std::vector<float> budget_grid(const advx::ParamSpec& budget) {
+std::string App::dataset() const {
+  const ModelEntry* e = model_entry();
+  return e ? e->dataset : std::string("mnist");
+}
+
+advx::Shape App::input_shape() const {
+  const DatasetEntry* d = models.find_dataset(dataset());
+  return d && d->shape.size() == 3 ? d->shape : advx::Shape{1, 28, 28};
+}
+
+std::vector<std::string> App::class_names() const {
+  const DatasetEntry* d = models.find_dataset(dataset());
+  if (d && !d->classes.empty()) return d->classes;
+  return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+}
+
+const Samples& App::samples() const {
+  static const Samples none;
+  const DatasetEntry* d = models.find_dataset(dataset());
+  return d && d->status == ModelStatus::kReady ? d->samples : none;
+}
+
+std::vector<float> budget_grid(const advx::ParamSpec& budget, double eps_max) {
   std::vector<float> grid;
   if (budget.type == advx::ParamType::Int) {
     for (int v = static_cast<int>(budget.min); v <= static_cast<int>(std::min(budget.max, budget.min + 9.0)); ++v)
       grid.push_back(static_cast<float>(v));
     return grid;
   }
-  // L-infinity budgets: 0 to 0.3 in steps of 0.025 (MNIST's range of interest), or the range's end.
-  const double end = std::min(budget.max, 0.3);
+  // L-infinity budgets: 13 points from 0 to the dataset's range of interest (0.3 on MNIST).
+  const double end = std::min(budget.max, eps_max);
   for (int i = 0; i <= 12; ++i) grid.push_back(static_cast<float>(budget.min + (end - budget.min) * i / 12.0));
   return grid;
 }
@@ -120,9 +147,9 @@ advx::DefenceContext App::defence_context() {
   };
   // Data: the shipped test sample only, so far.
   c.data = [this](const std::string& name, const std::string& split) -> const advx::Dataset& {
-    ADVX_REQUIRE(name == "mnist" && split == "test" && samples.size() > 0,
-                 "the playground has no " + name + " " + split + " data for this defence");
-    if (sample_set_.size() != samples.size()) sample_set_ = samples.head(samples.size());
+    ADVX_REQUIRE(split == "test", "the playground has no " + name + " " + split + " data for this defence");
+    const Samples& s = models.samples(name);  // throws while it loads
+    if (sample_set_.name != name || sample_set_.size() != s.size()) sample_set_ = s.head(s.size());
     return sample_set_;
   };
   return c;
@@ -161,6 +188,7 @@ void App::update_image_state() {
 }
 
 void App::canvas_changed() {
+  if (!drawable()) return;  // drawing is for MNIST's grey digits only
   const auto t0 = Clock::now();
   exact_input = false;
   true_label = -1;
@@ -189,53 +217,66 @@ void App::clear_input() {
   exact_input = false;
   true_label = -1;
   prep = advx::PreprocessInfo{};
-  input = advx::Tensor({1, 1, 28, 28});
+  advx::Shape shape = input_shape();
+  shape.insert(shape.begin(), 1);
+  input = advx::Tensor(shape);
   state.test_index = -1;
   state.image.clear();
   input_changed();
 }
 
 void App::set_exact_input(const advx::Tensor& x) {
-  ADVX_REQUIRE(x.size() == 28 * 28, "input must be 28x28 = 784 pixels, got " + std::to_string(x.size()));
+  advx::Shape shape = input_shape();
+  const std::int64_t n = advx::shape_size(shape);
+  ADVX_REQUIRE(x.size() == n, "input must be " + advx::shape_str(shape) + " = " + std::to_string(n) +
+                                  " values for " + dataset() + ", got " + std::to_string(x.size()));
   for (float v : x.data)
     ADVX_REQUIRE(std::isfinite(v) && v >= 0.0f && v <= 1.0f, "input pixels must be finite and in [0, 1]");
   input = x;
-  input.shape = {1, 1, 28, 28};
+  shape.insert(shape.begin(), 1);
+  input.shape = shape;
   quantize(input);
   exact_input = true;
   true_label = -1;
   prep = advx::PreprocessInfo{};
-  canvas.set_image(input);
+  if (drawable()) canvas.set_image(input);
   update_image_state();
   input_changed();
 }
 
 void App::load_test_image(int index) {
-  ADVX_REQUIRE(samples.size() > 0, "no MNIST test sample shipped: " + samples.error);
-  ADVX_REQUIRE(index >= 0 && index < samples.size(),
-               "test image index " + std::to_string(index) + " outside [0, " + std::to_string(samples.size()) + ")");
-  input = samples.image(index);
+  const Samples& s = models.samples(dataset());  // throws while it loads
+  ADVX_REQUIRE(index >= 0 && index < s.size(),
+               "test image index " + std::to_string(index) + " outside [0, " + std::to_string(s.size()) + ")");
+  input = s.image(index);
   exact_input = true;
-  true_label = samples.labels[static_cast<size_t>(index)];
+  true_label = s.labels[static_cast<size_t>(index)];
   prep = advx::PreprocessInfo{};
-  canvas.set_image(input);
+  if (drawable()) canvas.set_image(input);
   state.test_index = index;
   state.image.clear();
   input_changed();
 }
 
 void App::random_test_image() {
-  if (samples.size() == 0) {
-    error = "no MNIST test sample shipped: " + samples.error;
+  if (samples().size() == 0) {
+    error = "the " + dataset() + " test images are not loaded yet";
     return;
   }
   advx::Rng rng(state.seed * 0x9E3779B97F4A7C15ull + ++random_draws_);
-  load_test_image(static_cast<int>(rng.below(static_cast<std::uint64_t>(samples.size()))));
+  load_test_image(static_cast<int>(rng.below(static_cast<std::uint64_t>(samples().size()))));
 }
 
 bool App::import_png(const std::vector<std::uint8_t>& bytes, const std::string& name) {
   try {
-    advx::Tensor img = advx::decode_image(bytes, 1, name);
+    const advx::Shape shape = input_shape();
+    advx::Tensor img = advx::decode_image(bytes, shape[0], name);
+    if (!drawable()) {  // colour images: resized to the model's input and used as given
+      if (img.dim(1) != shape[1] || img.dim(2) != shape[2]) img = advx::resize_image(img, shape[1], shape[2]);
+      set_exact_input(img);
+      notice = "imported " + name;
+      return true;
+    }
     const int h = img.dim(1), w = img.dim(2);
     // MNIST is white ink on black: invert dark-on-light pictures (judged by the border's mean).
     double border = 0.0;
@@ -267,6 +308,48 @@ std::vector<std::uint8_t> App::input_png() const {
   return advx::encode_png(as_chw(input), 1);
 }
 
+void App::apply_source() {
+  if (!source_pending_) return;
+  const std::string ds = dataset();
+  const bool switched = ds != input_dataset_;
+  // A test image (or a switch of dataset) needs the dataset's sample: wait until it is there.
+  if (state.test_index >= 0 || switched) {
+    const ModelStatus st = models.request_dataset(ds);
+    if (st == ModelStatus::kLoading || st == ModelStatus::kNotLoaded) return;
+  }
+  source_pending_ = false;
+  try {
+    if (switched) {
+      input_dataset_ = ds;
+      exact_input = false;
+      canvas.clear();
+      if (state.test_index < 0 && state.image.empty()) {  // the old input means nothing here
+        if (drawable())
+          clear_input();
+        else
+          load_test_image(0);
+        return;
+      }
+    }
+    if (state.test_index >= 0) {
+      load_test_image(state.test_index);
+    } else if (!state.image.empty()) {
+      std::vector<std::uint8_t> png;
+      base64url_decode(state.image, png);
+      const std::string keep = state.image;
+      advx::Tensor img = advx::decode_image(png, input_shape()[0], "img= in the URL");
+      set_exact_input(img);
+      state.image = keep;
+    } else {
+      clear_input();
+    }
+  } catch (const advx::Error& e) {
+    error = e.what();
+    state.test_index = old_test_index_;
+    state.image = old_image_;
+  }
+}
+
 // ---- state -----------------------------------------------------------------------------------
 
 void App::set_state(const ViewState& s) {
@@ -278,25 +361,12 @@ void App::set_state(const ViewState& s) {
     state.model = old.model;
   }
   if (!state.model.empty()) models.request(state.model);  // starts loading it if needed
-  try {
-    if (state.test_index >= 0 && state.test_index != old.test_index) {
-      load_test_image(state.test_index);
-    } else if (state.test_index < 0 && !state.image.empty() && state.image != old.image) {
-      std::vector<std::uint8_t> png;
-      base64url_decode(state.image, png);
-      const std::string keep = state.image;
-      advx::Tensor img = advx::decode_image(png, 1, "img= in the URL");
-      set_exact_input(img);
-      state.image = keep;
-    } else if (state.test_index < 0 && state.image.empty() && (old.test_index >= 0 || !old.image.empty())) {
-      clear_input();
-    } else if (state.preprocess != old.preprocess && !exact_input && !canvas.empty()) {
-      canvas_changed();
-    }
-  } catch (const advx::Error& e) {
-    error = e.what();
-    state.test_index = old.test_index;
-    state.image = old.image;
+  if (state.test_index != old.test_index || state.image != old.image || dataset() != input_dataset_) {
+    if (!source_pending_) old_test_index_ = old.test_index, old_image_ = old.image;
+    source_pending_ = true;
+    apply_source();  // now, or once the dataset's sample has loaded
+  } else if (state.preprocess != old.preprocess && !exact_input && !canvas.empty()) {
+    canvas_changed();
   }
   if (const ModelEntry* e = model_entry(); e && e->model && state.target >= e->model->num_classes()) {
     error = "target " + std::to_string(state.target) + " is not a class of model '" + state.model + "'";
@@ -340,7 +410,7 @@ std::string App::robust_key() const {
   if (a)
     for (const advx::ParamSpec& p : a->params)
       if (p.key != a->budget) k += "/" + p.key + "=" + advx::format_value(p, state.params.number(p.key));
-  k += "/seed=" + std::to_string(state.seed) + "/n=" + std::to_string(robust.count) + "/" + state.defence;
+  k += "/" + dataset() + "/seed=" + std::to_string(state.seed) + "/n=" + std::to_string(robust.count) + "/" + state.defence;
   if (const advx::DefenceSpec* d = defence_spec()) {
     for (const advx::ParamSpec& p : d->params) k += "/" + advx::format_value(p, state.params.number(p.key));
     k += state.bpda ? "/bpda" : "/true";
@@ -359,7 +429,9 @@ void App::update(bool run_robustness, bool drawing) {
     shown_dirty_ = false;
     ++view_version;
   }
-  // Until the state's model is loaded there is nothing to compute; the dirty flags stay set.
+  apply_source();
+  // Until the state's model (and its test sample) is loaded there is nothing to compute; the dirty
+  // flags stay set.
   const ModelStatus status = state.model.empty() ? ModelStatus::kError : models.request(state.model);
   if (const ModelEntry* e = model_entry(); status == ModelStatus::kError && e) {
     if (model_error_shown_ != e->name + e->error) {  // show a load failure once (top bar, screen readers)
@@ -369,7 +441,7 @@ void App::update(bool run_robustness, bool drawing) {
   } else {
     model_error_shown_.clear();
   }
-  if (status != ModelStatus::kReady) {
+  if (status != ModelStatus::kReady || source_pending_) {
     if (clean.top >= 0 || attack.valid || defence.on) {
       clean = Prediction{};
       defence = DefenceView{};
@@ -408,7 +480,7 @@ void App::update(bool run_robustness, bool drawing) {
     attack_dirty_ = false;
     compute_attack();
   }
-  if (!run_robustness || drawing || samples.size() == 0 || models.entries().empty()) return;
+  if (!run_robustness || drawing || samples().size() == 0 || models.entries().empty()) return;
   robustness_slice();
 }
 
@@ -448,18 +520,19 @@ void App::reset_robustness(const std::string& key) {
   const advx::AttackSpec& spec = attack_spec();
   const advx::ParamSpec* budget = advx::find_param(spec.params, spec.budget);
   robust.budget = budget ? budget->key : "";
-  robust.grid = budget ? budget_grid(*budget) : std::vector<float>{};
+  const DatasetEntry* d = models.find_dataset(dataset());
+  robust.grid = budget ? budget_grid(*budget, d ? d->eps_max : 0.3) : std::vector<float>{};
   robust.curves = {{"bare", {}}};
   if (defence_spec()) robust.curves.push_back({"oblivious", {}}), robust.curves.push_back({"adaptive", {}});
   for (RobustnessCurve::Curve& c : robust.curves) c.acc.assign(robust.grid.size(), -1.0f);
   robust.next_point = 0;
   robust.eval.reset();
-  robust.data = samples.head(robust.count);
+  robust.data = samples().head(robust.count);
   robust.ms = 0;
 }
 
 void App::robustness_slice() {
-  robust.count = std::min(robust.count, samples.size());
+  robust.count = std::min(robust.count, samples().size());
   const std::string key = robust_key();
   if (key != robust.key) reset_robustness(key);
   // A time-boxed slice per frame keeps the UI responsive while the curves fill in; the batch size

@@ -81,11 +81,10 @@ class App {
   // ---- state ----
   ViewState state;
   ModelStore models;
-  Samples samples;
   Canvas canvas;
   bool exact_input = false;  // input came from a test image / PNG / setInput: no preprocessing
   bool erase = false;
-  advx::Tensor input;  // [1, 1, 28, 28] what the model sees (quantised to k/255)
+  advx::Tensor input;  // [1, C, H, W] what the model sees (quantised to k/255)
   advx::PreprocessInfo prep;
   Prediction clean;
   int true_label = -1;  // known for test images
@@ -104,10 +103,19 @@ class App {
   void clear_input();
   void load_test_image(int index);
   void random_test_image();
-  void set_exact_input(const advx::Tensor& x28);  // any [.., 28, 28] tensor with values in [0, 1]
+  void set_exact_input(const advx::Tensor& x);  // the dataset's C*H*W values in [0, 1]
   bool import_png(const std::vector<std::uint8_t>& bytes, const std::string& name);
-  std::vector<std::uint8_t> adversarial_png() const;  // 28x28 grey PNG of the adversarial
+  std::vector<std::uint8_t> adversarial_png() const;  // PNG of the adversarial (grey or RGB)
   std::vector<std::uint8_t> input_png() const;
+
+  // The dataset of the state's model ("mnist", "cifar10"; from the manifest, known before loading),
+  // its per-sample shape and class names, its test sample (empty until it has loaded), and whether
+  // inputs can be drawn (MNIST's 28x28 grey digits only).
+  std::string dataset() const;
+  advx::Shape input_shape() const;
+  std::vector<std::string> class_names() const;
+  const Samples& samples() const;
+  bool drawable() const { return input_shape() == advx::Shape{1, 28, 28}; }
 
   // Recomputes what changed (classification, defence, attack); runs a slice of the robustness
   // curves. Call once per frame. While a stroke is being drawn (`drawing`) only the predictions
@@ -134,11 +142,19 @@ class App {
   ModelStatus model_status() const;  // of the state's model (kError if unknown)
 
   std::string hash() const;                                       // encode_query(state)
-  bool pending() const { return input_dirty_ || attack_dirty_; }  // results not computed yet (model loading)
+  // Results not computed yet (a model or a test sample still loading).
+  bool pending() const { return input_dirty_ || attack_dirty_ || source_pending_; }
   bool hidden(const std::string& panel) const { return state.hide.count(panel) > 0; }
 
  private:
   void input_changed();
+  // Loads what state.test_index / state.image ask for (and, after a switch to another dataset, a
+  // test image of it); waits while the dataset's sample is still loading.
+  void apply_source();
+  bool source_pending_ = false;
+  int old_test_index_ = -1;
+  std::string old_image_;
+  std::string input_dataset_;  // the dataset `input` belongs to
   void attack_changed() { attack_dirty_ = shown_dirty_ = true; }
   void compute_attack();
   void robustness_slice();
@@ -159,7 +175,8 @@ class App {
 
 // Rounds to k/255 so that a PNG or a URL round trip reproduces the input exactly.
 void quantize(advx::Tensor& t);
-// The budget values of the robustness curve for the attack's budget parameter.
-std::vector<float> budget_grid(const advx::ParamSpec& budget);
+// The budget values of the robustness curve for the attack's budget parameter (L-inf budgets up to
+// `eps_max`, the dataset's range of interest).
+std::vector<float> budget_grid(const advx::ParamSpec& budget, double eps_max);
 
 }  // namespace play

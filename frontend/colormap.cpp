@@ -40,4 +40,26 @@ std::vector<std::uint8_t> diverging_rgba(const float* values, std::size_t n, flo
   return out;
 }
 
+std::vector<std::uint8_t> image_rgba(const float* chw, int channels, int h, int w) {
+  const std::size_t plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
+  if (channels != 3) return grey_rgba(chw, plane);
+  std::vector<std::uint8_t> out(plane * 4);
+  for (std::size_t p = 0; p < plane; ++p) {
+    for (std::size_t c = 0; c < 3; ++c) {
+      const float v = std::min(std::max(chw[c * plane + p], 0.0f), 1.0f);
+      out[p * 4 + c] = static_cast<std::uint8_t>(v * 255.0f + 0.5f);
+    }
+    out[p * 4 + 3] = 255;
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> delta_rgba(const float* chw, int channels, int h, int w, float range) {
+  const std::size_t plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
+  if (channels != 3) return diverging_rgba(chw, plane, range);
+  std::vector<float> shifted(plane * 3);
+  for (std::size_t i = 0; i < shifted.size(); ++i) shifted[i] = 0.5f + 0.5f * chw[i] / std::max(range, 1e-6f);
+  return image_rgba(shifted.data(), 3, h, w);
+}
+
 }  // namespace play

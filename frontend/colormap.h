@@ -14,5 +14,10 @@ std::array<std::uint8_t, 3> diverging(float t);
 std::vector<std::uint8_t> grey_rgba(const float* px, std::size_t n);
 // n signed values; `range` maps to the ends of the colour map (amplification = 1 / range).
 std::vector<std::uint8_t> diverging_rgba(const float* values, std::size_t n, float range);
+// An image [.., C, H, W] (C = 1 grey or 3 RGB, values in [0, 1]) -> RGBA8 of its H x W pixels.
+std::vector<std::uint8_t> image_rgba(const float* chw, int channels, int h, int w);
+// A signed perturbation [.., C, H, W]: grey images through the diverging map; colour ones per
+// channel around mid-grey (0.5 + 0.5 * value / range), so the hue shows which channel moved.
+std::vector<std::uint8_t> delta_rgba(const float* chw, int channels, int h, int w, float range);
 
 }  // namespace play

@@ -491,7 +491,7 @@ int main(int argc, char** argv) {
   play::signal_started();
   std::string start = play::url_hash();
   if (start.empty()) start = initial_state;
-  if (start.empty() && app.samples.size() > 0) start = "test=0";
+  if (start.empty() && app.samples().size() > 0) start = "test=0";
   if (!start.empty()) app.apply_query(start);
 
 #ifdef __EMSCRIPTEN__

@@ -75,11 +75,31 @@ ModelStore::ModelStore(const std::string& asset_dir) : dir_(asset_dir) {
         e.file_bytes = static_cast<std::int64_t>(num_of(m, "bytes", 0));
         e.params = static_cast<std::int64_t>(num_of(m, "params", 0));
         e.test_acc = static_cast<float>(num_of(m, "test_acc", -1.0));
+        if (const std::string d = str_of(m, "dataset"); !d.empty()) e.dataset = d;
         if (!e.name.empty() && !e.file.empty()) entries_.push_back(std::move(e));
+      }
+      if (const auto ds = j.find("datasets"); ds != j.end() && ds->is_object()) {
+        for (const auto& [name, d] : ds->items()) {
+          if (!d.is_object()) continue;
+          DatasetEntry e;
+          e.name = name;
+          e.file = str_of(d, "file");
+          e.sha256 = str_of(d, "sha256");
+          e.file_bytes = static_cast<std::int64_t>(num_of(d, "bytes", 0));
+          if (const auto sh = d.find("shape"); sh != d.end() && sh->is_array())
+            for (const auto& v : *sh)
+              if (v.is_number_unsigned()) e.shape.push_back(static_cast<int>(v.get<std::uint64_t>()));
+          if (const auto cl = d.find("classes"); cl != d.end() && cl->is_array())
+            for (const auto& v : *cl)
+              if (v.is_string()) e.classes.push_back(v.get<std::string>());
+          e.eps_max = num_of(d, "eps_max", 0.3);
+          if (!e.file.empty()) datasets_.push_back(std::move(e));
+        }
       }
     } catch (const advx::Error& err) {
       manifest_error_ = err.what();
       entries_.clear();
+      datasets_.clear();
     }
     return;
   }
@@ -93,7 +113,7 @@ ModelStore::ModelStore(const std::string& asset_dir) : dir_(asset_dir) {
     e.file_bytes = static_cast<std::int64_t>(f.file_size(ec));
     entries_.push_back(std::move(e));
   }
-  const std::vector<std::string> order = {"softmax", "fc500", "small", "cnn"};
+  const std::vector<std::string> order = {"softmax", "fc500", "small", "cnn", "cifar_lenet"};
   auto rank = [&](const std::string& n) {
     auto it = std::find(order.begin(), order.end(), n);
     return it == order.end() ? order.size() : static_cast<size_t>(it - order.begin());
@@ -128,31 +148,36 @@ ModelEntry* ModelStore::lookup(const std::string& name) {
 
 ModelStatus ModelStore::request(const std::string& name, bool retry) {
   ModelEntry* e = lookup(name);
-  if (!e) return ModelStatus::kError;
-  if (e->status == ModelStatus::kError && retry) {
-    e->status = ModelStatus::kNotLoaded;
-    e->error.clear();
-  }
-  if (e->status != ModelStatus::kNotLoaded) return e->status;
-  e->received = 0;
-  e->total = e->file_bytes;
-  ++version_;
-  if (fetcher_) {
-    e->status = ModelStatus::kLoading;
-    fetcher_(e->name, e->file);
-  } else {
-    load_from_disk(*e);
-  }
-  return e->status;
+  return e ? request_asset(*e, e->name, retry) : ModelStatus::kError;
 }
 
-void ModelStore::load_from_disk(ModelEntry& e) {
-  const std::string path = fs::path(e.file).is_absolute() ? e.file : dir_ + "/" + e.file;
-  try {
-    deliver(e.name, advx::read_file(path));
-  } catch (const advx::Error& err) {
-    fail(e.name, err.what());
+ModelStatus ModelStore::request_dataset(const std::string& name, bool retry) {
+  DatasetEntry* d = lookup_dataset(name);
+  return d ? request_asset(*d, kDataPrefix + d->name, retry) : ModelStatus::kError;
+}
+
+ModelStatus ModelStore::request_asset(Asset& a, const std::string& fetch_name, bool retry) {
+  if (a.status == ModelStatus::kError && retry) {
+    a.status = ModelStatus::kNotLoaded;
+    a.error.clear();
   }
+  if (a.status != ModelStatus::kNotLoaded) return a.status;
+  a.received = 0;
+  a.total = a.file_bytes;
+  ++version_;
+  // On disk (natively always; on the web when packed into index.data): read it now. Else fetch it.
+  const std::string path = fs::path(a.file).is_absolute() ? a.file : dir_ + "/" + a.file;
+  if (!fetcher_ || advx::file_exists(path)) {
+    try {
+      deliver(fetch_name, advx::read_file(path));
+    } catch (const advx::Error& err) {
+      fail(fetch_name, err.what());
+    }
+  } else {
+    a.status = ModelStatus::kLoading;
+    fetcher_(fetch_name, a.file);
+  }
+  return a.status;
 }
 
 ModelEntry& ModelStore::get(const std::string& name) {
@@ -176,18 +201,78 @@ ModelEntry& ModelStore::get(const std::string& name) {
   throw advx::Error("model '" + name + "' is not loaded; await advx.loadModel('" + name + "')");
 }
 
+const DatasetEntry* ModelStore::find_dataset(const std::string& name) const {
+  for (const DatasetEntry& d : datasets_)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+DatasetEntry* ModelStore::lookup_dataset(const std::string& name) {
+  for (DatasetEntry& d : datasets_)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+Asset* ModelStore::lookup_any(const std::string& name) {
+  if (name.rfind(kDataPrefix, 0) == 0) return lookup_dataset(name.substr(kDataPrefix.size()));
+  return lookup(name);
+}
+
+const Samples& ModelStore::samples(const std::string& name) {
+  DatasetEntry* d = lookup_dataset(name);
+  ADVX_REQUIRE(d, "no test sample of dataset '" + name + "' is shipped with this build");
+  switch (d->status) {
+    case ModelStatus::kReady:
+      return d->samples;
+    case ModelStatus::kError:
+      throw advx::Error("the " + name + " test sample failed to load: " + d->error);
+    case ModelStatus::kLoading:
+      throw advx::Error("the " + name + " test sample is still loading (" + mb(d->received) + " of " +
+                        mb(d->total) + ")");
+    case ModelStatus::kNotLoaded:
+      break;
+  }
+  throw advx::Error("the " + name + " test sample is not loaded yet");
+}
+
+namespace {
+
+void check_bytes(const Asset& a, const std::vector<std::uint8_t>& bytes) {
+  if (a.file_bytes > 0 && static_cast<std::int64_t>(bytes.size()) != a.file_bytes)
+    throw advx::Error(a.file + " has " + std::to_string(bytes.size()) + " bytes, the manifest says " +
+                      std::to_string(a.file_bytes) + " (truncated or stale file?)");
+  if (!a.sha256.empty() && advx::sha256_hex(bytes) != a.sha256)
+    throw advx::Error(a.file + " is corrupt: its SHA-256 differs from the manifest's");
+}
+
+}  // namespace
+
 bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t>& bytes) {
+  if (name.rfind(kDataPrefix, 0) == 0) {
+    DatasetEntry* d = lookup_dataset(name.substr(kDataPrefix.size()));
+    if (!d) return false;
+    try {
+      check_bytes(*d, bytes);
+      d->samples = decode_samples(bytes, d->name, d->shape, d->classes, d->file);
+      d->file_bytes = static_cast<std::int64_t>(bytes.size());
+      d->received = d->total = d->file_bytes;
+      d->status = ModelStatus::kReady;
+      d->error.clear();
+      ++version_;
+      return true;
+    } catch (const advx::Error& err) {
+      fail(name, err.what());
+      return false;
+    }
+  }
   ModelEntry* e = lookup(name);
   if (!e) return false;
   try {
-    if (e->file_bytes > 0 && static_cast<std::int64_t>(bytes.size()) != e->file_bytes)
-      throw advx::Error(e->file + " has " + std::to_string(bytes.size()) + " bytes, the manifest says " +
-                        std::to_string(e->file_bytes) + " (truncated or stale file?)");
-    if (!e->sha256.empty() && advx::sha256_hex(bytes) != e->sha256)
-      throw advx::Error(e->file + " is corrupt: its SHA-256 differs from the manifest's");
+    check_bytes(*e, bytes);
     auto model = std::make_unique<advx::Sequential>(advx::load_model_bytes(bytes, e->file, &e->metadata));
     e->arch = model->arch;
     e->params = model->num_params();
+    if (auto d = e->metadata.find("advx.dataset"); d != e->metadata.end() && !d->second.empty()) e->dataset = d->second;
     auto acc = e->metadata.find("advx.test_acc");
     if (acc != e->metadata.end() && e->test_acc < 0) {
       char* end = nullptr;
@@ -208,16 +293,18 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
 }
 
 void ModelStore::fail(const std::string& name, const std::string& why) {
-  ModelEntry* e = lookup(name);
+  if (ModelEntry* m = lookup(name)) m->model.reset();
+  if (name.rfind(kDataPrefix, 0) == 0)
+    if (DatasetEntry* d = lookup_dataset(name.substr(kDataPrefix.size()))) d->samples = Samples{};
+  Asset* e = lookup_any(name);
   if (!e) return;
-  e->model.reset();
   e->status = ModelStatus::kError;
   e->error = why;
   ++version_;
 }
 
 void ModelStore::progress(const std::string& name, std::int64_t received, std::int64_t total) {
-  ModelEntry* e = lookup(name);
+  Asset* e = lookup_any(name);
   if (!e || e->status != ModelStatus::kLoading) return;
   e->received = received;
   if (total > 0) e->total = total;

@@ -1,9 +1,12 @@
-// The shipped models: listed from a manifest (<assets>/models.json, written at build time from the
-// safetensors headers) so every model's name, architecture, size and accuracy are known without
-// loading it. A model's weights are loaded when it is first needed:
-//   native: read from disk right away (request() returns kReady or kError);
-//   web:    the page fetches the file (models/NAME.safetensors next to index.html) and hands the
-//           bytes to deliver(); until then the model is kLoading.
+// The shipped models and test samples: listed from a manifest (<assets>/models.json, written at
+// build time from the safetensors headers and the sample files) so every model's name,
+// architecture, dataset, size and accuracy, and every dataset's shape and class names, are known
+// without loading anything. A file is loaded when it is first needed:
+//   on disk (native; web files packed into index.data): read right away (request() returns kReady
+//       or kError);
+//   web, served beside the page (models/NAME.safetensors, samples/NAME.bin.gz): the page fetches
+//       it and hands the bytes to deliver(); until then it is kLoading.
+// Datasets travel through the page's fetch under the name "data:NAME" (kDataPrefix).
 // No ML here: the engine parses and builds the model (advx::load_model_bytes).
 #pragma once
 #include <cstdint>
@@ -14,27 +17,41 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "frontend/samples.h"
 
 namespace play {
 
 enum class ModelStatus { kNotLoaded, kLoading, kReady, kError };
 const char* status_name(ModelStatus s);  // "not loaded", "loading", "ready", "error"
 
-struct ModelEntry {
-  std::string name;  // file stem: "cnn"
+// What every downloadable file shares: where it is, what the manifest says of it, how far it is.
+struct Asset {
+  std::string name;  // "cnn"; "cifar10" for a dataset
   std::string file;  // web: URL relative to the page; native: path (relative to the asset dir)
   std::int64_t file_bytes = 0;
   std::string sha256;  // from the manifest; checked on load when known
-  std::string arch;
-  std::int64_t params = 0;
-  float test_acc = -1.0f;  // fraction; < 0 if not recorded
-  // Loading state:
   ModelStatus status = ModelStatus::kNotLoaded;
   std::int64_t received = 0, total = 0;  // download progress (web)
   std::string error;                     // why it failed to load
+};
+
+struct ModelEntry : Asset {
+  std::string arch;
+  std::string dataset = "mnist";  // what it was trained on (its test images, class names)
+  std::int64_t params = 0;
+  float test_acc = -1.0f;  // fraction; < 0 if not recorded
   std::unique_ptr<advx::Sequential> model;
   std::map<std::string, std::string> metadata;
 };
+
+struct DatasetEntry : Asset {
+  advx::Shape shape;                 // [C, H, W]
+  std::vector<std::string> classes;  // names, index = label
+  double eps_max = 0.3;              // the largest L-inf budget a robustness curve shows
+  Samples samples;                   // once loaded
+};
+
+inline const std::string kDataPrefix = "data:";
 
 class ModelStore {
  public:
@@ -58,8 +75,14 @@ class ModelStore {
   // The loaded model; throws advx::Error saying why not (unknown, still loading, failed).
   ModelEntry& get(const std::string& name);
 
-  // Web callbacks. deliver() checks the bytes (size, sha256) and builds the model; false and the
-  // entry's error set if they are not a valid model.
+  // Datasets: the same, by dataset name ("mnist", "cifar10").
+  const std::vector<DatasetEntry>& datasets() const { return datasets_; }
+  const DatasetEntry* find_dataset(const std::string& name) const;
+  ModelStatus request_dataset(const std::string& name, bool retry = false);
+  const Samples& samples(const std::string& name);  // throws like get()
+
+  // Web callbacks (a model's name, or kDataPrefix + a dataset's). deliver() checks the bytes (size,
+  // sha256) and builds the model or the sample; false and the entry's error set if they are not valid.
   bool deliver(const std::string& name, const std::vector<std::uint8_t>& bytes);
   void fail(const std::string& name, const std::string& why);
   void progress(const std::string& name, std::int64_t received, std::int64_t total);
@@ -69,11 +92,14 @@ class ModelStore {
 
  private:
   ModelEntry* lookup(const std::string& name);
-  void load_from_disk(ModelEntry& e);
+  DatasetEntry* lookup_dataset(const std::string& name);
+  Asset* lookup_any(const std::string& name);  // a model, or kDataPrefix + dataset
+  ModelStatus request_asset(Asset& a, const std::string& fetch_name, bool retry);
   std::string dir_;
   std::string default_;
   std::string manifest_error_;
   std::vector<ModelEntry> entries_;
+  std::vector<DatasetEntry> datasets_;
   Fetcher fetcher_;
   int version_ = 0;
 };

@@ -137,9 +137,12 @@ void panel_attack(App& app, Ui& ui) {
   }
   ui.mark("targeted");
   if (targeted) {
-    const int classes = app.clean.probs.empty() ? 10 : static_cast<int>(app.clean.probs.size());
+    const std::vector<std::string> names = app.class_names();
+    const int classes = static_cast<int>(names.size());
+    s.target = std::clamp(s.target, 0, classes - 1);
     ImGui::SetNextItemWidth(6.0f * em);
-    changed |= ImGui::SliderInt("target class", &s.target, 0, classes - 1, "%d", ImGuiSliderFlags_AlwaysClamp);
+    changed |= ImGui::SliderInt("target class", &s.target, 0, classes - 1, names[static_cast<size_t>(s.target)].c_str(),
+                                ImGuiSliderFlags_AlwaysClamp);
     ui.mark("target");
   }
   if (changed) app.set_state(s);
@@ -154,12 +157,15 @@ void panel_attack(App& app, Ui& ui) {
                           ? std::max(static_cast<float>(app.state.params.number(spec.budget)), 1e-3f)
                           : 1.0f;
   if (ui.images_dirty) {
-    ui.adv_tex.upload(grey_rgba(a.adv.ptr(), a.adv.data.size()), 28, 28);
-    ui.delta_tex.upload(diverging_rgba(a.delta.ptr(), a.delta.data.size(), range / ui.amplify), 28, 28);
+    const int c = a.adv.dim(1), h = a.adv.dim(2), w = a.adv.dim(3);
+    ui.adv_tex.upload(image_rgba(a.adv.ptr(), c, h, w), w, h);
+    ui.delta_tex.upload(delta_rgba(a.delta.ptr(), c, h, w, range / ui.amplify), w, h);
   }
   const float side = std::min(9.0f * em, (ImGui::GetContentRegionAvail().x - 2 * em) / 3.0f);
   char cap[96];
-  std::snprintf(cap, sizeof cap, "pred %d (%.0f%%)", app.clean.top,
+  const std::vector<std::string> names = app.class_names();
+  auto name_of = [&](int k) { return k >= 0 && k < static_cast<int>(names.size()) ? names[static_cast<size_t>(k)] : std::string("?"); };
+  std::snprintf(cap, sizeof cap, "%s (%.0f%%)", name_of(app.clean.top).c_str(),
                 static_cast<double>(app.clean.probs[static_cast<size_t>(app.clean.top)]) * 100.0);
   labelled_image("original", ui.input_tex, side, cap);
   ImGui::SameLine();
@@ -167,18 +173,22 @@ void panel_attack(App& app, Ui& ui) {
   labelled_image("perturbation", ui.delta_tex, side, a.norms.l0 > 0 ? cap : "none");
   ImGui::SameLine();
   const Prediction& shown = a.defended.top >= 0 ? a.defended : a.pred;
-  std::snprintf(cap, sizeof cap, "%spred %d (%.0f%%)", a.defended.top >= 0 ? "defended " : "", shown.top,
+  std::snprintf(cap, sizeof cap, "%s%s (%.0f%%)", a.defended.top >= 0 ? "defended: " : "", name_of(shown.top).c_str(),
                 static_cast<double>(shown.probs[static_cast<size_t>(shown.top)]) * 100.0);
   labelled_image("adversarial", ui.adv_tex, side, cap, a.success);
-  colour_scale(range / ui.amplify, 3 * side);
+  if (a.adv.dim(1) == 1)
+    colour_scale(range / ui.amplify, 3 * side);
+  else
+    ImGui::TextDisabled("perturbation per channel around grey: +%.3f full colour, -%.3f its opposite",
+                        static_cast<double>(range / ui.amplify), static_cast<double>(range / ui.amplify));
   ImGui::SetNextItemWidth(8.0f * em);
   if (ImGui::SliderFloat("colour gain", &ui.amplify, 1.0f, 8.0f, "x%.1f", ImGuiSliderFlags_AlwaysClamp))
     ui.images_dirty = true;
   ImGui::Text("L-inf %.3f   L2 %.3f   L0 %lld px", a.norms.linf, a.norms.l2, static_cast<long long>(a.norms.l0));
   if (app.state.target >= 0)
-    ImGui::Text("target %d: %s", app.state.target, a.success ? "reached" : "not reached");
+    ImGui::Text("target %s: %s", name_of(app.state.target).c_str(), a.success ? "reached" : "not reached");
   else
-    ImGui::Text("attacked class %d%s: %s", a.label, app.true_label >= 0 ? " (true label)" : " (prediction)",
+    ImGui::Text("attacked class %s%s: %s", name_of(a.label).c_str(), app.true_label >= 0 ? " (true label)" : " (prediction)",
                 a.success ? "fooled" : "still correct");
   ImGui::Text("engine: %.1f ms, %lld queries, %lld gradients", a.ms, static_cast<long long>(a.queries),
               static_cast<long long>(a.gradient_calls));

@@ -83,8 +83,9 @@ void panel_defence(App& app, Ui& ui) {
     ImGui::EndTable();
   }
   ui.mark("defended_pred");
-  if (app.defence.seen.size() == 784) {
-    if (ui.images_dirty) ui.defended_tex.upload(grey_rgba(app.defence.seen.ptr(), 784), 28, 28);
+  if (app.defence.seen.rank() == 4 && app.defence.seen.dim(0) == 1) {
+    const advx::Tensor& t = app.defence.seen;
+    if (ui.images_dirty) ui.defended_tex.upload(image_rgba(t.ptr(), t.dim(1), t.dim(2), t.dim(3)), t.dim(3), t.dim(2));
     image_with_border(ui.defended_tex, 3.5f * em);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("what the defended model's classifier sees: the transformed input");
     ImGui::SameLine();

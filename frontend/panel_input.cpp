@@ -9,7 +9,71 @@
 
 namespace play {
 
+namespace {
+
+// Datasets that are not drawn (CIFAR-10's colour images): the test image, browsing, import.
+void photo_input(App& app, Ui& ui) {
+  const float em = ImGui::GetFontSize();
+  const std::vector<std::string> names = app.class_names();
+  ImGui::Text("A %s test image", app.dataset().c_str());
+  const float side = std::min(ImGui::GetContentRegionAvail().x, 18.0f * em);
+  const int c = app.input.dim(1), h = app.input.dim(2), w = app.input.dim(3);
+  if (ui.images_dirty) ui.photo_tex.upload(image_rgba(app.input.ptr(), c, h, w), w, h);
+  image_with_border(ui.photo_tex, side);
+  ui.canvas_min = ui.canvas_max = ImVec2(0, 0);
+  if (app.samples().size() == 0) {
+    ImGui::TextColored(kAccentColour, "Loading the %s test images\u2026", app.dataset().c_str());
+    return;
+  }
+  const int n = app.samples().size();
+  if (ImGui::Button("< previous")) app.load_test_image((std::max(app.state.test_index, 0) + n - 1) % n);
+  ui.mark("previous");
+  ImGui::SameLine();
+  if (ImGui::Button("next >")) app.load_test_image((app.state.test_index + 1) % n);
+  ui.mark("next");
+  ImGui::SameLine();
+  if (ImGui::Button("Random (R)")) app.random_test_image();
+  ui.mark("random");
+  if (app.state.test_index >= 0 && app.true_label >= 0)
+    ImGui::Text("test image #%d, label %s", app.state.test_index, names[static_cast<size_t>(app.true_label)].c_str());
+  else
+    ImGui::TextUnformatted("Given image (imported or from the URL)");
+  ImGui::TextDisabled("Drawing is for MNIST digits; import a PNG to try your own picture.");
+}
+
+}  // namespace
+
 void panel_input(App& app, Ui& ui) {
+  const float em = ImGui::GetFontSize();
+  if (!app.drawable()) {
+    photo_input(app, ui);
+  } else {
+    draw_input(app, ui);
+  }
+  if (ImGui::Button("Import PNG...")) {
+    if (!open_file_picker()) ImGui::OpenPopup("import");
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("Export input PNG")) app.notice = offer_download("advx-input.png", app.input_png());
+  if (ImGui::BeginPopup("import")) {
+    ImGui::TextUnformatted("PNG path (or drop a file on the window):");
+    char buf[512] = {};
+    ui.import_path.copy(buf, sizeof buf - 1);
+    ImGui::SetNextItemWidth(18.0f * em);
+    if (ImGui::InputText("##path", buf, sizeof buf)) ui.import_path = buf;
+    if (ImGui::Button("Load")) {
+      try {
+        app.import_png(advx::read_file(ui.import_path), ui.import_path);
+      } catch (const advx::Error& e) {
+        app.error = e.what();
+      }
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+  }
+}
+
+void draw_input(App& app, Ui& ui) {
   ImGui::TextUnformatted("Draw a digit");
   const float em = ImGui::GetFontSize();
   const float side = std::min(ImGui::GetContentRegionAvail().x, 18.0f * em);
@@ -60,28 +124,6 @@ void panel_input(App& app, Ui& ui) {
     ImGui::TextUnformatted("Given 28x28 image (no preprocessing)");
   else
     ImGui::TextUnformatted(app.canvas.empty() ? "Empty canvas" : "Your drawing");
-
-  if (ImGui::Button("Import PNG...")) {
-    if (!open_file_picker()) ImGui::OpenPopup("import");
-  }
-  ImGui::SameLine();
-  if (ImGui::Button("Export input PNG")) app.notice = offer_download("advx-input.png", app.input_png());
-  if (ImGui::BeginPopup("import")) {
-    ImGui::TextUnformatted("PNG path (or drop a file on the window):");
-    char buf[512] = {};
-    ui.import_path.copy(buf, sizeof buf - 1);
-    ImGui::SetNextItemWidth(18.0f * em);
-    if (ImGui::InputText("##path", buf, sizeof buf)) ui.import_path = buf;
-    if (ImGui::Button("Load")) {
-      try {
-        app.import_png(advx::read_file(ui.import_path), ui.import_path);
-      } catch (const advx::Error& e) {
-        app.error = e.what();
-      }
-      ImGui::CloseCurrentPopup();
-    }
-    ImGui::EndPopup();
-  }
 }
 
 bool canvas_pointer(App& app, Ui& ui, int kind, float x, float y) {

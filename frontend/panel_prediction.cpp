@@ -7,14 +7,16 @@
 
 namespace play {
 
-void probability_bars(const Prediction& p, int highlight, float width) {
+void probability_bars(const Prediction& p, int highlight, float width, const std::vector<std::string>& names) {
   const float em = ImGui::GetFontSize();
   const float row = ImGui::GetTextLineHeightWithSpacing();
   if (p.probs.empty()) {  // keep the panel's layout: empty bars
     ImGui::Dummy(ImVec2(width, row * 10.0f));
     return;
   }
-  const float label_w = 1.2f * em, pct_w = 3.6f * em;
+  float label_w = 1.2f * em;
+  for (const std::string& n : names) label_w = std::max(label_w, ImGui::CalcTextSize(n.c_str()).x + 0.4f * em);
+  const float pct_w = 3.6f * em;
   const float bar_w = std::max(2.0f * em, width - label_w - pct_w);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   for (size_t c = 0; c < p.probs.size(); ++c) {
@@ -22,7 +24,10 @@ void probability_bars(const Prediction& p, int highlight, float width) {
     const bool top = static_cast<int>(c) == p.top;
     const bool hl = static_cast<int>(c) == highlight;
     char txt[32];
-    std::snprintf(txt, sizeof txt, "%zu", c);
+    if (c < names.size())
+      std::snprintf(txt, sizeof txt, "%s", names[c].c_str());
+    else
+      std::snprintf(txt, sizeof txt, "%zu", c);
     dl->AddText(o, ImGui::GetColorU32(ImGuiCol_Text), txt);
     const ImVec2 b0(o.x + label_w, o.y + 0.15f * row), b1(o.x + label_w + bar_w, o.y + 0.85f * row);
     dl->AddRectFilled(b0, b1, IM_COL32(60, 60, 70, 255));
@@ -43,7 +48,22 @@ void image_with_border(const Texture& t, float size) {
 
 bool model_status_line(const App& app) {
   const ModelEntry* e = app.model_entry();
-  if (!e || e->status == ModelStatus::kReady) return false;
+  if (e && e->status == ModelStatus::kReady) {
+    // The model is there; its dataset's test images may still be on their way.
+    const DatasetEntry* d = app.models.find_dataset(app.dataset());
+    if (!d || d->status == ModelStatus::kReady || d->status == ModelStatus::kNotLoaded) return false;
+    if (d->status == ModelStatus::kError) {
+      ImGui::PushStyleColor(ImGuiCol_Text, kErrorColour);
+      ImGui::TextWrapped("The %s test images could not be loaded: %s", d->name.c_str(), d->error.c_str());
+      ImGui::PopStyleColor();
+    } else {
+      const float frac = d->total > 0 ? static_cast<float>(d->received) / static_cast<float>(d->total) : 0.0f;
+      ImGui::TextColored(kAccentColour, "Loading the %s test images\u2026 %.0f%%", d->name.c_str(),
+                         static_cast<double>(frac) * 100.0);
+    }
+    return true;
+  }
+  if (!e) return false;
   if (e->status == ModelStatus::kError) {
     ImGui::PushStyleColor(ImGuiCol_Text, kErrorColour);
     if (app.hidden("model"))
@@ -64,29 +84,31 @@ void panel_prediction(App& app, Ui& ui) {
   if (model_status_line(app)) {
     // nothing to predict yet
   } else if (app.clean.top >= 0) {
-    ImGui::Text("Prediction: %d  (%.1f%%)", app.clean.top,
+    const std::vector<std::string> names = app.class_names();
+    ImGui::Text("Prediction: %s  (%.1f%%)", names[static_cast<size_t>(app.clean.top)].c_str(),
                 static_cast<double>(app.clean.probs[static_cast<size_t>(app.clean.top)]) * 100.0);
   } else {
     ImGui::TextUnformatted("Prediction: -");
   }
-  probability_bars(app.clean, app.true_label, ImGui::GetContentRegionAvail().x);
+  probability_bars(app.clean, app.true_label, ImGui::GetContentRegionAvail().x, app.class_names());
   ImGui::Separator();
-  ImGui::TextUnformatted("What the model sees (28x28)");
-  if (ui.images_dirty) ui.input_tex.upload(grey_rgba(app.input.ptr(), app.input.data.size()), 28, 28);
+  const int c = app.input.dim(1), h = app.input.dim(2), w = app.input.dim(3);
+  ImGui::Text("What the model sees (%dx%d%s)", w, h, c == 3 ? " RGB" : "");
+  if (ui.images_dirty) ui.input_tex.upload(image_rgba(app.input.ptr(), c, h, w), w, h);
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   const float side = 8.0f * em;
   image_with_border(ui.input_tex, side);
   const advx::PreprocessInfo& pr = app.prep;
-  if (app.state.preprocess && !app.exact_input && !pr.box.empty()) {
+  if (app.drawable() && app.state.preprocess && !app.exact_input && !pr.box.empty()) {
     // The 20x20 fit box and the centre of mass (at the field's centre after centring).
     const float k = side / 28.0f;
     ImDrawList* dl = ImGui::GetWindowDrawList();
     const float x0 = p0.x + static_cast<float>(pr.offset_x) * k, y0 = p0.y + static_cast<float>(pr.offset_y) * k;
     dl->AddRect(ImVec2(x0, y0), ImVec2(x0 + static_cast<float>(pr.fit_w) * k, y0 + static_cast<float>(pr.fit_h) * k),
                 IM_COL32(230, 159, 0, 180));
-    const ImVec2 c(x0 + (pr.com_x + 0.5f) * k, y0 + (pr.com_y + 0.5f) * k);
-    dl->AddLine(ImVec2(c.x - 4, c.y), ImVec2(c.x + 4, c.y), IM_COL32(86, 180, 233, 255), 2.0f);
-    dl->AddLine(ImVec2(c.x, c.y - 4), ImVec2(c.x, c.y + 4), IM_COL32(86, 180, 233, 255), 2.0f);
+    const ImVec2 com(x0 + (pr.com_x + 0.5f) * k, y0 + (pr.com_y + 0.5f) * k);
+    dl->AddLine(ImVec2(com.x - 4, com.y), ImVec2(com.x + 4, com.y), IM_COL32(86, 180, 233, 255), 2.0f);
+    dl->AddLine(ImVec2(com.x, com.y - 4), ImVec2(com.x, com.y + 4), IM_COL32(86, 180, 233, 255), 2.0f);
     ImGui::SameLine();
     ImGui::BeginGroup();
     ImGui::Text("ink box %dx%d", pr.box.width(), pr.box.height());

@@ -28,8 +28,14 @@ const char* curve_label(const std::string& name) {
 void panel_robustness(App& app, Ui& ui) {
   const RobustnessCurve& r = app.robust;
   const float em = ImGui::GetFontSize();
-  if (app.samples.size() == 0) {
-    ImGui::TextWrapped("No MNIST test sample shipped (%s).", app.samples.error.c_str());
+  if (app.samples().size() == 0) {
+    const DatasetEntry* d = app.models.find_dataset(app.dataset());
+    if (!d)
+      ImGui::TextWrapped("No %s test images are shipped with this build.", app.dataset().c_str());
+    else if (d->status == ModelStatus::kError)
+      ImGui::TextWrapped("The %s test images could not be loaded: %s", app.dataset().c_str(), d->error.c_str());
+    else
+      ImGui::TextColored(kAccentColour, "Loading the %s test images\u2026", app.dataset().c_str());
     return;
   }
   if (model_status_line(app)) return;
@@ -38,7 +44,7 @@ void panel_robustness(App& app, Ui& ui) {
   int n = r.count;
   ImGui::SameLine();
   ImGui::SetNextItemWidth(6.0f * em);
-  if (ImGui::SliderInt("images", &n, 10, std::min(1000, app.samples.size()), "%d", ImGuiSliderFlags_AlwaysClamp))
+  if (ImGui::SliderInt("images", &n, 10, std::min(1000, app.samples().size()), "%d", ImGuiSliderFlags_AlwaysClamp))
     app.robust.count = n;
   ui.mark("robust_images");
   // Legend.

@@ -12,7 +12,7 @@ namespace play {
 
 struct Ui {
   // Textures, re-uploaded when their source changes.
-  Texture canvas_tex, input_tex, adv_tex, delta_tex, defended_tex;
+  Texture canvas_tex, input_tex, adv_tex, delta_tex, defended_tex, photo_tex;
   int canvas_version = -1;
   bool images_dirty = true;
   // The drawing canvas on screen (ImGui/window coordinates), from the last frame.
@@ -41,6 +41,7 @@ inline void Ui::mark(const char* name) {
 }
 
 void panel_input(App& app, Ui& ui);
+void draw_input(App& app, Ui& ui);  // the drawing canvas (MNIST)
 void panel_prediction(App& app, Ui& ui);
 void panel_model(App& app, Ui& ui);
 void panel_attack(App& app, Ui& ui);
@@ -55,7 +56,7 @@ bool canvas_pointer(App& app, Ui& ui, int kind, float x, float y);
 // Shared drawing helpers (panel_prediction.cpp). model_status_line: "loading..." or the load error
 // of the state's model; false (nothing drawn) when the model is ready.
 bool model_status_line(const App& app);
-void probability_bars(const Prediction& p, int highlight, float width);
+void probability_bars(const Prediction& p, int highlight, float width, const std::vector<std::string>& names);
 void image_with_border(const Texture& t, float size);
 // Puts the next item (of width `w`) on the current line if it fits there, else on a new one.
 void same_line_if_fits(float w);

@@ -1,42 +1,48 @@
 #include "frontend/samples.h"
 
 #include "engine/error.h"
-#include "engine/io/file.h"
 #include "engine/io/gzip.h"
-#include "engine/io/idx.h"
 
 namespace play {
 
 advx::Tensor Samples::image(int i) const {
   advx::Tensor t = images.slice(i, 1);
-  t.shape = {1, 1, 28, 28};
   return t;
 }
 
 advx::Dataset Samples::head(int n) const {
   advx::Dataset d;
-  d.name = "mnist";
+  d.name = dataset;
   d.images = images;
   d.labels = labels;
+  d.num_classes = static_cast<int>(classes.size());
   return d.head(n);
 }
 
-Samples load_samples(const std::string& dir) {
+Samples decode_samples(const std::vector<std::uint8_t>& gz, const std::string& dataset, const advx::Shape& shape,
+                       const std::vector<std::string>& classes, const std::string& source) {
+  ADVX_REQUIRE(shape.size() == 3 && shape[0] > 0 && shape[1] > 0 && shape[2] > 0 && advx::shape_size(shape) < (1 << 20),
+               source + ": sample shape " + advx::shape_str(shape) + " is not [C, H, W]");
+  ADVX_REQUIRE(!classes.empty() && classes.size() <= 256, source + ": the manifest lists no class names");
+  const std::vector<std::uint8_t> raw = advx::gunzip(gz, source);
+  const std::size_t per = static_cast<std::size_t>(advx::shape_size(shape));
+  ADVX_REQUIRE(!raw.empty() && raw.size() % (per + 1) == 0,
+               source + ": " + std::to_string(raw.size()) + " bytes are not whole records of 1 label + " +
+                   std::to_string(per) + " pixels (truncated, or not this dataset's sample)");
+  const int n = static_cast<int>(raw.size() / (per + 1));
   Samples s;
-  const std::string ip = dir + "/test-images.idx.gz", lp = dir + "/test-labels.idx.gz";
-  try {
-    advx::IdxArray im = advx::idx_decode(advx::gunzip(advx::read_file(ip), ip), ip);
-    advx::IdxArray lb = advx::idx_decode(advx::gunzip(advx::read_file(lp), lp), lp);
-    ADVX_REQUIRE(im.type == 0x08 && im.dims.size() == 3 && im.dims[1] == 28 && im.dims[2] == 28,
-                 ip + ": expected N x 28 x 28 unsigned bytes");
-    ADVX_REQUIRE(lb.type == 0x08 && lb.dims.size() == 1 && lb.dims[0] == im.dims[0], lp + ": labels do not match");
-    const int n = im.dims[0];
-    s.images = advx::Tensor({n, 1, 28, 28});
-    for (size_t i = 0; i < im.u8.size(); ++i) s.images.data[i] = static_cast<float>(im.u8[i]) / 255.0f;
-    s.labels.assign(lb.u8.begin(), lb.u8.end());
-  } catch (const advx::Error& e) {
-    s = Samples{};
-    s.error = e.what();
+  s.dataset = dataset;
+  s.classes = classes;
+  s.images = advx::Tensor({n, shape[0], shape[1], shape[2]});
+  s.labels.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const std::uint8_t* r = raw.data() + static_cast<std::size_t>(i) * (per + 1);
+    ADVX_REQUIRE(r[0] < classes.size(), source + ": record " + std::to_string(i) + " has label " +
+                                            std::to_string(r[0]) + ", but there are " +
+                                            std::to_string(classes.size()) + " classes");
+    s.labels[static_cast<std::size_t>(i)] = r[0];
+    float* dst = s.images.ptr() + static_cast<std::int64_t>(i) * static_cast<std::int64_t>(per);
+    for (std::size_t j = 0; j < per; ++j) dst[j] = static_cast<float>(r[1 + j]) / 255.0f;
   }
   return s;
 }

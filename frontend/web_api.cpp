@@ -104,9 +104,9 @@ void api_attach(App* app) {
 }
 }  // namespace play
 
-// Values per image of the state's model (784 for MNIST). -1 if the model is not ready.
+// Values per image of the state's model's dataset (784 for MNIST, 3072 for CIFAR-10).
 ADVX_API int advx_input_size() {
-  return guarded([](App& app) { return static_cast<int>(advx::shape_size(app.model().input_shape())); });
+  return guarded([](App& app) { return static_cast<int>(advx::shape_size(app.input_shape())); });
 }
 
 // Probabilities of the state's model for n images (n x input size values); writes n x K floats to
@@ -169,10 +169,13 @@ ADVX_API const char* advx_text() {
   return g_text.c_str();
 }
 
+// Shows these values (the dataset's input size) as the input, used as given.
 ADVX_API int advx_set_input(const float* px) {
   return guarded([&](App& app) {
-    advx::Tensor x({1, 1, 28, 28});
-    for (int i = 0; i < 784; ++i) x.data[static_cast<size_t>(i)] = px[i];
+    advx::Shape shape = app.input_shape();
+    shape.insert(shape.begin(), 1);
+    advx::Tensor x(shape);
+    std::copy(px, px + x.size(), x.data.begin());
     app.set_exact_input(x);
     app.update(false);
     return 0;
@@ -329,6 +332,8 @@ ADVX_API const char* advx_view_json() {
   o["probs"] = probs(app.clean);
   o["label"] = app.true_label;
   o["exact"] = app.exact_input;
+  o["dataset"] = app.dataset();
+  o["classes"] = app.class_names();
   if (app.defence.on) {
     o["defence"] = {{"name", app.state.defence},
                     {"pred", app.defence.clean.top},
@@ -379,7 +384,7 @@ ADVX_API const char* advx_view_json() {
   return g_text.c_str();
 }
 
-// which: 0 = model input, 1 = adversarial, 2 = perturbation (adversarial - input). 784 floats.
+// which: 0 = model input, 1 = adversarial, 2 = perturbation (adversarial - input). The input size.
 ADVX_API int advx_view_image(int which, float* out) {
   return guarded([&](App& app) {
     const advx::Tensor* t = &app.input;

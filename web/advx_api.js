@@ -180,10 +180,10 @@
     // summary, citation, norm, budget, gradient, params: [{key, type, min, max, default, help}]}],
     // defences: [...]}.
     registry: function () { return JSON.parse(UTF8ToString(_advx_registry_json())); },
-    // Shows these 784 pixels as the input (used as given, no preprocessing).
+    // Shows these pixels (one image of the model's input size) as the input, used as given.
     setInput: function (pixels) {
-      if (!pixels || pixels.length !== 784) fail('setInput takes 784 values (28x28, row-major, in [0, 1])');
-      withFloats([pixels], [784], function (inp) { check(_advx_set_input(inp)); });
+      if (countOf(pixels) !== 1) fail('setInput takes one image (' + inputSize() + ' values)');
+      withFloats([pixels], [pixels.length], function (inp) { check(_advx_set_input(inp)); });
     },
     state: function () { return JSON.parse(UTF8ToString(_advx_state_json())); },
     // Keys: model, attack (a registered attack) and its parameters (advx.registry()), target (-1 =
@@ -220,13 +220,14 @@
     // success, craftedOn, linf, l2, l0, queries, gradientCalls, ms} or null, robustness: {done,
     // budget, eps, acc, curves: [{name, acc}]}, error, timing}.
     view: function () { return JSON.parse(UTF8ToString(_advx_view_json())); },
-    // 'input' | 'adversarial' | 'perturbation' -> Float32Array(784).
+    // 'input' | 'adversarial' | 'perturbation' -> Float32Array of the input size (784 for MNIST).
     image: function (which) {
       var k = IMAGES[which || 'input'];
       if (k === undefined) throw new TypeError('advx.image: input, adversarial or perturbation');
-      return withFloats([], [784], function (out) {
+      var size = inputSize();
+      return withFloats([], [size], function (out) {
         check(_advx_view_image(k, out));
-        return HEAPF32.slice(out >> 2, (out >> 2) + 784);
+        return HEAPF32.slice(out >> 2, (out >> 2) + size);
       });
     },
     // Where things are, in CSS pixels inside the <canvas> element: {canvas, frames, display,

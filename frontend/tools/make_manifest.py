@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Writes the playground's model manifest: what each shipped model is, read from the safetensors
-headers, so the app can list every model (name, architecture, size, test accuracy) without
-downloading any of them. The web build fetches a model's file only when it is first needed.
+"""Writes the playground's manifest: what each shipped model is, read from the safetensors headers,
+and each dataset's sample file, so the app can list every model (name, architecture, dataset,
+size, test accuracy) without downloading any of them. The web build fetches a model's or a
+sample's file only when it is first needed.
 
 usage: make_manifest.py OUT.json DEFAULT_MODEL URL_PREFIX MODEL.safetensors...
+           [--dataset NAME FILE URL C,H,W class0,class1,... EPS_MAX]...
 
 URL_PREFIX is where the model files are, relative to the page (web) or the asset folder (native),
-e.g. "models/". DEFAULT_MODEL is used if it is among the models, else the first one.
+e.g. "models/". DEFAULT_MODEL is used if it is among the models, else the first one. Each
+--dataset names a sample file (make_sample.py) to describe, its URL relative to the asset folder
+(native) or the page (web), its shape, its class names, and the largest L-inf budget worth a
+robustness curve (0.3 for MNIST, 16/255 for CIFAR-10: the ranges the literature reports).
 """
 import hashlib
 import json
@@ -14,7 +19,7 @@ import os
 import struct
 import sys
 
-ORDER = ["softmax", "fc500", "small", "cnn"]  # simplest first, as the model picker lists them
+ORDER = ["softmax", "fc500", "small", "cnn", "cifar_lenet"]  # MNIST's simplest first, then CIFAR-10
 
 
 def describe(path):
@@ -53,16 +58,30 @@ def describe(path):
 def main():
     if len(sys.argv) < 4:
         raise SystemExit(__doc__)
-    out, default, prefix, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    out, default, prefix, rest = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    files, datasets = [], {}
+    while rest:
+        if rest[0] == "--dataset":
+            name, path, url, shape, classes, eps_max = rest[1:7]
+            with open(path, "rb") as f:
+                data = f.read()
+            datasets[name] = {
+                "file": url,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "shape": [int(v) for v in shape.split(",")],
+                "classes": classes.split(","),
+                "eps_max": float(eps_max),
+            }
+            rest = rest[7:]
+        else:
+            files.append(rest[0])
+            rest = rest[1:]
     models = []
     for path in files:
         name = os.path.splitext(os.path.basename(path))[0]
         entry = {"name": name, "file": prefix + os.path.basename(path)}
         entry.update(describe(path))
-        # The playground draws and attacks 28x28 digits: models for other data (cifar_lenet, trained
-        # on CIFAR-10's 32x32 colour images) are left out of its list.
-        if entry.pop("dataset") != "mnist":
-            continue
         models.append(entry)
     rank = lambda m: (ORDER.index(m["name"]) if m["name"] in ORDER else len(ORDER), m["name"])
     models.sort(key=rank)
@@ -70,6 +89,7 @@ def main():
     manifest = {
         "default": default if default in names else (names[0] if names else ""),
         "models": models,
+        "datasets": datasets,
     }
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Writes the first N MNIST test images and labels as gzipped IDX files (the playground's
-"random test image" pool and its robustness batch).
+"""Writes a dataset's first N test images as the playground's sample file: gzip (mtime 0, so the
+same input gives the same bytes) of N records, each 1 label byte then C*H*W pixel bytes (CHW,
+row-major) -- CIFAR-10's binary record layout, used for every dataset. The shape and the class
+names go into the manifest (make_manifest.py --dataset).
 
-usage: make_sample.py t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz N out_dir
+usage: make_sample.py mnist   t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz N OUT.bin.gz
+       make_sample.py cifar10 test_batch_first1000.bin.gz N OUT.bin.gz
 """
 import gzip
 import os
@@ -10,8 +13,7 @@ import struct
 import sys
 
 
-def main():
-    images_gz, labels_gz, n, out_dir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def mnist(images_gz, labels_gz, n):
     with gzip.open(images_gz, "rb") as f:
         magic, count, rows, cols = struct.unpack(">IIII", f.read(16))
         assert magic == 0x803, f"{images_gz}: not an IDX image file"
@@ -21,14 +23,28 @@ def main():
         magic, count = struct.unpack(">II", f.read(8))
         assert magic == 0x801, f"{labels_gz}: not an IDX label file"
         labels = f.read(n)
-    os.makedirs(out_dir, exist_ok=True)
-    # mtime=0: the same input gives byte-identical output.
-    with open(os.path.join(out_dir, "test-images.idx.gz"), "wb") as raw:
+    size = rows * cols
+    return b"".join(labels[i:i + 1] + pixels[i * size:(i + 1) * size] for i in range(n))
+
+
+def cifar10(bin_gz, n):
+    with gzip.open(bin_gz, "rb") as f:
+        data = f.read()
+    assert len(data) % 3073 == 0, f"{bin_gz}: not CIFAR-10 binary records"
+    return data[: min(n, len(data) // 3073) * 3073]
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in ("mnist", "cifar10"):
+        raise SystemExit(__doc__)
+    if sys.argv[1] == "mnist":
+        records, out = mnist(sys.argv[2], sys.argv[3], int(sys.argv[4])), sys.argv[5]
+    else:
+        records, out = cifar10(sys.argv[2], int(sys.argv[3])), sys.argv[4]
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "wb") as raw:
         with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
-            f.write(struct.pack(">IIII", 0x803, n, rows, cols) + pixels)
-    with open(os.path.join(out_dir, "test-labels.idx.gz"), "wb") as raw:
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
-            f.write(struct.pack(">II", 0x801, n) + labels)
+            f.write(records)
 
 
 if __name__ == "__main__":

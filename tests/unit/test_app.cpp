@@ -32,20 +32,9 @@ void api_attach(App* app);
 
 namespace {
 
-// An asset folder as the build stages it: the repository's models and MNIST's test images (the
-// full 10k file: the sample loader reads any number).
+// The asset folder the build stages (frontend/CMakeLists.txt: models, manifest, test samples).
 std::string asset_dir() {
-  static const std::string dir = [] {
-    const fs::path d = fs::temp_directory_path() / "advx_test_assets";
-    fs::create_directories(d / "mnist");
-    std::error_code ec;
-    fs::create_symlink(fs::path(ADVX_SOURCE_DIR) / "assets/models", d / "models", ec);
-    const fs::path data = fs::path(ADVX_SOURCE_DIR) / "../shared/data/mnist";
-    fs::create_symlink(data / "t10k-images-idx3-ubyte.gz", d / "mnist/test-images.idx.gz", ec);
-    fs::create_symlink(data / "t10k-labels-idx1-ubyte.gz", d / "mnist/test-labels.idx.gz", ec);
-    return d.string();
-  }();
-  return dir;
+  return std::string(ADVX_BINARY_DIR) + "/assets";
 }
 
 nlohmann::json view() {
@@ -97,7 +86,8 @@ TEST_CASE("URL state: every registered parameter round-trips; bad values are rep
 
 TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][shipped]") {
   App app(asset_dir());
-  REQUIRE(app.samples.size() == 10000);
+  REQUIRE(app.samples().size() == 1000);
+  REQUIRE(app.dataset() == "mnist");
   REQUIRE(app.apply_query("model=small&test=0&attack=pgd&eps=0.3&steps=20"));
   app.update(false);
   REQUIRE(app.clean.top == 7);
@@ -133,6 +123,40 @@ TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][
   REQUIRE(!app.error.empty());
 }
 
+TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB input", "[app][shipped]") {
+  App app(asset_dir());
+  REQUIRE(app.apply_query("model=small&test=3"));
+  app.update(false);
+  REQUIRE(app.drawable());
+  REQUIRE(app.apply_query("model=cifar_lenet&attack=fgsm&eps=0.03"));
+  app.update(false);
+  REQUIRE(app.dataset() == "cifar10");
+  REQUIRE(!app.drawable());
+  REQUIRE(app.input.shape == advx::Shape{1, 3, 32, 32});
+  REQUIRE(app.samples().size() == 1000);
+  REQUIRE(app.class_names().at(3) == "cat");
+  REQUIRE(app.state.test_index == 3);  // the same index, in the new dataset
+  REQUIRE(app.true_label == app.samples().labels[3]);
+  REQUIRE(app.clean.top >= 0);
+  REQUIRE(app.clean.probs.size() == 10);
+  REQUIRE(app.attack.valid);
+  REQUIRE(app.attack.norms.linf <= 0.03 + 1e-6);
+  // The input travels in the URL as an RGB PNG and comes back exactly.
+  app.set_exact_input(app.attack.adv);
+  const std::string hash = app.hash();
+  REQUIRE(hash.find("img=") != std::string::npos);
+  App other(asset_dir());
+  REQUIRE(other.apply_query(hash));
+  other.update(false);
+  REQUIRE(other.input.shape == advx::Shape{1, 3, 32, 32});
+  for (size_t i = 0; i < other.input.data.size(); ++i) REQUIRE(other.input.data[i] == app.input.data[i]);
+  // Back to MNIST: a digit again.
+  REQUIRE(app.apply_query("model=small&test=0"));
+  app.update(false);
+  REQUIRE(app.input.shape == advx::Shape{1, 1, 28, 28});
+  REQUIRE(app.clean.top == 7);
+}
+
 TEST_CASE("App: robustness curves (bare, oblivious, adaptive) through the engine's Evaluation", "[app][shipped]") {
   App app(asset_dir());
   REQUIRE(app.apply_query("model=softmax&test=1&attack=fgsm&eps=0.1&defence=threshold"));
@@ -152,7 +176,7 @@ TEST_CASE("App: robustness curves (bare, oblivious, adaptive) through the engine
   advx::ParamValues p;
   p.set("eps", app.robust.grid[6]);
   cfg.attack = advx::registered_attack(advx::get_attack("fgsm"), p, 0);
-  const advx::EvalResult r = advx::evaluate(app.model(), app.samples.head(20), cfg);
+  const advx::EvalResult r = advx::evaluate(app.model(), app.samples().head(20), cfg);
   REQUIRE(app.robust.curves[0].acc[6] == Approx(r.adv_acc));
   // Removing the defence leaves one curve.
   REQUIRE(app.apply_query("defence=none"));
@@ -168,7 +192,7 @@ TEST_CASE("JS API natively: batched classify and attack, options from the tables
   const int n = 3;
   std::vector<float> px(static_cast<size_t>(n) * 784);
   for (int i = 0; i < n; ++i) {
-    const advx::Tensor x = app.samples.image(i);
+    const advx::Tensor x = app.samples().image(i);
     std::copy(x.data.begin(), x.data.end(), px.begin() + i * 784);
   }
   std::vector<float> probs(static_cast<size_t>(n) * 10), one(10);

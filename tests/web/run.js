@@ -6,7 +6,7 @@
 //
 //   node tests/web/run.js --url http://127.0.0.1:PORT/ [--root build/web] [--native build/native/advx]
 //        [--mnist ../shared/data/mnist] [--model cnn] [--draw 50] [--fgsm 25] [--classify 1000]
-//        [--shots build/screenshots] [--only startup,models,classify,draw,fgsm,api,defence,url,shots]
+//        [--shots build/screenshots] [--only startup,models,classify,draw,fgsm,api,defence,cifar,url,shots]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -567,6 +567,33 @@ async function main() {
          `defended ${obl.attack && obl.attack.defendedPred}; adaptive (BPDA): defended ${ada.v.attack && ada.v.attack.defendedPred}; ` +
          `masked: defended ${masked.attack && masked.attack.defendedPred}; ${shotFile}`);
     return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `defended prediction within ${waited.frames} frame(s); adaptive, BPDA and URL work; 3 curves` };
+  });
+
+  if (want('cifar')) await check('CIFAR-10: a CIFAR model brings its test images (fetched on demand), class names, RGB attack', async () => {
+    const bad = [];
+    const before = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((u) => /samples\//.test(u)).length);
+    if (before !== 0) bad.push('the CIFAR-10 sample was fetched before a CIFAR model was chosen');
+    await page.evaluate(async () => {
+      await window.advx.loadModel('cifar_lenet');
+      window.advx.setState({ model: 'cifar_lenet', test: 7, attack: 'fgsm', eps: 0.03, target: -1, defence: 'none' });
+    });
+    await page.waitForFunction(() => { const v = window.advx.view(); return v.dataset === 'cifar10' && !v.pending; }, null,
+                               { timeout: 60000, polling: 100 });
+    await frames(page, 3);
+    const r = await page.evaluate(() => ({ v: window.advx.view(), x: Array.from(window.advx.image('input')),
+      adv: Array.from(window.advx.image('adversarial')), hash: window.advx.hash(),
+      fetched: performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((u) => /samples\//.test(u)) }));
+    if (r.x.length !== 3072) bad.push(`input has ${r.x.length} values, not 3x32x32`);
+    if (r.v.classes[r.v.label] === undefined || r.v.classes[3] !== 'cat') bad.push(`class names ${r.v.classes}`);
+    if (!r.v.attack) bad.push('no adversarial');
+    else if (r.v.attack.linf > 0.03 + 1e-6) bad.push(`L-inf ${r.v.attack.linf}`);
+    if (r.fetched.length !== 1 || !/cifar10\.bin\.gz$/.test(r.fetched[0])) bad.push(`sample fetches: ${r.fetched}`);
+    const shotFile = await shot(page, 'cifar');
+    note(`test image 7: label ${r.v.classes[r.v.label]}, predicted ${r.v.classes[r.v.pred]}, FGSM 8/255 -> ` +
+         `${r.v.attack && r.v.classes[r.v.attack.pred]}; fetched ${r.fetched.join(' ')}; ${shotFile}`);
+    await page.evaluate(() => window.advx.setState({ model: window.advx.models().find((m) => m.default).name, test: 0 }));
+    await settled(page);
+    return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : 'cifar_lenet on CIFAR-10 test images, class names, RGB adversarial within eps' };
   });
 
   if (want('url')) await check('URL state: reload reproduces the prediction and the adversarial; hide= hides panels', async () => {
