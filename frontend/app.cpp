@@ -156,7 +156,7 @@ advx::DefenceContext App::defence_context() {
 }
 
 advx::AttackResult App::run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
-                                   bool evaluate) {
+                                   bool evaluate, double max_seconds) {
   const advx::AttackSpec& spec = advx::get_attack(s.attack);
   advx::ParamValues params;
   for (const advx::ParamSpec& p : spec.params) params.set(p.key, s.params.number(p.key));
@@ -171,7 +171,14 @@ advx::AttackResult App::run_attack(const advx::Tensor& x, const std::vector<int>
                                  "' (0.." + std::to_string(k - 1) + ")");
   advx::Goal goal{labels, s.target >= 0 ? std::vector<int>(labels.size(), s.target) : std::vector<int>{}};
   advx::AttackInput in{*target_model, advx::cross_entropy_objective(), x, goal, params, s.seed, evaluate};
-  return advx::run_attack(spec, in);
+  const auto t0 = Clock::now();
+  std::unique_ptr<advx::AttackRun> run = advx::start_attack(spec, in);
+  while (!run->step())
+    if (max_seconds > 0.0 && ms_since(t0) > 1000.0 * max_seconds)
+      throw advx::Error("the attack was stopped after " + std::to_string(static_cast<int>(max_seconds)) + " s at " +
+                        std::to_string(static_cast<int>(run->progress() * 100.0)) + "% (" +
+                        std::to_string(x.dim(0)) + " images); give fewer images or a smaller budget of steps");
+  return run->result();
 }
 
 // ---- input -----------------------------------------------------------------------------------
@@ -344,7 +351,7 @@ void App::apply_source() {
       clear_input();
     }
   } catch (const advx::Error& e) {
-    error = e.what();
+    state_error_ = error = e.what();
     state.test_index = old_test_index_;
     state.image = old_image_;
   }
@@ -352,12 +359,13 @@ void App::apply_source() {
 
 // ---- state -----------------------------------------------------------------------------------
 
-void App::set_state(const ViewState& s) {
+bool App::set_state(const ViewState& s) {
   const ViewState old = state;
+  state_error_.clear();
   state = s;
   if (state.model.empty()) state.model = old.model;
   if (models.index_of(state.model) < 0) {
-    error = "unknown model '" + state.model + "'";
+    state_error_ = error = "unknown model '" + state.model + "'";
     state.model = old.model;
   }
   if (!state.model.empty()) models.request(state.model);  // starts loading it if needed
@@ -368,8 +376,9 @@ void App::set_state(const ViewState& s) {
   } else if (state.preprocess != old.preprocess && !exact_input && !canvas.empty()) {
     canvas_changed();
   }
-  if (const ModelEntry* e = model_entry(); e && e->model && state.target >= e->model->num_classes()) {
-    error = "target " + std::to_string(state.target) + " is not a class of model '" + state.model + "'";
+  if (state.target >= static_cast<int>(class_names().size())) {
+    state_error_ = error = "target " + std::to_string(state.target) + " is not a class of model '" + state.model +
+                           "' (0.." + std::to_string(class_names().size() - 1) + ")";
     state.target = old.target;
   }
   const bool defence_changed = state.defence != old.defence || state.bpda != old.bpda ||
@@ -378,6 +387,7 @@ void App::set_state(const ViewState& s) {
   if (state.attack != old.attack || state.params != old.params || state.target != old.target ||
       state.seed != old.seed || state.adaptive != old.adaptive)
     attack_changed();
+  return state_error_.empty();
 }
 
 bool App::apply_query(const std::string& query) {
@@ -389,7 +399,7 @@ bool App::apply_query(const std::string& query) {
     errors += "'model=" + s.model + "': unknown model (available: " + (known.empty() ? "none" : known) + ")\n";
     s.model = state.model;
   }
-  set_state(s);
+  if (!set_state(s)) errors += state_error_ + "\n";
   if (!errors.empty()) {
     error = "ignored " + errors;
     if (!error.empty() && error.back() == '\n') error.pop_back();

@@ -97,7 +97,10 @@ class App {
   int view_version = 0;    // bumps whenever input, prediction or attack change (views re-upload)
 
   // ---- actions ----
-  void set_state(const ViewState& s);          // applies everything (model, input, attack, defence)
+  // Applies everything (model, input, attack, defence). A value that cannot be applied (a test
+  // index past the sample, a target the model does not have, an undecodable img=) is reverted and
+  // reported in `error`; returns false then.
+  bool set_state(const ViewState& s);
   bool apply_query(const std::string& query);  // setState / URL hash; false (and error set) on bad keys
   void canvas_changed();                       // after strokes: re-derive input from the canvas
   void clear_input();
@@ -130,8 +133,10 @@ class App {
   // Runs the attack `s.attack` with `s`'s parameters, target and seed on x [N, ...] with labels, on
   // the classifier `s` says: the defended model when a defence is on and s.adaptive, else the bare
   // one. `evaluate` false skips the final forward pass when only the images are wanted.
+  // With max_seconds > 0 the run stops with an advx::Error once it has taken longer (checked between
+  // steps), so a page's API call cannot freeze it.
   advx::AttackResult run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
-                                bool evaluate = true);
+                                bool evaluate = true, double max_seconds = 0.0);
   advx::Sequential& model();  // the state's model; throws advx::Error if unknown, loading or broken
   // The state's defended model (nullptr without a defence); rebuilt when the model, the defence or
   // its parameters change.
@@ -152,6 +157,7 @@ class App {
   // test image of it); waits while the dataset's sample is still loading.
   void apply_source();
   bool source_pending_ = false;
+  std::string state_error_;  // what the current set_state() could not apply
   int old_test_index_ = -1;
   std::string old_image_;
   std::string input_dataset_;  // the dataset `input` belongs to

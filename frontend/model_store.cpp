@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <new>
 
 #include <nlohmann/json.hpp>
 
@@ -263,6 +264,9 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
     } catch (const advx::Error& err) {
       fail(name, err.what());
       return false;
+    } catch (const std::bad_alloc&) {
+      fail(name, "out of memory while reading the " + d->name + " test images");
+      return false;
     }
   }
   ModelEntry* e = lookup(name);
@@ -288,6 +292,10 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
     return true;
   } catch (const advx::Error& err) {
     fail(name, err.what());
+    return false;
+  } catch (const std::bad_alloc&) {
+    fail(name, "out of memory while building the model from " + std::to_string(bytes.size()) +
+                   " bytes (close other tabs or reload the page)");
     return false;
   }
 }

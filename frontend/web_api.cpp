@@ -34,8 +34,11 @@ App* g_app = nullptr;  // set once by main; not owned
 std::string g_error;   // message of the last failed call
 std::string g_text;    // buffer behind returned strings (valid until the next call)
 
-// The largest batch one call takes (a page scores a test set in chunks of this).
-constexpr int kMaxBatch = 10000;
+// The largest batch one call takes (a page scores a test set in chunks of this), and how long one
+// attack call may keep the page busy: the run goes step by step (a gradient step, a generation) and
+// stops with an error past this (the page stays responsive; split the batch or lower the steps).
+constexpr int kMaxBatch = 1000;
+constexpr double kMaxCallSeconds = 5.0;
 
 // n images of the state's model's input shape from px; checked finite and in [0, 1].
 advx::Tensor pixels_tensor(App& app, const float* px, int n) {
@@ -127,7 +130,7 @@ ADVX_API int advx_attack(const float* px, int n, const int* labels, const char* 
     const play::ViewState s = attack_options(app, opts);
     const advx::Tensor x = pixels_tensor(app, px, n);
     const std::vector<int> y(labels, labels + n);
-    const advx::AttackResult r = app.run_attack(x, y, s);
+    const advx::AttackResult r = app.run_attack(x, y, s, true, kMaxCallSeconds);
     std::copy(r.adv.data.begin(), r.adv.data.end(), out);
     json j;
     j["attack"] = s.attack;
@@ -159,7 +162,7 @@ ADVX_API int advx_fgsm(const float* px, int label, float eps, int target, int st
     s.params.set(advx::get_attack(s.attack).budget, eps);
     if (steps > 1) s.params.set("steps", steps);
     const advx::Tensor x = pixels_tensor(app, px, 1);
-    advx::Tensor adv = eps != 0.0f ? app.run_attack(x, {label}, s, false).adv : x;  // NaN, < 0: an error
+    advx::Tensor adv = eps != 0.0f ? app.run_attack(x, {label}, s, false, kMaxCallSeconds).adv : x;  // NaN, < 0: an error
     std::copy(adv.data.begin(), adv.data.end(), out);
     return 0;
   });

@@ -35,10 +35,17 @@
       fail(what + ' must be an integer in [' + lo + ', ' + hi + '], got ' + (typeof v === 'number' ? v : JSON.stringify(v)));
     return v;
   }
+  // _malloc, or an advx Error when the wasm heap cannot grow (instead of writing at address 0).
+  function alloc(bytes) {
+    var p = _malloc(Math.max(1, bytes));
+    if (!p) fail('out of memory: cannot allocate ' + (bytes / 1048576).toFixed(1) + ' MB in the WebAssembly heap (use smaller batches, or reload the page)');
+    return p;
+  }
   // Runs fn(ptr...) with malloc'd buffers of `sizes` floats; the first `inputs.length` are filled.
   function withFloats(inputs, sizes, fn) {
-    var ptrs = sizes.map(function (n) { return _malloc(n * 4); });
+    var ptrs = [];
     try {
+      sizes.forEach(function (n) { ptrs.push(alloc(n * 4)); });
       inputs.forEach(function (arr, i) { HEAPF32.set(arr, ptrs[i] >> 2); });
       return fn.apply(null, ptrs);
     } finally {
@@ -46,14 +53,28 @@
     }
   }
   function withString(s, fn) {
-    var n = lengthBytesUTF8(s) + 1, p = _malloc(n);
+    var n = lengthBytesUTF8(s) + 1, p = alloc(n);
     try { stringToUTF8(s, p, n); return fn(p); } finally { _free(p); }
   }
-  function toQuery(obj) {
+  // {key: value} -> "key=value&..." for the C side, which checks every value against its table.
+  // Values must be numbers (finite), booleans, strings, or arrays of strings (hide); anything else
+  // is an error that names the key (NaN would otherwise become the text "NaN", an object "[object
+  // Object]").
+  function toQuery(obj, what) {
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) fail(what + ' must be an object such as {eps: 0.3}, got ' + (Array.isArray(obj) ? 'an array' : JSON.stringify(obj)));
     return Object.keys(obj).map(function (k) {
       var v = obj[k];
-      if (Array.isArray(v)) v = v.join(',');
-      else if (v === null || v === undefined) v = k === 'target' ? -1 : '';
+      if (Array.isArray(v)) {
+        if (!v.every(function (e) { return typeof e === 'string'; })) fail(what + '.' + k + ' must be an array of strings');
+        v = v.join(',');
+      } else if (v === null || v === undefined) {
+        if (k !== 'target') fail(what + '.' + k + ' is ' + v + '; give a value or leave the key out');
+        v = -1;
+      } else if (typeof v === 'number') {
+        if (!isFinite(v)) fail(what + '.' + k + ' must be a finite number, got ' + v);
+      } else if (typeof v !== 'boolean' && typeof v !== 'string') {
+        fail(what + '.' + k + ' must be a number, a boolean or a string, got ' + typeof v);
+      }
       return encodeURIComponent(k) + '=' + encodeURIComponent(String(v));
     }).join('&');
   }
@@ -106,7 +127,13 @@
       };
       return pump();
     }).then(function (bytes) {
-      var p = _malloc(Math.max(1, bytes.length));
+      var p;
+      try {
+        p = alloc(bytes.length);
+      } catch (e) {
+        failed(e.message);
+        return;
+      }
       try {
         HEAPU8.set(bytes, p);
         withString(name, function (n) { _advx_model_data(n, p, bytes.length); });  // errors end up in the model's entry
@@ -146,9 +173,8 @@
       var ys = Array.isArray(labels) ? labels : [labels];
       if (ys.length !== n) fail('labels must give one class per image: ' + n + ' images, ' + ys.length + ' labels');
       ys.forEach(function (y, i) { integer(y, 'labels[' + i + ']', 0, 999); });
-      if (opts !== undefined && (opts === null || typeof opts !== 'object')) fail('opts must be an object such as {attack: ..., eps: 0.3}');
-      var query = toQuery(opts || {});
-      var yp = _malloc(n * 4);
+      var query = opts === undefined ? '' : toQuery(opts, 'opts');
+      var yp = alloc(n * 4);
       try {
         HEAP32.set(ys, yp >> 2);
         return withFloats([pixels], [n * size, n * size], function (inp, out) {
@@ -168,6 +194,7 @@
       if (countOf(pixels) !== 1) fail('fgsm takes one image; advx.attack takes a batch');
       integer(label, 'label', 0, 999);
       if (typeof eps !== 'number' || !isFinite(eps) || eps < 0 || eps > 1) fail('eps must be a number in [0, 1], got ' + eps);
+      if (opts !== undefined && (opts === null || typeof opts !== 'object')) fail('opts must be an object such as {target: 3, steps: 10}');
       opts = opts || {};
       var target = opts.target === undefined || opts.target === null ? -1 : integer(opts.target, 'opts.target', -1, 999);
       var steps = opts.steps === undefined ? 1 : integer(opts.steps, 'opts.steps', 1, 1000);
@@ -191,7 +218,7 @@
     // img, preprocess, brush, hide (array or comma list). Returns the new state. A model that is not
     // loaded yet starts loading; await advx.loadModel(name) before classify/attack with it.
     setState: function (obj) {
-      withString(toQuery(obj || {}), function (p) { check(_advx_set_state(p)); });
+      withString(toQuery(obj, 'setState\'s argument'), function (p) { check(_advx_set_state(p)); });
       return api.state();
     },
     // Every shipped model (from the build's manifest; listing downloads nothing):
@@ -202,7 +229,7 @@
     // offline) or a corrupt file. Does not change the state's model (setState({model}) does).
     loadModel: function (name) {
       return started.then(function () {
-        name = String(name);
+        if (typeof name !== 'string' || !name) fail('loadModel takes a model name (a string; see advx.models()), got ' + JSON.stringify(name));
         var rc = withString(name, function (p) { return _advx_request_model(p, 1); });
         if (rc < 0) throw new Error('advx.loadModel: ' + lastError());
         if (STATUS[rc] === 'ready' || STATUS[rc] === 'error') {
@@ -222,8 +249,8 @@
     view: function () { return JSON.parse(UTF8ToString(_advx_view_json())); },
     // 'input' | 'adversarial' | 'perturbation' -> Float32Array of the input size (784 for MNIST).
     image: function (which) {
-      var k = IMAGES[which || 'input'];
-      if (k === undefined) throw new TypeError('advx.image: input, adversarial or perturbation');
+      var k = IMAGES[which === undefined ? 'input' : which];
+      if (typeof which !== 'undefined' && typeof which !== 'string' || k === undefined) fail("image takes 'input', 'adversarial' or 'perturbation', got " + JSON.stringify(which));
       var size = inputSize();
       return withFloats([], [size], function (out) {
         check(_advx_view_image(k, out));
@@ -237,10 +264,14 @@
     hash: function () { return UTF8ToString(_advx_hash()); },
     // Loads a PNG (File, Blob, ArrayBuffer or Uint8Array) as the input.
     importPng: function (data, name) {
+      if (name !== undefined && typeof name !== 'string') return Promise.reject(new Error('advx: importPng\'s name must be a string, got ' + typeof name));
       var bytesP = data instanceof Uint8Array ? Promise.resolve(data)
         : data instanceof ArrayBuffer ? Promise.resolve(new Uint8Array(data))
-        : data.arrayBuffer().then(function (b) { return new Uint8Array(b); });
+        : data && typeof data.arrayBuffer === 'function' ? data.arrayBuffer().then(function (b) { return new Uint8Array(b); })
+        : Promise.reject(new Error('advx: importPng takes a File, Blob, ArrayBuffer or Uint8Array with a PNG, got ' +
+                                   (data === null ? 'null' : typeof data)));
       return bytesP.then(function (bytes) {
+        if (bytes.length > 64 * 1048576) fail('importPng: the file is ' + (bytes.length / 1048576).toFixed(0) + ' MB; PNGs up to 64 MB are read');
         FS.writeFile('/tmp/advx-import.png', bytes);
         withString('/tmp/advx-import.png', function (p) {
           withString(name || data.name || 'image.png', function (n) { check(_advx_import_file(p, n)); });
@@ -254,6 +285,8 @@
       resolveReady(api);
     },
     _started: function () { resolveStarted(); },
+    // The WebAssembly heap's size in bytes (for the soak test's memory check).
+    _memoryBytes: function () { return HEAP8.length; },
     _fetchModel: fetchModel,
     _lastHash: '',
   };

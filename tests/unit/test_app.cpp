@@ -116,11 +116,15 @@ TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][
   REQUIRE(app.attack.defended.top == 7);
   REQUIRE(!app.attack.success);
   REQUIRE(app.hash().find("defence=threshold&threshold=0.5&adaptive=1&bpda=0") != std::string::npos);
-  // A target the model does not have is refused, the state kept.
+  // A target the model does not have is refused, the state kept, and the call says so.
   app.error.clear();
-  app.apply_query("target=12");
+  REQUIRE(!app.apply_query("target=12"));
   REQUIRE(app.state.target == -1);
-  REQUIRE(!app.error.empty());
+  REQUIRE_THAT(app.error, Catch::Contains("target 12 is not a class"));
+  // So is a test image past the shipped sample (setState({test: 1000}) must not return normally).
+  REQUIRE(!app.apply_query("test=1000"));
+  REQUIRE(app.state.test_index == 0);
+  REQUIRE_THAT(app.error, Catch::Contains("outside [0, 1000)"));
 }
 
 TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB input", "[app][shipped]") {
@@ -236,6 +240,8 @@ TEST_CASE("JS API natively: batched classify and attack, options from the tables
   REQUIRE(advx_classify(px.data(), n, probs.data()) == -1);
   REQUIRE_THAT(advx_last_error(), Catch::Contains("[0, 1]"));
   // setState with a defence: the view has the defended prediction right away.
+  REQUIRE(advx_set_state("test=1000") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("outside [0, 1000)"));
   REQUIRE(advx_set_state("defence=threshold&threshold=0.4") == 0);
   const nlohmann::json v = view();
   REQUIRE(v["defence"]["name"] == "threshold");

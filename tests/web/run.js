@@ -6,7 +6,7 @@
 //
 //   node tests/web/run.js --url http://127.0.0.1:PORT/ [--root build/web] [--native build/native/advx]
 //        [--mnist ../shared/data/mnist] [--model cnn] [--draw 50] [--fgsm 25] [--classify 1000]
-//        [--shots build/screenshots] [--only startup,models,classify,draw,fgsm,api,defence,cifar,url,shots]
+//        [--shots build/screenshots] [--soak 120] [--only startup,models,classify,draw,fgsm,api,defence,cifar,url,soak,shots]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -23,6 +23,7 @@ const opt = {
   mnist: path.resolve(ROOT, '../shared/data/mnist'), model: 'cnn', draw: 50, fgsm: 25, classify: 1000,
   shots: path.join(ROOT, 'build/screenshots'), only: '', chromium: '/usr/bin/chromium',
   preprocess: 1,  // 0: draw with MNIST preprocessing off (to see what it is worth; the check then fails)
+  soak: 120,      // seconds of the soak check (random hostile use); 600 by hand
 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, '');
@@ -594,6 +595,97 @@ async function main() {
     await page.evaluate(() => window.advx.setState({ model: window.advx.models().find((m) => m.default).name, test: 0 }));
     await settled(page);
     return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : 'cifar_lenet on CIFAR-10 test images, class names, RGB adversarial within eps' };
+  });
+
+  if (want('soak')) await check(`soak: ${opt.soak} s of random drags, clicks, keys, hashes and API calls (good and bad)`, async () => {
+    const p = await open(ctx, 'model=small&test=0', 'soak');
+    const bad = [];
+    let rng = 12345;  // a seeded LCG: the same sequence of actions every run
+    const rand = () => ((rng = (rng * 1103515245 + 12345) >>> 0) / 4294967296);
+    const pick = (a) => a[Math.floor(rand() * a.length)];
+    const image0 = mnist.image(0);
+    // The reference answer: small's probabilities for test image 0.
+    const ref = await p.evaluate((x) => Array.from(window.advx.classify(new Float32Array(x))), image0);
+    const hashes = ['model=small&test=5&attack=pgd&eps=0.2&steps=7', 'model=small&attack=noise&eps=0.4&test=9',
+      'defence=threshold&threshold=0.3&adaptive=1', 'defence=none', 'attack=bim&eps=2', 'steps=0x10', 'test=-7',
+      'model=nope', 'img=!!!', 'hide=attack', 'hide=', 'target=12', 'eps=NaN', 'seed=-1', '%zz=1', 'attack=fgsm&eps=0.1',
+      'model=cifar_lenet&test=3', 'model=small&test=0'];
+    const keys = ['c', 'r', 'e', 'f', 'b', 'g', 'n', 'a', 't', '-', '=', '[', ']'];
+    const calls = [
+      'classify(x)', 'classify(new Float32Array(783))', 'classify(null)', 'classify([NaN].concat(Array.from(x).slice(1)))',
+      'attack(x, 7, {attack: "fgsm", eps: 0.2})', 'attack(x, 7, {attack: "pgd", eps: 0.3, steps: 5})', 'attack(x, 7, {eps: -1})',
+      'attack(x, "7", {})', 'attack(x, 7, {attack: {}})', 'attack(x, 7, {steps: Infinity})', 'attack(x, [1, 2], {})',
+      'fgsm(x, 7, 0.1)', 'fgsm(x, NaN, 0.1)', 'fgsm(x, 7, null)', 'fgsm(x, 7, 0.1, {target: "abc"})', 'fgsm(x, 7, 0.1, {steps: -1})',
+      'setState({test: 1000})', 'setState({eps: 0.15})', 'setState(null)', 'setState({foo: 1})', 'setState({target: 11})',
+      'setState({hide: [1, 2]})', 'image("nope")', 'image()', 'loadModel(123)', 'models()', 'registry()', 'state()', 'view()', 'hash()',
+    ];
+    const t0 = Date.now(), warm = Math.min(20000, opt.soak * 250);
+    let actions = 0, apiCalls = 0, advxErrors = 0, memWarm = 0, memEnd = 0, checks = 0;
+    while (Date.now() - t0 < opt.soak * 1000) {
+      const kind = rand();
+      try {
+        if (kind < 0.2) {  // a stroke on the canvas (if it is on screen)
+          const c = (await p.evaluate(() => window.advx.layout())).canvas;
+          if (c.w > 0) {
+            await p.mouse.move(c.x + rand() * c.w, c.y + rand() * c.h);
+            await p.mouse.down();
+            for (let k = 0; k < 4; ++k) await p.mouse.move(c.x + rand() * c.w, c.y + rand() * c.h);
+            await p.mouse.up();
+          }
+        } else if (kind < 0.4) {  // a click on a widget (not export/import: they open files)
+          const w = (await p.evaluate(() => window.advx.layout())).widgets;
+          const names = Object.keys(w).filter((n) => !/export|import/.test(n));
+          if (names.length) {
+            const r = w[pick(names)];
+            await p.mouse.click(r.x + r.w * rand(), r.y + r.h * rand());
+          }
+        } else if (kind < 0.55) {
+          await p.keyboard.press(pick(keys));
+        } else if (kind < 0.7) {
+          await p.evaluate((h) => { location.hash = h; }, pick(hashes));
+        } else {  // API calls: each returns or throws an advx Error, nothing else
+          const call = pick(calls);
+          const out = await p.evaluate(async ({ call, x }) => {
+            x = new Float32Array(x);
+            try {  // a call that returns a promise (loadModel) must reject with an advx Error too
+              await (new Function('advx', 'x', 'return advx.' + call))(window.advx, x);
+              return 'ok';
+            } catch (e) {
+              return e instanceof Error && /^advx/.test(e.message) ? 'advx' : `${e && e.constructor && e.constructor.name}: ${e && e.message}`;
+            }
+          }, { call, x: image0 });
+          ++apiCalls;
+          if (out === 'advx') ++advxErrors;
+          else if (out !== 'ok') bad.push(`${call} threw a non-advx error: ${out}`);
+        }
+        ++actions;
+        await frames(p, 1);
+      } catch (e) {
+        bad.push(`action failed: ${e.message.split('\n')[0]}`);
+      }
+      // Every ~25 actions: the page still answers, and answers right.
+      if (actions % 25 === 0) {
+        ++checks;
+        const r = await p.evaluate((x) => {
+          const m = window.advx.models().find((e) => e.name === 'small');
+          if (!m || m.status !== 'ready') return null;
+          window.advx.setState({ model: 'small' });
+          return Array.from(window.advx.classify(new Float32Array(x)));
+        }, image0);
+        if (r && maxAbsDiff(r, ref) > 1e-6) bad.push(`classify(test image 0) changed after ${actions} actions`);
+        if (!memWarm && Date.now() - t0 > warm) memWarm = await p.evaluate(() => window.advx._memoryBytes());
+      }
+      if (bad.length > 10) break;
+    }
+    memEnd = await p.evaluate(() => window.advx._memoryBytes());
+    if (!memWarm) memWarm = memEnd;
+    const growth = memEnd - memWarm;
+    if (growth > 32 * 1048576) bad.push(`the wasm heap grew by ${(growth / 1048576).toFixed(0)} MB after warm-up (bound 32 MB)`);
+    await p.close();
+    note(`${actions} actions (${apiCalls} API calls, ${advxErrors} advx Errors), ${checks} answer checks; ` +
+         `wasm heap ${(memWarm / 1048576).toFixed(0)} MB after warm-up, ${(memEnd / 1048576).toFixed(0)} MB at the end`);
+    return { ok: bad.length === 0 && actions > 50, detail: bad.length ? bad.slice(0, 8).join('; ') :
+             `${actions} actions, every error an advx Error, answers unchanged, heap +${(growth / 1048576).toFixed(1)} MB after warm-up` };
   });
 
   if (want('url')) await check('URL state: reload reproduces the prediction and the adversarial; hide= hides panels', async () => {
