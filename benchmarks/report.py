@@ -50,37 +50,49 @@ def fmt(v, digits=0):
     return "-" if v is None else ("{:,.%df}" % digits).format(v)
 
 
-WEB_BEGIN = "<!-- web section: benchmarks/results/web.md, written by benchmarks/web/run.sh -->"
-WEB_END = "<!-- end of web section -->"
+# Sections written by other benchmark scripts, kept in BENCHMARKS.md between markers: each script
+# writes benchmarks/results/<name>.md and splices it (report.py --splice-<name>), and a full run of
+# benchmarks/run.sh copies every one of them back, so no run drops another's part.
+SECTIONS = {
+    "web": ("the browser benchmark", "benchmarks/web/run.sh"),
+    "pixel": ("the one-pixel attack against SciPy + PyTorch", "benchmarks/pixel/run.sh"),
+}
 
 
-def web_section():
-    """The browser benchmark's Markdown (benchmarks/web/run.sh writes benchmarks/results/web.md and
-    splices it here too, between the markers), so either run leaves both parts in BENCHMARKS.md."""
-    path = os.path.join(REPO, "benchmarks", "results", "web.md")
-    body = open(path).read().strip("\n") if os.path.exists(path) else "(not measured yet: bash benchmarks/web/run.sh)"
-    return [WEB_BEGIN, "", body, "", WEB_END, ""]
+def markers(name):
+    return ("<!-- %s section: benchmarks/results/%s.md, written by %s -->" % (name, name, SECTIONS[name][1]),
+            "<!-- end of %s section -->" % name)
 
 
-def splice_web():
-    """Replaces the web section of an existing BENCHMARKS.md with benchmarks/results/web.md."""
+def section(name):
+    """benchmarks/results/<name>.md between its markers."""
+    begin, end = markers(name)
+    path = os.path.join(REPO, "benchmarks", "results", name + ".md")
+    body = open(path).read().strip("\n") if os.path.exists(path) else "(not measured yet: bash %s)" % SECTIONS[name][1]
+    return [begin, "", body, "", end, ""]
+
+
+def splice(name):
+    """Replaces section `name` of an existing BENCHMARKS.md with benchmarks/results/<name>.md (or adds it
+    before the kept notes)."""
     md_path = os.path.join(REPO, "BENCHMARKS.md")
     old = open(md_path).read() if os.path.exists(md_path) else "# Benchmarks\n\n"
-    section = "\n".join(web_section())
-    if WEB_BEGIN in old and WEB_END in old:
-        new = old[:old.index(WEB_BEGIN)] + section + old[old.index(WEB_END) + len(WEB_END) + 1:]
+    begin, end = markers(name)
+    text = "\n".join(section(name))
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + text + old[old.index(end) + len(end) + 1:]
     elif KEEP in old:
-        new = old[:old.index(KEEP)] + section + "\n" + old[old.index(KEEP):]
+        new = old[:old.index(KEEP)] + text + "\n" + old[old.index(KEEP):]
     else:
-        new = old.rstrip("\n") + "\n\n" + section
+        new = old.rstrip("\n") + "\n\n" + text
     with open(md_path, "w") as f:
         f.write(new)
-    print("wrote the web section of BENCHMARKS.md")
+    print("wrote the %s section of BENCHMARKS.md" % name)
 
 
 def main():
-    if sys.argv[1:] == ["--splice-web"]:
-        splice_web()
+    if len(sys.argv) == 2 and sys.argv[1].startswith("--splice-") and sys.argv[1][9:] in SECTIONS:
+        splice(sys.argv[1][9:])
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--tmp", required=True)
@@ -243,7 +255,8 @@ def main():
         "only, which is closer to a pip/conda PyTorch with MKL. Compare against the faster of the two to be fair.",
         "",
     ]
-    lines += web_section()
+    for name in SECTIONS:
+        lines += section(name)
     md_path = os.path.join(REPO, "BENCHMARKS.md")
     kept = ""
     if os.path.exists(md_path):

@@ -70,12 +70,102 @@ if grep -q "test acc (first 2000)" <<<"$out" && grep -q "advx.dataset = cifar10"
    grep -q "advx.test_acc_exact1000 = " <<<"$info"; then
   ok "train --dataset cifar10 --augment writes its recipe and accuracies"; else bad "train cifar10" "$out $info"; fi
 
+# The one-pixel attack (differential evolution, black-box): eval --json on MNIST, on CIFAR-10 with
+# --save-adv (float32 IDX N x 3 x 32 x 32, at most P pixels changed against the exact test images),
+# targeted, and attack on a 32x32 RGB PNG.
+out=$("$ADVX" eval --model small --attack pixel --pixels 3 --pop 60 --gens 10 --n 20 --json 2>&1)
+if /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["attack"] == "pixel" and r["pixels"] == 3 and r["pop"] == 60 and r["gens"] == 10 and r["mutation"] == 0.5
+assert r["gradient_calls"] == 0 and r["attacked"] >= 15 and 60 <= r["queries_mean"] <= 60 * 11
+assert r["queries"] == round(r["queries_mean"] * r["attacked"]) and r["l0_mean"] <= 3 and 0 <= r["success_rate"] <= 1
+PY
+then ok "eval --attack pixel --json: parameters, queries, no gradients, L0 <= 3"; else bad "eval pixel" "$out"; fi
+out=$("$ADVX" eval --model cifar_lenet --dataset cifar10-exact --attack pixel --pixels 1 --pop 100 --gens 10 --n 12 \
+      --save-adv "$T/pixel.idx" --json 2>&1)
+if /usr/bin/python3 - "$out" "$T/pixel.idx" "${ADVX_DATA:-../shared/data}" <<'PY'
+import gzip, json, struct, sys
+r = json.loads(sys.argv[1])
+assert r["model"] == "cifar_lenet" and r["dataset"] == "cifar10-exact" and r["n"] == 12 and r["l0_mean"] <= 1
+assert r["success_rate"] > 0, r  # a 1-pixel change fools this LeNet on some of the first 12 images
+b = open(sys.argv[2], "rb").read()
+assert b[:4] == bytes([0, 0, 0x0D, 4]), b[:4]
+n, c, h, w = struct.unpack(">IIII", b[4:20]); assert (n, c, h, w) == (12, 3, 32, 32)
+adv = struct.unpack(">%df" % (n * c * h * w), b[20:])
+raw = gzip.open(sys.argv[3] + "/cifar-10/lossless/test_batch_first1000.bin.gz").read()
+changed_images = 0
+for i in range(n):
+    clean = raw[i * 3073 + 1:(i + 1) * 3073]
+    a = adv[i * 3072:(i + 1) * 3072]
+    assert all(0 <= v <= 1 for v in a)
+    px = {j % 1024 for j in range(3072) if abs(a[j] - clean[j] / 255) > 1e-7}
+    assert len(px) <= 1, (i, px)
+    changed_images += len(px) > 0
+assert changed_images > 0
+PY
+then ok "eval pixel on cifar10-exact: --save-adv IDX 12 x 3 x 32 x 32, <= 1 pixel changed each"; else bad "eval pixel cifar10" "$out"; fi
+out=$("$ADVX" eval --model small --attack pixel --pixels 5 --pop 40 --gens 5 --n 10 --target 3 --seed 2 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['target']==3 and r['seed']==2 and r['l0_mean']<=5" "$out" \
+  && ok "targeted pixel eval" || bad "targeted pixel eval" "$out"
+# A 32x32 RGB PNG of CIFAR-10 test image 0 (exact pixels) in, the adversarial PNG out; decoding both
+# here shows the 3-channel load and save keep every other pixel exactly.
+cat > "$T/png.py" <<'PY'
+import struct, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+def write_rgb(path, w, h, rgb):  # rgb: bytes, row-major, 3 per pixel
+    raw = b"".join(b"\x00" + rgb[y * w * 3:(y + 1) * w * 3] for y in range(h))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+def read(path):  # 8-bit grey / RGB / RGBA, not interlaced -> (w, h, channels, bytes)
+    b = open(path, "rb").read(); pos = 8; idat = b""
+    while pos < len(b):
+        n, t = struct.unpack(">I4s", b[pos:pos + 8]); d = b[pos + 8:pos + 8 + n]; pos += 12 + n
+        if t == b"IHDR": w, h, depth, ctype = struct.unpack(">IIBB", d[:10])
+        if t == b"IDAT": idat += d
+    assert depth == 8, depth
+    c = {0: 1, 2: 3, 6: 4}[ctype]; raw = zlib.decompress(idat); stride = w * c; out = bytearray(); prev = bytearray(stride)
+    for y in range(h):
+        f = raw[y * (stride + 1)]; line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - c] if x >= c else 0; up = prev[x]; ul = prev[x - c] if x >= c else 0
+            if f == 1: line[x] = (line[x] + a) & 255
+            elif f == 2: line[x] = (line[x] + up) & 255
+            elif f == 3: line[x] = (line[x] + (a + up) // 2) & 255
+            elif f == 4:
+                p = a + up - ul; pa, pb, pc = abs(p - a), abs(p - up), abs(p - ul)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else up if pb <= pc else ul)) & 255
+        out += line; prev = line
+    return w, h, c, bytes(out)
+PY
+/usr/bin/python3 - "$T" "${ADVX_DATA:-../shared/data}" <<'PY'
+import gzip, sys
+sys.path.insert(0, sys.argv[1]); import png
+rec = gzip.open(sys.argv[2] + "/cifar-10/lossless/test_batch_first1000.bin.gz").read()[1:3073]  # test image 0, a cat
+png.write_rgb(sys.argv[1] + "/cat.png", 32, 32, bytes(rec[c * 1024 + j] for j in range(1024) for c in range(3)))
+PY
+out=$("$ADVX" attack --model cifar_lenet --image "$T/cat.png" --attack pixel --pixels 3 --pop 100 --gens 20 --out "$T/cat_adv.png" 2>&1)
+if grep -q "clean:       predicted 3 " <<<"$out" && grep -Eq "L0 [0-3] px" <<<"$out" &&
+   /usr/bin/python3 - "$T" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1]); import png
+w, h, c, a = png.read(sys.argv[1] + "/cat.png"); w2, h2, c2, b = png.read(sys.argv[1] + "/cat_adv.png")
+assert (w, h, c) == (32, 32, 3) and (w2, h2, c2) == (32, 32, 3), (w2, h2, c2)
+changed = {j // 3 for j in range(len(a)) if a[j] != b[j]}
+assert 1 <= len(changed) <= 3, changed
+PY
+then ok "attack --attack pixel on a 32x32 RGB PNG: <= 3 pixels differ in the PNG written"; else bad "attack pixel on RGB PNG" "$out"; fi
+
 # --help is generated from the engine's tables: every attack and defence parameter with its range.
 help=$("$ADVX" eval --help 2>&1)
 if grep -q -- "--eps X .*\[a number in \[0, 1\]; default 0.1; fgsm, bim, pgd, noise\]" <<<"$help" &&
    grep -q -- "--steps N .*an integer in \[1, 1000\]" <<<"$help" && grep -q -- "--restarts N" <<<"$help" &&
    grep -q -- "--early-stop" <<<"$help" && grep -q -- "--threshold X .*\[a number in \[0.01, 0.99\]" <<<"$help" &&
-   grep -q -- "noise: random baseline" <<<"$help"; then ok "eval --help lists every parameter with its range"
+   grep -q -- "noise: random baseline" <<<"$help" &&
+   grep -q -- "--pixels N .*\[an integer in \[1, 100\]; default 1; pixel\]" <<<"$help" &&
+   grep -q -- "--pop N .*\[an integer in \[4, 4000\]; default 400; pixel\]" <<<"$help" &&
+   grep -q -- "pixel: differential evolution" <<<"$help"; then ok "eval --help lists every parameter with its range"
 else bad "eval --help" "$help"; fi
 
 # The threshold defence: clean, oblivious and adaptive accuracies in one JSON; masking shown.
@@ -135,6 +225,9 @@ expect_error "demo --n -5" "--n must be >= 1" "$ADVX" demo --n -5
 expect_error "train checks --out first" "cannot write" "$ADVX" train --model softmax --out /nonexistent/dir/x.safetensors
 expect_error "a folder as --model" "is a folder" "$ADVX" eval --model "$T" --n 10
 expect_error "a full disk" "failed" "$ADVX" attack --model small --image "$T/seven.png" --attack fgsm --eps 0.1 --out /dev/full
+expect_error "pixel without its budget" "--attack pixel needs --pixels" "$ADVX" eval --model small --attack pixel --n 10
+expect_error "pixel pop too small" "--pop must be >= 4" "$ADVX" eval --model small --attack pixel --pixels 1 --pop 3 --n 10
+expect_error "pixel with an L-inf parameter" "--eps does not apply to --attack pixel" "$ADVX" eval --model small --attack pixel --pixels 1 --eps 0.1
 expect_error "source model without attack" "--source-model needs an --attack" "$ADVX" eval --model small --source-model cnn
 
 printf '%d passed, %d failed\n' "$pass" "$fail"

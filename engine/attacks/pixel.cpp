@@ -1,0 +1,346 @@
+// The one-pixel attack: differential evolution over P pixels (Su, Vargas, Sakurai 2019,
+// "One pixel attack for fooling deep neural networks", IEEE TEC, arXiv:1710.08864).
+//
+// A candidate changes P pixels of an image [C, H, W]; it is P genes of 2 + C numbers each:
+//   (x, y, v_1 .. v_C)     x in [0, W], y in [0, H] (continuous), v_c in [0, 1] (grey or R, G, B)
+// Applied to the image, gene p sets pixel (min(floor(y), H-1), min(floor(x), W-1)) to v, each v_c
+// rounded to the nearest of 256 levels k/255 (so the adversarial survives 8-bit PNG export
+// exactly); every other pixel keeps its value. At most P pixels change (fewer when two genes land
+// on the same pixel or a value equals the original): the L0 budget of engine/norms.h.
+//
+// Differential evolution (Storn & Price 1997), as in the paper, per image:
+//   init   pop candidates, x ~ U(0, W), y ~ U(0, H), v ~ N(128/255, 127/255) clamped to [0, 1]
+//          (the paper's U(1, 32) and N(mu = 128, sigma = 127) on the 0..255 scale)
+//   child  c_i = x_r1 + F (x_r2 - x_r3), r1, r2, r3 distinct and != i, drawn per child;
+//          F = 0.5 (`mutation`), no crossover (every gene comes from the mutant)
+//   bounds a child's coordinate is clamped to [0, W] (or [0, H]), a value to [0, 1]
+//   select c_i replaces x_i when its fitness is at least x_i's (Storn & Price's rule; equal
+//          fitness lets the population drift across plateaus)
+//   stop   after `gens` generations, or (early stop) after the first generation in which any
+//          candidate meets the goal: pred != label, or pred == target (attack_succeeded)
+// Fitness is the attacker's Objective v (larger is better) on the candidate's logits, forward
+// passes only: black-box, it counts queries and never asks for a gradient. With the default
+// cross-entropy objective, untargeted v = -log p_label and targeted v = log p_target: monotone in
+// the probability, so every selection is the paper's (minimise the true class's probability,
+// maximise the target's) up to float rounding. Another objective (C&W margin) changes the fitness.
+//
+// Deviations, stated: (1) early stop on the success rule instead of the paper's thresholds (target
+// probability > 50% on CIFAR-10, true-class probability < 5% on ImageNet); (2) values are rounded
+// to 8 bits when applied (the genome stays continuous); (3) out-of-range children are clamped (the
+// paper does not say; SciPy, which Su et al.'s and Hyperparticle's code build on, redraws them at
+// random); (4) per image the result is the best candidate ever evaluated, the successful ones first
+// (then by fitness), so with early stop it is the fittest successful child of the last generation.
+//
+// Batched and resumable: one step() evaluates one generation of every image still running in ONE
+// Classifier::logits() call (N images x pop candidates; consecutive chunks of at most
+// cfg.max_batch when it does not fit). Each image has its own random stream (derived from the
+// seed and its index in the batch), so an image's run does not depend on which other images are
+// running or have stopped.
+#include "engine/attacks/pixel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/error.h"
+#include "engine/parallel.h"
+#include "engine/rng.h"
+
+namespace advx {
+namespace {
+
+// SplitMix64 (Steele, Lea, Flood 2014): well-spread seeds for the per-image streams.
+std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t i) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (i + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+void check_config(const PixelAttack& c, const Shape& input) {
+  ADVX_REQUIRE(input.size() == 3, "the pixel attack changes pixels of images [C, H, W]; this model takes " +
+                                      shape_str(input) + " (use an image model such as small or cifar_lenet)");
+  ADVX_REQUIRE(c.pixels >= 1 && c.pixels <= input[1] * input[2],
+               "pixels must be in 1.." + std::to_string(input[1] * input[2]) + " (the image's pixels), got " +
+                   std::to_string(c.pixels));
+  ADVX_REQUIRE(c.pop >= 4, "pop must be >= 4 (a child needs three other candidates), got " + std::to_string(c.pop));
+  ADVX_REQUIRE(c.gens >= 0, "gens must be >= 0, got " + std::to_string(c.gens));
+  ADVX_REQUIRE(std::isfinite(c.mutation) && c.mutation >= 0.0f,
+               "mutation must be a finite number >= 0 (the paper's F = 0.5), got " + std::to_string(c.mutation));
+  ADVX_REQUIRE(c.max_batch >= 1, "max_batch must be >= 1, got " + std::to_string(c.max_batch));
+}
+
+class PixelRun : public AttackRun {
+ public:
+  PixelRun(Classifier& m, const Objective& objective, const Tensor& x, Goal goal, const PixelAttack& cfg)
+      : m_(m), objective_(objective), x_(x), goal_(std::move(goal)), cfg_(cfg) {
+    check_config(cfg_, m_.input_shape());
+    check_input(m_, x_, true);
+    n_ = x_.dim(0);
+    check_labels(m_, goal_.labels, static_cast<size_t>(n_), "labels");
+    if (goal_.targeted()) check_labels(m_, goal_.targets, static_cast<size_t>(n_), "targets");
+    c_ = x_.dim(1), h_ = x_.dim(2), w_ = x_.dim(3);
+    k_ = m_.num_classes();
+    per_ = x_.sample_size();
+    plane_ = static_cast<std::int64_t>(h_) * w_;
+    genes_ = 2 + c_;
+    clen_ = cfg_.pixels * genes_;
+    const auto cands = static_cast<size_t>(n_) * static_cast<size_t>(cfg_.pop);
+    pop_.assign(cands * static_cast<size_t>(clen_), 0.0f);
+    trial_.assign(pop_.size(), 0.0f);
+    fit_.assign(cands, -std::numeric_limits<float>::infinity());
+    trial_fit_.assign(cands, 0.0f);
+    for (int i = 0; i < n_; ++i) rng_.emplace_back(mix_seed(cfg_.seed, static_cast<std::uint64_t>(i)));
+    queries_.assign(static_cast<size_t>(n_), 0);
+    best_.assign(static_cast<size_t>(n_), -std::numeric_limits<float>::infinity());
+    r_.adv = x_;  // a copy: the caller's x is never written
+    r_.pred.assign(static_cast<size_t>(n_), -1);
+    r_.logits = Tensor({n_, k_});
+    r_.success.assign(static_cast<size_t>(n_), 0);
+    for (int i = 0; i < n_; ++i) idx_.push_back(i);
+    // Scratch sized once: a chunk of candidates, its goal, its values.
+    chunk_ = static_cast<int>(std::min<std::int64_t>(cfg_.max_batch, static_cast<std::int64_t>(cands)));
+    Shape s = x_.shape;
+    s[0] = chunk_;
+    batch_.resize(s);
+    rows_.labels.reserve(static_cast<size_t>(chunk_));
+    if (goal_.targeted()) rows_.targets.reserve(static_cast<size_t>(chunk_));
+    row_cand_.reserve(static_cast<size_t>(chunk_));
+    values_.reserve(static_cast<size_t>(chunk_));
+  }
+
+  bool done() const override { return finished_; }
+  const AttackResult& result() const override { return r_; }
+  double progress() const override { return finished_ ? 1.0 : static_cast<double>(gen_) / (cfg_.gens + 1.0); }
+
+  bool step() override {
+    if (finished_) return true;
+    if (gen_ == 0) {
+      for (int i : idx_) init_population(i);
+      evaluate(pop_, fit_);
+    } else {
+      for (int i : idx_) make_children(i);
+      evaluate(trial_, trial_fit_);
+      for (int i : idx_) select(i);
+    }
+    if (!idx_.empty() && idx_[0] == 0) history0_.push_back(best_fitness(0));
+    ++gen_;
+    // Early stop: an image leaves the run once it is fooled; every image leaves after `gens`.
+    next_.clear();
+    if (gen_ <= cfg_.gens)
+      for (int i : idx_)
+        if (!(cfg_.early_stop && r_.success[static_cast<size_t>(i)])) next_.push_back(i);
+    idx_.swap(next_);
+    finished_ = idx_.empty();
+    return finished_;
+  }
+
+  AttackSnapshot snapshot() const override {
+    AttackSnapshot s;
+    s.iterations = cfg_.gens;
+    s.iteration = std::max(0, static_cast<int>(history0_.size()) - 1);
+    s.queries = queries_.empty() ? 0 : queries_[0];
+    s.best_history = history0_;
+    if (gen_ == 0 || n_ == 0) return s;
+    float best = -std::numeric_limits<float>::infinity();
+    for (int j = 0; j < cfg_.pop; ++j) {
+      const float* cand = candidate(pop_, 0, j);
+      std::vector<int> pos(static_cast<size_t>(cfg_.pixels));
+      for (int p = 0; p < cfg_.pixels; ++p) pos[static_cast<size_t>(p)] = position(cand + p * genes_);
+      s.candidates.push_back(std::move(pos));
+      if (fit_[static_cast<size_t>(j)] > best) best = fit_[static_cast<size_t>(j)], s.best = j;
+    }
+    return s;
+  }
+
+ private:
+  const float* candidate(const std::vector<float>& v, int i, int j) const {
+    return v.data() + (static_cast<std::int64_t>(i) * cfg_.pop + j) * clen_;
+  }
+  float* candidate(std::vector<float>& v, int i, int j) {
+    return v.data() + (static_cast<std::int64_t>(i) * cfg_.pop + j) * clen_;
+  }
+  int col(float gx) const { return std::min(static_cast<int>(gx), w_ - 1); }  // gx in [0, W]
+  int row(float gy) const { return std::min(static_cast<int>(gy), h_ - 1); }
+  int position(const float* gene) const { return row(gene[1]) * w_ + col(gene[0]); }  // y * W + x
+
+  // img (one sample, holding the original) gets the candidate's pixels.
+  void apply(const float* cand, float* img) const {
+    for (int p = 0; p < cfg_.pixels; ++p) {
+      const float* g = cand + p * genes_;
+      float* px = img + position(g);
+      for (int ch = 0; ch < c_; ++ch) px[ch * plane_] = std::nearbyint(g[2 + ch] * 255.0f) / 255.0f;
+    }
+  }
+
+  float best_fitness(int i) const {
+    const float* f = fit_.data() + static_cast<std::int64_t>(i) * cfg_.pop;
+    return *std::max_element(f, f + cfg_.pop);
+  }
+
+  void init_population(int i) {
+    Rng& rng = rng_[static_cast<size_t>(i)];
+    const float sd = 127.0f / 255.0f, mean = 128.0f / 255.0f;
+    for (int j = 0; j < cfg_.pop; ++j) {
+      float* cand = candidate(pop_, i, j);
+      for (int p = 0; p < cfg_.pixels; ++p) {
+        float* g = cand + p * genes_;
+        g[0] = rng.uniform(0.0f, static_cast<float>(w_));
+        g[1] = rng.uniform(0.0f, static_cast<float>(h_));
+        for (int ch = 0; ch < c_; ++ch) g[2 + ch] = std::clamp(rng.normal(mean, sd), 0.0f, 1.0f);
+      }
+    }
+  }
+
+  // rand/1 mutation, no crossover, clamped into range.
+  void make_children(int i) {
+    Rng& rng = rng_[static_cast<size_t>(i)];
+    const auto n = static_cast<std::uint64_t>(cfg_.pop);
+    const float f = cfg_.mutation, wmax = static_cast<float>(w_), hmax = static_cast<float>(h_);
+    for (int j = 0; j < cfg_.pop; ++j) {
+      int r1, r2, r3;
+      do r1 = static_cast<int>(rng.below(n));
+      while (r1 == j);
+      do r2 = static_cast<int>(rng.below(n));
+      while (r2 == j || r2 == r1);
+      do r3 = static_cast<int>(rng.below(n));
+      while (r3 == j || r3 == r1 || r3 == r2);
+      const float *a = candidate(pop_, i, r1), *b = candidate(pop_, i, r2), *c = candidate(pop_, i, r3);
+      float* t = candidate(trial_, i, j);
+      for (int q = 0; q < clen_; ++q) {
+        const float v = a[q] + f * (b[q] - c[q]);
+        const int kind = q % genes_;  // 0: x, 1: y, else a value
+        t[q] = std::clamp(v, 0.0f, kind == 0 ? wmax : kind == 1 ? hmax : 1.0f);
+      }
+    }
+  }
+
+  void select(int i) {
+    for (int j = 0; j < cfg_.pop; ++j) {
+      const size_t u = static_cast<size_t>(i) * static_cast<size_t>(cfg_.pop) + static_cast<size_t>(j);
+      if (trial_fit_[u] >= fit_[u]) {
+        fit_[u] = trial_fit_[u];
+        std::copy_n(candidate(trial_, i, j), clen_, candidate(pop_, i, j));
+      }
+    }
+  }
+
+  // Evaluates candidates `cands` of every running image (chunks of at most chunk_ rows, one
+  // logits() call each), writes their fitness into `fit` and keeps each image's best result.
+  void evaluate(const std::vector<float>& cands, std::vector<float>& fit) {
+    const std::int64_t total = static_cast<std::int64_t>(idx_.size()) * cfg_.pop;
+    for (std::int64_t start = 0; start < total; start += chunk_) {
+      const int rows = static_cast<int>(std::min<std::int64_t>(chunk_, total - start));
+      row_cand_.clear();
+      rows_.labels.clear();
+      rows_.targets.clear();
+      for (int r = 0; r < rows; ++r) {
+        const std::int64_t q = start + r;
+        const int i = idx_[static_cast<size_t>(q / cfg_.pop)];
+        row_cand_.push_back(i * static_cast<std::int64_t>(cfg_.pop) + q % cfg_.pop);
+        rows_.labels.push_back(goal_.labels[static_cast<size_t>(i)]);
+        if (goal_.targeted()) rows_.targets.push_back(goal_.targets[static_cast<size_t>(i)]);
+      }
+      Shape s = batch_.shape;
+      s[0] = rows;
+      batch_.resize(s);  // within capacity: no allocation
+      // Each row: the original image, then the candidate's pixels (rows in parallel: memory-bound).
+      parallel_rows(rows, static_cast<double>(per_), [&](int r0, int r1) {
+        for (int r = r0; r < r1; ++r) {
+          const std::int64_t cand = row_cand_[static_cast<size_t>(r)];
+          float* img = batch_.ptr() + r * per_;
+          std::copy_n(x_.ptr() + (cand / cfg_.pop) * per_, per_, img);
+          apply(cands.data() + cand * clen_, img);
+        }
+      });
+      const Tensor& logits = m_.logits(batch_);
+      r_.queries += rows;
+      objective_.evaluate(logits, rows_, values_, nullptr);
+      for (int r = 0; r < rows; ++r) {
+        const std::int64_t cand = row_cand_[static_cast<size_t>(r)];
+        const auto i = static_cast<int>(cand / cfg_.pop);
+        const float* z = logits.ptr() + static_cast<std::int64_t>(r) * k_;
+        const int pred = static_cast<int>(std::max_element(z, z + k_) - z);
+        const float v = values_[static_cast<size_t>(r)];
+        fit[static_cast<size_t>(cand)] = v;
+        ++queries_[static_cast<size_t>(i)];
+        consider(i, cands.data() + cand * clen_, z, pred, v);
+      }
+    }
+  }
+
+  // Keeps candidate `cand` as image i's result if it beats the kept one: success first, then fitness.
+  void consider(int i, const float* cand, const float* z, int pred, float v) {
+    const auto u = static_cast<size_t>(i);
+    const bool ok = attack_succeeded(pred, goal_.labels[u], goal_.target(u));
+    if (!((ok && !r_.success[u]) || (ok == static_cast<bool>(r_.success[u]) && v > best_[u]))) return;
+    r_.success[u] = ok;
+    r_.pred[u] = pred;
+    best_[u] = v;
+    float* img = r_.adv.ptr() + static_cast<std::int64_t>(i) * per_;
+    std::copy_n(x_.ptr() + static_cast<std::int64_t>(i) * per_, per_, img);
+    apply(cand, img);
+    std::copy_n(z, k_, r_.logits.ptr() + static_cast<std::int64_t>(i) * k_);
+  }
+
+  Classifier& m_;
+  const Objective& objective_;
+  const Tensor x_;
+  const Goal goal_;
+  const PixelAttack cfg_;
+  int n_ = 0, c_ = 0, h_ = 0, w_ = 0, k_ = 0, genes_ = 0, clen_ = 0, chunk_ = 1;
+  std::int64_t per_ = 0, plane_ = 0;
+  std::vector<Rng> rng_;                // one stream per image
+  std::vector<float> pop_, trial_;      // [n][pop][clen]: the population and this generation's children
+  std::vector<float> fit_, trial_fit_;  // [n][pop]: their fitness
+  std::vector<std::int64_t> queries_;   // per image
+  std::vector<float> best_;             // fitness of the kept result per image
+  std::vector<double> history0_;        // sample 0: best fitness after each generation
+  std::vector<int> idx_, next_;         // images still running
+  int gen_ = 0;                         // populations evaluated so far (the initial one included)
+  bool finished_ = false;
+  AttackResult r_;
+  // Scratch for one chunk (sized once).
+  Tensor batch_;
+  Goal rows_;
+  std::vector<std::int64_t> row_cand_;  // row -> image * pop + candidate
+  std::vector<float> values_;
+};
+
+}  // namespace
+
+std::unique_ptr<AttackRun> start_pixel(Classifier& m, const Objective& objective, const Tensor& x, const Goal& goal,
+                                       const PixelAttack& cfg) {
+  return std::make_unique<PixelRun>(m, objective, x, goal, cfg);
+}
+
+AttackSpec pixel_attack() {
+  AttackSpec s;
+  s.name = "pixel", s.title = "one-pixel (differential evolution)", s.key = 'O', s.norm = Norm::L0;
+  s.budget = "pixels", s.gradient = false;
+  s.summary = "differential evolution over the position and value of a few pixels, from the model's outputs only";
+  s.citation = "Su, Vargas, Sakurai 2019, arXiv:1710.08864";
+  ParamSpec pixels = int_param("pixels", 1, 100, 1, "pixels the attack may change (L0 budget; the paper: 1, 3, 5)");
+  pixels.required = true;
+  pixels.ui_max = 10;
+  ParamSpec pop = int_param("pop", 4, 4000, 400, "candidates per image in each generation");
+  pop.ui_max = 1000;
+  ParamSpec gens = int_param("gens", 0, 1000, 100, "generations of differential evolution (0: the random start only)");
+  gens.ui_max = 200;
+  ParamSpec f = float_param("mutation", 0.0, 2.0, 0.5, "differential weight F in child = a + F (b - c)");
+  f.advanced = true;
+  f.ui_max = 1.0;
+  s.params = {pixels, pop, gens, f};
+  s.start = [](const AttackInput& in) {
+    PixelAttack c;
+    c.pixels = in.params.integer("pixels");
+    c.pop = in.params.integer("pop");
+    c.gens = in.params.integer("gens");
+    c.mutation = static_cast<float>(in.params.number("mutation"));
+    c.seed = in.seed;
+    return start_pixel(in.model, in.objective, in.x, in.goal, c);
+  };
+  return s;
+}
+
+}  // namespace advx

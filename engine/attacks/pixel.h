@@ -1,0 +1,34 @@
+// The one-pixel (few-pixel) attack by differential evolution (Su, Vargas, Sakurai 2019,
+// arXiv:1710.08864): the typed API behind the registry's `pixel` entry (engine/attacks/pixel.cpp
+// has the math and the deviations), for callers that need settings the table does not offer
+// (the benchmark runs every generation with early_stop = false).
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "engine/attacks/attack.h"
+
+namespace advx {
+
+struct PixelAttack {
+  int pixels = 1;          // P: pixels changed per image (the L0 budget)
+  int pop = 400;           // candidates per image
+  int gens = 100;          // generations after the initial population
+  float mutation = 0.5f;   // F in child = x_r1 + F (x_r2 - x_r3)
+  bool early_stop = true;  // stop an image at the first generation in which a candidate meets the goal
+  std::uint64_t seed = 0;  // every random choice; same seed, same result
+  // Candidates per Classifier::logits() call. A generation of N images is N * pop candidates; it is
+  // one call when that fits, else consecutive chunks of at most max_batch (the activations of a
+  // 4096-image batch of cifar_lenet take about 290 MB).
+  int max_batch = 4096;
+};
+
+// A resumable run: the first step() evaluates the initial populations, each further step() is one
+// generation (children, one batched evaluation, selection) of every image still running.
+// snapshot() shows sample 0: its population as pixel positions, the best candidate, the best
+// objective value per generation and its queries. result() holds the best candidate found so far
+// for every image at any time (so a UI can show the current best adversarial while the run goes on).
+std::unique_ptr<AttackRun> start_pixel(Classifier& m, const Objective& objective, const Tensor& x, const Goal& goal,
+                                       const PixelAttack& cfg);
+
+}  // namespace advx
