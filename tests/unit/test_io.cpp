@@ -158,7 +158,7 @@ TEST_CASE("PNG: round trip within 1/255 and clear errors", "[io][errors]") {
   REQUIRE_THROWS_WITH(decode_image({}, 1, "empty.png"), Catch::Contains("empty"));
 }
 
-TEST_CASE("PNG text chunks: written before IEND, read back, the image unchanged; damage is an error", "[io][errors]") {
+TEST_CASE("PNG text chunks: written before IEND, read back, the image unchanged, damage is an error", "[io][errors]") {
   Tensor img({3, 4, 5});
   for (size_t i = 0; i < img.data.size(); ++i) img.data[i] = static_cast<float>(i % 7) / 6.0f;
   const std::vector<std::uint8_t> plain = encode_png(img);

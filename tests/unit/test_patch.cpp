@@ -35,7 +35,7 @@ double dot(const Tensor& r, const Tensor& y) {
 
 }  // namespace
 
-TEST_CASE("patch operator: an aligned placement at scale 1 copies the patch; elsewhere the image is untouched",
+TEST_CASE("patch operator: an aligned placement at scale 1 copies the patch, elsewhere the image is untouched",
           "[patch]") {
   const Tensor x = uniform({1, 3, 20, 24}, 1), p = uniform({3, 5, 5}, 2);
   PatchApplier a;
@@ -234,7 +234,7 @@ TEST_CASE("patch trainer: seeded, resumable in steps, clipped to [0, 1], and its
   REQUIRE_THROWS_WITH(PatchTrainer(m, cross_entropy_objective(), x, labels, 3, cfg), Catch::Contains("area"));
 }
 
-TEST_CASE("patch attack: one patch per target class; the run shows its trainers and placements", "[patch]") {
+TEST_CASE("patch attack: one patch per target class, the run shows its trainers and placements", "[patch]") {
   Sequential m = make_model("small", 19);
   const Tensor x = test::random_images(5, 20);
   ParamValues p = defaults(get_attack("patch").params);
@@ -279,7 +279,7 @@ TEST_CASE("patch attack: one patch per target class; the run shows its trainers 
   REQUIRE(dynamic_cast<const PatchRunView*>(u.get())->trainer(0).target() == -1);
 }
 
-TEST_CASE("patch crafter: the same placements whatever the batch size; a fixed patch moves between models",
+TEST_CASE("patch crafter: the same placements whatever the batch size, a fixed patch moves between models",
           "[patch][eval]") {
   Sequential m = make_model("small", 22), other = make_model("softmax", 23);
   Dataset d;
