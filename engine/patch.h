@@ -1,5 +1,6 @@
 // The patch application operator of the adversarial patch (Brown, Mané, Roy, Abadi, Gilmer 2017,
-// "Adversarial Patch", arXiv:1712.09665, section 2: A(p, x, l, t)).
+// "Adversarial Patch", arXiv:1712.09665: their A(p, x, l, t), patch p on image x at location l
+// under transformation t).
 //
 // A patch P [C, S, S] is placed on an image x [C, H, W] as a square of side s image pixels, centred
 // at (cy, cx), rotated by theta. Pixel (i, j) of the image has its centre at (i, j); pixel (a, b) of
@@ -20,8 +21,9 @@
 // exactly.
 //
 // Deviations from Brown et al., stated: the patch is a square (theirs is round), and the mask is
-// hard (a pixel is the patch's or the image's; no soft edge), so the changed pixels are exactly the
-// pixel centres inside the placed square: the budget "a share of the image area" reads as pixels.
+// hard (a pixel is the patch's or the image's; no soft edge), so the pixels that can change are
+// exactly those whose centre lies in the placed square: the budget "a share of the image area"
+// reads as pixels.
 // The placement (position, scale, angle) is drawn, not learned, so no gradient w.r.t. it is needed.
 #pragma once
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Training an adversarial patch by expectation over transformations (Brown, Mané, Roy, Abadi,
-// Gilmer 2017, "Adversarial Patch", arXiv:1712.09665, eq. 2):
+// Gilmer 2017, "Adversarial Patch", arXiv:1712.09665):
 //
 //     P* = argmax_P  E_{x ~ X, t ~ T} [ v(model(A(P, x, t))) ]
 //
@@ -13,9 +13,9 @@
 //
 //     g = -(1/B) sum_i J_A(x_i, t_i)^T  model'(y_i)^T  dv_i/dz_i,     P <- clip(Adam(P, g), 0, 1)
 //
-// Deviations from Brown et al., stated: Adam with a clip instead of their optimiser; a square patch
-// with a hard mask (engine/patch.h); placements keep the patch inside the image; no printability or
-// smoothness term (the paper has none either; later work adds them).
+// Our choices, stated (where Brown et al. may differ): Adam with a clip to [0, 1] as the optimiser;
+// a square patch with a hard mask (engine/patch.h); placements that keep the patch inside the
+// image; no term for printability or smoothness; digital images only (no lighting or camera model).
 //
 // Seeded (the initial patch, the batches and the placements come from one advx::Rng), resumable in
 // steps: one step() is one batch, and after each step the patch, the loss and the batch's targeted
