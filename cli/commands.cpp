@@ -17,6 +17,8 @@ void setup_info(Command&);
 int run_info(const Command&);
 void setup_dump(Command&);
 int run_dump(const Command&);
+void setup_patch(Command&);
+int run_patch(const Command&);
 
 const std::vector<CommandDef>& commands() {
   static const std::vector<CommandDef> list = {
@@ -27,6 +29,7 @@ const std::vector<CommandDef>& commands() {
       {"demo", "clean, FGSM and PGD-40 accuracy of a shipped model, as a table", setup_demo, run_demo},
       {"info", "a model's layers, shapes, recipe and accuracy", setup_info, run_info},
       {"dump", "logits and input gradients on the first N test images (for cross-checks)", setup_dump, run_dump},
+      {"patch", "train a universal targeted adversarial patch, or score one on test images", setup_patch, run_patch},
   };
   return list;
 }

@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/io/file.h"
+#include "engine/io/zip.h"
 
 namespace advx {
 
@@ -79,6 +80,76 @@ std::vector<std::uint8_t> encode_png(const Tensor& img, int scale) {
   };
   ADVX_REQUIRE(stbi_write_png_to_func(sink, &out, ow, oh, c, px.data(), ow * c) != 0, "PNG encoding failed");
   return out;
+}
+
+namespace {
+
+const std::uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+std::uint32_t read_be32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
+}
+
+void put_be32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));
+}
+
+// Calls f(type, data, size, offset of the chunk) for every chunk; checks the structure.
+template <class F>
+void for_each_chunk(const std::vector<std::uint8_t>& png, const std::string& source, F f) {
+  ADVX_REQUIRE(png.size() >= 8 && std::equal(kPngSignature, kPngSignature + 8, png.begin()),
+               "'" + source + "' is not a PNG (no PNG signature)");
+  std::size_t at = 8;
+  while (at < png.size()) {
+    ADVX_REQUIRE(png.size() - at >= 12,
+                 "PNG '" + source + "' is truncated (a chunk header at byte " + std::to_string(at) + ")");
+    const std::uint32_t len = read_be32(png.data() + at);
+    ADVX_REQUIRE(len <= png.size() - at - 12,
+                 "PNG '" + source + "' is truncated (a chunk at byte " + std::to_string(at) + " runs past the end)");
+    const std::string type(reinterpret_cast<const char*>(png.data() + at + 4), 4);
+    f(type, png.data() + at + 8, static_cast<std::size_t>(len), at);
+    at += 12 + static_cast<std::size_t>(len);
+    if (type == "IEND") return;
+  }
+  throw Error("PNG '" + source + "' has no IEND chunk (truncated?)");
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> add_png_text(const std::vector<std::uint8_t>& png,
+                                       const std::map<std::string, std::string>& text) {
+  std::size_t iend = 0;
+  for_each_chunk(png, "encoded image", [&](const std::string& type, const std::uint8_t*, std::size_t, std::size_t at) {
+    if (type == "IEND") iend = at;
+  });
+  std::vector<std::uint8_t> out(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(iend));
+  for (const auto& [key, value] : text) {
+    ADVX_REQUIRE(!key.empty() && key.size() <= 79 && key.find('\0') == std::string::npos &&
+                     value.find('\0') == std::string::npos,
+                 "PNG text: keywords have 1 to 79 characters and neither keyword nor text a zero byte ('" + key + "')");
+    std::vector<std::uint8_t> chunk = {'t', 'E', 'X', 't'};
+    chunk.insert(chunk.end(), key.begin(), key.end());
+    chunk.push_back(0);
+    chunk.insert(chunk.end(), value.begin(), value.end());
+    put_be32(out, static_cast<std::uint32_t>(chunk.size() - 4));
+    out.insert(out.end(), chunk.begin(), chunk.end());
+    put_be32(out, crc32(chunk.data(), chunk.size()));  // over the type and the data
+  }
+  out.insert(out.end(), png.begin() + static_cast<std::ptrdiff_t>(iend), png.end());
+  return out;
+}
+
+std::map<std::string, std::string> png_text(const std::vector<std::uint8_t>& png, const std::string& source) {
+  std::map<std::string, std::string> text;
+  for_each_chunk(png, source, [&](const std::string& type, const std::uint8_t* data, std::size_t size, std::size_t) {
+    if (type != "tEXt") return;
+    const std::string chunk(reinterpret_cast<const char*>(data), size);
+    const std::size_t zero = chunk.find('\0');
+    ADVX_REQUIRE(zero != std::string::npos && zero >= 1, "PNG '" + source + "' has a damaged tEXt chunk (no keyword)");
+    text[chunk.substr(0, zero)] = chunk.substr(zero + 1);
+  });
+  return text;
 }
 
 void save_png(const std::string& path, const Tensor& img, int scale) {

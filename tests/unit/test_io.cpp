@@ -158,6 +158,23 @@ TEST_CASE("PNG: round trip within 1/255 and clear errors", "[io][errors]") {
   REQUIRE_THROWS_WITH(decode_image({}, 1, "empty.png"), Catch::Contains("empty"));
 }
 
+TEST_CASE("PNG text chunks: written before IEND, read back, the image unchanged, damage is an error", "[io][errors]") {
+  Tensor img({3, 4, 5});
+  for (size_t i = 0; i < img.data.size(); ++i) img.data[i] = static_cast<float>(i % 7) / 6.0f;
+  const std::vector<std::uint8_t> plain = encode_png(img);
+  REQUIRE(png_text(plain, "plain").empty());
+  const std::map<std::string, std::string> text = {{"advx.target", "3"},
+                                                   {"advx.recipe", "advx patch train --size 0.1"}};
+  const std::vector<std::uint8_t> png = add_png_text(plain, text);
+  REQUIRE(png_text(png, "p") == text);
+  REQUIRE(decode_image(png, 3, "p").data == decode_image(plain, 3, "plain").data);
+  REQUIRE_THROWS_WITH(png_text({1, 2, 3}, "junk"), Catch::Contains("not a PNG"));
+  std::vector<std::uint8_t> cut = png;
+  cut.resize(png.size() - 20);
+  REQUIRE_THROWS_WITH(png_text(cut, "cut"), Catch::Contains("truncated"));
+  REQUIRE_THROWS_WITH(add_png_text(plain, {{"", "x"}}), Catch::Contains("1 to 79"));
+}
+
 TEST_CASE("MNIST loads, sha256-checked, with the documented statistics", "[io][data]") {
   const Dataset d = load_dataset(resolve_data_dir(""), "mnist", "test");
   REQUIRE(d.size() == 10000);

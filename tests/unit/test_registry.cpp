@@ -3,6 +3,7 @@
 // reproducible from its seed, reported predictions and success flags true to the model, targeted
 // success = pred == target, queries and gradients counted, resumable runs equal one-shot runs, bad
 // input rejected. Plus the consistency of the tables that generate the CLI, URL and UI.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
@@ -49,8 +50,27 @@ void check_budget(const AttackSpec& a, const ParamValues& p, const Tensor& x, co
       case Norm::L0:
         REQUIRE(n.l0 <= static_cast<std::int64_t>(p.number(a.budget)));
         break;
-      case Norm::Patch:
-        break;  // checked by the patch's own test (the covered area)
+      case Norm::Patch: {
+        // A square of area A = size * H * W, at any angle: the unit squares around the pixel centres
+        // it holds are disjoint and lie in the square grown by 1/2 on every side, whose area is
+        // A + 2 sqrt(A) (|cos| + |sin|) + 1 <= A + 2 sqrt(2 A) + 1; and those centres span at most
+        // sqrt(2 A) along each axis (the rotated square's bounding box).
+        const int h = x.dim(2), w = x.dim(3);
+        const double area = p.number(a.budget) * h * w;
+        REQUIRE(static_cast<double>(n.l0) <= area + 2.0 * std::sqrt(2.0 * area) + 1.0);
+        int i0 = h, i1 = -1, j0 = w, j1 = -1;
+        for (int c = 0; c < x.dim(1); ++c)
+          for (int q = 0; q < h * w; ++q) {
+            const std::int64_t k = (static_cast<std::int64_t>(i) * x.dim(1) + c) * h * w + q;
+            if (r.adv.data[static_cast<size_t>(k)] == x.data[static_cast<size_t>(k)]) continue;
+            i0 = std::min(i0, q / w), i1 = std::max(i1, q / w), j0 = std::min(j0, q % w), j1 = std::max(j1, q % w);
+          }
+        if (i1 >= 0) {
+          REQUIRE(i1 - i0 <= std::sqrt(2.0 * area) + 1e-9);
+          REQUIRE(j1 - j0 <= std::sqrt(2.0 * area) + 1e-9);
+        }
+        break;
+      }
     }
   }
 }
