@@ -92,6 +92,7 @@ ModelStatus App::model_status() const {
 }
 
 void App::models_changed() {
+  stop_live();
   const ModelEntry* e = model_entry();
   if (e && e->status == ModelStatus::kReady) input_changed();  // compute what waited for this model
 }
@@ -121,6 +122,7 @@ advx::Tensor App::probabilities(const advx::Tensor& x, bool with_defence) {
 advx::Classifier* App::defended() {
   const advx::DefenceSpec* spec = defence_spec();
   if (!spec) {
+    if (defended_) stop_live();
     defended_.reset();
     defended_key_.clear();
     return nullptr;
@@ -131,6 +133,7 @@ advx::Classifier* App::defended() {
   if (!defended_ || key != defended_key_) {
     advx::ParamValues v;
     for (const advx::ParamSpec& p : spec->params) v.set(p.key, state.params.number(p.key));
+    stop_live();  // a live run may refer to the old defended model
     defended_ = advx::build_defence(*spec, defence_context(), m, v, state.bpda);
     defended_key_ = key;
   }
@@ -155,8 +158,8 @@ advx::DefenceContext App::defence_context() {
   return c;
 }
 
-advx::AttackResult App::run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
-                                   bool evaluate, double max_seconds) {
+std::unique_ptr<advx::AttackRun> App::start_run(const advx::Tensor& x, const std::vector<int>& labels,
+                                                const ViewState& s, bool evaluate) {
   const advx::AttackSpec& spec = advx::get_attack(s.attack);
   advx::ParamValues params;
   for (const advx::ParamSpec& p : spec.params) params.set(p.key, s.params.number(p.key));
@@ -170,9 +173,14 @@ advx::AttackResult App::run_attack(const advx::Tensor& x, const std::vector<int>
   ADVX_REQUIRE(s.target < k, "target " + std::to_string(s.target) + " is not a class of model '" + state.model +
                                  "' (0.." + std::to_string(k - 1) + ")");
   advx::Goal goal{labels, s.target >= 0 ? std::vector<int>(labels.size(), s.target) : std::vector<int>{}};
-  advx::AttackInput in{*target_model, advx::cross_entropy_objective(), x, goal, params, s.seed, evaluate};
+  const advx::AttackInput in{*target_model, advx::cross_entropy_objective(), x, goal, params, s.seed, evaluate};
+  return advx::start_attack(spec, in);  // the run copies x and the goal; the objective is static
+}
+
+advx::AttackResult App::run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
+                                   bool evaluate, double max_seconds) {
   const auto t0 = Clock::now();
-  std::unique_ptr<advx::AttackRun> run = advx::start_attack(spec, in);
+  std::unique_ptr<advx::AttackRun> run = start_run(x, labels, s, evaluate);
   while (!run->step())
     if (max_seconds > 0.0 && ms_since(t0) > 1000.0 * max_seconds)
       throw advx::Error("the attack was stopped after " + std::to_string(static_cast<int>(max_seconds)) + " s at " +
@@ -452,6 +460,7 @@ void App::update(bool run_robustness, bool drawing) {
     model_error_shown_.clear();
   }
   if (status != ModelStatus::kReady || source_pending_) {
+    stop_live();
     if (clean.top >= 0 || attack.valid || defence.on) {
       clean = Prediction{};
       defence = DefenceView{};
@@ -489,19 +498,64 @@ void App::update(bool run_robustness, bool drawing) {
   if (attack_dirty_ && !drawing) {
     attack_dirty_ = false;
     compute_attack();
+  } else if (live_ && !attack.paused && !drawing) {
+    advance_attack(kAttackSliceMs, false);
   }
   if (!run_robustness || drawing || samples().size() == 0 || models.entries().empty()) return;
   robustness_slice();
 }
 
 void App::compute_attack() {
+  stop_live();
   attack.valid = false;
+  attack.snapshot = advx::AttackSnapshot{};
   if (clean.top < 0) return;
   try {
     attack.label = true_label >= 0 ? true_label : clean.top;
     const auto t0 = Clock::now();
-    advx::AttackResult r = run_attack(input, {attack.label}, state);
-    attack.ms = timing.attack_ms = ms_since(t0);
+    live_ = start_run(input, {attack.label}, state, true);
+    live_ms_ = ms_since(t0);
+  } catch (const advx::Error& e) {
+    error = e.what();
+    return;
+  }
+  advance_attack(kAttackSliceMs, false);
+}
+
+void App::step_attack() {
+  if (live_) advance_attack(0.0, true);
+}
+
+void App::advance_attack(double budget_ms, bool one_step) {
+  if (!live_) return;
+  try {
+    const auto t0 = Clock::now();
+    bool done = live_->done();
+    while (!done) {  // at least one step, then more while the slice lasts
+      done = live_->step();
+      if (one_step || ms_since(t0) >= budget_ms) break;
+    }
+    live_ms_ += ms_since(t0);
+    attack.progress = live_->progress();
+    attack.snapshot = live_->snapshot();
+    attack.running = !done;
+    if (!done) {
+      ++view_version;
+      return;
+    }
+    advx::AttackResult r = live_->result();
+    live_.reset();
+    finish_attack(std::move(r));
+  } catch (const advx::Error& e) {
+    stop_live();
+    error = e.what();
+  }
+}
+
+void App::finish_attack(advx::AttackResult r) {
+  try {
+    attack.ms = timing.attack_ms = live_ms_;
+    ++view_version;
     advx::Sequential& m = model();
     advx::Classifier* d = defended();
     const bool adaptive = d && state.adaptive;

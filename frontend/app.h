@@ -38,6 +38,12 @@ struct AttackView {
   std::int64_t queries = 0, gradient_calls = 0;
   std::string crafted_on;  // the classifier the attack ran on ("small", "threshold(0.5) > small")
   double ms = 0;           // engine time of the attack
+  // A long run (the one-pixel DE, the patch's training) is computed a slice per frame: while it
+  // runs, `running` is set, `snapshot` shows its state (population, best value per iteration,
+  // queries) and adv/pred are those of the last finished run.
+  bool running = false, paused = false;
+  double progress = 0;
+  advx::AttackSnapshot snapshot;
 };
 
 struct DefenceView {
@@ -137,6 +143,12 @@ class App {
   // steps), so a page's API call cannot freeze it.
   advx::AttackResult run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
                                 bool evaluate = true, double max_seconds = 0.0);
+  // The playground's own attack (the attack panel) runs through a live run, a slice of at most
+  // kAttackSliceMs per frame (at least one step); pause stops the slices, step_attack() does one.
+  static constexpr double kAttackSliceMs = 12.0;
+  bool attack_running() const { return live_ != nullptr; }
+  void pause_attack(bool paused) { attack.paused = paused; }
+  void step_attack();
   advx::Sequential& model();  // the state's model; throws advx::Error if unknown, loading or broken
   // The state's defended model (nullptr without a defence); rebuilt when the model, the defence or
   // its parameters change.
@@ -148,7 +160,7 @@ class App {
 
   std::string hash() const;                                       // encode_query(state)
   // Results not computed yet (a model or a test sample still loading).
-  bool pending() const { return input_dirty_ || attack_dirty_ || source_pending_; }
+  bool pending() const { return input_dirty_ || attack_dirty_ || source_pending_ || live_ != nullptr; }
   bool hidden(const std::string& panel) const { return state.hide.count(panel) > 0; }
 
  private:
@@ -163,6 +175,13 @@ class App {
   std::string input_dataset_;  // the dataset `input` belongs to
   void attack_changed() { attack_dirty_ = shown_dirty_ = true; }
   void compute_attack();
+  std::unique_ptr<advx::AttackRun> start_run(const advx::Tensor& x, const std::vector<int>& labels,
+                                             const ViewState& s, bool evaluate);
+  void advance_attack(double budget_ms, bool one_step);  // steps the live run; finishes it when done
+  void finish_attack(advx::AttackResult r);
+  void stop_live() { live_.reset(), attack.running = false; }
+  std::unique_ptr<advx::AttackRun> live_;  // refers to model() or defended_: reset before either changes
+  double live_ms_ = 0;                     // engine time spent on it so far
   void robustness_slice();
   void reset_robustness(const std::string& key);
   void update_image_state();  // keep state.image / test_index in sync with the input

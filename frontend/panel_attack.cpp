@@ -2,6 +2,7 @@
 // target and seed; original, perturbation and adversarial side by side, with both predictions and
 // the perturbation's norms. Reruns as the sliders move.
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -43,6 +44,52 @@ std::string label_of(const std::string& key) {
   std::string s = key;
   std::replace(s.begin(), s.end(), '_', ' ');
   return s;
+}
+
+// A long run in progress (the one-pixel DE, the patch's training): how far it is, pause / step,
+// the best objective value per iteration, and the candidates it weighs drawn over the input (the
+// DE population, each candidate's pixels; the best one in red).
+void live_run(App& app, Ui& ui) {
+  const AttackView& a = app.attack;
+  const advx::AttackSnapshot& sn = a.snapshot;
+  const float em = ImGui::GetFontSize();
+  ImGui::Text("running: iteration %d of %d, %lld queries (%.0f%%)%s", sn.iteration, sn.iterations,
+              static_cast<long long>(sn.queries), a.progress * 100.0, a.paused ? ", paused" : "");
+  if (ImGui::Button(a.paused ? "Resume" : "Pause")) app.pause_attack(!a.paused);
+  ui.mark("pause");
+  if (a.paused) {
+    ImGui::SameLine();
+    if (ImGui::Button("Step")) app.step_attack();
+    ui.mark("step");
+  }
+  const float side = std::min(10.0f * em, (ImGui::GetContentRegionAvail().x - em) / 2.0f);
+  const int h = app.input.dim(2), w = app.input.dim(3);
+  ImGui::BeginGroup();
+  ImGui::TextUnformatted(sn.candidates.size() > 1 ? "population on the input" : "input");
+  const ImVec2 o = ImGui::GetCursorScreenPos();
+  image_with_border(ui.input_tex, side);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float sx = side / static_cast<float>(w), sy = side / static_cast<float>(h);
+  auto mark = [&](const std::vector<int>& cand, ImU32 colour, float thickness) {
+    for (int pos : cand) {
+      const float x = o.x + static_cast<float>(pos % w) * sx, y = o.y + static_cast<float>(pos / w) * sy;
+      dl->AddRect(ImVec2(x, y), ImVec2(x + sx, y + sy), colour, 0.0f, 0, thickness);
+    }
+  };
+  for (size_t j = 0; j < sn.candidates.size(); ++j)
+    if (static_cast<int>(j) != sn.best) mark(sn.candidates[j], IM_COL32(255, 210, 0, 90), 1.0f);
+  if (sn.best >= 0 && sn.best < static_cast<int>(sn.candidates.size()))
+    mark(sn.candidates[static_cast<size_t>(sn.best)], IM_COL32(255, 40, 40, 255), 2.0f);
+  ImGui::EndGroup();
+  if (!sn.best_history.empty()) {
+    ImGui::SameLine();
+    std::vector<float> v(sn.best_history.begin(), sn.best_history.end());
+    ImGui::BeginGroup();
+    ImGui::TextUnformatted("best objective per iteration");
+    ImGui::PlotLines("##best", v.data(), static_cast<int>(v.size()), 0, nullptr, FLT_MAX, FLT_MAX, ImVec2(side, side));
+    ImGui::Text("now %.4f", static_cast<double>(v.back()));
+    ImGui::EndGroup();
+  }
 }
 
 }  // namespace
@@ -148,8 +195,12 @@ void panel_attack(App& app, Ui& ui) {
   if (changed) app.set_state(s);
 
   const AttackView& a = app.attack;
+  if (a.running) {
+    live_run(app, ui);
+    if (a.valid) ImGui::Separator();
+  }
   if (!a.valid) {
-    if (!model_status_line(app)) ImGui::TextDisabled("(no result)");
+    if (!model_status_line(app) && !a.running) ImGui::TextDisabled("(no result)");
     return;
   }
   const advx::ParamSpec* budget = advx::find_param(spec.params, spec.budget);

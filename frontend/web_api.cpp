@@ -363,6 +363,14 @@ ADVX_API const char* advx_view_json() {
   } else {
     o["attack"] = nullptr;
   }
+  if (a.running) {  // a long run computed a slice per frame (see App::kAttackSliceMs)
+    const advx::AttackSnapshot& sn = a.snapshot;
+    o["run"] = {{"iteration", sn.iteration}, {"iterations", sn.iterations}, {"queries", sn.queries},
+                {"progress", a.progress},    {"paused", a.paused},         {"best", sn.best_history},
+                {"candidates", sn.candidates.size()}};
+  } else {
+    o["run"] = nullptr;
+  }
   const play::RobustnessCurve& r = app.robust;
   json rob;
   rob["done"] = r.done() && !r.key.empty();

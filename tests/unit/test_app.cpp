@@ -37,6 +37,12 @@ std::string asset_dir() {
   return std::string(ADVX_BINARY_DIR) + "/assets";
 }
 
+// One frame, then frames until a long attack run (computed a slice per frame) has finished.
+void settle(App& app) {
+  app.update(false);
+  for (int frames = 0; app.attack_running() && frames < 100000; ++frames) app.update(false);
+}
+
 nlohmann::json view() {
   return nlohmann::json::parse(advx_view_json());
 }
@@ -89,7 +95,7 @@ TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][
   REQUIRE(app.samples().size() == 1000);
   REQUIRE(app.dataset() == "mnist");
   REQUIRE(app.apply_query("model=small&test=0&attack=pgd&eps=0.3&steps=20"));
-  app.update(false);
+  settle(app);
   REQUIRE(app.clean.top == 7);
   REQUIRE(!app.defence.on);
   REQUIRE(app.attack.valid);
@@ -97,7 +103,7 @@ TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][
   REQUIRE(app.attack.norms.linf <= 0.3 + 1e-6);
   // The threshold on: the defended prediction appears in the same update (no frame in between).
   REQUIRE(app.apply_query("defence=threshold&threshold=0.5"));
-  app.update(false);
+  settle(app);
   REQUIRE(app.defence.on);
   REQUIRE(app.defence.clean.top == 7);
   REQUIRE(app.defence.gradient == advx::GradientKind::StraightThrough);
@@ -106,10 +112,10 @@ TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][
   REQUIRE(app.attack.crafted_on == "small");  // oblivious: crafted on the bare model
   REQUIRE(app.attack.defended.top >= 0);
   REQUIRE(app.apply_query("adaptive=1"));
-  app.update(false);
+  settle(app);
   REQUIRE(app.attack.crafted_on == "threshold(0.5) > small");
   REQUIRE(app.apply_query("bpda=0"));
-  app.update(false);
+  settle(app);
   REQUIRE(app.defence.gradient == advx::GradientKind::Zero);
   // Through the true gradient (zero) PGD never moves past its random start: the defended model
   // still reads a 7.
@@ -130,10 +136,10 @@ TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][
 TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB input", "[app][shipped]") {
   App app(asset_dir());
   REQUIRE(app.apply_query("model=small&test=3"));
-  app.update(false);
+  settle(app);
   REQUIRE(app.drawable());
   REQUIRE(app.apply_query("model=cifar_lenet&attack=fgsm&eps=0.03"));
-  app.update(false);
+  settle(app);
   REQUIRE(app.dataset() == "cifar10");
   REQUIRE(!app.drawable());
   REQUIRE(app.input.shape == advx::Shape{1, 3, 32, 32});
@@ -156,7 +162,7 @@ TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB
   for (size_t i = 0; i < other.input.data.size(); ++i) REQUIRE(other.input.data[i] == app.input.data[i]);
   // Back to MNIST: a digit again.
   REQUIRE(app.apply_query("model=small&test=0"));
-  app.update(false);
+  settle(app);
   REQUIRE(app.input.shape == advx::Shape{1, 1, 28, 28});
   REQUIRE(app.clean.top == 7);
 }
@@ -192,7 +198,7 @@ TEST_CASE("JS API natively: batched classify and attack, options from the tables
   App app(asset_dir());
   api_attach(&app);
   REQUIRE(app.apply_query("model=small&test=0"));
-  app.update(false);
+  settle(app);
   const int n = 3;
   std::vector<float> px(static_cast<size_t>(n) * 784);
   for (int i = 0; i < n; ++i) {
@@ -248,5 +254,55 @@ TEST_CASE("JS API natively: batched classify and attack, options from the tables
   REQUIRE(v["defence"]["pred"] == 7);
   const nlohmann::json reg = nlohmann::json::parse(advx_registry_json());
   REQUIRE(reg["attacks"].size() == advx::attacks().size());
+  api_attach(nullptr);
+}
+
+TEST_CASE("App: a long attack (one-pixel DE) runs a slice per frame, can pause and step, shows its population", "[app][shipped]") {
+  App app(asset_dir());
+  api_attach(&app);
+  REQUIRE(app.apply_query("model=small&test=0&attack=pixel&pixels=3&pop=40&gens=30&seed=5"));
+  app.update(false);  // the first frame starts the run: one generation at least, within the slice
+  REQUIRE(app.clean.top == 7);
+  REQUIRE(app.attack_running());
+  REQUIRE(app.pending());
+  REQUIRE(!app.attack.valid);
+  const int it0 = app.attack.snapshot.iteration;
+  REQUIRE(app.attack.snapshot.candidates.size() == 40);  // the population, each with its 3 pixels
+  for (const std::vector<int>& c : app.attack.snapshot.candidates) {
+    REQUIRE(c.size() == 3);
+    for (int pos : c) REQUIRE((pos >= 0 && pos < 784));
+  }
+  REQUIRE(app.attack.snapshot.best >= 0);
+  // Paused: frames do nothing; a step does one generation.
+  app.pause_attack(true);
+  for (int k = 0; k < 5; ++k) app.update(false);
+  REQUIRE(app.attack.snapshot.iteration == it0);
+  app.step_attack();
+  REQUIRE(app.attack.snapshot.iteration == it0 + 1);
+  REQUIRE(app.attack.snapshot.best_history.size() == static_cast<size_t>(it0 + 2));
+  REQUIRE(view()["run"]["paused"] == true);
+  app.pause_attack(false);
+  settle(app);
+  REQUIRE(!app.attack_running());
+  REQUIRE(app.attack.valid);
+  REQUIRE(app.attack.norms.l0 <= 3);
+  REQUIRE(app.attack.queries > 0);
+  REQUIRE(app.attack.queries <= 40 * 31);
+  REQUIRE(view()["run"].is_null());
+  // The same settings and seed replay the same run: the same adversarial.
+  const advx::Tensor first = app.attack.adv;
+  REQUIRE(app.apply_query("seed=6"));
+  settle(app);
+  REQUIRE(app.apply_query("seed=5"));
+  settle(app);
+  REQUIRE(app.attack.adv.data == first.data);
+  // A change of the input while a run is going restarts it on the new input.
+  REQUIRE(app.apply_query("gens=150"));
+  app.update(false);
+  REQUIRE(app.attack_running());
+  REQUIRE(app.apply_query("test=1"));
+  settle(app);
+  REQUIRE(app.attack.valid);
+  REQUIRE(app.clean.top == 2);
   api_attach(nullptr);
 }
