@@ -17,6 +17,8 @@ void setup_info(Command&);
 int run_info(const Command&);
 void setup_dump(Command&);
 int run_dump(const Command&);
+void setup_detect(Command&);
+int run_detect(const Command&);
 
 const std::vector<CommandDef>& commands() {
   static const std::vector<CommandDef> list = {
@@ -27,6 +29,8 @@ const std::vector<CommandDef>& commands() {
       {"demo", "clean, FGSM and PGD-40 accuracy of a shipped model, as a table", setup_demo, run_demo},
       {"info", "a model's layers, shapes, recipe and accuracy", setup_info, run_info},
       {"dump", "logits and input gradients on the first N test images (for cross-checks)", setup_dump, run_dump},
+      {"detect", "MMD two-sample test: are batches of (adversarial) inputs told apart from clean data?", setup_detect,
+       run_detect},
   };
   return list;
 }
