@@ -137,8 +137,10 @@ DefenceSpec squeeze_detect_defence() {
   d.summary = "flags inputs whose prediction moves when squeezed (L1 between the softmaxes, max over squeezers)";
   d.citation = "Xu, Evans, Qi 2018, arXiv:1704.01155; adaptive: Carlini & Wagner 2017, arXiv:1705.07263";
   d.note =
-      "Detects most oblivious adversarials on MNIST at a few percent false positives. An attacker who also "
-      "minimises the detector's score (through BPDA) makes adversarials that both fool the model and pass.";
+      "Detects most oblivious adversarials on MNIST at a few percent false positives. The adaptive attacker "
+      "(C&W reject class, BPDA through the squeezers) gets more adversarials past it; on MNIST the 1-bit "
+      "squeezer makes that hard at eps below 0.5, since such a change cannot move a black or white pixel's "
+      "squeezed value.";
   d.params = squeeze_params();
   for (const ParamSpec& p : detector_params()) d.params.push_back(p);
   d.build = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,

@@ -72,8 +72,11 @@ Three three_ways(Classifier& defended, Sequential& bare, const Dataset& d, doubl
 
 // Xu, Evans, Qi 2018 (arXiv:1704.01155): squeezing as a reformer. 1-bit + 2x2 median in front of
 // `small`. Oblivious: the squeezers wash out much of a perturbation made for the bare model.
-// Adaptive (BPDA through both): lower, as Athalye et al. 2018 found for input transformations; at
-// eps 0.1 the 1-bit squeezer still holds most images (as binarisation does, REPRODUCTIONS.md).
+// Adaptive (BPDA through both): lower, as Athalye et al. 2018 found for input transformations, but
+// on MNIST the 1-bit squeezer still holds most images even at eps 0.3 against this PGD-40 (step 0.01,
+// one start): a change below 0.5 cannot move a black or white pixel's squeezed value, as for the
+// threshold defence. No bound on the adaptive accuracy is asserted here: the earlier guess (<= 0.5 at
+// eps 0.3) was not met, and a stronger adaptive attack (restarts, larger steps) is still to be tried.
 TEST_CASE("Feature squeezing: clean, oblivious and adaptive (BPDA) accuracy under PGD-40", "[repro]") {
   const Dataset d = mnist_test().head(defence_n());
   Sequential m = shipped("small");
@@ -82,7 +85,6 @@ TEST_CASE("Feature squeezing: clean, oblivious and adaptive (BPDA) accuracy unde
     const Three r = three_ways(*sq, m, d, eps, "squeeze(1-bit, median 2x2) > small");
     CHECK(r.clean >= 0.97);
     CHECK(r.adaptive < r.oblivious);  // the adaptive attacker is the stronger one
-    if (eps >= 0.3) CHECK(r.adaptive <= 0.5);
   }
 }
 
@@ -107,7 +109,10 @@ TEST_CASE("Autoencoder reformer: clean within 0.5 points, oblivious and adaptive
 // Xu et al.'s MNIST detector (1-bit and 2x2 median, threshold at 5% false positives on clean
 // validation images): FGSM eps 0.3 and BIM eps 0.3 (step 0.06, 10 steps) crafted on the bare model.
 // Xu et al. report 98.2% detection at 3.98% false positives over their attack mix. Then the adaptive
-// attacker (PGD-40 through the C&W reject class): most of its successful adversarials pass.
+// attacker (PGD-40 through the C&W reject class, BPDA through the squeezers): fewer of its successful
+// adversarials are flagged than of the oblivious attacker's, and more images end misclassified AND
+// unflagged, though at eps 0.3 against the 1-bit squeezer few do (a change below 0.5 cannot move a
+// black or white pixel's squeezed value). A stronger adaptive attack is still to be tried.
 TEST_CASE("Feature-squeezing detector: Xu et al.'s MNIST setting, then the adaptive attacker", "[repro]") {
   const Dataset d = held_out_split(mnist_test()).head(defence_n());
   for (const char* name : {"small", "cnn"}) {
