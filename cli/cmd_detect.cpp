@@ -57,20 +57,6 @@ Tensor draw(const Tensor& images, int lo, int hi, int skip_lo, int skip_hi, int 
   return out;
 }
 
-struct Rates {
-  std::vector<double> p;
-  double rejected(double alpha) const {
-    const auto below = std::count_if(p.begin(), p.end(), [alpha](double v) { return v < alpha; });
-    return p.empty() ? 0.0 : static_cast<double>(below) / static_cast<double>(p.size());
-  }
-  double median() const {
-    std::vector<double> q = p;
-    if (q.empty()) return 0.0;
-    std::nth_element(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(q.size() / 2), q.end());
-    return q[q.size() / 2];
-  }
-};
-
 }  // namespace
 
 int run_detect(const Command& a) {
@@ -92,7 +78,7 @@ int run_detect(const Command& a) {
                    std::to_string(batches) + " x " + std::to_string(m));
   const std::uint64_t seed = atk.seed;
   Rng rng(seed ^ 0x6A09E667F3BCC909ull);
-  Rates cv, cc, av;
+  MmdRates cv, cc, av;
   std::vector<int> pool;
   const auto t0 = std::chrono::steady_clock::now();
   for (int b = 0; b < batches; ++b) {
@@ -128,7 +114,7 @@ int run_detect(const Command& a) {
     if (atk.spec) {
       j["adversarial_rejected"] = av.rejected(alpha);
       j["adversarial_median_p"] = av.median();
-      j["adversarial_max_p"] = *std::max_element(av.p.begin(), av.p.end());
+      j["adversarial_max_p"] = av.max();
     }
     j["seconds"] = secs;
     std::printf("%s\n", j.dump().c_str());

@@ -89,4 +89,21 @@ MmdResult mmd_test(const Tensor& a, const Tensor& b, int permutations, std::uint
   return r;
 }
 
+double MmdRates::rejected(double alpha) const {
+  ADVX_REQUIRE(alpha > 0.0 && alpha < 1.0, "MMD test: alpha must be in (0, 1)");
+  const auto below = std::count_if(p.begin(), p.end(), [alpha](double v) { return v < alpha; });
+  return p.empty() ? 0.0 : static_cast<double>(below) / static_cast<double>(p.size());
+}
+
+double MmdRates::median() const {
+  if (p.empty()) return 0.0;
+  std::vector<double> q = p;
+  std::nth_element(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(q.size() / 2), q.end());
+  return q[q.size() / 2];
+}
+
+double MmdRates::max() const {
+  return p.empty() ? 0.0 : *std::max_element(p.begin(), p.end());
+}
+
 }  // namespace advx

@@ -12,6 +12,7 @@
 // bandwidth differently; the median heuristic is ours.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "engine/tensor.h"
 
@@ -26,5 +27,15 @@ struct MmdResult {
 
 // a [n, ...], b [m, ...] with the same per-sample shape; n, m >= 2; permutations >= 1.
 MmdResult mmd_test(const Tensor& a, const Tensor& b, int permutations, std::uint64_t seed, double sigma = 0.0);
+
+// The p-values of many tests (one per batch, as in `advx detect`) and the test's decision: a batch is
+// rejected as not clean when p < alpha (Grosse et al.'s rule; alpha is the rate at which clean
+// batches are rejected).
+struct MmdRates {
+  std::vector<double> p;
+  double rejected(double alpha) const;  // the fraction of p-values below alpha (0 if none)
+  double median() const;                // the median p-value (the upper one of an even count; 0 if none)
+  double max() const;                   // 0 if none
+};
 
 }  // namespace advx

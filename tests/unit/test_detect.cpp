@@ -305,6 +305,17 @@ TEST_CASE("MMD test: calibrated on one distribution, rejects a shifted one, seed
   REQUIRE_THROWS_WITH(mmd_test(shifted, Tensor({4, 3}), 10, 0), Catch::Contains("same per-sample shape"));
 }
 
+TEST_CASE("MMD rates: rejected below alpha, median and max of the p-values", "[detect]") {
+  MmdRates r;
+  CHECK(r.rejected(0.05) == 0.0);
+  CHECK(r.median() == 0.0);
+  r.p = {0.5, 0.01, 0.04, 0.05, 0.9};
+  CHECK(r.rejected(0.05) == Approx(0.4));  // 0.01 and 0.04; p = alpha is not rejected
+  CHECK(r.median() == 0.05);
+  CHECK(r.max() == 0.9);
+  REQUIRE_THROWS_WITH(r.rejected(0.0), Catch::Contains("alpha must be in (0, 1)"));
+}
+
 TEST_CASE("evaluation of a detecting defence: fpr on clean images, detection among successful adversarials",
           "[detect][shipped]") {
   Sequential m = load_model(std::string(ADVX_SOURCE_DIR) + "/assets/models/small.safetensors");
