@@ -58,6 +58,8 @@ std::string model_path(const std::string& name_or_path);
 // --attack NAME and its parameters (engine/attacks); --defence NAME, its parameters, --adaptive,
 // --no-bpda. Shared by eval and attack.
 void attack_options(Command& c);
+// --attack NAME, its parameters, --target, --seed: the attack part of attack_options.
+void attack_only_options(Command& c);
 struct AttackChoice {
   const AttackSpec* spec = nullptr;  // nullptr: --attack none
   ParamValues params;

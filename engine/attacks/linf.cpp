@@ -89,9 +89,7 @@ class LinfRun : public AttackRun {
   }
 
  private:
-  bool fooled(int i, int pred) const {
-    return attack_succeeded(pred, goal_.labels[static_cast<size_t>(i)], goal_.target(static_cast<size_t>(i)));
-  }
+  bool fooled(int i, int pred) const { return goal_.succeeded(static_cast<size_t>(i), pred); }
 
   // Records the evaluation of sample i at `point` (logits z, objective value v) if it beats the best.
   void consider(int i, const float* point, const float* z, int pred, float v) {
@@ -137,6 +135,7 @@ class LinfRun : public AttackRun {
       return false;
     }
     gather(cur_, idx_, xa_);
+    ga_.reject = goal_.reject;
     ga_.labels.resize(idx_.size());
     ga_.targets.resize(goal_.targeted() ? idx_.size() : 0);
     for (size_t k = 0; k < idx_.size(); ++k) {
@@ -242,7 +241,8 @@ std::vector<ParamSpec> iterative_params(bool pgd) {
     r.advanced = true;
     p.push_back(r);
   }
-  ParamSpec es = bool_param("early_stop", false, "stop stepping an image once it is fooled (same success, fewer calls)");
+  ParamSpec es =
+      bool_param("early_stop", false, "stop stepping an image once it is fooled (same success, fewer calls)");
   es.advanced = true;
   p.push_back(es);
   return p;

@@ -182,6 +182,36 @@ out=$("$ADVX" eval --model small --attack bim --eps 0.3 --steps 10 --n 100 --def
 /usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['gradient']=='zero' and r['adv_acc']==r['clean_acc']" "$out" \
   && ok "--no-bpda: the true (zero) gradient moves nothing" || bad "--no-bpda" "$out"
 
+# A detecting defence: threshold from the odd-indexed test images, fpr and detection measured on the
+# even-indexed ones; the oblivious FGSM adversarials of Xu et al.'s MNIST setting are mostly flagged.
+out=$("$ADVX" eval --model small --defence squeeze_detect --attack fgsm --eps 0.3 --n 100 --val-n 200 --json 2>&1)
+if /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["images"].startswith("even-indexed") and "validation" in r["threshold_from"] and r["target_fpr"] == 0.05
+assert 0.0 <= r["fpr"] <= 0.2 and r["validation_fpr"] <= 0.05 and r["detect_rate"] >= 0.8 and r["roc_auc"] >= 0.9
+assert r["successful_adversarials"] > 0 and 0.0 <= r["undetected_success_rate"] <= 1.0 and r["ms_per_query"] > 0
+PY
+then ok "eval with a detecting defence: fpr, detect_rate, ROC-AUC"; else bad "eval detector" "$out"; fi
+out=$("$ADVX" eval --model small --defence autoencoder --ae-detect l2 --n 50 --val-n 200 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['clean_acc']>=0.9 and r['fpr']<=0.2 and r['detector'].startswith('reconstruction')" "$out" \
+  && ok "eval with the autoencoder detector (clean)" || bad "eval autoencoder" "$out"
+out=$("$ADVX" eval --model small --defence kde --kde-n 500 --n 50 --val-n 200 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['clean_acc']>=0.9 and r['fpr']<=0.2" "$out" \
+  && ok "eval with the kernel-density detector (clean)" || bad "eval kde" "$out"
+expect_error "a detector's --n beyond the held-out images" "--n 5000 at most" "$ADVX" eval --model small --defence squeeze_detect --n 6000
+# advx detect: the MMD two-sample test over batches.
+out=$("$ADVX" detect --model small --attack fgsm --eps 0.3 --batches 2 --batch-size 20 --permutations 50 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['adversarial_rejected']==1.0 and 0<=r['clean_vs_clean_rejected']<=1 and r['permutations']==50" "$out" \
+  && ok "detect: MMD test rejects FGSM batches" || bad "detect" "$out"
+expect_error "detect: too many batches" "--batches x --batch-size must be <= 5000" "$ADVX" detect --model small --batches 200 --batch-size 50
+# Autoencoders train on reconstruction and record their recipe; --noise is theirs only.
+out=$("$ADVX" train --model ae_dense --contractive 0.0001 --epochs 1 --limit 256 --quiet --out "$T/ae.safetensors" 2>&1)
+info=$("$ADVX" info --model "$T/ae.safetensors" 2>&1)
+if grep -q "test reconstruction mse" <<<"$out" && grep -q "advx.recipe = advx train --model ae_dense .*--contractive 0.0001" <<<"$info"
+then ok "train an autoencoder: reconstruction mse and recipe"; else bad "train autoencoder" "$out $info"; fi
+expect_error "--noise on a classifier" "are for autoencoders" "$ADVX" train --model small --noise 0.1 --out "$T/x.safetensors"
+
 # noise next to FGSM at the same eps; black-box transfer with --source-model.
 noise=$("$ADVX" eval --model small --attack noise --eps 0.3 --n 300 --json 2>&1)
 fgsm=$("$ADVX" eval --model small --attack fgsm --eps 0.3 --n 300 --json 2>&1)
