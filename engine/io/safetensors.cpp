@@ -39,7 +39,9 @@ std::vector<std::uint8_t> safetensors_encode(const TensorFile& f) {
   std::memcpy(out.data() + 8, header.data(), header.size());
   std::uint8_t* p = out.data() + 8 + header.size();
   for (const auto& kv : f.tensors) {
-    std::memcpy(p, kv.second.ptr(), static_cast<size_t>(kv.second.size()) * 4);
+    // An empty tensor (shape [0]) has no storage: memcpy from its null pointer is undefined even
+    // for 0 bytes (found by tests/fuzz/fuzz_safetensors on its seed three.safetensors).
+    if (kv.second.size() > 0) std::memcpy(p, kv.second.ptr(), static_cast<size_t>(kv.second.size()) * 4);
     p += kv.second.size() * 4;
   }
   return out;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "frontend/model_store.h"
@@ -11,12 +12,19 @@
 
 namespace {
 
+char dir_buf[] = "/tmp/advx-fuzz-manifest-XXXXXX";  // a plain array: still valid in the atexit handler
+
+void remove_folder() {
+  std::remove((std::string(dir_buf) + "/models.json").c_str());
+  ::rmdir(dir_buf);
+}
+
 const std::string& folder() {
   static const std::string dir = [] {
-    char tmpl[] = "/tmp/advx-fuzz-manifest-XXXXXX";
-    const char* d = mkdtemp(tmpl);
-    if (!d) __builtin_trap();
-    return std::string(d);
+    if (!mkdtemp(dir_buf)) __builtin_trap();
+    // libFuzzer ends with exit(): the folder goes with the process, not left in /tmp.
+    std::atexit(remove_folder);
+    return std::string(dir_buf);
   }();
   return dir;
 }

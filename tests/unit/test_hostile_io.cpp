@@ -320,6 +320,20 @@ TEST_CASE("safetensors: the header is strict JSON and offsets are checked before
                       Catch::Contains("has a 5000000-byte header, more than the 4194304 advx reads"));
 }
 
+TEST_CASE("safetensors: a file with an empty tensor encodes and decodes", "[io][hostile]") {
+  // Shape [0] between two tensors: encoding it copied from the empty tensor's null pointer
+  // (undefined behaviour; UBSan in tests/fuzz/fuzz_safetensors).
+  TensorFile f;
+  f.tensors["a"] = Tensor({1}, 0.5f);
+  f.tensors["b"] = Tensor({0});
+  f.tensors["c"] = Tensor({2}, 2.0f);
+  const TensorFile back = safetensors_decode(safetensors_encode(f), "empty");
+  REQUIRE(back.tensors.size() == 3);
+  REQUIRE(back.tensors.at("b").shape == Shape{0});
+  REQUIRE(back.tensors.at("b").data.empty());
+  REQUIRE(back.tensors.at("c").data == FloatVec{2.0f, 2.0f});
+}
+
 TEST_CASE("gzip: the trailer's size and CRC are checked, and bound the output", "[io][hostile]") {
   Bytes data(100000);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>((i * i) >> 7);
