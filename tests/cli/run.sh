@@ -313,5 +313,52 @@ expect_error "patch without train or eval" "subcommand" "$ADVX" patch
 expect_error "patch eval unknown option" "unknown option --foo" "$ADVX" patch eval --patch "$T/patch.png" --model small --foo 1
 expect_error "source model without attack" "--source-model needs an --attack" "$ADVX" eval --model small --source-model cnn
 
+# Hostile input (issue 11): images are PNG only and checked before decoding; files behave.
+/usr/bin/python3 - "$T" <<'PY'
+import struct, sys, zlib
+d = sys.argv[1]
+chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
+png = lambda w, h, raw: (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                         + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+open(d + "/bomb.png", "wb").write(png(16000, 16000, b"\0\0"))              # 67 bytes, 256 MB of pixels
+open(d + "/header.pgm", "wb").write(b"P5\n10000 7000\n255\n")            # 18 bytes, 70 MB of pixels
+open(d + "/cut.pgm", "wb").write(b"P5\n28 28\n255\n")                    # a PNM without its pixels
+# 35 bytes: a full stb_image decodes it to 16383x16383 (2.5 GB resident; the GIF loader is compiled out now)
+open(d + "/bomb.gif", "wb").write(bytes.fromhex("474946383961ff3fff3f800000ffffff0000002c00000000ff3fff3f000202440100" "3b"))
+open(d + "/photo.jpg", "wb").write(bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9"))
+# A 4000x4000 drawing of a 7, 30-pixel strokes, white on black (point sampling read a 5).
+n, s, rows = 4000, 30, []
+for y in range(n):
+    r = bytearray(n)
+    if 600 <= y < 600 + s: r[900:3100] = b"\xff" * 2200
+    if 600 <= y < 3400:
+        a = int(3100 - 1600 * (y - 600) / 2800 - s / 2 + 0.5); r[a:a + s] = b"\xff" * s
+    rows.append(b"\0" + bytes(r))
+open(d + "/seven4000.png", "wb").write(png(n, n, b"".join(rows)))
+PY
+expect_error "a PNG declaring 16000x16000 is refused from its header" "is 16000x16000, more than the 16777216 pixels (4096 x 4096) advx reads" \
+  "$ADVX" attack --model small --image "$T/bomb.png" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a PGM header is not read (PNG only)" "it is not a PNG (it looks like a PNM" "$ADVX" attack --model small --image "$T/header.pgm" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a truncated PNM is not read" "it is not a PNG" "$ADVX" attack --model small --image "$T/cut.pgm" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a GIF bomb is not read" "it looks like a GIF" "$ADVX" attack --model small --image "$T/bomb.gif" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a JPEG from a user is not read" "it looks like a JPEG" "$ADVX" attack --model small --image "$T/photo.jpg" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a folder as --image" "is a folder" "$ADVX" attack --model small --image "$T" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a device as --model" "'/dev/zero' is larger than 256 MiB" "$ADVX" eval --model /dev/zero --n 10
+out=$("$ADVX" attack --model cnn --image "$T/seven4000.png" --attack fgsm --eps 0.1 --out "$T/o.png" 2>&1)
+grep -q "clean:       predicted 7" <<<"$out" && ok "a 4000x4000 drawing with thin strokes keeps its ink (area averaging)" || bad "large thin drawing" "$out"
+# Pipes report no size: the model and the image through process substitution.
+out=$("$ADVX" attack --model <(cat assets/models/small.safetensors) --image <(cat "$T/seven.png") --attack fgsm --eps 0.1 --out "$T/o.png" 2>&1)
+grep -q "clean:       predicted 7" <<<"$out" && ok "model and image read from pipes" || bad "pipes" "$out"
+# A write that fails (file-size limit: EFBIG half-way) is an error and leaves the good file in place.
+cp "$T/seven.png" "$T/good.png"
+err=$( (ulimit -f 0; "$ADVX" attack --model small --image "$T/seven.png" --attack fgsm --eps 0.1 --out "$T/good.png") 2>&1 >/dev/null); rc=$?
+if [ "$rc" -eq 1 ] && grep -q "writing '$T/good.png' failed" <<<"$err" && cmp -s "$T/seven.png" "$T/good.png" &&
+   [ -z "$(ls "$T" | grep advx-tmp)" ]; then ok "a failed write keeps the good file, no temporary left"
+else bad "failed write" "exit $rc: $err"; fi
+# Results printed to a full disk: a failed run (exit 1), not a success with nothing written.
+err=$("$ADVX" info --model small 2>&1 >/dev/full); rc=$?
+if [ "$rc" -eq 1 ] && grep -q "writing the results to standard output failed" <<<"$err"; then ok "stdout on a full disk is an error"
+else bad "stdout on a full disk" "exit $rc: $err"; fi
+
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]
