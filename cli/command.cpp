@@ -104,7 +104,8 @@ void Command::check_unknown() const {
   for (const CLI::Option* o : app_->get_options())
     if (!o->get_lnames().empty() && o->get_lnames()[0] != "help") list += " --" + o->get_lnames()[0];
   for (const std::string& r : rest)
-    if (r.rfind("--", 0) == 0) throw Error("unknown option " + r.substr(0, r.find('=')) + "; this command takes:" + list);
+    if (r.rfind("--", 0) == 0)
+      throw Error("unknown option " + r.substr(0, r.find('=')) + "; this command takes:" + list);
   throw Error("unexpected argument '" + rest[0] + "' (options look like --name value)");
 }
 
@@ -119,21 +120,17 @@ std::string model_path(const std::string& s) {
               "/assets/models)");
 }
 
-namespace {
-
-std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> attack_tables() {
-  std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> t;
+Tables attack_tables() {
+  Tables t;
   for (const AttackSpec& a : attacks()) t.emplace_back(a.name, &a.params);
   return t;
 }
 
-std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> defence_tables() {
-  std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> t;
+Tables defence_tables() {
+  Tables t;
   for (const DefenceSpec& d : defences()) t.emplace_back(d.name, &d.params);
   return t;
 }
-
-}  // namespace
 
 void attack_options(Command& c) {
   std::string list = "none";
