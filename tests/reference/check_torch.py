@@ -256,8 +256,11 @@ def main():
     torch.set_num_threads(2)
     torch.manual_seed(0)
 
-    models = args.models or [p for p in (os.path.join(REPO, "assets", "models", a + ".safetensors") for a in ref.ARCHS)
-                             if os.path.exists(p)]
+    # The shipped models of every architecture, plus the first member of the shipped ensemble (the
+    # other members are the same architecture, trained the same way).
+    extra = ["ensemble/regular_0"]
+    models = args.models or [p for p in (os.path.join(REPO, "assets", "models", a + ".safetensors")
+                                         for a in ref.ARCHS + extra) if os.path.exists(p)]
     rep = Report()
     if not models:
         rep.check(False, "models", "no model files given and none in assets/models/")

@@ -44,6 +44,7 @@ TrainConfig fgsm_rs_config() {
   c.adv.params.set("eps", 0.3);
   c.adv.params.set("steps", 1);
   c.adv.params.set("step_size", 0.375);
+  c.adv.params.set("unclipped_start", 1);
   return c;
 }
 
@@ -84,30 +85,44 @@ TEST_CASE("Rng state and optimiser state round-trip", "[trainer]") {
 }
 
 TEST_CASE("FGSM with random start through the registry is Wong, Rice, Kolter 2020's algorithm", "[trainer]") {
-  // delta = U(-eps, eps) clipped so x + delta is in [0, 1]; delta += alpha sign(grad); delta clipped
-  // to [-eps, eps] and again to [0, 1] - x.
+  // Their MNIST training: delta = U(-eps, eps) (not clipped: the gradient is taken at x + delta even
+  // where that is below 0 or above 1); delta += alpha sign(grad); delta clipped to [-eps, eps], then
+  // to [0, 1] - x. With unclipped_start off, the start is clipped to [0, 1] first (Madry's PGD).
   Sequential m = make_model("small", 4);
   const Tensor x = test::random_images(6, 8);
   const std::vector<int> y = {0, 1, 2, 3, 4, 5};
   const float eps = 0.3f, alpha = 0.375f;
   const std::uint64_t seed = 17;
-  ParamValues p = defaults(get_attack("pgd").params);
-  p.set("eps", eps), p.set("steps", 1), p.set("step_size", alpha);
-  const AttackResult r =
-      run_attack(get_attack("pgd"), AttackInput{m, cross_entropy_objective(), x, Goal{y, {}}, p, seed, false});
-  Rng rng(seed);
-  Tensor start = x;
-  for (float& v : start.data) v += rng.uniform(-eps, eps);
-  for (size_t j = 0; j < x.data.size(); ++j)
-    start.data[j] = std::min(std::max(start.data[j], std::max(x.data[j] - eps, 0.0f)), std::min(x.data[j] + eps, 1.0f));
-  Tensor g;
-  m.loss_input_gradient(start, y, g);
-  for (size_t j = 0; j < x.data.size(); ++j) {
-    float delta = start.data[j] - x.data[j] + alpha * static_cast<float>((g.data[j] > 0.0f) - (g.data[j] < 0.0f));
-    delta = std::min(std::max(delta, -eps), eps);
-    const float expect = std::min(std::max(x.data[j] + delta, 0.0f), 1.0f);
-    REQUIRE(r.adv.data[j] == Approx(expect).margin(1e-6));
+  for (bool unclipped : {true, false}) {
+    INFO("unclipped start " << unclipped);
+    ParamValues p = defaults(get_attack("pgd").params);
+    p.set("eps", eps), p.set("steps", 1), p.set("step_size", alpha), p.set("unclipped_start", unclipped);
+    const AttackResult r =
+        run_attack(get_attack("pgd"), AttackInput{m, cross_entropy_objective(), x, Goal{y, {}}, p, seed, false});
+    Rng rng(seed);
+    Tensor start = x;
+    for (float& v : start.data) v += rng.uniform(-eps, eps);
+    if (!unclipped)
+      for (size_t j = 0; j < x.data.size(); ++j)
+        start.data[j] =
+            std::min(std::max(start.data[j], std::max(x.data[j] - eps, 0.0f)), std::min(x.data[j] + eps, 1.0f));
+    Tensor g;
+    m.loss_input_gradient(start, y, g);
+    int differ = 0;
+    for (size_t j = 0; j < x.data.size(); ++j) {
+      float delta = start.data[j] - x.data[j] + alpha * static_cast<float>((g.data[j] > 0.0f) - (g.data[j] < 0.0f));
+      delta = std::min(std::max(delta, -eps), eps);
+      const float expect = std::min(std::max(x.data[j] + delta, 0.0f), 1.0f);
+      REQUIRE(r.adv.data[j] == Approx(expect).margin(1e-6));
+      differ += std::fabs(start.data[j] - std::min(std::max(start.data[j], 0.0f), 1.0f)) > 0.0f;
+    }
+    CHECK((differ > 0) == unclipped);  // the unclipped start did leave [0, 1] somewhere
   }
+  // With early stop and restarts the unclipped start is never kept as a result: every pixel in [0, 1].
+  ParamValues p = defaults(get_attack("pgd").params);
+  p.set("eps", 0.3), p.set("steps", 3), p.set("unclipped_start", 1), p.set("early_stop", 1), p.set("restarts", 3);
+  const AttackResult r = run_attack(get_attack("pgd"), AttackInput{m, cross_entropy_objective(), x, Goal{y, {}}, p, 5});
+  for (float v : r.adv.data) REQUIRE((v >= 0.0f && v <= 1.0f));
 }
 
 TEST_CASE("Trainer: cyclic learning rate, mixed loss, per-epoch clean and robust accuracy", "[trainer]") {
