@@ -1,7 +1,9 @@
-// Ensembles that vote (engine/ensemble.h) in place of the base model: three `small` models, shipped
-// in assets/models/ensemble/ (recipes in assets/models/README.md):
+// Ensembles that vote (engine/ensemble.h) in place of the base model: three `small` models trained
+// two ways, shipped in assets/models/ensemble/ (recipes in assets/models/README.md):
 //   regular      the whole training set, three seeds (an ensemble of independently trained networks;
 //                Hansen & Salamon 1990, Lakshminarayanan et al. 2017, arXiv:1612.01474)
+//   subsequence  each on a different third of the training set (disjoint contiguous parts:
+//                "pasting", Breiman 1999, Machine Learning 36, bagging's variant without replacement)
 // Voting soft (mean of probabilities) or hard (majority; ties to the larger mean probability).
 // Members trained on static adversarial sets (ensemble adversarial training, Tramer et al. 2018,
 // arXiv:1705.07204; `advx train --adv-source`) are not shipped yet.
@@ -23,7 +25,7 @@ namespace advx {
 namespace {
 
 const std::vector<std::string>& kinds() {
-  static const std::vector<std::string> k = {"regular"};
+  static const std::vector<std::string> k = {"regular", "subsequence"};
   return k;
 }
 constexpr int kMembers = 3;
@@ -61,12 +63,16 @@ DefenceSpec ensemble_defence() {
   d.name = "ensemble";
   d.title = "ensemble vote";
   d.summary = "three independently trained models vote on the input (soft: mean probability; hard: majority)";
-  d.citation = "Lakshminarayanan et al. 2017, arXiv:1612.01474 (ensembles of networks); Kuncheva 2004 (voting)";
+  d.citation =
+      "Lakshminarayanan et al. 2017, arXiv:1612.01474 (ensembles of networks); Breiman 1999 (pasting); Kuncheva "
+      "2004 (voting)";
   d.note =
       "Members trained the same way make the same mistakes: adversarials crafted on one member transfer to the "
       "others, and an attacker that differentiates the whole ensemble (the adaptive one) fools it about as easily "
       "as one model.";
-  d.params = {choice_param("members", kinds(), 0, "which three members: regular (three seeds of the same recipe)"),
+  d.params = {choice_param("members", kinds(), 0,
+                           "which three members: regular (three seeds, all the data), subsequence (each on a "
+                           "third of the data)"),
               choice_param("vote", {"soft", "hard"}, 0,
                            "soft: mean of the members' probabilities; hard: majority of their predictions")};
   d.models = [](const ParamValues& p) { return member_names(p); };

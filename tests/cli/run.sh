@@ -120,11 +120,11 @@ PY
 then ok "train --adv: recipe recorded, per-epoch robust accuracy, --resume"; else bad "train --adv" "$out $out2 $info"; fi
 
 # The model-based defences, three ways, from the generated flags.
-out=$("$ADVX" eval --model small --attack fgsm --eps 0.3 --n 100 --defence ensemble --members regular --vote hard --adaptive \
+out=$("$ADVX" eval --model small --attack fgsm --eps 0.3 --n 100 --defence ensemble --members subsequence --vote hard --adaptive \
       --source-model assets/models/ensemble/regular_0.safetensors --json 2>&1)
 /usr/bin/python3 -c "
 import json,sys; r=json.loads(sys.argv[1])
-assert r['members']=='regular' and r['vote']=='hard' and r['gradient']=='bpda' and r['source_model']=='small'
+assert r['members']=='subsequence' and r['vote']=='hard' and r['gradient']=='bpda' and r['source_model']=='small'
 assert r['clean_acc']>=0.95 and 'oblivious_adv_acc' in r and r['adaptive_adv_acc']<=r['clean_acc']" "$out" \
   && ok "eval --defence ensemble (hard vote, a member as the source)" || bad "eval --defence ensemble" "$out"
 out=$("$ADVX" eval --model small --attack fgsm --eps 0.2 --n 50 --defence knn --neighbours 3 --space features --json 2>&1)

@@ -256,9 +256,9 @@ def main():
     torch.set_num_threads(2)
     torch.manual_seed(0)
 
-    # The shipped models of every architecture, plus the first member of the shipped ensemble (the
+    # The shipped models of every architecture, plus the first member of each shipped ensemble (the
     # other members are the same architecture, trained the same way).
-    extra = ["ensemble/regular_0"]
+    extra = ["ensemble/regular_0", "ensemble/subsequence_0"]
     models = args.models or [p for p in (os.path.join(REPO, "assets", "models", a + ".safetensors")
                                          for a in ref.ARCHS + extra) if os.path.exists(p)]
     rep = Report()

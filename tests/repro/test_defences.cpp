@@ -1,6 +1,6 @@
 // Model-based defences on the shipped models, each three ways (clean, oblivious attacker crafted on
 // the bare `small`, adaptive attacker through the defence) with PGD (step 0.01, random start):
-// ensembles (regular members, soft and hard votes, one member as the source), k-NN over the 60,000
+// ensembles (regular and subsequence members, soft and hard votes, one member as the source), k-NN over the 60,000
 // training images (pixels and features, k = 1 and 5).
 // Size: the first ADVX_REPRO_DEFENCE_N test images (default 1000; scripts/test uses 300), the k-NN's
 // adaptive runs on a third of that; REPRODUCTIONS.md has the numbers and their commands.
@@ -77,8 +77,8 @@ std::unique_ptr<Classifier> defence(const std::string& name, const std::vector<s
 // leaves almost nothing at eps 0.3, and adversarials crafted on one member transfer.
 TEST_CASE("ensemble defence: clean, oblivious, adaptive, and one member as the source", "[repro]") {
   const Dataset d = test_set().head(defence_n());
-  const char* kinds[] = {"regular"};
-  for (int kind = 0; kind < 1; ++kind)
+  const char* kinds[] = {"regular", "subsequence"};
+  for (int kind = 0; kind < 2; ++kind)
     for (int vote = 0; vote < 2; ++vote) {
       std::unique_ptr<Classifier> def = defence("ensemble", {{"members", kind}, {"vote", vote}});
       Sequential& member0 = context().model(std::string("ensemble/") + kinds[kind] + "_0");
