@@ -120,21 +120,17 @@ std::string model_path(const std::string& s) {
               "/assets/models)");
 }
 
-namespace {
-
-std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> attack_tables() {
-  std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> t;
+Tables attack_tables() {
+  Tables t;
   for (const AttackSpec& a : attacks()) t.emplace_back(a.name, &a.params);
   return t;
 }
 
-std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> defence_tables() {
-  std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> t;
+Tables defence_tables() {
+  Tables t;
   for (const DefenceSpec& d : defences()) t.emplace_back(d.name, &d.params);
   return t;
 }
-
-}  // namespace
 
 void attack_options(Command& c) {
   attack_only_options(c);

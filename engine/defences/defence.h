@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/classifier.h"
@@ -65,8 +66,14 @@ struct DefenceReport {
     int pred = -1;
     std::vector<float> probs;
   };
+  struct Neighbour {  // a nearest-neighbour defence's training samples, nearest first
+    int index = -1;   // in the training set
+    int label = -1;
+    double distance = 0.0;  // Euclidean, in the space the defence searches (pixels or features)
+  };
   std::vector<Score> scores;
   std::vector<Vote> votes;
+  std::vector<Neighbour> neighbours;
 };
 // Implemented (besides Classifier) by defended models that have more to show; the playground finds
 // it with dynamic_cast.
@@ -90,6 +97,10 @@ struct DefenceSpec {
   std::function<std::unique_ptr<Classifier>(const DefenceContext& ctx, Classifier& base, const ParamValues& params,
                                             bool bpda)>
       build;
+  // What build() will ask the context for with these parameters, so a UI can fetch it first (null:
+  // nothing): model names as DefenceContext::model takes them, and (dataset, split) pairs.
+  std::function<std::vector<std::string>(const ParamValues& params)> models;
+  std::function<std::vector<std::pair<std::string, std::string>>(const ParamValues& params)> data;
 };
 
 const std::vector<DefenceSpec>& defences();

@@ -269,6 +269,38 @@ assert 0 < r['l0_mean']*r['n']/r['attacked'] <= a+2*(2*a)**0.5+1 and r['linf_max
 help=$("$ADVX" eval --help 2>&1)
 grep -q -- "--size X .*\[a number in \[0.01, 0.5\]; default 0.1; patch\]" <<<"$help" && grep -q -- "patch: a square patch" <<<"$help" \
   && ok "eval --help lists the patch attack and its --size" || bad "eval --help (patch)" "$help"
+# Adversarial training: the recipe is recorded; a finished run's checkpoint resumes to the same weights.
+out=$("$ADVX" train --model small --epochs 2 --limit 300 --batch 50 --lr 0.005 --lr-schedule cyclic --adv pgd --eps 0.3 \
+      --steps 1 --step-size 0.375 --eval-n 50 --quiet --checkpoint "$T/ck.safetensors" --out "$T/adv.safetensors" 2>&1)
+out2=$("$ADVX" train --resume "$T/ck.safetensors" --out "$T/adv2.safetensors" 2>&1)
+info=$("$ADVX" info --model "$T/adv.safetensors" 2>&1)
+if grep -q "robust " <<<"$out" && grep -q "advx.recipe = advx train --model small .*--lr-schedule cyclic .*--adv pgd --eps 0.3 --steps 1 --step-size 0.375" <<<"$info" &&
+   grep -q "resumed at epoch 3" <<<"$out2" && /usr/bin/python3 - "$T/adv.safetensors" "$T/adv2.safetensors" <<'PY'
+import sys
+sys.path.insert(0, "tests/reference")
+import arch
+a, _ = arch.read_safetensors(sys.argv[1]); b, _ = arch.read_safetensors(sys.argv[2])
+assert sorted(a) == sorted(b) and all((a[k] == b[k]).all() for k in a)
+PY
+then ok "train --adv: recipe recorded, per-epoch robust accuracy, --resume"; else bad "train --adv" "$out $out2 $info"; fi
+
+# The model-based defences, three ways, from the generated flags.
+out=$("$ADVX" eval --model small --attack fgsm --eps 0.3 --n 100 --defence ensemble --members subsequence --vote hard --adaptive \
+      --source-model assets/models/ensemble/regular_0.safetensors --json 2>&1)
+/usr/bin/python3 -c "
+import json,sys; r=json.loads(sys.argv[1])
+assert r['members']=='subsequence' and r['vote']=='hard' and r['gradient']=='bpda' and r['source_model']=='small'
+assert r['clean_acc']>=0.95 and 'oblivious_adv_acc' in r and r['adaptive_adv_acc']<=r['clean_acc']" "$out" \
+  && ok "eval --defence ensemble (hard vote, a member as the source)" || bad "eval --defence ensemble" "$out"
+out=$("$ADVX" eval --model small --attack fgsm --eps 0.2 --n 50 --defence knn --neighbours 3 --space features --json 2>&1)
+/usr/bin/python3 -c "
+import json,sys; r=json.loads(sys.argv[1])
+assert r['neighbours']==3 and r['space']=='features' and r['clean_acc']>=0.9 and 'oblivious_adv_acc' in r" "$out" \
+  && ok "eval --defence knn (features)" || bad "eval --defence knn" "$out"
+help=$("$ADVX" eval --help 2>&1)
+if grep -q -- "--members NAME" <<<"$help" && grep -q -- "--vote NAME" <<<"$help" && grep -q -- "--neighbours N" <<<"$help" &&
+   grep -q -- "--knn-temperature X" <<<"$help"; then
+  ok "eval --help lists the new defences' parameters"; else bad "eval --help (defences)" "$help"; fi
 
 # Clear errors, exit code 1, never a crash.
 printf 'not a png' > "$T/bad.png"
@@ -312,6 +344,19 @@ expect_error "a PNG without a recorded target" "give --target T" "$ADVX" patch e
 expect_error "patch without train or eval" "subcommand" "$ADVX" patch
 expect_error "patch eval unknown option" "unknown option --foo" "$ADVX" patch eval --patch "$T/patch.png" --model small --foo 1
 expect_error "source model without attack" "--source-model needs an --attack" "$ADVX" eval --model small --source-model cnn
+expect_error "resume with other settings" "--epochs is recorded in the checkpoint" "$ADVX" train --resume "$T/ck.safetensors" --epochs 3 --out "$T/x.safetensors"
+expect_error "resume a non-checkpoint" "not an advx training checkpoint" "$ADVX" train --resume assets/models/small.safetensors --out "$T/x.safetensors"
+expect_error "adversarial training, black-box attack" "needs a gradient attack" "$ADVX" train --model small --adv noise --eps 0.3 --out "$T/x.safetensors"
+expect_error "attack parameter without --adv" "--eps does not apply to training without --adv" "$ADVX" train --model small --eps 0.3 --out "$T/x.safetensors"
+expect_error "adv weight without --adv" "need --adv ATTACK" "$ADVX" train --model small --adv-weight 0.5 --out "$T/x.safetensors"
+expect_error "adv weight out of range" "--adv-weight must be >= 0 and <= 1" "$ADVX" train --model small --adv fgsm --eps 0.3 --adv-weight 2 --out "$T/x.safetensors"
+expect_error "part out of range" "--part's I must be" "$ADVX" train --model small --part 5/5 --out "$T/x.safetensors"
+expect_error "part without a slash" "--part must look like I/N" "$ADVX" train --model small --part 2 --out "$T/x.safetensors"
+expect_error "cyclic with decay" "--lr-decay applies to --lr-schedule exp" "$ADVX" train --model small --lr-schedule cyclic --lr-decay 0.5 --out "$T/x.safetensors"
+expect_error "unknown schedule" "--lr-schedule must be exp or cyclic" "$ADVX" train --model small --lr-schedule step --out "$T/x.safetensors"
+expect_error "checkpoint-every without checkpoint" "--checkpoint-every needs --checkpoint" "$ADVX" train --model small --checkpoint-every 5 --out "$T/x.safetensors"
+expect_error "unknown ensemble" "--members must be one of" "$ADVX" eval --model small --defence ensemble --members bagged --n 10
+expect_error "knn on cifar" "use an MNIST model" "$ADVX" eval --model cifar_lenet --defence knn --n 10
 
 # Hostile input (issue 11): images are PNG only and checked before decoding; files behave.
 /usr/bin/python3 - "$T" <<'PY'

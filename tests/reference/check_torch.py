@@ -262,10 +262,11 @@ def main():
     torch.set_num_threads(2)
     torch.manual_seed(0)
 
-    shipped = [os.path.join(REPO, "assets", "models", a + ".safetensors") for a in ref.ARCHS]
-    shipped += [os.path.join(REPO, "assets", "models", "autoencoders", a + ".safetensors") for a in ("dae", "cae")]
-    models = args.models or [p for p in shipped
-                             if os.path.exists(p)]
+    # The shipped models of every architecture, the autoencoders, and the first member of each shipped
+    # ensemble (the other members are the same architecture, trained the same way).
+    extra = ["autoencoders/dae", "autoencoders/cae", "ensemble/regular_0", "ensemble/subsequence_0"]
+    models = args.models or [p for p in (os.path.join(REPO, "assets", "models", a + ".safetensors")
+                                         for a in ref.ARCHS + extra) if os.path.exists(p)]
     rep = Report()
     if not models:
         rep.check(False, "models", "no model files given and none in assets/models/")

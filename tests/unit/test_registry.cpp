@@ -124,6 +124,25 @@ TEST_CASE("every registered attack keeps the invariants (random models, untarget
   }
 }
 
+TEST_CASE("every registered attack keeps its budget and [0, 1] with every switch on", "[registry]") {
+  // The Bool parameters (early stop, an unclipped random start, ...) all on at once.
+  for (const AttackSpec& a : attacks()) {
+    ParamValues p = test_params(a);
+    bool any = false;
+    for (const ParamSpec& s : a.params)
+      if (s.type == ParamType::Bool) p.set(s.key, 1.0), any = true;
+    if (!any) continue;
+    INFO("attack " << a.name);
+    Sequential m = make_model("small", 21);
+    const Tensor x = test::random_images(5, 22);
+    const AttackInput in{m, cross_entropy_objective(), x, Goal{{0, 1, 2, 3, 4}, {}}, p, 7};
+    const AttackResult r = run_attack(a, in);
+    check_budget(a, p, x, r);
+    REQUIRE(run_attack(a, in).adv.data == r.adv.data);
+    REQUIRE(m.predict(r.adv) == r.pred);
+  }
+}
+
 TEST_CASE("every registered attack rejects bad input with clear messages", "[registry][errors]") {
   Sequential m = make_model("softmax", 1);
   const Tensor x = test::random_images(2, 3);
