@@ -6,10 +6,16 @@ the engine, for benchmarks/run.sh to put side by side.
     d/dx sum CE(logits, y), with the weights' requires_grad off so no dL/dW is computed,
     which is what the engine's loss_input_gradient does);
   - one training epoch of `small` on the 60k MNIST training images: Adam lr 1e-3, batch 64,
-    shuffled, PyTorch's default initialisation; wall time of the epoch loop (data already in memory).
+    shuffled, PyTorch's default initialisation; wall time of the epoch loop (data already in memory);
+  - one epoch of adversarial training of `small` with FGSM from a random start (Wong, Rice, Kolter
+    2020, arXiv:2001.03994, their train_mnist.py: eps 0.3, alpha 0.375, batch 100, Adam, cyclic lr
+    up to 5e-3 per batch), the random start clipped to [0, 1] as advx does; the attack's backward
+    asks for the input gradient only (torch.autograd.grad), like the engine's, so neither side
+    computes weight gradients it throws away.
 
 Prints one JSON object. Run with /usr/bin/python3 (the one with torch).
-Usage: /usr/bin/python3 benchmarks/bench_torch.py [--threads 2] [--reps 3] [--no-train]
+Usage: /usr/bin/python3 benchmarks/bench_torch.py [--threads 2] [--reps 3] [--no-train] [--no-inference]
+                                                 [--no-fgsm-rs]
 """
 import argparse
 import json
@@ -97,17 +103,66 @@ def bench_train(out):
     out["train_small_test_acc"] = acc
 
 
+def bench_train_fgsmrs(out, epochs=1):
+    """One epoch (of a one-epoch cyclic schedule, as `advx train --epochs 1 --lr-schedule cyclic`) of
+    FGSM-RS adversarial training of `small`."""
+    root = ref.data_dir(REPO)
+    x, y = ref.load_mnist("train", root)
+    xt, yt = ref.load_mnist("t10k", root)
+    torch.manual_seed(0)
+    model = ref.make_model("small").train()
+    eps, alpha, lr_max, batch = 0.3, 0.375, 5e-3, 100
+    opt = torch.optim.Adam(model.parameters(), lr=lr_max)
+    n = x.shape[0]
+    batches = (n + batch - 1) // batch
+
+    def lr_at(t):  # Wong et al.'s triangle: 0 -> lr_max at 2/5 of the run -> 0
+        peak = 0.4 * epochs
+        return lr_max * (t / peak if t <= peak else max(0.0, (epochs - t) / (epochs - peak)))
+
+    t0 = time.perf_counter()
+    order = torch.randperm(n)
+    for i, start in enumerate(range(0, n, batch)):
+        idx = order[start:start + batch]
+        xb, yb = x[idx], y[idx]
+        for g in opt.param_groups:
+            g["lr"] = lr_at((i + 1) / batches)
+        delta = torch.empty_like(xb).uniform_(-eps, eps)
+        delta = torch.max(torch.min(1 - xb, delta), 0 - xb).requires_grad_(True)
+        loss = F.cross_entropy(model(xb + delta), yb)
+        (grad,) = torch.autograd.grad(loss, delta)
+        delta = torch.clamp(delta.detach() + alpha * torch.sign(grad), -eps, eps)
+        delta = torch.max(torch.min(1 - xb, delta), 0 - xb)
+        loss = F.cross_entropy(model(xb + delta), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    secs = time.perf_counter() - t0
+    model.eval()
+    with torch.no_grad():
+        acc = sum((model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item()
+                  for i in range(0, xt.shape[0], 1000)) / xt.shape[0]
+    out["fgsmrs_small_epoch_s"] = secs
+    out["fgsmrs_small_img_s"] = n / secs
+    out["fgsmrs_small_test_acc"] = acc
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-train", action="store_true")
+    ap.add_argument("--no-inference", action="store_true")
+    ap.add_argument("--no-fgsm-rs", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     out = {"torch_version": torch.__version__, "threads": torch.get_num_threads()}
-    bench_inference(out, args.reps)
+    if not args.no_inference:
+        bench_inference(out, args.reps)
     if not args.no_train:
         bench_train(out)
+    if not args.no_fgsm_rs:
+        bench_train_fgsmrs(out)
     out["blas"] = loaded_blas()
     print(json.dumps(out))
 

@@ -160,6 +160,27 @@ def main():
                           fmt(t["train_small_test_acc"], 4), fmt(r, 2) + "x"])
     ttable = "\n".join("| " + " | ".join(r) + " |" for r in trows)
 
+    # FGSM-RS adversarial training epoch (when run.sh measured it).
+    fgsm_path = os.path.join(a.tmp, "advx_fgsmrs.txt")
+    fgsm = parse_advx_train(open(fgsm_path).read(), {"start": 0.0, "end": 0.0}) if os.path.exists(fgsm_path) else None
+    frows = None
+    fratios = {}
+    if fgsm:
+        fh = ["", "epoch s", "img/s", "clean test acc after 1 epoch", "torch epoch / advx epoch"]
+        frows = [fh, ["---"] * len(fh),
+                 ["advx", fmt(fgsm["train_small_epoch_s"], 1), fmt(fgsm["train_small_img_s"]),
+                  fmt(fgsm["train_small_test_acc"], 4), "-"]]
+        for name, t in (("torch", torch_ref), ("torch+OpenBLAS", torch_ob)):
+            if t and "fgsmrs_small_epoch_s" in t:
+                r = t["fgsmrs_small_epoch_s"] / fgsm["train_small_epoch_s"]
+                fratios[name] = r
+                frows.append([name, fmt(t["fgsmrs_small_epoch_s"], 1), fmt(t["fgsmrs_small_img_s"]),
+                              fmt(t["fgsmrs_small_test_acc"], 4), fmt(r, 2) + "x"])
+        result["advx_fgsmrs"] = fgsm
+        with open(os.path.join(REPO, out_json), "w") as f:
+            json.dump(result, f, indent=1)
+    ftable = "\n".join("| " + " | ".join(r) + " |" for r in frows) if frows else ""
+
     print("## Inference (batch 1/64/256), %s, %d threads\n" % (mach["cpu_model"], int(eng["threads"])))
     print(table)
     print("\n## One training epoch of `small` (60k MNIST, Adam lr 1e-3, batch 64)\n")
@@ -214,6 +235,22 @@ def main():
         "",
         ttable,
         "",
+    ]
+    if ftable:
+        lines += [
+            "## Training: one epoch of FGSM-RS adversarial training of `small`",
+            "",
+            "Wong, Rice, Kolter 2020 (arXiv:2001.03994): per batch of 100, a uniform random start in the 0.3-ball "
+            "(clipped to [0, 1]), one signed-gradient step of 0.375, then the training step on those adversarials; "
+            "Adam with the cyclic learning rate (peak 5e-3) of a one-epoch run. Both sides ask the attack's backward "
+            "for the input gradient only. advx: `%s train --model small --epochs 1 --seed 0 --batch 100 --lr 0.005 "
+            "--lr-schedule cyclic --adv pgd --eps 0.3 --steps 1 --step-size 0.375 --eval-n 0`; torch: "
+            "`bench_train_fgsmrs` in benchmarks/bench_torch.py." % a.advx,
+            "",
+            ftable,
+            "",
+        ]
+    lines += [
         "## Ratios",
         "",
         "- Engine GFLOP/s as a fraction of the Eigen GEMM rate at batch >= 64: %.0f%% to %.0f%% "
@@ -242,6 +279,11 @@ def main():
                         ("; %.2fx as fast as torch+OpenBLAS (%s)" % (ratios["torch+OpenBLAS"],
                          "met" if ratios["torch+OpenBLAS"] >= TRAIN_TARGET else "**not met**"))
                         if "torch+OpenBLAS" in ratios else ""))
+    if fratios:
+        lines.append("- FGSM-RS adversarial training epoch: advx is %s (target: at least as fast as torch+OpenBLAS: %s)."
+                     % ("; ".join("**%.2fx** as fast as %s" % (r, n) for n, r in fratios.items()),
+                        ("met" if fratios["torch+OpenBLAS"] >= 1.0 else "**not met**")
+                        if "torch+OpenBLAS" in fratios else "not measured"))
     lines += [
         "",
         "## How to read the torch columns",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # advx vs PyTorch on this machine, in one run:
 #   1. `advx bench --json`                      engine forward / forward+input-gradient throughput
-#   2. `advx train --model small --epochs 1`    one training epoch of `small` (Adam lr 1e-3, batch 64)
+#   2. `advx train --model small --epochs 1`    one training epoch of `small` (Adam lr 1e-3, batch 64),
+#      and one epoch of FGSM-RS adversarial training of `small` (Wong, Rice, Kolter 2020's recipe)
 #   3. benchmarks/bench_torch.py                the same with Debian's PyTorch 1.13, 2 threads, with
 #      Debian's default reference BLAS, and again with OpenBLAS if it is installed (Debian's torch
 #      calls the system BLAS for its Linear layers; the default libblas.so.3 is the slow reference one)
@@ -35,6 +36,12 @@ cat "$tmp/advx_train.txt" >&2
 # Column "torch": Debian's default BLAS, the reference libblas, even when OpenBLAS is installed and
 # the libblas.so.3 alternative points to it (as on a default Debian install without OpenBLAS).
 refblas=/usr/lib/x86_64-linux-gnu/blas
+fgsmrs=(--model small --epochs 1 --seed 0 --batch 100 --lr 0.005 --lr-schedule cyclic
+        --adv pgd --eps 0.3 --steps 1 --step-size 0.375 --eval-n 0 --quiet)
+echo "[2b/4] $advx train ${fgsmrs[*]}" >&2
+"$advx" train "${fgsmrs[@]}" --out "$tmp/fgsmrs.safetensors" > "$tmp/advx_fgsmrs.txt"
+cat "$tmp/advx_fgsmrs.txt" >&2
+
 echo "[3/4] LD_LIBRARY_PATH=$refblas $py benchmarks/bench_torch.py --threads 2" >&2
 LD_LIBRARY_PATH="$refblas" "$py" benchmarks/bench_torch.py --threads 2 > "$tmp/torch.json"
 

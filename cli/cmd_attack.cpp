@@ -1,5 +1,7 @@
 // advx attack: one image in, its adversarial out (PNG), with the predictions before and after.
 #include <cstdio>
+#include <map>
+#include <utility>
 
 #include "cli/command.h"
 #include "engine/io/image.h"
@@ -23,7 +25,8 @@ int run_attack(const Command& a) {
   const AttackChoice atk = attack_choice(a);
   ADVX_REQUIRE(atk.spec, "attack needs --attack (" + attack_names() + ") and its budget (e.g. --eps)");
   const DefenceChoice def = defence_choice(a);
-  Sequential m = load_model(path);
+  std::map<std::string, std::string> meta;
+  Sequential m = load_model(path, &meta);
   const int channels = m.input_shape()[0];
   const int target = a.integer("target", -1, 0, m.num_classes() - 1);
   const int given_label = a.integer("label", -1, 0, m.num_classes() - 1);
@@ -38,26 +41,38 @@ int run_attack(const Command& a) {
   // The attacked classifier: the model, or the defended model when --defence is given (the adaptive
   // attacker with --adaptive; else the adversarial is crafted on the bare model: oblivious).
   std::unique_ptr<Classifier> defended;
-  if (def.spec) defended = build_defence(*def.spec, disk_context(""), m, def.params, def.bpda);
+  if (def.spec) {
+    DefenceContext ctx = disk_context("");
+    if (meta.count("advx.dataset")) ctx.dataset = meta["advx.dataset"];
+    defended = build_defence(*def.spec, ctx, m, def.params, def.bpda);
+  }
   Classifier& scored = defended ? *defended : static_cast<Classifier&>(m);
   Classifier& source = def.adaptive ? scored : static_cast<Classifier&>(m);
   const Tensor p0 = scored.probabilities(x);
   const int pred0 = argmax_rows(p0)[0];
   const int label = given_label >= 0 ? given_label : pred0;
   Goal goal{{label}, target >= 0 ? std::vector<int>{target} : std::vector<int>{}};
-  const AttackResult r = run_attack(*atk.spec, AttackInput{source, cross_entropy_objective(), x, goal, atk.params, atk.seed});
+  const AttackResult r =
+      run_attack(*atk.spec, AttackInput{source, cross_entropy_objective(), x, goal, atk.params, atk.seed});
   const Tensor p1 = scored.probabilities(r.adv);
   const int pred1 = argmax_rows(p1)[0];
   Tensor out = r.adv;
   out.shape.erase(out.shape.begin());
   save_png(a.str("out"), out);
   const Norms nm = perturbation_norms(r.adv, x, 0);
-  if (defended) std::printf("defence:     %s (%s attacker)\n", scored.name().c_str(), def.adaptive ? "adaptive" : "oblivious");
+  if (defended)
+    std::printf("defence:     %s (%s attacker)\n", scored.name().c_str(), def.adaptive ? "adaptive" : "oblivious");
   std::printf("clean:       predicted %d (p = %.3f), label %d\n", pred0,
               static_cast<double>(p0.data[static_cast<size_t>(pred0)]), label);
   std::printf("adversarial: predicted %d (p = %.3f), L-inf %.4f, L2 %.3f, L0 %lld px, %s\n", pred1,
               static_cast<double>(p1.data[static_cast<size_t>(pred1)]), nm.linf, nm.l2, static_cast<long long>(nm.l0),
               attack_succeeded(pred1, label, target) ? "attack succeeded" : "attack failed");
+  // What the defended model says besides its prediction (a detector's score against its threshold).
+  if (auto* rep = dynamic_cast<Reporter*>(defended.get()))
+    for (const auto& [what, input] : {std::pair<const char*, const Tensor*>{"clean", &x}, {"adversarial", &r.adv}})
+      for (const DefenceReport::Score& sc : rep->report(*input).scores)
+        std::printf("%-12s %s %.4g vs threshold %.4g: %s\n", (std::string(what) + ":").c_str(), sc.name.c_str(),
+                    sc.value, sc.threshold, sc.flagged ? "flagged" : "passes");
   std::printf("wrote %s\n", a.str("out").c_str());
   return 0;
 }

@@ -104,7 +104,8 @@ void Command::check_unknown() const {
   for (const CLI::Option* o : app_->get_options())
     if (!o->get_lnames().empty() && o->get_lnames()[0] != "help") list += " --" + o->get_lnames()[0];
   for (const std::string& r : rest)
-    if (r.rfind("--", 0) == 0) throw Error("unknown option " + r.substr(0, r.find('=')) + "; this command takes:" + list);
+    if (r.rfind("--", 0) == 0)
+      throw Error("unknown option " + r.substr(0, r.find('=')) + "; this command takes:" + list);
   throw Error("unexpected argument '" + rest[0] + "' (options look like --name value)");
 }
 
@@ -119,31 +120,20 @@ std::string model_path(const std::string& s) {
               "/assets/models)");
 }
 
-namespace {
-
-std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> attack_tables() {
-  std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> t;
+Tables attack_tables() {
+  Tables t;
   for (const AttackSpec& a : attacks()) t.emplace_back(a.name, &a.params);
   return t;
 }
 
-std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> defence_tables() {
-  std::vector<std::pair<std::string, const std::vector<ParamSpec>*>> t;
+Tables defence_tables() {
+  Tables t;
   for (const DefenceSpec& d : defences()) t.emplace_back(d.name, &d.params);
   return t;
 }
 
-}  // namespace
-
 void attack_options(Command& c) {
-  std::string list = "none";
-  for (const AttackSpec& a : attacks()) list += ", " + a.name;
-  std::string help = "the attack: " + list + " (default none: clean only)";
-  for (const AttackSpec& a : attacks()) help += "\n  " + a.name + ": " + a.summary + " (" + a.citation + ")";
-  c.option("attack", help, "NAME");
-  c.table_options(attack_tables());
-  c.option("target", "targeted attack towards this class (default: untargeted)", "T");
-  c.option("seed", "seed of every random choice of the attack (default 0)", "S");
+  attack_only_options(c);
   std::string dlist = "none";
   for (const DefenceSpec& d : defences()) dlist += ", " + d.name;
   std::string dhelp = "a defence in front of the model: " + dlist;
@@ -152,6 +142,17 @@ void attack_options(Command& c) {
   c.table_options(defence_tables());
   c.flag("adaptive", "also attack the defended model itself (through BPDA where a step is not differentiable)");
   c.flag("no-bpda", "with --adaptive: follow the defence's true gradient instead (zero for a threshold: masking)");
+}
+
+void attack_only_options(Command& c) {
+  std::string list = "none";
+  for (const AttackSpec& a : attacks()) list += ", " + a.name;
+  std::string help = "the attack: " + list + " (default none: clean only)";
+  for (const AttackSpec& a : attacks()) help += "\n  " + a.name + ": " + a.summary + " (" + a.citation + ")";
+  c.option("attack", help, "NAME");
+  c.table_options(attack_tables());
+  c.option("target", "targeted attack towards this class (default: untargeted)", "T");
+  c.option("seed", "seed of every random choice of the attack (default 0)", "S");
 }
 
 AttackChoice attack_choice(const Command& c) {

@@ -55,9 +55,17 @@ class Command {
 // A shipped model name ("cnn") or a path to a .safetensors file.
 std::string model_path(const std::string& name_or_path);
 
+// The parameter tables of every registered attack / defence, with their owners' names (for
+// Command::table_options and reject_others).
+using Tables = std::vector<std::pair<std::string, const std::vector<ParamSpec>*>>;
+Tables attack_tables();
+Tables defence_tables();
+
 // --attack NAME and its parameters (engine/attacks); --defence NAME, its parameters, --adaptive,
 // --no-bpda. Shared by eval and attack.
 void attack_options(Command& c);
+// --attack NAME, its parameters, --target, --seed: the attack part of attack_options.
+void attack_only_options(Command& c);
 struct AttackChoice {
   const AttackSpec* spec = nullptr;  // nullptr: --attack none
   ParamValues params;

@@ -19,6 +19,8 @@ void setup_dump(Command&);
 int run_dump(const Command&);
 void setup_patch(Command&);
 int run_patch(const Command&);
+void setup_detect(Command&);
+int run_detect(const Command&);
 
 const std::vector<CommandDef>& commands() {
   static const std::vector<CommandDef> list = {
@@ -30,6 +32,8 @@ const std::vector<CommandDef>& commands() {
       {"info", "a model's layers, shapes, recipe and accuracy", setup_info, run_info},
       {"dump", "logits and input gradients on the first N test images (for cross-checks)", setup_dump, run_dump},
       {"patch", "train a universal targeted adversarial patch, or score one on test images", setup_patch, run_patch},
+      {"detect", "MMD two-sample test: are batches of (adversarial) inputs told apart from clean data?", setup_detect,
+       run_detect},
   };
   return list;
 }

@@ -15,10 +15,14 @@ const Tensor& Sequential::forward(const Tensor& x, bool train) {
   return acts_.back();
 }
 
-void Sequential::backward(const Tensor& dlogits, Tensor* dx, bool param_grads) {
+void Sequential::backward(const Tensor& dlogits, Tensor* dx, bool param_grads, const Tensor* extra,
+                          std::size_t extra_at) {
   ADVX_REQUIRE(acts_.size() == layers.size() + 1, "backward called before forward");
   ADVX_REQUIRE(dlogits.shape == acts_.back().shape, "backward: gradient shape " + shape_str(dlogits.shape) +
                                                         " != logits shape " + shape_str(acts_.back().shape));
+  ADVX_REQUIRE(!extra || (extra_at >= 1 && extra_at <= layers.size() && extra->shape == acts_[extra_at].shape),
+               "backward: the extra gradient must match activation " + std::to_string(extra_at) + " of '" + arch +
+                   "' (1.." + std::to_string(layers.size()) + ")");
   grads_.resize(layers.size() + 1);
   // Without an input gradient wanted, nothing below the first layer with parameters needs dL/dx.
   size_t stop = 0;
@@ -28,11 +32,22 @@ void Sequential::backward(const Tensor& dlogits, Tensor* dx, bool param_grads) {
   }
   const Tensor* g = &dlogits;
   for (size_t i = layers.size(); i-- > stop;) {
+    if (extra && i + 1 == extra_at) {  // dL/d(acts_[i + 1]) gains the hidden-layer loss's gradient
+      injected_.resize(g->shape);
+      injected_.mat() = g->mat() + extra->mat();
+      g = &injected_;
+    }
     // The lowest layer run writes dL/dx only when the caller wants the input gradient.
     Tensor* out = (i == 0) ? dx : (i == stop ? nullptr : &grads_[i]);
     layers[i]->backward(acts_[i], acts_[i + 1], *g, out, param_grads);
     g = out;
   }
+}
+
+const Tensor& Sequential::activation(std::size_t i) const {
+  ADVX_REQUIRE(i < acts_.size(), "activation " + std::to_string(i) + " of '" + arch + "': run forward first (" +
+                                     std::to_string(acts_.size()) + " activations kept)");
+  return acts_[i];
 }
 
 std::vector<Param> Sequential::params() {

@@ -36,7 +36,14 @@ class Sequential : public Classifier {
   const Tensor& forward(const Tensor& x, bool train = false);
   // Given dL/dlogits for the last forward: writes dL/dx into *dx (if not null) and adds the weight
   // gradients into each layer's grads (if param_grads). Does not change forward state.
-  void backward(const Tensor& dlogits, Tensor* dx, bool param_grads);
+  // `extra` (if not null) is a further dL/d(activation(extra_at)) added where the backward pass
+  // reaches that activation: a loss on a hidden layer (a detector's score on the last hidden layer,
+  // a contractive penalty on an encoder's units). 1 <= extra_at <= layers.size().
+  void backward(const Tensor& dlogits, Tensor* dx, bool param_grads, const Tensor* extra = nullptr,
+                std::size_t extra_at = 0);
+  // The activations of the last forward: activation(0) is the input, activation(i + 1) the output of
+  // layer i (activation(layers.size()) the logits). Valid until the next forward.
+  const Tensor& activation(std::size_t i) const;
 
   // Parameters with PyTorch nn.Sequential names: "<layer index>.weight", "<layer index>.bias".
   std::vector<Param> params();
@@ -55,7 +62,7 @@ class Sequential : public Classifier {
   int num_classes_ = 0;
   std::vector<Tensor> acts_;   // acts_[0] = input copy, acts_[i+1] = output of layer i
   std::vector<Tensor> grads_;  // scratch for backward: dL/d(acts_[i])
-  Tensor dlogits_;
+  Tensor dlogits_, injected_;
 };
 
 }  // namespace advx

@@ -2,9 +2,65 @@
 
 #include <cmath>
 
+#include "engine/error.h"
 #include "engine/parallel.h"
 
 namespace advx {
+namespace {
+
+// slots[s][i] -> buffers["<names[s]>.<param i's name>"].
+OptimizerState pack(const std::vector<Param>& params, const std::vector<std::string>& names,
+                    const std::vector<const std::vector<std::vector<float>>*>& slots, std::int64_t steps) {
+  OptimizerState s;
+  s.steps = steps;
+  for (size_t k = 0; k < names.size(); ++k)
+    for (size_t i = 0; i < slots[k]->size() && i < params.size(); ++i)
+      s.buffers[names[k] + "." + params[i].name] = (*slots[k])[i];
+  return s;
+}
+
+// The inverse of pack(), every buffer checked against its parameter's size. No buffers: fresh state.
+void unpack(const std::vector<Param>& params, const std::vector<std::string>& names,
+            const std::vector<std::vector<std::vector<float>>*>& slots, const OptimizerState& s) {
+  for (auto* slot : slots) slot->clear();
+  if (s.buffers.empty()) return;
+  ADVX_REQUIRE(s.buffers.size() == names.size() * params.size(),
+               "optimiser state has " + std::to_string(s.buffers.size()) + " buffers, expected " +
+                   std::to_string(names.size() * params.size()) +
+                   ": the checkpoint belongs to another model or optimiser");
+  for (size_t k = 0; k < names.size(); ++k) {
+    slots[k]->assign(params.size(), {});
+    for (size_t i = 0; i < params.size(); ++i) {
+      const std::string key = names[k] + "." + params[i].name;
+      auto it = s.buffers.find(key);
+      ADVX_REQUIRE(it != s.buffers.end() && static_cast<std::int64_t>(it->second.size()) == params[i].value->size(),
+                   "optimiser state '" + key +
+                       "' is missing or has the wrong size: the checkpoint belongs to "
+                       "another model or optimiser");
+      (*slots[k])[i] = it->second;
+    }
+  }
+}
+
+}  // namespace
+
+OptimizerState SGD::state(const std::vector<Param>& params) const {
+  return pack(params, {"velocity"}, {&velocity_}, 0);
+}
+
+void SGD::set_state(const std::vector<Param>& params, const OptimizerState& s) {
+  unpack(params, {"velocity"}, {&velocity_}, s);
+}
+
+OptimizerState Adam::state(const std::vector<Param>& params) const {
+  return pack(params, {"m", "v"}, {&m_, &v_}, t_);
+}
+
+void Adam::set_state(const std::vector<Param>& params, const OptimizerState& s) {
+  ADVX_REQUIRE(s.steps >= 0, "optimiser state: negative step count");
+  unpack(params, {"m", "v"}, {&m_, &v_}, s);
+  t_ = static_cast<long>(s.steps);
+}
 
 void SGD::step(const std::vector<Param>& params) {
   if (velocity_.size() != params.size()) {

@@ -1,16 +1,31 @@
 // Optimisers over a model's parameters. Same update rules as torch.optim.SGD (momentum,
 // dampening 0) and torch.optim.Adam (Kingma & Ba 2015, arXiv:1412.6980).
 #pragma once
+#include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "engine/layers/layer.h"
 
 namespace advx {
 
+// What an optimiser carries from one step to the next, for checkpoints: its step count and one
+// buffer per slot and parameter, named "<slot>.<parameter name>" ("m.0.weight", "v.0.weight" for
+// Adam, "velocity.0.weight" for SGD); no buffers before the first step.
+struct OptimizerState {
+  std::int64_t steps = 0;
+  std::map<std::string, std::vector<float>> buffers;
+};
+
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual void step(const std::vector<Param>& params) = 0;
+  // The state over `params` (the same list step() is given), and back; set_state checks every
+  // buffer's name and size against `params` and throws advx::Error naming the first mismatch.
+  virtual OptimizerState state(const std::vector<Param>& params) const = 0;
+  virtual void set_state(const std::vector<Param>& params, const OptimizerState& s) = 0;
   float lr = 1e-3f;
 };
 
@@ -18,6 +33,8 @@ class SGD : public Optimizer {
  public:
   SGD(float learning_rate, float momentum_) : momentum(momentum_) { lr = learning_rate; }
   void step(const std::vector<Param>& params) override;
+  OptimizerState state(const std::vector<Param>& params) const override;
+  void set_state(const std::vector<Param>& params, const OptimizerState& s) override;
   float momentum;
 
  private:
@@ -31,6 +48,8 @@ class Adam : public Optimizer {
     lr = learning_rate;
   }
   void step(const std::vector<Param>& params) override;
+  OptimizerState state(const std::vector<Param>& params) const override;
+  void set_state(const std::vector<Param>& params, const OptimizerState& s) override;
   float beta1, beta2, eps;
 
  private:

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/io/image.h"
 
 namespace advx {
 
@@ -19,59 +20,6 @@ void grey_dims(const Tensor& img, int& h, int& w) {
   w = img.shape[img.shape.size() - 1];
   ADVX_REQUIRE(h > 0 && w > 0 && img.size() == static_cast<std::int64_t>(h) * w,
                "preprocess: image " + shape_str(img.shape) + " has " + std::to_string(img.size()) + " values");
-}
-
-// Weight of source interval [s0, s0 + 1) inside [a, b).
-float overlap(float a, float b, float s0) {
-  return std::max(0.0f, std::min(b, s0 + 1.0f) - std::max(a, s0));
-}
-
-Tensor shrink_area(const Tensor& img, int h, int w, int oh, int ow) {
-  Tensor out({1, oh, ow});
-  const float sy = static_cast<float>(h) / static_cast<float>(oh);
-  const float sx = static_cast<float>(w) / static_cast<float>(ow);
-  for (int oy = 0; oy < oh; ++oy) {
-    const float y0 = static_cast<float>(oy) * sy, y1 = y0 + sy;
-    const int iy0 = static_cast<int>(std::floor(y0)), iy1 = std::min(h, static_cast<int>(std::ceil(y1)));
-    for (int ox = 0; ox < ow; ++ox) {
-      const float x0 = static_cast<float>(ox) * sx, x1 = x0 + sx;
-      const int ix0 = static_cast<int>(std::floor(x0)), ix1 = std::min(w, static_cast<int>(std::ceil(x1)));
-      float sum = 0.0f, area = 0.0f;
-      for (int iy = iy0; iy < iy1; ++iy) {
-        const float wy = overlap(y0, y1, static_cast<float>(iy));
-        for (int ix = ix0; ix < ix1; ++ix) {
-          const float wgt = wy * overlap(x0, x1, static_cast<float>(ix));
-          sum += wgt * img.data[static_cast<size_t>(iy) * w + ix];
-          area += wgt;
-        }
-      }
-      out.data[static_cast<size_t>(oy) * ow + ox] = area > 0.0f ? sum / area : 0.0f;
-    }
-  }
-  return out;
-}
-
-Tensor enlarge_bilinear(const Tensor& img, int h, int w, int oh, int ow) {
-  Tensor out({1, oh, ow});
-  auto at = [&](int y, int x) {
-    y = std::clamp(y, 0, h - 1);
-    x = std::clamp(x, 0, w - 1);
-    return img.data[static_cast<size_t>(y) * w + x];
-  };
-  for (int oy = 0; oy < oh; ++oy) {
-    const float fy = (static_cast<float>(oy) + 0.5f) * static_cast<float>(h) / static_cast<float>(oh) - 0.5f;
-    const int y0 = static_cast<int>(std::floor(fy));
-    const float ty = fy - static_cast<float>(y0);
-    for (int ox = 0; ox < ow; ++ox) {
-      const float fx = (static_cast<float>(ox) + 0.5f) * static_cast<float>(w) / static_cast<float>(ow) - 0.5f;
-      const int x0 = static_cast<int>(std::floor(fx));
-      const float tx = fx - static_cast<float>(x0);
-      const float top = at(y0, x0) * (1 - tx) + at(y0, x0 + 1) * tx;
-      const float bottom = at(y0 + 1, x0) * (1 - tx) + at(y0 + 1, x0 + 1) * tx;
-      out.data[static_cast<size_t>(oy) * ow + ox] = top * (1 - ty) + bottom * ty;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -118,8 +66,7 @@ Tensor fit_to_box(const Tensor& img, int size) {
   Tensor flat = img;
   flat.shape = {1, h, w};
   if (oh == h && ow == w) return flat;
-  if (scale <= 1.0f) return shrink_area(flat, h, w, oh, ow);
-  return enlarge_bilinear(flat, h, w, oh, ow);
+  return resize_image(flat, oh, ow);
 }
 
 void center_of_mass(const Tensor& img, float& cx, float& cy) {

@@ -35,8 +35,8 @@ struct PreprocessInfo {
 InkBox ink_bbox(const Tensor& img, float threshold);
 // The box's pixels as [1, h, w]. Throws advx::Error if the box is empty or outside the image.
 Tensor crop_box(const Tensor& img, const InkBox& box);
-// Scales [1, h, w] so that max(h, w) == size, keeping the aspect ratio (area averaging when
-// shrinking, bilinear when enlarging). Returns [1, h', w'].
+// Scales [1, h, w] so that max(h, w) == size, keeping the aspect ratio, through resize_image
+// (engine/io/image.h: area averaging when shrinking, bilinear when enlarging). Returns [1, h', w'].
 Tensor fit_to_box(const Tensor& img, int size);
 // Intensity-weighted mean pixel position (index coordinates: pixel i's centre is at i). The image's
 // centre if it has no mass.

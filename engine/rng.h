@@ -9,8 +9,13 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 
 namespace advx {
+
+// A 64-bit seed derived from a seed and a position (SplitMix64 finaliser over both): independent,
+// reproducible streams per batch or per member without keeping generator state.
+std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t position);
 
 class Rng {
  public:
@@ -34,6 +39,12 @@ class Rng {
     return r % n;
   }
   std::uint64_t next_u64() { return gen_(); }
+
+  // The generator's whole state as text and back, to checkpoint a run and resume it with the same
+  // numbers (the standard fixes mersenne_twister_engine's stream format: 312 words and a position).
+  // set_state throws advx::Error on text that is not such a state.
+  std::string state() const;
+  void set_state(const std::string& text);
 
  private:
   std::mt19937_64 gen_;

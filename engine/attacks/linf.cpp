@@ -11,7 +11,10 @@
 // Deviations, stated: (1) with early_stop, a sample is frozen at the first iterate that fools the
 // model (standard PGD would keep stepping; the success rate is the same, the gradient calls fewer);
 // (2) restarts after the first run only on samples not yet fooled; (3) per sample the kept result is
-// the successful one, else the one with the highest objective value.
+// the successful one, else the one with the highest objective value; (4) PGD's random start is
+// clipped to [0, 1] (Madry et al.'s code) unless `unclipped_start` asks for the start in the eps-ball
+// only (Wong, Rice, Kolter 2020's MNIST training code; the start is then never a result, not even
+// with early stop, since only projected iterates are valid images).
 //
 // Resumable: one step() is one iteration of the inner loop (a forward + backward of every sample
 // still running, or the final evaluation); a restart begins inside the step that follows the last
@@ -89,9 +92,7 @@ class LinfRun : public AttackRun {
   }
 
  private:
-  bool fooled(int i, int pred) const {
-    return attack_succeeded(pred, goal_.labels[static_cast<size_t>(i)], goal_.target(static_cast<size_t>(i)));
-  }
+  bool fooled(int i, int pred) const { return goal_.succeeded(static_cast<size_t>(i), pred); }
 
   // Records the evaluation of sample i at `point` (logits z, objective value v) if it beats the best.
   void consider(int i, const float* point, const float* z, int pred, float v) {
@@ -124,7 +125,7 @@ class LinfRun : public AttackRun {
       for (std::int64_t j = 0; j < per_; ++j)
         c[j] = cfg_.random_start ? c0[j] + rng_.uniform(-cfg_.eps, cfg_.eps) : c0[j];
     }
-    if (cfg_.random_start) project_linf(cur_, x_, cfg_.eps);
+    if (cfg_.random_start && cfg_.clip_start) project_linf(cur_, x_, cfg_.eps);
   }
 
   // Iteration t_ of the current restart; false when the restart has ended.
@@ -137,6 +138,7 @@ class LinfRun : public AttackRun {
       return false;
     }
     gather(cur_, idx_, xa_);
+    ga_.reject = goal_.reject;
     ga_.labels.resize(idx_.size());
     ga_.targets.resize(goal_.targeted() ? idx_.size() : 0);
     for (size_t k = 0; k < idx_.size(); ++k) {
@@ -159,7 +161,8 @@ class LinfRun : public AttackRun {
     for (size_t k = 0; k < idx_.size(); ++k) {
       const int i = idx_[k];
       // Early stop: freeze a sample at the first iterate that fools the model.
-      if (last || (cfg_.early_stop && fooled(i, preds[k]))) {
+      const bool valid = t_ > 0 || !cfg_.random_start || cfg_.clip_start;  // an unclipped start is no image
+      if (last || (cfg_.early_stop && valid && fooled(i, preds[k]))) {
         consider(i, xa_.ptr() + static_cast<std::int64_t>(k) * per_, logits.ptr() + static_cast<std::int64_t>(k) * k_,
                  preds[k], values_[k]);
         continue;
@@ -241,8 +244,14 @@ std::vector<ParamSpec> iterative_params(bool pgd) {
     ParamSpec r = int_param("restarts", 1, 100, 1, "random restarts; per image the best result is kept");
     r.advanced = true;
     p.push_back(r);
+    ParamSpec u = bool_param("unclipped_start", false,
+                             "take the first gradient at the random start before clipping it to [0, 1] (Wong et "
+                             "al. 2020's MNIST training); every step is clipped as always");
+    u.advanced = true;
+    p.push_back(u);
   }
-  ParamSpec es = bool_param("early_stop", false, "stop stepping an image once it is fooled (same success, fewer calls)");
+  ParamSpec es =
+      bool_param("early_stop", false, "stop stepping an image once it is fooled (same success, fewer calls)");
   es.advanced = true;
   p.push_back(es);
   return p;
@@ -260,6 +269,7 @@ std::unique_ptr<AttackRun> start_from(const AttackInput& in, bool iterative, boo
     c.step_size = s > 0.0f ? s : -1.0f;
     c.early_stop = in.params.flag("early_stop");
     if (in.params.has("restarts")) c.restarts = in.params.integer("restarts");
+    if (in.params.has("unclipped_start")) c.clip_start = !in.params.flag("unclipped_start");
     if (c.restarts > 1 || c.early_stop) c.evaluate = true;  // both choose results by evaluating them
   } else {
     c.steps = 1;

@@ -17,9 +17,13 @@ struct LinfAttack {
   int steps = 1;              // 1 with step_size = eps and no random start = FGSM
   float step_size = -1.0f;    // < 0: eps for one step, else 2.5 * eps / steps (Madry et al.)
   bool random_start = false;  // uniform start in the eps-ball (PGD)
-  int restarts = 1;           // independent runs; per sample the best is kept
-  bool early_stop = false;    // freeze samples as soon as they are fooled (saves gradient calls)
-  std::uint64_t seed = 0;     // random start; same seed, same result
+  // The random start clipped to [0, 1] as well (true), or left in the eps-ball only (false: Wong,
+  // Rice, Kolter 2020's MNIST training takes the first gradient there, pixels below 0 included).
+  // Every step is projected onto the eps-ball and [0, 1] either way, so results are valid images.
+  bool clip_start = true;
+  int restarts = 1;         // independent runs; per sample the best is kept
+  bool early_stop = false;  // freeze samples as soon as they are fooled (saves gradient calls)
+  std::uint64_t seed = 0;   // random start; same seed, same result
   // Evaluate the final iterate (one more forward pass) to fill pred, logits and success. false
   // skips that pass when only the image is wanted (the web API's advx.fgsm): pred stays -1, success
   // 0, logits unset. Needs restarts == 1 and no early stop, which choose results by evaluating them.

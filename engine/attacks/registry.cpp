@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "engine/attacks/attack.h"
+#include "engine/detect/detector.h"
 #include "engine/error.h"
 #include "engine/loss.h"
 
@@ -59,6 +60,12 @@ std::unique_ptr<AttackRun> start_attack(const AttackSpec& spec, const AttackInpu
   const auto n = static_cast<size_t>(in.x.dim(0));
   check_labels(in.model, in.goal.labels, n, "labels");
   if (in.goal.targeted()) check_labels(in.model, in.goal.targets, n, "targets");
+  ADVX_REQUIRE(in.goal.reject >= -1 && in.goal.reject < in.model.num_classes(),
+               "reject class " + std::to_string(in.goal.reject) + " is out of range: classes are 0.." +
+                   std::to_string(in.model.num_classes() - 1) + " (-1: none)");
+  // A detecting model is attacked together with its detector (Carlini & Wagner 2017): see detector.h.
+  if (auto* d = dynamic_cast<DetectorDefence*>(&in.model); d && in.goal.reject < 0)
+    return start_through_detector(spec, in, *d);
   return spec.start(in);
 }
 
@@ -81,8 +88,7 @@ void evaluate_result(Classifier& model, const Goal& goal, AttackResult& r) {
   r.queries += r.adv.dim(0);
   r.pred = argmax_rows(r.logits);
   r.success.assign(r.pred.size(), 0);
-  for (size_t i = 0; i < r.pred.size(); ++i)
-    r.success[i] = attack_succeeded(r.pred[i], goal.labels[i], goal.target(i));
+  for (size_t i = 0; i < r.pred.size(); ++i) r.success[i] = goal.succeeded(i, r.pred[i]);
 }
 
 namespace {

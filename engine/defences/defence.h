@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/classifier.h"
@@ -27,10 +28,27 @@ class Sequential;
 // nearest-neighbour defence, clean validation images to set a detector's threshold). The CLI reads
 // them from disk; the playground from its model store and shipped samples (which may still be
 // downloading: then the call throws advx::Error saying so, and the playground tries again).
+//
+// Splits: "train", "test" and "validation". The test set is split in two by index parity:
+//   validation  the ODD-indexed test images (1, 3, 5, ...): the clean images a detector's threshold
+//               is set on, never attacked, never scored;
+//   held out    the EVEN-indexed test images (0, 2, 4, ...): where a detecting defence is evaluated
+//               (held_out_split), so its false-positive rate is measured on clean images its
+//               threshold never saw.
+// Why parity and not halves: MNIST's two test halves come from different writers (LeCun et al.:
+// the first 5000 are cleaner), and squeezing scores differ between them: a 5% threshold set on test
+// images 5000-9999 flagged 9.1% of images 0-4999 (`small`, 1-bit + 2x2 median); set on the odd
+// images it flags 4.96% of the even ones.
+// A defence that keeps a companion model keeps a copy of the context: the disk context's cache of
+// loaded models lives as long as any copy of it.
 struct DefenceContext {
   std::function<Sequential&(const std::string& name)> model;
   std::function<const Dataset&(const std::string& name, const std::string& split)> data;
+  std::string dataset = "mnist";  // the base model's dataset (its validation split calibrates detectors)
 };
+// The odd-indexed images of a test split (validation) and the even-indexed ones (held out).
+Dataset validation_split(const Dataset& test);
+Dataset held_out_split(const Dataset& test);
 // A context for the command line and the tests: models from assets/models/NAME.safetensors (or
 // the source tree's), data from `data_dir`, each loaded once and kept.
 DefenceContext disk_context(const std::string& data_dir);
@@ -48,8 +66,14 @@ struct DefenceReport {
     int pred = -1;
     std::vector<float> probs;
   };
+  struct Neighbour {  // a nearest-neighbour defence's training samples, nearest first
+    int index = -1;   // in the training set
+    int label = -1;
+    double distance = 0.0;  // Euclidean, in the space the defence searches (pixels or features)
+  };
   std::vector<Score> scores;
   std::vector<Vote> votes;
+  std::vector<Neighbour> neighbours;
 };
 // Implemented (besides Classifier) by defended models that have more to show; the playground finds
 // it with dynamic_cast.
@@ -71,8 +95,12 @@ struct DefenceSpec {
   // bpda = true: non-differentiable steps backpropagate as the identity (the adaptive attacker's
   // view); false: their true gradient (zero almost everywhere: gradient masking).
   std::function<std::unique_ptr<Classifier>(const DefenceContext& ctx, Classifier& base, const ParamValues& params,
-                                             bool bpda)>
+                                            bool bpda)>
       build;
+  // What build() will ask the context for with these parameters, so a UI can fetch it first (null:
+  // nothing): model names as DefenceContext::model takes them, and (dataset, split) pairs.
+  std::function<std::vector<std::string>(const ParamValues& params)> models;
+  std::function<std::vector<std::pair<std::string, std::string>>(const ParamValues& params)> data;
 };
 
 const std::vector<DefenceSpec>& defences();

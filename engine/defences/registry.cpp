@@ -47,6 +47,36 @@ std::unique_ptr<Classifier> build_defence(const DefenceSpec& spec, const Defence
   return spec.build(ctx, base, params, bpda);
 }
 
+namespace {
+
+// Every second image of `d` from `first` (0 or 1).
+Dataset every_other(const Dataset& d, int first) {
+  ADVX_REQUIRE(d.size() >= 2, "splitting '" + d.name + "' by index parity needs at least 2 images");
+  Dataset out = d;
+  const int n = (d.size() - first + 1) / 2;
+  Shape s = d.images.shape;
+  s[0] = n;
+  out.images = Tensor(s);
+  out.labels.resize(static_cast<std::size_t>(n));
+  const std::int64_t per = d.images.sample_size();
+  for (int k = 0; k < n; ++k) {
+    const int i = first + 2 * k;
+    std::copy_n(d.images.ptr() + static_cast<std::int64_t>(i) * per, per,
+                out.images.ptr() + static_cast<std::int64_t>(k) * per);
+    out.labels[static_cast<std::size_t>(k)] = d.labels[static_cast<std::size_t>(i)];
+  }
+  return out;
+}
+
+}  // namespace
+
+Dataset validation_split(const Dataset& test) {
+  return every_other(test, 1);
+}
+Dataset held_out_split(const Dataset& test) {
+  return every_other(test, 0);
+}
+
 DefenceContext disk_context(const std::string& data_dir) {
   // Loaded once per context and kept (shared by copies of the context).
   auto models = std::make_shared<std::map<std::string, std::unique_ptr<Sequential>>>();
@@ -66,7 +96,12 @@ DefenceContext disk_context(const std::string& data_dir) {
   c.data = [sets, data_dir](const std::string& name, const std::string& split) -> const Dataset& {
     const std::string key = name + "/" + split;
     auto it = sets->find(key);
-    if (it == sets->end()) it = sets->emplace(key, load_dataset(resolve_data_dir(data_dir), name, split)).first;
+    if (it == sets->end()) {
+      const std::string dir = resolve_data_dir(data_dir);
+      it = sets->emplace(key, split == "validation" ? validation_split(load_dataset(dir, name, "test"))
+                                                    : load_dataset(dir, name, split))
+               .first;
+    }
     return it->second;
   };
   return c;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "engine/detect/detector.h"
 #include "engine/error.h"
 #include "engine/norms.h"
 
@@ -26,7 +27,8 @@ Crafter registered_attack(const AttackSpec& spec, const ParamValues& params, std
   check_values(spec.params, params, "");
   const AttackSpec* s = &spec;  // registry entries live for the whole program
   return [s, params, seed, objective](Classifier& source, const Tensor& x, const Goal& goal) {
-    return run_attack(*s, AttackInput{source, objective ? *objective : cross_entropy_objective(), x, goal, params, seed});
+    return run_attack(*s,
+                      AttackInput{source, objective ? *objective : cross_entropy_objective(), x, goal, params, seed});
   };
 }
 
@@ -40,14 +42,26 @@ Evaluation::Evaluation(Classifier& model, const Dataset& data, EvalConfig cfg, C
     : model_(model), source_(source ? *source : model), data_(data), cfg_(std::move(cfg)) {
   ADVX_REQUIRE(cfg_.batch >= 1, "batch must be >= 1");
   ADVX_REQUIRE(cfg_.target < model_.num_classes(), "target class " + std::to_string(cfg_.target) +
-                                                      " is out of range: classes are 0.." +
-                                                      std::to_string(model_.num_classes() - 1));
+                                                       " is out of range: classes are 0.." +
+                                                       std::to_string(model_.num_classes() - 1));
   ADVX_REQUIRE(source_.num_classes() == model_.num_classes() && source_.input_shape() == model_.input_shape(),
                "the source model '" + source_.name() + "' and the scored model '" + model_.name() +
                    "' differ in input shape or classes; transfer needs the same task");
   n_ = data_.size();
   r_.n = n_;
   if (cfg_.keep_adv) r_.adv = data_.images;
+  detector_ = dynamic_cast<DetectorDefence*>(&model_);
+  if (detector_) {
+    ADVX_REQUIRE(detector_->calibrated(), "the detector '" + model_.name() + "' has no threshold: calibrate it first");
+    const Calibration& c = detector_->calibration();
+    EvalDetection& d = r_.detection;
+    d.on = true;
+    d.threshold = c.threshold;
+    d.score = detector_->score_name();
+    d.calibrated = c.source;
+    d.target_fpr = c.target_fpr;
+    d.validation_fpr = c.validation_fpr;
+  }
 }
 
 void Evaluation::set_batch(int b) {
@@ -60,6 +74,11 @@ bool Evaluation::step() {
   const auto t0 = std::chrono::steady_clock::now();
   const int b = next_, count = std::min(cfg_.batch, n_ - next_);
   const Tensor x = data_.images.slice(b, count);
+  std::vector<float> scores;
+  if (detector_) {  // every clean image is scored: the false positives
+    detector_->scores(x, scores);
+    r_.detection.clean_scores.insert(r_.detection.clean_scores.end(), scores.begin(), scores.end());
+  }
   const std::vector<int> pred = model_.predict(x);
   // Attack only what the scored model gets right (and, targeted, whose label is not the target).
   const bool attacking = static_cast<bool>(cfg_.attack);
@@ -92,13 +111,19 @@ bool Evaluation::step() {
     std::vector<int> adv_pred = ar.pred;
     const bool own = &source_ == &model_ && std::none_of(adv_pred.begin(), adv_pred.end(), [](int p) { return p < 0; });
     if (!own) adv_pred = model_.predict(ar.adv);
+    if (detector_) detector_->scores(ar.adv, scores);
     for (size_t k = 0; k < idx.size(); ++k) {
       const int y = goal.labels[k];
-      succeeded_ += attack_succeeded(adv_pred[k], y, goal.target(k));
+      const bool ok = attack_succeeded(adv_pred[k], y, goal.target(k));
+      succeeded_ += ok;
+      if (detector_) {
+        r_.detection.adv_scores.push_back(scores[k]);
+        r_.detection.adv_successful.push_back(ok);
+      }
       adv_ok_ += adv_pred[k] == y;
-      const Norms nm = perturbation_norms(ar.adv.ptr() + static_cast<std::int64_t>(k) * per,
-                                          xa.ptr() + static_cast<std::int64_t>(k) * per,
-                                          Shape(x.shape.begin() + 1, x.shape.end()));
+      const Norms nm =
+          perturbation_norms(ar.adv.ptr() + static_cast<std::int64_t>(k) * per,
+                             xa.ptr() + static_cast<std::int64_t>(k) * per, Shape(x.shape.begin() + 1, x.shape.end()));
       linf_sum_ += nm.linf;
       l2_sum_ += nm.l2;
       l0_sum_ += static_cast<double>(nm.l0);
@@ -124,6 +149,27 @@ EvalResult Evaluation::result() const {
   r.l0_mean = n ? l0_sum_ / n : 0.0;
   r.queries_mean = r.attacked ? static_cast<double>(r.queries) / r.attacked : 0.0;
   r.seconds = seconds_;
+  if (r.detection.on) {
+    EvalDetection& d = r.detection;
+    d.fpr = fraction_above(d.clean_scores, d.threshold);
+    std::vector<float> ok_scores;
+    long flagged_ok = 0, flagged_all = 0, undetected_ok = 0;
+    for (std::size_t i = 0; i < d.adv_scores.size(); ++i) {
+      const bool flagged = d.adv_scores[i] > d.threshold;
+      flagged_all += flagged;
+      if (!d.adv_successful[i]) continue;
+      ok_scores.push_back(d.adv_scores[i]);
+      flagged_ok += flagged;
+      undetected_ok += !flagged;
+    }
+    d.successful = static_cast<int>(ok_scores.size());
+    d.detect_rate = d.successful ? static_cast<double>(flagged_ok) / d.successful : 0.0;
+    d.detect_rate_all =
+        d.adv_scores.empty() ? 0.0 : static_cast<double>(flagged_all) / static_cast<double>(d.adv_scores.size());
+    d.undetected_success = r.attacked ? static_cast<double>(undetected_ok) / r.attacked : 0.0;
+    d.roc_auc = roc_auc(d.clean_scores, ok_scores);
+    d.roc_auc_all = roc_auc(d.clean_scores, d.adv_scores);
+  }
   return r;
 }
 

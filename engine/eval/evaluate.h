@@ -9,6 +9,10 @@
 //                                     adversarial example made for one model often fools another)
 // Only images the scored model gets right (and, targeted, whose label is not the target) are
 // attacked; the others stay as they are and count as wrong.
+//
+// When the scored model is a detecting defence (engine/detect/detector.h), accuracy stays what the
+// classifier says and detection is counted beside it (EvalDetection): every clean image is scored
+// (false positives), and every attacked image's adversarial.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -22,7 +26,28 @@
 
 namespace advx {
 
+class DetectorDefence;
+
 double accuracy(Classifier& m, const Tensor& images, const std::vector<int>& labels, int batch = 256);
+
+// Detection, when the scored model detects. "Successful" adversarials are those of attacked images
+// that the defended model misclassifies (untargeted) or puts in the target class (targeted).
+struct EvalDetection {
+  bool on = false;
+  double threshold = 0.0;
+  std::string score;       // the score's name ("squeeze L1")
+  std::string calibrated;  // where the threshold came from ("mnist validation split (...)")
+  double target_fpr = 0.0, validation_fpr = 0.0;
+  double fpr = 0.0;                 // clean test images flagged / all n clean test images
+  double detect_rate = 0.0;         // successful adversarials flagged / successful adversarials
+  double detect_rate_all = 0.0;     // adversarials of all attacked images flagged / attacked images
+  int successful = 0;               // successful adversarials
+  double undetected_success = 0.0;  // attacked images whose adversarial succeeds AND is not flagged / attacked
+  double roc_auc = 0.0;             // clean test scores vs successful adversarials' scores (NaN if none)
+  double roc_auc_all = 0.0;         // clean test scores vs every attacked image's adversarial
+  std::vector<float> clean_scores, adv_scores;  // per clean image (dataset order); per attacked image
+  std::vector<char> adv_successful;             // per attacked image, aligned with adv_scores
+};
 
 struct EvalResult {
   int n = 0;
@@ -38,6 +63,7 @@ struct EvalResult {
   std::int64_t queries = 0;         // per-sample forward passes spent by the attack
   double queries_mean = 0.0;        // per attacked image
   Tensor adv;                       // the n adversarial images in dataset order
+  EvalDetection detection;          // on only when the scored model detects
 };
 
 // Crafts adversarials for a batch on a classifier. nullptr = no attack (clean evaluation).
@@ -50,9 +76,9 @@ Crafter registered_attack(const AttackSpec& spec, const ParamValues& params, std
 Crafter linf_crafter(const LinfAttack& cfg);
 
 struct EvalConfig {
-  Crafter attack;    // empty: clean only
-  int target = -1;   // < 0: untargeted
-  int batch = 256;   // images per batch (per step())
+  Crafter attack;   // empty: clean only
+  int target = -1;  // < 0: untargeted
+  int batch = 256;  // images per batch (per step())
   bool keep_adv = true;
 };
 
@@ -79,6 +105,7 @@ class Evaluation {
   EvalConfig cfg_;
   int n_ = 0, next_ = 0;
   long clean_ok_ = 0, adv_ok_ = 0, succeeded_ = 0;
+  DetectorDefence* detector_ = nullptr;  // the scored model, if it detects
   double linf_sum_ = 0.0, l2_sum_ = 0.0, l0_sum_ = 0.0;
   double seconds_ = 0.0;
   EvalResult r_;

@@ -7,23 +7,35 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <new>
 
 #include "engine/error.h"
 
 namespace advx {
 
-std::vector<std::uint8_t> read_file(const std::string& path) {
+std::vector<std::uint8_t> read_file(const std::string& path, std::size_t max_bytes) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    throw Error("'" + path + "' is a folder, not a file");
+  const bool known = ::stat(path.c_str(), &st) == 0;
+  if (known && S_ISDIR(st.st_mode)) throw Error("'" + path + "' is a folder, not a file");
+  const std::string too_large = "'" + path + "' is larger than " + std::to_string(max_bytes >> 20) +
+                                " MiB, more than advx reads from one file: is it the right file?";
+  if (known && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > max_bytes) throw Error(too_large);
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error("cannot open '" + path + "': " + std::strerror(errno));
-  // Read in chunks: pipes and /proc files report no size up front.
   std::vector<std::uint8_t> bytes;
-  char buf[1 << 16];
-  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
-    bytes.insert(bytes.end(), reinterpret_cast<std::uint8_t*>(buf), reinterpret_cast<std::uint8_t*>(buf) + f.gcount());
-    if (f.eof()) break;
+  try {
+    if (known && S_ISREG(st.st_mode)) bytes.reserve(static_cast<std::size_t>(st.st_size));
+    // Read in chunks: pipes and /proc files report no size up front.
+    char buf[1 << 16];
+    while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+      const auto got = static_cast<std::size_t>(f.gcount());
+      if (bytes.size() + got > max_bytes) throw Error(too_large);
+      bytes.insert(bytes.end(), reinterpret_cast<std::uint8_t*>(buf), reinterpret_cast<std::uint8_t*>(buf) + got);
+      if (f.eof()) break;
+    }
+  } catch (const std::bad_alloc&) {
+    throw Error("'" + path + "' does not fit in memory (" + std::to_string(bytes.size() >> 20) +
+                " MiB read): is it the right file?");
   }
   if (f.bad()) throw Error("cannot read '" + path + "': " + std::strerror(errno));
   return bytes;
@@ -40,7 +52,10 @@ void write_to(const std::string& target, const std::string& shown, const std::ve
   const int err_flush = errno;
   const bool closed = std::fclose(f) == 0;
   if (!wrote || !flushed || !closed)
-    throw Error("writing '" + shown + "' failed: " + std::strerror(!wrote ? err_write : !flushed ? err_flush : errno) +
+    throw Error("writing '" + shown + "' failed: " +
+                std::strerror(!wrote     ? err_write
+                              : !flushed ? err_flush
+                                         : errno) +
                 " (disk full?)");
 }
 

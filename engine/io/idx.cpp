@@ -1,5 +1,6 @@
 #include "engine/io/idx.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "engine/error.h"
@@ -16,20 +17,28 @@ IdxArray idx_decode(const std::vector<std::uint8_t>& b, const std::string& sourc
   ADVX_REQUIRE(a.type == 0x08 || a.type == 0x0D, where + " has element type 0x" + std::to_string(a.type) +
                                                      "; advx reads 0x08 (ubyte) and 0x0D (float32)");
   ADVX_REQUIRE(nd >= 1 && nd <= 4 && b.size() >= 4 + 4 * static_cast<size_t>(nd), where + ": bad number of dimensions");
+  // The element count in saturating 64-bit arithmetic: four dimensions of 2^29 must not wrap to 0
+  // (and pass as an empty array) or to a huge count that passes the size check once multiplied by 4.
+  auto mul = [](std::uint64_t x, std::uint64_t y) {
+    std::uint64_t r = 0;
+    return __builtin_mul_overflow(x, y, &r) ? UINT64_MAX : r;
+  };
   std::uint64_t count = 1;
   for (int d = 0; d < nd; ++d) {
     const std::uint8_t* p = b.data() + 4 + 4 * d;
     const std::uint32_t v =
         (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
-    ADVX_REQUIRE(v < (1u << 30), where + ": dimension too large");
+    ADVX_REQUIRE(v < (1u << 30), where + ": dimension " + std::to_string(d) + " is " + std::to_string(v) +
+                                     ", too large (over 2^30): corrupt or not an IDX file");
     a.dims.push_back(static_cast<int>(v));
-    count *= v;
+    count = mul(count, v);
   }
   const std::size_t off = 4 + 4 * static_cast<size_t>(nd);
-  const std::uint64_t need = count * (a.type == 0x08 ? 1 : 4);
-  ADVX_REQUIRE(b.size() - off == need, where + " should hold " + std::to_string(need) + " data bytes for dims " +
-                                           shape_str(a.dims) + " but has " + std::to_string(b.size() - off) +
-                                           ": truncated or corrupt");
+  const std::uint64_t need = mul(count, a.type == 0x08 ? 1 : 4), have = b.size() - off;
+  ADVX_REQUIRE(have == need, where + " should hold " +
+                                 (need == UINT64_MAX ? std::string("over 2^64") : std::to_string(need)) +
+                                 " data bytes for dims " + shape_str(a.dims) + " but has " + std::to_string(have) +
+                                 ": truncated or corrupt");
   if (a.type == 0x08) {
     a.u8.assign(b.begin() + static_cast<std::ptrdiff_t>(off), b.end());
   } else {

@@ -4,31 +4,114 @@
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstring>
+#include <memory>
+#include <new>
 
 #include "engine/error.h"
 #include "engine/io/file.h"
 #include "engine/io/zip.h"
+#include "engine/io/png.h"
 
 namespace advx {
+namespace {
+
+// stb's pixels, freed on every path (an exception included).
+struct StbFree {
+  void operator()(unsigned char* p) const { stbi_image_free(p); }
+};
+using StbPixels = std::unique_ptr<unsigned char, StbFree>;
+
+// What a file that is not a PNG looks like, for the error message ("" if unknown).
+std::string looks_like(const std::vector<std::uint8_t>& b) {
+  auto starts = [&b](const char* magic, std::size_t at = 0) {
+    const std::size_t n = std::strlen(magic);
+    return b.size() >= at + n && std::memcmp(b.data() + at, magic, n) == 0;
+  };
+  if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "a JPEG";
+  if (starts("GIF8")) return "a GIF";
+  if (starts("BM")) return "a BMP";
+  if (starts("RIFF") && starts("WEBP", 8)) return "a WebP";
+  if (starts("II*") || starts("MM")) return "a TIFF";
+  if (starts("8BPS")) return "a Photoshop PSD";
+  if (starts("#?RADIANCE") || starts("#?RGBE")) return "a Radiance HDR";
+  if (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7') return "a PNM (PBM/PGM/PPM)";
+  if (starts("<svg") || starts("<?xml")) return "an SVG";
+  return "";
+}
+
+// One axis of a resize: output pixel o = sum over k of in[first[o] + k] * weight[start[o] + k].
+struct AxisTaps {
+  std::vector<int> first, count;
+  std::vector<std::size_t> start;
+  std::vector<float> weight;
+};
+
+AxisTaps axis_taps(int in, int out) {
+  AxisTaps t;
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  for (int o = 0; o < out; ++o) {
+    t.start.push_back(t.weight.size());
+    if (out < in) {
+      // Area: the input interval [o * scale, (o + 1) * scale), each pixel weighted by its overlap.
+      const double a = o * scale, b = (o + 1) * scale;
+      const int i0 = static_cast<int>(std::floor(a)), i1 = std::min(in, static_cast<int>(std::ceil(b)));
+      for (int i = i0; i < i1; ++i)
+        t.weight.push_back(static_cast<float>((std::min(b, i + 1.0) - std::max(a, static_cast<double>(i))) / scale));
+      t.first.push_back(i0);
+      t.count.push_back(i1 - i0);
+    } else {
+      // Bilinear between the two nearest pixel centres; edges clamped.
+      const double f = std::clamp((o + 0.5) * scale - 0.5, 0.0, static_cast<double>(in - 1));
+      const int i0 = static_cast<int>(f);
+      const float frac = static_cast<float>(f - i0);
+      t.first.push_back(i0);
+      t.weight.push_back(1.0f - frac);
+      if (i0 + 1 < in) t.weight.push_back(frac);
+      t.count.push_back(i0 + 1 < in ? 2 : 1);
+    }
+  }
+  return t;
+}
+
+}  // namespace
 
 Tensor decode_image(const std::vector<std::uint8_t>& bytes, int channels, const std::string& source) {
   ADVX_REQUIRE(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
-  ADVX_REQUIRE(!bytes.empty(), "image '" + source + "' is empty");
+  const std::string where = "image '" + source + "'";
+  ADVX_REQUIRE(!bytes.empty(), where + " is empty");
+  if (!is_png(bytes.data(), bytes.size())) {
+    const std::string kind = looks_like(bytes);
+    throw Error("cannot decode " + where + ": it is not a PNG" + (kind.empty() ? "" : " (it looks like " + kind + ")") +
+                "; advx reads PNG images only: convert it to PNG first");
+  }
+  ADVX_REQUIRE(bytes.size() <= static_cast<std::size_t>(INT_MAX), where + " is over 2 GB: not an image advx reads");
+  // The declared size is refused from the header (png_check, before any IDAT byte is copied), the
+  // container checked; stb's own reading of the header must agree. Nothing is decoded before.
+  const PngInfo info = png_check(bytes.data(), bytes.size(), kMaxImagePixels, where);
   int w = 0, h = 0, n = 0;
-  unsigned char* px = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n, channels);
-  if (!px)
-    throw Error("cannot decode image '" + source + "': " + stbi_failure_reason() +
-                " (expected a PNG; JPEG is not read from user files: convert it to PNG)");
-  ADVX_REQUIRE(w > 0 && h > 0 && static_cast<long long>(w) * h <= 64LL * 1024 * 1024,
-               "image '" + source + "' has an unusable size " + std::to_string(w) + "x" + std::to_string(h));
-  Tensor t({channels, h, w});
-  // stb gives interleaved HWC; we store planar CHW.
-  for (int c = 0; c < channels; ++c)
-    for (int i = 0; i < h * w; ++i)
-      t.data[static_cast<size_t>(c * h * w + i)] = static_cast<float>(px[i * channels + c]) / 255.0f;
-  stbi_image_free(px);
-  return t;
+  if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n))
+    throw Error("cannot decode " + where + ": " + stbi_failure_reason() + " (a damaged PNG?)");
+  ADVX_REQUIRE(w == info.width && h == info.height && static_cast<std::int64_t>(w) * h <= kMaxImagePixels,
+               "cannot decode " + where + ": its size is unclear (corrupt header)");
+  const std::string size = std::to_string(w) + "x" + std::to_string(h);
+  try {
+    int dw = 0, dh = 0;
+    const StbPixels px(stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &dw, &dh, &n, channels));
+    if (!px) throw Error("cannot decode " + where + ": " + stbi_failure_reason());
+    ADVX_REQUIRE(dw == w && dh == h, "cannot decode " + where + ": its size changed while decoding (corrupt)");
+    Tensor t({channels, h, w});
+    // stb gives interleaved HWC; we store planar CHW.
+    const std::size_t plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
+    for (int c = 0; c < channels; ++c)
+      for (std::size_t i = 0; i < plane; ++i)
+        t.data[c * plane + i] = static_cast<float>(px.get()[i * channels + c]) / 255.0f;
+    return t;
+  } catch (const std::bad_alloc&) {
+    throw Error(where + " (" + size + ") is too large for the memory available: scale it down first");
+  }
 }
 
 Tensor load_image(const std::string& path, int channels) {
@@ -36,27 +119,39 @@ Tensor load_image(const std::string& path, int channels) {
 }
 
 Tensor resize_image(const Tensor& img, int h, int w) {
-  ADVX_REQUIRE(img.rank() == 3 && h > 0 && w > 0, "resize_image expects [C, H, W] and a positive size");
+  ADVX_REQUIRE(img.rank() == 3 && img.dim(1) > 0 && img.dim(2) > 0 && h > 0 && w > 0,
+               "resize_image expects [C, H, W] and a positive size, got " + shape_str(img.shape));
   const int c = img.dim(0), ih = img.dim(1), iw = img.dim(2);
+  const AxisTaps tx = axis_taps(iw, w), ty = axis_taps(ih, h);
+  // Along x into [C, ih, w], then along y into [C, h, w].
+  Tensor mid({c, ih, w});
+  for (std::int64_t row = 0; row < static_cast<std::int64_t>(c) * ih; ++row) {
+    const float* src = img.ptr() + row * iw;
+    float* dst = mid.ptr() + row * w;
+    for (int x = 0; x < w; ++x) {
+      const float* wt = tx.weight.data() + tx.start[static_cast<std::size_t>(x)];
+      const float* s = src + tx.first[static_cast<std::size_t>(x)];
+      float sum = 0.0f;
+      for (int k = 0; k < tx.count[static_cast<std::size_t>(x)]; ++k) sum += wt[k] * s[k];
+      dst[x] = sum;
+    }
+  }
   Tensor out({c, h, w});
+  // Every output pixel is a convex combination of input pixels: clamping to the input's range only
+  // removes rounding (a white area summing its weights to 1.000004 must stay a valid pixel, 1).
+  const auto [lo, hi] = std::minmax_element(img.data.begin(), img.data.end());
+  const float vmin = *lo, vmax = *hi;
   for (int ch = 0; ch < c; ++ch)
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) {
-        // Pixel-centre aligned bilinear sampling.
-        const float sy =
-            std::clamp((static_cast<float>(y) + 0.5f) * static_cast<float>(ih) / static_cast<float>(h) - 0.5f, 0.0f,
-                       static_cast<float>(ih - 1));
-        const float sx =
-            std::clamp((static_cast<float>(x) + 0.5f) * static_cast<float>(iw) / static_cast<float>(w) - 0.5f, 0.0f,
-                       static_cast<float>(iw - 1));
-        const int y0 = static_cast<int>(sy), x0 = static_cast<int>(sx);
-        const int y1 = std::min(y0 + 1, ih - 1), x1 = std::min(x0 + 1, iw - 1);
-        const float fy = sy - static_cast<float>(y0), fx = sx - static_cast<float>(x0);
-        const float* p = img.ptr() + static_cast<std::int64_t>(ch) * ih * iw;
-        const float top = p[y0 * iw + x0] * (1 - fx) + p[y0 * iw + x1] * fx;
-        const float bot = p[y1 * iw + x0] * (1 - fx) + p[y1 * iw + x1] * fx;
-        out.data[static_cast<size_t>((ch * h + y) * w + x)] = top * (1 - fy) + bot * fy;
+    for (int y = 0; y < h; ++y) {
+      float* dst = out.ptr() + (static_cast<std::int64_t>(ch) * h + y) * w;
+      const float* wt = ty.weight.data() + ty.start[static_cast<std::size_t>(y)];
+      for (int k = 0; k < ty.count[static_cast<std::size_t>(y)]; ++k) {
+        const float* src =
+            mid.ptr() + (static_cast<std::int64_t>(ch) * ih + ty.first[static_cast<std::size_t>(y)] + k) * w;
+        for (int x = 0; x < w; ++x) dst[x] += wt[k] * src[x];
       }
+      for (int x = 0; x < w; ++x) dst[x] = std::clamp(dst[x], vmin, vmax);
+    }
   return out;
 }
 

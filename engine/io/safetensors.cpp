@@ -1,20 +1,23 @@
 #include "engine/io/safetensors.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "engine/error.h"
 #include "engine/io/file.h"
-
 
 namespace advx {
 namespace {
 
 // safetensors stores little-endian; every target advx builds for (x86-64, wasm32) is little-endian.
 static_assert(sizeof(float) == 4, "float must be IEEE-754 binary32");
+
+// The largest JSON header read: 4 MiB, 100 times advx's largest (sms_lstm's, 43 KB with its
+// vocabulary). The format allows 100 MB, but the parsed JSON takes up to 32 bytes per header byte
+// (measured, nlohmann 3.11.2, "[[[[..."): 128 MB at this cap, 3.2 GB at the format's.
+constexpr std::uint64_t kMaxHeaderBytes = 4u << 20;
 
 }  // namespace
 
@@ -36,7 +39,9 @@ std::vector<std::uint8_t> safetensors_encode(const TensorFile& f) {
   std::memcpy(out.data() + 8, header.data(), header.size());
   std::uint8_t* p = out.data() + 8 + header.size();
   for (const auto& kv : f.tensors) {
-    std::memcpy(p, kv.second.ptr(), static_cast<size_t>(kv.second.size()) * 4);
+    // An empty tensor (shape [0]) has no storage: memcpy from its null pointer is undefined even
+    // for 0 bytes (found by tests/fuzz/fuzz_safetensors on its seed three.safetensors).
+    if (kv.second.size() > 0) std::memcpy(p, kv.second.ptr(), static_cast<size_t>(kv.second.size()) * 4);
     p += kv.second.size() * 4;
   }
   return out;
@@ -48,9 +53,12 @@ TensorFile safetensors_decode(const std::vector<std::uint8_t>& bytes, const std:
                                       " bytes long: too short to be safetensors (truncated or not a weights file)");
   std::uint64_t hlen = 0;
   for (int b = 0; b < 8; ++b) hlen |= static_cast<std::uint64_t>(bytes[static_cast<size_t>(b)]) << (8 * b);
-  ADVX_REQUIRE(hlen >= 2 && hlen <= 100'000'000 && hlen <= bytes.size() - 8,
-               where + " has a header length of " + std::to_string(hlen) + " bytes but the file is " +
-                   std::to_string(bytes.size()) + " bytes: truncated or not a safetensors file");
+  ADVX_REQUIRE(hlen >= 2 && hlen <= bytes.size() - 8, where + " has a header length of " + std::to_string(hlen) +
+                                                          " bytes but the file is " + std::to_string(bytes.size()) +
+                                                          " bytes: truncated or not a safetensors file");
+  ADVX_REQUIRE(hlen <= kMaxHeaderBytes, where + " has a " + std::to_string(hlen) + "-byte header, more than the " +
+                                            std::to_string(kMaxHeaderBytes) +
+                                            " advx reads: not a model advx wrote (advx's headers are under 64 KB)");
   const std::string header(reinterpret_cast<const char*>(bytes.data()) + 8, static_cast<size_t>(hlen));
   // nlohmann-json (Debian's nlohmann-json3-dev) parses strictly by RFC 8259: no hex, no inf or nan,
   // no leading zeros; numbers too large for a double are errors. Duplicate keys keep the last.
@@ -80,8 +88,8 @@ TensorFile safetensors_decode(const std::vector<std::uint8_t>& bytes, const std:
     const std::string t = where + ", tensor '" + name + "'";
     ADVX_REQUIRE(e.is_object(), t + ": entry is not an object");
     const auto dtype = e.find("dtype"), shape = e.find("shape"), offs = e.find("data_offsets");
-    ADVX_REQUIRE(dtype != e.end() && dtype->is_string() && shape != e.end() && shape->is_array() &&
-                     offs != e.end() && offs->is_array() && offs->size() == 2,
+    ADVX_REQUIRE(dtype != e.end() && dtype->is_string() && shape != e.end() && shape->is_array() && offs != e.end() &&
+                     offs->is_array() && offs->size() == 2,
                  t + ": needs dtype, shape and data_offsets [begin, end]");
     ADVX_REQUIRE(dtype->get<std::string>() == "F32",
                  t + " has dtype " + dtype->get<std::string>() +

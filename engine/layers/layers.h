@@ -97,6 +97,38 @@ class Dropout : public Layer {
   std::vector<float> mask_;  // forward state: 0 or 1/(1-p) per element; empty = identity
 };
 
+// y = 1 / (1 + e^-x) elementwise (torch.nn.Sigmoid): the autoencoders' activation.
+class Sigmoid : public Layer {
+ public:
+  std::string kind() const override { return "Sigmoid"; }
+  Shape output_shape(const Shape& in) const override { return in; }
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+};
+
+// Average pooling (torch.nn.AvgPool2d(kernel, stride)); no padding. Input [N, C, H, W].
+class AvgPool2d : public Layer {
+ public:
+  AvgPool2d(int kernel, int stride);
+  std::string kind() const override { return "AvgPool2d"; }
+  Shape output_shape(const Shape& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+  int kernel, stride;
+};
+
+// Nearest-neighbour upsampling by an integer factor (torch.nn.Upsample(scale_factor=s,
+// mode="nearest")): y[c][i][j] = x[c][i / s][j / s]. Input [N, C, H, W].
+class Upsample : public Layer {
+ public:
+  explicit Upsample(int scale);
+  std::string kind() const override { return "Upsample"; }
+  Shape output_shape(const Shape& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
+  int scale;
+};
+
 // log_softmax over the last dimension (torch.nn.LogSoftmax(dim=1)). Input [N, K].
 class LogSoftmax : public Layer {
  public:

@@ -1,4 +1,6 @@
-// Mini-batch training with cross-entropy, seeded shuffling, progress through a callback.
+// Mini-batch training with cross-entropy, seeded shuffling, natural or adversarial
+// (engine/train/trainer.h has the stepwise, resumable Trainer that does the work; train() runs it
+// to the end).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -6,27 +8,83 @@
 
 #include "engine/data/dataset.h"
 #include "engine/model.h"
+#include "engine/params.h"
 #include "engine/rng.h"
 
 namespace advx {
+
+// Adversarial training: which examples the model learns from besides (or instead of) the clean ones.
+//   loss  J~(x, y) = a J(x, y) + (1 - a) J(x_adv, y),   a = clean_weight
+// with x_adv crafted for each batch, on the model being trained, by a registered gradient attack
+// (engine/attacks/list.inc) with its parameter table's values. The three published recipes are
+// three settings of it:
+//   Goodfellow, Shlens, Szegedy 2015 (arXiv:1412.6572, section 6): fgsm, a = 0.5
+//   Madry et al. 2018 (arXiv:1706.06083): pgd (random start, 40 steps of 0.01 at eps 0.3), a = 0
+//   Wong, Rice, Kolter 2020 (arXiv:2001.03994), "FGSM with random start": pgd with one step of
+//       size alpha = 1.25 eps from a uniform start in the eps-ball, a = 0 (with their cyclic
+//       learning rate: TrainConfig::lr_schedule)
+// Static: with a source model given to the Trainer, the adversarials are crafted once, before
+// training, on that fixed model, and the model trains on the union of the clean and the
+// adversarial set, shuffled together (the static sets of ensemble adversarial training: Tramer et
+// al. 2018, arXiv:1705.07204). `clean_weight` does not apply then (each set is half the data).
+struct AdvTraining {
+  std::string attack;  // "" = natural training
+  ParamValues params;  // the attack's parameters (defaults filled in by the caller)
+  float clean_weight = 0.0f;
+  std::string source;  // static: the source model as the caller names it (recorded, not loaded)
+  bool enabled() const { return !attack.empty(); }
+};
+
+// The accuracy shown after every epoch: clean and under an attack, on the first `n` images of a
+// validation set given to the Trainer (0: none).
+struct EpochEval {
+  int n = 0;
+  std::string attack;  // "" = clean only
+  ParamValues params;
+  std::uint64_t seed = 0;
+};
+
+enum class LrSchedule {
+  Exp,     // epoch e uses lr * lr_decay^(e-1) (torch ExponentialLR stepped per epoch)
+  Cyclic,  // per batch, one triangle over the run: lr * interp(t, [0, 2E/5, E], [0, 1, 0]),
+           // t = epochs done + (batch + 1) / batches (Wong et al. 2020's schedule, with 2E/5 as a real
+           // number where their code floors it: the same for their E = 10)
+};
+const char* lr_schedule_name(LrSchedule s);  // "exp", "cyclic"
 
 struct TrainConfig {
   int epochs = 1;
   int batch = 64;
   std::string optimizer = "adam";  // "adam" or "sgd"
-  float lr = 1e-3f;
-  float lr_decay = 1.0f;   // per-epoch factor: epoch e uses lr * lr_decay^(e-1) (torch ExponentialLR)
+  float lr = 1e-3f;                // the constant or starting rate (Exp), the peak (Cyclic)
+  float lr_decay = 1.0f;           // Exp only: per-epoch factor
+  LrSchedule lr_schedule = LrSchedule::Exp;
   float momentum = 0.9f;   // sgd only
-  std::uint64_t seed = 1;  // shuffling (initialisation is seeded by make_model)
+  std::uint64_t seed = 1;  // shuffling and the attack's random choices (initialisation is seeded by make_model)
   int limit = 0;           // use only the first `limit` training samples (0 = all)
+  // Train on part `part` (0-based) of `parts` contiguous, equal parts of the (limited) training set:
+  // the members of a subsequence ensemble each see a different part. parts = 1: all of it.
+  int part = 0, parts = 1;
   // Data augmentation for natural images (CIFAR-10), the usual one since He et al. 2016
   // (arXiv:1512.03385): each time a sample enters a batch, a random crop of its original size from
   // the image zero-padded by `augment_pad` pixels on every side, then a horizontal flip with
   // probability 1/2. Drawn from its own Rng seeded by `seed` (the shuffling order is the same with
-  // or without it). Not for digits: a flipped 2 is no 2.
+  // or without it). Not for digits: a flipped 2 is no 2. Not with adversarial training.
   bool augment = false;
   int augment_pad = 4;
+  AdvTraining adv;
+  EpochEval eval;
 };
+
+// The per-epoch evaluation `advx train` shows on the first n validation images: clean and, with
+// adversarial training whose attack has an "eps", PGD-10 at that eps (step eps / 4, random start,
+// seed 0): a stronger check than the FGSM-like attacks some recipes train with.
+EpochEval default_epoch_eval(const TrainConfig& cfg, int n);
+
+// Throws advx::Error for a configuration that cannot run (what is wrong and how to fix it), before
+// any work: ranges, an unknown optimiser, an unknown or non-gradient attack or bad parameters for
+// it, augmentation with adversarial training, a part outside its parts.
+void check_config(const TrainConfig& cfg);
 
 // One draw of the augmentation: the crop's origin (oy, ox) in the padded image, each uniform in
 // [0, 2 * pad], and whether to flip. Three Rng calls: below(2 pad + 1), below(2 pad + 1), below(2).
@@ -45,13 +103,17 @@ void crop_flip(const float* src, float* dst, int c, int h, int w, int pad, const
 struct TrainProgress {
   int epoch = 0, epochs = 0;
   int batch = 0, batches = 0;
-  double loss = 0.0;      // running mean over this epoch so far
-  double accuracy = 0.0;  // running training accuracy over this epoch so far
-  double seconds = 0.0;   // since the epoch started
+  double loss = 0.0;      // running mean over this epoch so far (the mixed loss J~ when adversarial)
+  double accuracy = 0.0;  // running training accuracy over this epoch so far (on the adversarials
+                          // when adversarial, on the clean images otherwise)
+  double seconds = 0.0;   // training time in this epoch so far (the epoch's evaluation excluded)
   double images_per_s = 0.0;
+  double lr = 0.0;  // the rate of the last batch
   bool epoch_done = false;
 };
 
+// Trains to the end (a Trainer stepped until done, engine/train/trainer.h); `progress` after every
+// batch. Natural training when cfg.adv is empty; per-epoch evaluation needs the Trainer itself.
 void train(Sequential& m, const Dataset& data, const TrainConfig& cfg,
            const std::function<void(const TrainProgress&)>& progress);
 

@@ -182,6 +182,36 @@ out=$("$ADVX" eval --model small --attack bim --eps 0.3 --steps 10 --n 100 --def
 /usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['gradient']=='zero' and r['adv_acc']==r['clean_acc']" "$out" \
   && ok "--no-bpda: the true (zero) gradient moves nothing" || bad "--no-bpda" "$out"
 
+# A detecting defence: threshold from the odd-indexed test images, fpr and detection measured on the
+# even-indexed ones; the oblivious FGSM adversarials of Xu et al.'s MNIST setting are mostly flagged.
+out=$("$ADVX" eval --model small --defence squeeze_detect --attack fgsm --eps 0.3 --n 100 --val-n 200 --json 2>&1)
+if /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["images"].startswith("even-indexed") and "validation" in r["threshold_from"] and r["target_fpr"] == 0.05
+assert 0.0 <= r["fpr"] <= 0.2 and r["validation_fpr"] <= 0.05 and r["detect_rate"] >= 0.8 and r["roc_auc"] >= 0.9
+assert r["successful_adversarials"] > 0 and 0.0 <= r["undetected_success_rate"] <= 1.0 and r["ms_per_query"] > 0
+PY
+then ok "eval with a detecting defence: fpr, detect_rate, ROC-AUC"; else bad "eval detector" "$out"; fi
+out=$("$ADVX" eval --model small --defence autoencoder --ae-detect l2 --n 50 --val-n 200 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['clean_acc']>=0.9 and r['fpr']<=0.2 and r['detector'].startswith('reconstruction')" "$out" \
+  && ok "eval with the autoencoder detector (clean)" || bad "eval autoencoder" "$out"
+out=$("$ADVX" eval --model small --defence kde --kde-n 500 --n 50 --val-n 200 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['clean_acc']>=0.9 and r['fpr']<=0.2" "$out" \
+  && ok "eval with the kernel-density detector (clean)" || bad "eval kde" "$out"
+expect_error "a detector's --n beyond the held-out images" "--n 5000 at most" "$ADVX" eval --model small --defence squeeze_detect --n 6000
+# advx detect: the MMD two-sample test over batches.
+out=$("$ADVX" detect --model small --attack fgsm --eps 0.3 --batches 2 --batch-size 20 --permutations 50 --json 2>&1)
+/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['adversarial_rejected']==1.0 and 0<=r['clean_vs_clean_rejected']<=1 and r['permutations']==50" "$out" \
+  && ok "detect: MMD test rejects FGSM batches" || bad "detect" "$out"
+expect_error "detect: too many batches" "--batches x --batch-size must be <= 5000" "$ADVX" detect --model small --batches 200 --batch-size 50
+# Autoencoders train on reconstruction and record their recipe; --noise is theirs only.
+out=$("$ADVX" train --model ae_dense --contractive 0.0001 --epochs 1 --limit 256 --quiet --out "$T/ae.safetensors" 2>&1)
+info=$("$ADVX" info --model "$T/ae.safetensors" 2>&1)
+if grep -q "test reconstruction mse" <<<"$out" && grep -q "advx.recipe = advx train --model ae_dense .*--contractive 0.0001" <<<"$info"
+then ok "train an autoencoder: reconstruction mse and recipe"; else bad "train autoencoder" "$out $info"; fi
+expect_error "--noise on a classifier" "are for autoencoders" "$ADVX" train --model small --noise 0.1 --out "$T/x.safetensors"
+
 # noise next to FGSM at the same eps; black-box transfer with --source-model.
 noise=$("$ADVX" eval --model small --attack noise --eps 0.3 --n 300 --json 2>&1)
 fgsm=$("$ADVX" eval --model small --attack fgsm --eps 0.3 --n 300 --json 2>&1)
@@ -239,6 +269,38 @@ assert 0 < r['l0_mean']*r['n']/r['attacked'] <= a+2*(2*a)**0.5+1 and r['linf_max
 help=$("$ADVX" eval --help 2>&1)
 grep -q -- "--size X .*\[a number in \[0.01, 0.5\]; default 0.1; patch\]" <<<"$help" && grep -q -- "patch: a square patch" <<<"$help" \
   && ok "eval --help lists the patch attack and its --size" || bad "eval --help (patch)" "$help"
+# Adversarial training: the recipe is recorded; a finished run's checkpoint resumes to the same weights.
+out=$("$ADVX" train --model small --epochs 2 --limit 300 --batch 50 --lr 0.005 --lr-schedule cyclic --adv pgd --eps 0.3 \
+      --steps 1 --step-size 0.375 --eval-n 50 --quiet --checkpoint "$T/ck.safetensors" --out "$T/adv.safetensors" 2>&1)
+out2=$("$ADVX" train --resume "$T/ck.safetensors" --out "$T/adv2.safetensors" 2>&1)
+info=$("$ADVX" info --model "$T/adv.safetensors" 2>&1)
+if grep -q "robust " <<<"$out" && grep -q "advx.recipe = advx train --model small .*--lr-schedule cyclic .*--adv pgd --eps 0.3 --steps 1 --step-size 0.375" <<<"$info" &&
+   grep -q "resumed at epoch 3" <<<"$out2" && /usr/bin/python3 - "$T/adv.safetensors" "$T/adv2.safetensors" <<'PY'
+import sys
+sys.path.insert(0, "tests/reference")
+import arch
+a, _ = arch.read_safetensors(sys.argv[1]); b, _ = arch.read_safetensors(sys.argv[2])
+assert sorted(a) == sorted(b) and all((a[k] == b[k]).all() for k in a)
+PY
+then ok "train --adv: recipe recorded, per-epoch robust accuracy, --resume"; else bad "train --adv" "$out $out2 $info"; fi
+
+# The model-based defences, three ways, from the generated flags.
+out=$("$ADVX" eval --model small --attack fgsm --eps 0.3 --n 100 --defence ensemble --members subsequence --vote hard --adaptive \
+      --source-model assets/models/ensemble/regular_0.safetensors --json 2>&1)
+/usr/bin/python3 -c "
+import json,sys; r=json.loads(sys.argv[1])
+assert r['members']=='subsequence' and r['vote']=='hard' and r['gradient']=='bpda' and r['source_model']=='small'
+assert r['clean_acc']>=0.95 and 'oblivious_adv_acc' in r and r['adaptive_adv_acc']<=r['clean_acc']" "$out" \
+  && ok "eval --defence ensemble (hard vote, a member as the source)" || bad "eval --defence ensemble" "$out"
+out=$("$ADVX" eval --model small --attack fgsm --eps 0.2 --n 50 --defence knn --neighbours 3 --space features --json 2>&1)
+/usr/bin/python3 -c "
+import json,sys; r=json.loads(sys.argv[1])
+assert r['neighbours']==3 and r['space']=='features' and r['clean_acc']>=0.9 and 'oblivious_adv_acc' in r" "$out" \
+  && ok "eval --defence knn (features)" || bad "eval --defence knn" "$out"
+help=$("$ADVX" eval --help 2>&1)
+if grep -q -- "--members NAME" <<<"$help" && grep -q -- "--vote NAME" <<<"$help" && grep -q -- "--neighbours N" <<<"$help" &&
+   grep -q -- "--knn-temperature X" <<<"$help"; then
+  ok "eval --help lists the new defences' parameters"; else bad "eval --help (defences)" "$help"; fi
 
 # Clear errors, exit code 1, never a crash.
 printf 'not a png' > "$T/bad.png"
@@ -282,6 +344,66 @@ expect_error "a PNG without a recorded target" "give --target T" "$ADVX" patch e
 expect_error "patch without train or eval" "subcommand" "$ADVX" patch
 expect_error "patch eval unknown option" "unknown option --foo" "$ADVX" patch eval --patch "$T/patch.png" --model small --foo 1
 expect_error "source model without attack" "--source-model needs an --attack" "$ADVX" eval --model small --source-model cnn
+expect_error "resume with other settings" "--epochs is recorded in the checkpoint" "$ADVX" train --resume "$T/ck.safetensors" --epochs 3 --out "$T/x.safetensors"
+expect_error "resume a non-checkpoint" "not an advx training checkpoint" "$ADVX" train --resume assets/models/small.safetensors --out "$T/x.safetensors"
+expect_error "adversarial training, black-box attack" "needs a gradient attack" "$ADVX" train --model small --adv noise --eps 0.3 --out "$T/x.safetensors"
+expect_error "attack parameter without --adv" "--eps does not apply to training without --adv" "$ADVX" train --model small --eps 0.3 --out "$T/x.safetensors"
+expect_error "adv weight without --adv" "need --adv ATTACK" "$ADVX" train --model small --adv-weight 0.5 --out "$T/x.safetensors"
+expect_error "adv weight out of range" "--adv-weight must be >= 0 and <= 1" "$ADVX" train --model small --adv fgsm --eps 0.3 --adv-weight 2 --out "$T/x.safetensors"
+expect_error "part out of range" "--part's I must be" "$ADVX" train --model small --part 5/5 --out "$T/x.safetensors"
+expect_error "part without a slash" "--part must look like I/N" "$ADVX" train --model small --part 2 --out "$T/x.safetensors"
+expect_error "cyclic with decay" "--lr-decay applies to --lr-schedule exp" "$ADVX" train --model small --lr-schedule cyclic --lr-decay 0.5 --out "$T/x.safetensors"
+expect_error "unknown schedule" "--lr-schedule must be exp or cyclic" "$ADVX" train --model small --lr-schedule step --out "$T/x.safetensors"
+expect_error "checkpoint-every without checkpoint" "--checkpoint-every needs --checkpoint" "$ADVX" train --model small --checkpoint-every 5 --out "$T/x.safetensors"
+expect_error "unknown ensemble" "--members must be one of" "$ADVX" eval --model small --defence ensemble --members bagged --n 10
+expect_error "knn on cifar" "use an MNIST model" "$ADVX" eval --model cifar_lenet --defence knn --n 10
+
+# Hostile input (issue 11): images are PNG only and checked before decoding; files behave.
+/usr/bin/python3 - "$T" <<'PY'
+import struct, sys, zlib
+d = sys.argv[1]
+chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
+png = lambda w, h, raw: (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                         + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+open(d + "/bomb.png", "wb").write(png(16000, 16000, b"\0\0"))              # 67 bytes, 256 MB of pixels
+open(d + "/header.pgm", "wb").write(b"P5\n10000 7000\n255\n")            # 18 bytes, 70 MB of pixels
+open(d + "/cut.pgm", "wb").write(b"P5\n28 28\n255\n")                    # a PNM without its pixels
+# 35 bytes: a full stb_image decodes it to 16383x16383 (2.5 GB resident; the GIF loader is compiled out now)
+open(d + "/bomb.gif", "wb").write(bytes.fromhex("474946383961ff3fff3f800000ffffff0000002c00000000ff3fff3f000202440100" "3b"))
+open(d + "/photo.jpg", "wb").write(bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9"))
+# A 4000x4000 drawing of a 7, 30-pixel strokes, white on black (point sampling read a 5).
+n, s, rows = 4000, 30, []
+for y in range(n):
+    r = bytearray(n)
+    if 600 <= y < 600 + s: r[900:3100] = b"\xff" * 2200
+    if 600 <= y < 3400:
+        a = int(3100 - 1600 * (y - 600) / 2800 - s / 2 + 0.5); r[a:a + s] = b"\xff" * s
+    rows.append(b"\0" + bytes(r))
+open(d + "/seven4000.png", "wb").write(png(n, n, b"".join(rows)))
+PY
+expect_error "a PNG declaring 16000x16000 is refused from its header" "is 16000x16000, more than the 16777216 pixels (4096 x 4096) advx reads" \
+  "$ADVX" attack --model small --image "$T/bomb.png" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a PGM header is not read (PNG only)" "it is not a PNG (it looks like a PNM" "$ADVX" attack --model small --image "$T/header.pgm" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a truncated PNM is not read" "it is not a PNG" "$ADVX" attack --model small --image "$T/cut.pgm" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a GIF bomb is not read" "it looks like a GIF" "$ADVX" attack --model small --image "$T/bomb.gif" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a JPEG from a user is not read" "it looks like a JPEG" "$ADVX" attack --model small --image "$T/photo.jpg" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a folder as --image" "is a folder" "$ADVX" attack --model small --image "$T" --attack fgsm --eps 0.1 --out "$T/o.png"
+expect_error "a device as --model" "'/dev/zero' is larger than 256 MiB" "$ADVX" eval --model /dev/zero --n 10
+out=$("$ADVX" attack --model cnn --image "$T/seven4000.png" --attack fgsm --eps 0.1 --out "$T/o.png" 2>&1)
+grep -q "clean:       predicted 7" <<<"$out" && ok "a 4000x4000 drawing with thin strokes keeps its ink (area averaging)" || bad "large thin drawing" "$out"
+# Pipes report no size: the model and the image through process substitution.
+out=$("$ADVX" attack --model <(cat assets/models/small.safetensors) --image <(cat "$T/seven.png") --attack fgsm --eps 0.1 --out "$T/o.png" 2>&1)
+grep -q "clean:       predicted 7" <<<"$out" && ok "model and image read from pipes" || bad "pipes" "$out"
+# A write that fails (file-size limit: EFBIG half-way) is an error and leaves the good file in place.
+cp "$T/seven.png" "$T/good.png"
+err=$( (ulimit -f 0; "$ADVX" attack --model small --image "$T/seven.png" --attack fgsm --eps 0.1 --out "$T/good.png") 2>&1 >/dev/null); rc=$?
+if [ "$rc" -eq 1 ] && grep -q "writing '$T/good.png' failed" <<<"$err" && cmp -s "$T/seven.png" "$T/good.png" &&
+   [ -z "$(ls "$T" | grep advx-tmp)" ]; then ok "a failed write keeps the good file, no temporary left"
+else bad "failed write" "exit $rc: $err"; fi
+# Results printed to a full disk: a failed run (exit 1), not a success with nothing written.
+err=$("$ADVX" info --model small 2>&1 >/dev/full); rc=$?
+if [ "$rc" -eq 1 ] && grep -q "writing the results to standard output failed" <<<"$err"; then ok "stdout on a full disk is an error"
+else bad "stdout on a full disk" "exit $rc: $err"; fi
 
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

@@ -20,7 +20,8 @@ from torch import nn
 
 def make_model(arch):
     """The architecture `arch` as an nn.Sequential; input [N,1,28,28] (MNIST) or [N,3,32,32]
-    (cifar_lenet) pixels in [0,1]."""
+    (cifar_lenet) pixels in [0,1]. The autoencoders (ae_conv, ae_dense) output the reconstruction
+    flattened to [N, 784]."""
     if arch == "softmax":
         layers = [nn.Flatten(), nn.Linear(784, 10)]
     elif arch == "fc500":
@@ -40,6 +41,17 @@ def make_model(arch):
                   nn.Flatten(),
                   nn.Linear(32 * 7 * 7, 100), nn.ReLU(),
                   nn.Linear(100, 10)]
+    elif arch == "ae_conv":
+        # MagNet's MNIST autoencoder (Meng & Chen 2017); output flattened like the engine's.
+        layers = [nn.Conv2d(1, 3, 3, 1, 1), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+                  nn.Conv2d(3, 3, 3, 1, 1), nn.Sigmoid(),
+                  nn.Conv2d(3, 3, 3, 1, 1), nn.Sigmoid(),
+                  nn.Upsample(scale_factor=2, mode="nearest"),
+                  nn.Conv2d(3, 3, 3, 1, 1), nn.Sigmoid(),
+                  nn.Conv2d(3, 1, 3, 1, 1), nn.Sigmoid(),
+                  nn.Flatten()]
+    elif arch == "ae_dense":
+        layers = [nn.Flatten(), nn.Linear(784, 256), nn.Sigmoid(), nn.Linear(256, 784), nn.Sigmoid()]
     elif arch == "cifar_lenet":
         layers = [nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
                   nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
@@ -52,7 +64,10 @@ def make_model(arch):
     return nn.Sequential(*layers)
 
 
-ARCHS = ["softmax", "fc500", "cnn", "small", "cifar_lenet"]
+ARCHS = ["softmax", "fc500", "cnn", "small", "cifar_lenet", "ae_conv", "ae_dense"]
+# Autoencoders: their "logits" are the flattened reconstruction (784 outputs); shipped under
+# assets/models/autoencoders/.
+AUTOENCODERS = {"ae_conv", "ae_dense"}
 
 # safetensors dtype names -> numpy dtypes (little-endian), for the dtypes we may meet.
 _DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1", "I8": "i1"}

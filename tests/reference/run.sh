@@ -3,7 +3,9 @@
 # /usr/bin/python3 explicitly):
 #   check_torch.py  logits, input gradients and FGSM accuracy of the shipped MNIST models;
 #   check_rnn.py    Embedding / LSTM / GRU / SequenceModel outputs and gradients, from the dump that
-#                   advx_tests "[.rnn-reference]" (beside the advx binary) writes.
+#                   advx_tests "[.rnn-reference]" (beside the advx binary) writes;
+#   check_squeeze.py  the feature squeezers against numpy / scipy (Xu et al.'s functions), from the
+#                   dump of advx_tests "[.squeeze-reference]".
 # Usage: bash tests/reference/run.sh [path/to/advx] [model.safetensors ...]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,4 +28,12 @@ else
   rc=1
 fi
 rm -rf "$(dirname "$dump")"
+sq="$(mktemp -d)/squeeze_reference.safetensors"
+if ADVX_SQUEEZE_DUMP="$sq" "$tests_bin" "[.squeeze-reference]" >/dev/null; then
+  /usr/bin/python3 "$here/check_squeeze.py" "$sq" || rc=1
+else
+  echo "tests/reference: '$tests_bin \"[.squeeze-reference]\"' failed to write $sq" >&2
+  rc=1
+fi
+rm -rf "$(dirname "$sq")"
 exit $rc

@@ -2,13 +2,14 @@
 // App on the shipped models (defence, adaptive attacker, robustness curves) and the JS API's C
 // functions, natively.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "engine/attacks/attack.h"
 #include "engine/defences/defence.h"
+#include "engine/io/image.h"
 #include "frontend/app.h"
 #include "frontend/state.h"
 
@@ -167,6 +168,44 @@ TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB
   REQUIRE(app.clean.top == 7);
 }
 
+TEST_CASE("App: large scans of real test digits import and read correctly (area-averaged downscale)",
+          "[app][shipped]") {
+  // Each of the first 20 MNIST test digits rendered at 1400x1400 (bilinear, x50) as dark ink on white
+  // paper, then imported as a PNG the way the playground's import does it: decode, invert (light
+  // border), resize to the canvas, MNIST preprocessing.
+  App app(asset_dir());
+  REQUIRE(app.apply_query("model=cnn&test=0"));
+  app.update(false);
+  const int up = 50, big = 28 * up, n = 20;
+  int right = 0;
+  for (int i = 0; i < n; ++i) {
+    advx::Tensor digit = app.samples().image(i);  // [1, 1, 28, 28]
+    digit.shape = {1, 28, 28};
+    advx::Tensor paper = advx::resize_image(digit, big, big);
+    for (float& v : paper.data) v = 1.0f - v;
+    REQUIRE(app.import_png(advx::encode_png(paper), "scan.png"));
+    app.update(false);
+    INFO("digit " << i << " label " << app.samples().labels[static_cast<size_t>(i)] << " read as " << app.clean.top);
+    right += app.clean.top == app.samples().labels[static_cast<size_t>(i)] ? 1 : 0;
+  }
+  INFO(right << " of " << n << " right");
+  REQUIRE(right >= 19);
+  // A 4000x4000 drawing of a 7 with 30-pixel strokes, dark on white: point sampling kept 4 pixels
+  // of it and cnn read a 3.
+  const int page = 4000, stroke = 30;
+  advx::Tensor seven({1, page, page}, 1.0f);
+  for (int y = 600; y < 3400; ++y)
+    for (int x = 0; x < page; ++x) {
+      const double cx = 3100 - 1600 * (y - 600) / 2800.0;
+      if ((y < 600 + stroke && x >= 900 && x < 3100) || std::abs(x - cx) < stroke / 2.0)
+        seven.data[static_cast<size_t>(y) * page + x] = 0.0f;
+    }
+  const std::vector<std::uint8_t> png = advx::encode_png(seven);
+  REQUIRE(app.import_png(png, "seven.png"));
+  app.update(false);
+  REQUIRE(app.clean.top == 7);
+}
+
 TEST_CASE("App: robustness curves (bare, oblivious, adaptive) through the engine's Evaluation", "[app][shipped]") {
   App app(asset_dir());
   REQUIRE(app.apply_query("model=softmax&test=1&attack=fgsm&eps=0.1&defence=threshold"));
@@ -209,7 +248,8 @@ TEST_CASE("JS API natively: batched classify and attack, options from the tables
   REQUIRE(advx_classify(px.data(), n, probs.data()) == 10);
   for (int i = 0; i < n; ++i) {
     REQUIRE(advx_classify(px.data() + i * 784, 1, one.data()) == 10);
-    for (int k = 0; k < 10; ++k) REQUIRE(probs[static_cast<size_t>(i * 10 + k)] == Approx(one[static_cast<size_t>(k)]).margin(1e-6));
+    for (int k = 0; k < 10; ++k)
+      REQUIRE(probs[static_cast<size_t>(i * 10 + k)] == Approx(one[static_cast<size_t>(k)]).margin(1e-6));
   }
   std::vector<int> labels = {7, 2, 1};
   std::vector<float> adv(px.size());

@@ -146,6 +146,47 @@ TEST_CASE("Flatten, Dropout (inference), LogSoftmax: input gradients", "[grad]")
   check_layer(ls, random_tensor({3, 10}, rng, -3, 3), rng, 1e-2f);
 }
 
+TEST_CASE("Sigmoid, AvgPool2d, Upsample (the autoencoders' layers): input gradients", "[grad]") {
+  Rng rng(15);
+  Sigmoid sg;
+  check_layer(sg, random_tensor({3, 2, 4, 5}, rng, -4, 4), rng);
+  AvgPool2d avg(2, 2);
+  check_layer(avg, random_tensor({2, 3, 6, 7}, rng), rng);  // 7: the last column is not pooled
+  AvgPool2d overlap(3, 1);
+  check_layer(overlap, random_tensor({1, 2, 5, 5}, rng), rng);
+  Upsample up(2);
+  check_layer(up, random_tensor({2, 3, 3, 4}, rng), rng);
+  Tensor x({1, 1, 2, 2}), y;
+  x.data = {1, 2, 3, 4};
+  up.forward(x, y, false);
+  CHECK(y.data == FloatVec{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
+  avg.forward(y, x, false);
+  CHECK(x.data == FloatVec{1, 2, 3, 4});
+}
+
+TEST_CASE("Sequential backward with a gradient added at a hidden activation matches finite differences", "[grad]") {
+  // L = <r, logits> + <q, activation(at)>: the extra term is what a detector on a hidden layer (or a
+  // contractive penalty) adds.
+  for (const char* arch : {"small", "ae_dense"}) {
+    Sequential m = make_model(arch, 16);
+    Rng rng(17);
+    Tensor x = random_tensor(test::with_batch(2, m.input_shape()), rng, 0.0f, 1.0f);
+    const std::size_t at = m.layers.size() - 2;
+    const Tensor& z = m.forward(x);
+    const Tensor r = random_tensor(z.shape, rng), q = random_tensor(m.activation(at).shape, rng);
+    Tensor dx;
+    m.backward(r, &dx, false, &q, at);
+    auto loss = [&](const Tensor& xx) { return dot(r, m.forward(xx)) + dot(q, m.activation(at)); };
+    const double norm = std::sqrt(dot(dx, dx));
+    Tensor v = dx, xp = x, xm = x;
+    for (float& e : v.data) e = static_cast<float>(e / norm);
+    for (size_t i = 0; i < x.data.size(); ++i) xp.data[i] += 1e-2f * v.data[i], xm.data[i] -= 1e-2f * v.data[i];
+    INFO(arch);
+    CHECK(norm == Approx((loss(xp) - loss(xm)) / 2e-2).epsilon(2e-2));
+    REQUIRE_THROWS_WITH(m.backward(r, &dx, false, &r, at), Catch::Contains("must match activation"));
+  }
+}
+
 TEST_CASE("Dropout in training: backward applies the forward mask", "[grad]") {
   Dropout d(0.5f, 11);
   Rng rng(6);

@@ -154,7 +154,8 @@ TEST_CASE("PNG: round trip within 1/255 and clear errors", "[io][errors]") {
   REQUIRE_THROWS_WITH(decode_image(junk, 1, "junk.png"), Catch::Contains("cannot decode image 'junk.png'"));
   std::vector<std::uint8_t> cut = read_file(p);
   cut.resize(cut.size() / 2);
-  REQUIRE_THROWS_WITH(decode_image(cut, 1, "cut.png"), Catch::Contains("cannot decode"));
+  REQUIRE_THROWS_WITH(decode_image(cut, 1, "cut.png"),
+                      Catch::Contains("image 'cut.png'") && Catch::Contains("truncated"));
   REQUIRE_THROWS_WITH(decode_image({}, 1, "empty.png"), Catch::Contains("empty"));
 }
 

@@ -1,8 +1,9 @@
 // Every registered attack (engine/attacks/list.inc) keeps the attack invariants, so a new attack is
 // tested by being registered: its norm's budget, pixels in [0, 1], the caller's input untouched,
 // reproducible from its seed, reported predictions and success flags true to the model, targeted
-// success = pred == target, queries and gradients counted, resumable runs equal one-shot runs, bad
-// input rejected. Plus the consistency of the tables that generate the CLI, URL and UI.
+// success = pred == target, a reject class never counted as success (a detector's, engine/objective.h),
+// queries and gradients counted, resumable runs equal one-shot runs, bad input rejected. Plus the consistency of the
+// tables that generate the CLI, URL and UI.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -87,7 +88,9 @@ TEST_CASE("every registered attack keeps the invariants (random models, untarget
       const Tensor x_copy = x;
       const std::vector<int> y = {0, 1, 2, 3, 4}, t = {9, 9, 0, 0, 1};
       const ParamValues p = test_params(a);
-      for (const Goal& goal : {Goal{y, {}}, Goal{y, t}}) {
+      Goal with_reject{y, {}};
+      with_reject.reject = 9;
+      for (const Goal& goal : {Goal{y, {}}, Goal{y, t}, with_reject}) {
         const AttackInput in{m, cross_entropy_objective(), x, goal, p, 7};
         const AttackResult r = run_attack(a, in);
         check_budget(a, p, x, r);
@@ -95,8 +98,10 @@ TEST_CASE("every registered attack keeps the invariants (random models, untarget
         REQUIRE(run_attack(a, in).adv.data == r.adv.data);  // same seed, same result
         const std::vector<int> pred = m.predict(r.adv);
         REQUIRE(pred == r.pred);
-        for (size_t i = 0; i < y.size(); ++i)
-          REQUIRE(static_cast<bool>(r.success[i]) == attack_succeeded(pred[i], y[i], goal.target(i)));
+        for (size_t i = 0; i < y.size(); ++i) {
+          REQUIRE(static_cast<bool>(r.success[i]) == goal.succeeded(i, pred[i]));
+          if (pred[i] == goal.reject) REQUIRE(!r.success[i]);
+        }
         if (goal.targeted())
           for (size_t i = 0; i < y.size(); ++i) REQUIRE(static_cast<bool>(r.success[i]) == (pred[i] == t[i]));
         REQUIRE(r.queries >= x.dim(0));
@@ -116,6 +121,25 @@ TEST_CASE("every registered attack keeps the invariants (random models, untarget
         REQUIRE(run->result().adv.data == r.adv.data);
       }
     }
+  }
+}
+
+TEST_CASE("every registered attack keeps its budget and [0, 1] with every switch on", "[registry]") {
+  // The Bool parameters (early stop, an unclipped random start, ...) all on at once.
+  for (const AttackSpec& a : attacks()) {
+    ParamValues p = test_params(a);
+    bool any = false;
+    for (const ParamSpec& s : a.params)
+      if (s.type == ParamType::Bool) p.set(s.key, 1.0), any = true;
+    if (!any) continue;
+    INFO("attack " << a.name);
+    Sequential m = make_model("small", 21);
+    const Tensor x = test::random_images(5, 22);
+    const AttackInput in{m, cross_entropy_objective(), x, Goal{{0, 1, 2, 3, 4}, {}}, p, 7};
+    const AttackResult r = run_attack(a, in);
+    check_budget(a, p, x, r);
+    REQUIRE(run_attack(a, in).adv.data == r.adv.data);
+    REQUIRE(m.predict(r.adv) == r.pred);
   }
 }
 
@@ -148,8 +172,8 @@ TEST_CASE("every registered attack rejects bad input with clear messages", "[reg
 }
 
 TEST_CASE("the tables: unique names and keys, shared keys mean the same, no clash with state keys", "[registry]") {
-  const std::set<std::string> reserved = {"model", "attack", "target", "seed", "defence", "adaptive", "bpda",
-                                          "test",  "img",    "preprocess", "brush", "hide"};
+  const std::set<std::string> reserved = {"model", "attack", "target", "seed",       "defence", "adaptive",
+                                          "bpda",  "test",   "img",    "preprocess", "brush",   "hide"};
   const std::set<char> ui_keys = {'C', 'R', 'E', 'T', 'A', 'P'};  // the playground's other shortcuts
   std::set<std::string> names;
   std::set<char> letters;
@@ -212,6 +236,7 @@ TEST_CASE("noise: random signs at +-eps, seeded, clipped; no gradient", "[regist
   // Fair coin: about half each (2352 values; 6 sigma is ~145).
   CHECK(std::abs(up - down) < 300);
   ParamValues q = p;
-  const AttackResult other = run_attack(get_attack("noise"), {m, cross_entropy_objective(), x, Goal{{0, 1, 2}, {}}, q, 10});
+  const AttackResult other =
+      run_attack(get_attack("noise"), {m, cross_entropy_objective(), x, Goal{{0, 1, 2}, {}}, q, 10});
   REQUIRE(other.adv.data != r.adv.data);
 }

@@ -1,0 +1,330 @@
+// The training loop (engine/train/trainer.h): natural, adversarial per batch, or on a static
+// adversarial set, one step at a time.
+//
+// Per batch B of (x, y), with adversarial training (engine/train/train.h, AdvTraining):
+//   x_adv = attack(model, x, y)                      the registered attack, seeded by (seed, epoch, batch),
+//                                                    on the model as it is now, eval-mode forward
+//   J~    = a * CE(x, y) + (1 - a) * CE(x_adv, y)    CE = mean softmax cross-entropy over the batch
+//   grad  = a * dCE(x)/dW + (1 - a) * dCE(x_adv)/dW  two forward/backward passes adding into the
+//                                                    weight gradients (only the second when a = 0)
+// then one optimiser step. The attack's own backward passes ask for the input gradient only (no
+// weight gradients), which is all FGSM / PGD need. The learning rate comes from the position alone
+// (lr_schedule), so nothing about it needs saving.
+#include "engine/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "engine/attacks/attack.h"
+#include "engine/error.h"
+#include "engine/loss.h"
+
+namespace advx {
+namespace {
+
+constexpr int kPrepareBatch = 256;  // images per prepare step (static adversarial set)
+constexpr int kEvalBatch = 250;     // images per evaluation step
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& cfg) {
+  if (cfg.optimizer == "adam") return std::make_unique<Adam>(cfg.lr);
+  return std::make_unique<SGD>(cfg.lr, cfg.momentum);
+}
+
+}  // namespace
+
+const char* lr_schedule_name(LrSchedule s) {
+  return s == LrSchedule::Cyclic ? "cyclic" : "exp";
+}
+
+const char* phase_name(Trainer::Phase p) {
+  switch (p) {
+    case Trainer::Phase::Prepare:
+      return "prepare";
+    case Trainer::Phase::Train:
+      return "train";
+    case Trainer::Phase::Evaluate:
+      return "evaluate";
+    case Trainer::Phase::Done:
+      return "done";
+  }
+  return "?";
+}
+
+EpochEval default_epoch_eval(const TrainConfig& cfg, int n) {
+  EpochEval e;
+  e.n = n;
+  if (!cfg.adv.enabled() || !cfg.adv.params.has("eps")) return e;
+  const double eps = cfg.adv.params.number("eps");
+  e.attack = "pgd";
+  e.params = defaults(get_attack("pgd").params);
+  e.params.set("eps", eps);
+  e.params.set("steps", 10);
+  e.params.set("step_size", eps / 4.0);
+  return e;
+}
+
+void check_config(const TrainConfig& c) {
+  ADVX_REQUIRE(c.epochs >= 1 && c.epochs <= 100000, "epochs must be in 1..100000, got " + std::to_string(c.epochs));
+  ADVX_REQUIRE(c.batch >= 1 && c.batch <= 100000, "batch size must be in 1..100000, got " + std::to_string(c.batch));
+  ADVX_REQUIRE(std::isfinite(c.lr) && c.lr > 0.0f, "learning rate must be > 0");
+  ADVX_REQUIRE(c.lr_decay > 0.0f && c.lr_decay <= 1.0f, "lr decay must be in (0, 1]");
+  ADVX_REQUIRE(c.lr_schedule == LrSchedule::Exp || c.lr_decay == 1.0f,
+               "lr decay applies to the exp schedule only; the cyclic one rises and falls by itself");
+  ADVX_REQUIRE(c.optimizer == "adam" || c.optimizer == "sgd",
+               "unknown optimizer '" + c.optimizer + "'; use adam or sgd");
+  ADVX_REQUIRE(c.limit >= 0, "limit must be >= 0 (0: all training samples)");
+  ADVX_REQUIRE(c.parts >= 1 && c.part >= 0 && c.part < c.parts, "part must be in 0.." + std::to_string(c.parts - 1) +
+                                                                    " of " + std::to_string(c.parts) + " parts, got " +
+                                                                    std::to_string(c.part));
+  ADVX_REQUIRE(!c.augment || (c.augment_pad >= 0 && c.augment_pad <= 64),
+               "augmentation needs a padding of 0-64 pixels, got " + std::to_string(c.augment_pad));
+  if (c.adv.enabled()) {
+    const AttackSpec& a = get_attack(c.adv.attack);
+    ADVX_REQUIRE(a.gradient, "adversarial training needs a gradient attack; '" + a.name +
+                                 "' is black-box (use one of the white-box attacks)");
+    check_values(a.params, c.adv.params, "");
+    for (const ParamSpec& p : a.params)
+      ADVX_REQUIRE(c.adv.params.has(p.key),
+                   "adversarial training with '" + a.name + "' needs its parameter '" + p.key + "' (" + p.help + ")");
+    ADVX_REQUIRE(
+        c.adv.clean_weight >= 0.0f && c.adv.clean_weight <= 1.0f,
+        "the clean weight a of a*J(x) + (1-a)*J(x_adv) must be in [0, 1], got " + std::to_string(c.adv.clean_weight));
+    ADVX_REQUIRE(!c.augment, "augmentation and adversarial training together are not supported: choose one");
+  }
+  ADVX_REQUIRE(c.eval.n >= 0, "the per-epoch evaluation size must be >= 0");
+  if (!c.eval.attack.empty()) {
+    const AttackSpec& a = get_attack(c.eval.attack);
+    check_values(a.params, c.eval.params, "");
+    for (const ParamSpec& p : a.params)
+      ADVX_REQUIRE(c.eval.params.has(p.key), "the per-epoch evaluation with '" + a.name + "' needs its parameter '" +
+                                                 p.key + "' (" + p.help + ")");
+  }
+}
+
+Trainer::Trainer(Sequential& m, const Dataset& data, TrainConfig cfg, const Dataset* val, Classifier* adv_source)
+    : m_(m),
+      data_(data),
+      val_(val),
+      source_(adv_source),
+      cfg_(std::move(cfg)),
+      rng_(cfg_.seed),
+      // A second stream for augmentation, so that switching it on leaves the shuffling order as it was.
+      aug_rng_(cfg_.seed ^ 0x9E3779B97F4A7C15ull) {
+  check_config(cfg_);
+  const int n = cfg_.limit > 0 ? std::min(cfg_.limit, data_.size()) : data_.size();
+  ADVX_REQUIRE(n > 0, "no training data");
+  ADVX_REQUIRE(static_cast<std::int64_t>(data_.labels.size()) == data_.size(),
+               "training set: labels and images differ in number");
+  base_ = static_cast<int>(static_cast<std::int64_t>(n) * cfg_.part / cfg_.parts);
+  count_ = static_cast<int>(static_cast<std::int64_t>(n) * (cfg_.part + 1) / cfg_.parts) - base_;
+  ADVX_REQUIRE(count_ > 0, "part " + std::to_string(cfg_.part) + " of " + std::to_string(cfg_.parts) + " of " +
+                               std::to_string(n) + " training samples is empty: use fewer parts");
+  ADVX_REQUIRE(!cfg_.augment || data_.images.rank() == 4,
+               "augmentation needs images [N, C, H, W], got " + shape_str(data_.images.shape));
+  check_input(m_, data_.images.slice(0, 1), true);  // the model fits the data (e.g. not cnn on cifar10)
+  if (source_) {
+    ADVX_REQUIRE(cfg_.adv.enabled(), "a static adversarial source model needs an attack (AdvTraining::attack)");
+    ADVX_REQUIRE(source_->input_shape() == m_.input_shape() && source_->num_classes() == m_.num_classes(),
+                 "the adversarial source model '" + source_->name() + "' reads " + shape_str(source_->input_shape()) +
+                     " with " + std::to_string(source_->num_classes()) + " classes; the trained model '" + m_.name() +
+                     "' reads " + shape_str(m_.input_shape()) + ": they must be the same task");
+  }
+  if (cfg_.eval.n > 0) {
+    ADVX_REQUIRE(val_ && val_->size() > 0, "a per-epoch evaluation needs a validation set");
+    check_input(m_, val_->images.slice(0, 1), true);
+    eval_set_ = val_->head(std::min(cfg_.eval.n, val_->size()));
+  }
+  order_.resize(static_cast<size_t>(count_ * (source_ ? 2 : 1)));
+  std::iota(order_.begin(), order_.begin() + count_, base_);
+  if (source_) std::iota(order_.begin() + count_, order_.end(), data_.size());  // the adversarial copies
+  ADVX_REQUIRE(static_cast<std::int64_t>(data_.size()) + count_ < (1 << 24),
+               "too many training samples for a checkpoint's order (at most 16.7 million)");
+  opt_ = make_optimizer(cfg_);
+  params_ = m_.params();
+  batches_ = (samples() + cfg_.batch - 1) / cfg_.batch;
+  phase_ = source_ ? Phase::Prepare : Phase::Train;
+  last_.epochs = cfg_.epochs;
+  last_.batches = batches_;
+}
+
+Trainer::~Trainer() = default;
+
+double Trainer::progress() const {
+  if (phase_ == Phase::Done) return 1.0;
+  return (static_cast<double>(epoch_ - 1) * batches_ + batch_) / (static_cast<double>(cfg_.epochs) * batches_);
+}
+
+float Trainer::learning_rate(int epoch, int batch) const {
+  if (cfg_.lr_schedule == LrSchedule::Exp) return cfg_.lr * std::pow(cfg_.lr_decay, static_cast<float>(epoch - 1));
+  // Wong et al.'s triangle: 0 -> lr at 2E/5 -> 0 at E, t in epochs.
+  const double e = cfg_.epochs, t = (epoch - 1) + static_cast<double>(batch + 1) / batches_;
+  const double peak = 0.4 * e;
+  const double f = t <= peak ? t / peak : std::max(0.0, (e - t) / (e - peak));
+  return static_cast<float>(cfg_.lr * f);
+}
+
+bool Trainer::step() {
+  switch (phase_) {
+    case Phase::Prepare:
+      prepare_step();
+      break;
+    case Phase::Train:
+      train_step();
+      break;
+    case Phase::Evaluate:
+      evaluate_step();
+      break;
+    case Phase::Done:
+      break;
+  }
+  return done();
+}
+
+bool Trainer::run_epoch() {
+  const std::size_t epochs_before = history_.size();
+  while (!done() && history_.size() == epochs_before) step();
+  return done();
+}
+
+void Trainer::prepare_step() {
+  const int b = prepared_, count = std::min(kPrepareBatch, count_ - prepared_);
+  if (adv_set_.shape.empty()) {
+    Shape s = data_.images.shape;
+    s[0] = count_;
+    adv_set_ = Tensor(s);
+  }
+  const Tensor x = data_.images.slice(base_ + b, count);
+  Goal goal;
+  goal.labels.assign(data_.labels.begin() + base_ + b, data_.labels.begin() + base_ + b + count);
+  // A stream of its own, apart from the per-batch seeds of the training loop.
+  const std::uint64_t seed = mix_seed(cfg_.seed ^ 0x5851F42D4C957F2Dull, static_cast<std::uint64_t>(b));
+  const AttackResult r = run_attack(get_attack(cfg_.adv.attack), AttackInput{*source_, cross_entropy_objective(), x,
+                                                                             goal, cfg_.adv.params, seed, false});
+  std::copy(r.adv.data.begin(), r.adv.data.end(), adv_set_.ptr() + static_cast<std::int64_t>(b) * x.sample_size());
+  prepared_ += count;
+  if (prepared_ < count_) return;
+  phase_ = resume_phase_;
+  if (phase_ == Phase::Evaluate) start_evaluation();
+}
+
+void Trainer::gather_batch(int begin, int count) {
+  Shape s = data_.images.shape;
+  s[0] = count;
+  xb_.resize(s);
+  yb_.resize(static_cast<size_t>(count));
+  const std::int64_t per = data_.images.sample_size();
+  for (int k = 0; k < count; ++k) {
+    const int id = order_[static_cast<size_t>(begin + k)];
+    const bool copy = id >= data_.size();  // a static adversarial copy
+    const int i = copy ? base_ + (id - data_.size()) : id;
+    const float* src =
+        copy ? adv_set_.ptr() + static_cast<std::int64_t>(i - base_) * per : data_.images.ptr() + i * per;
+    float* dst = xb_.ptr() + static_cast<std::int64_t>(k) * per;
+    if (cfg_.augment)
+      crop_flip(src, dst, s[1], s[2], s[3], cfg_.augment_pad, draw_crop_flip(aug_rng_, cfg_.augment_pad));
+    else
+      std::copy_n(src, per, dst);
+    yb_[static_cast<size_t>(k)] = data_.labels[static_cast<size_t>(i)];
+  }
+}
+
+void Trainer::train_step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (batch_ == 0) {
+    // Fisher-Yates with our own Rng: the same seed gives the same order on every platform.
+    for (int i = samples() - 1; i > 0; --i)
+      std::swap(order_[static_cast<size_t>(i)],
+                order_[static_cast<size_t>(rng_.below(static_cast<std::uint64_t>(i) + 1))]);
+    loss_sum_ = 0.0, seconds_ = 0.0, correct_ = 0, seen_ = 0;
+  }
+  opt_->lr = learning_rate(epoch_, batch_);
+  const int begin = batch_ * cfg_.batch, count = std::min(cfg_.batch, samples() - begin);
+  gather_batch(begin, count);
+  const bool per_batch_adv = cfg_.adv.enabled() && !source_;
+  const Tensor* learn = &xb_;  // what the (last) forward pass learns from
+  if (per_batch_adv) {
+    const std::uint64_t seed =
+        mix_seed(cfg_.seed, static_cast<std::uint64_t>(epoch_ - 1) * static_cast<std::uint64_t>(batches_) +
+                                static_cast<std::uint64_t>(batch_));
+    AttackResult r = run_attack(get_attack(cfg_.adv.attack), AttackInput{m_, cross_entropy_objective(), xb_,
+                                                                         Goal{yb_, {}}, cfg_.adv.params, seed, false});
+    xadv_ = std::move(r.adv);
+    learn = &xadv_;
+  }
+  m_.zero_grad();
+  const float a = per_batch_adv ? cfg_.adv.clean_weight : 0.0f;
+  double loss = 0.0;
+  if (a > 0.0f) {  // the clean term a * J(x, y)
+    const float l = cross_entropy(m_.forward(xb_, true), yb_, Reduction::Mean, &dlogits_);
+    ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
+                                       "; lower the learning rate");
+    for (float& g : dlogits_.data) g *= a;
+    m_.backward(dlogits_, nullptr, true);
+    loss += static_cast<double>(a) * l;
+  }
+  const Tensor& logits = m_.forward(*learn, true);
+  const float l = cross_entropy(logits, yb_, Reduction::Mean, &dlogits_);
+  ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
+                                     "; lower the learning rate");
+  const std::vector<int> pred = argmax_rows(logits);
+  for (int k = 0; k < count; ++k) correct_ += pred[static_cast<size_t>(k)] == yb_[static_cast<size_t>(k)];
+  if (a > 0.0f)
+    for (float& g : dlogits_.data) g *= 1.0f - a;
+  m_.backward(dlogits_, nullptr, true);
+  loss += static_cast<double>(1.0f - a) * l;
+  opt_->step(params_);
+  loss_sum_ += loss * count;
+  seen_ += count;
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ++batch_;
+  last_.epoch = epoch_, last_.batch = batch_;
+  last_.loss = loss_sum_ / static_cast<double>(seen_);
+  last_.accuracy = static_cast<double>(correct_) / static_cast<double>(seen_);
+  last_.seconds = seconds_;
+  last_.images_per_s = static_cast<double>(seen_) / std::max(seconds_, 1e-9);
+  last_.lr = opt_->lr;
+  last_.epoch_done = batch_ == batches_;
+  if (last_.epoch_done) end_epoch();
+}
+
+void Trainer::end_epoch() {
+  if (cfg_.eval.n > 0) {
+    phase_ = Phase::Evaluate;
+    start_evaluation();
+    return;
+  }
+  finish_epoch(0, 0.0, 0.0);
+}
+
+void Trainer::start_evaluation() {
+  EvalConfig ec;
+  if (!cfg_.eval.attack.empty())
+    ec.attack = registered_attack(get_attack(cfg_.eval.attack), cfg_.eval.params, cfg_.eval.seed);
+  ec.batch = kEvalBatch;
+  ec.keep_adv = false;
+  eval_ = std::make_unique<Evaluation>(m_, eval_set_, ec);
+}
+
+void Trainer::evaluate_step() {
+  if (!eval_->step()) return;
+  const EvalResult r = eval_->result();
+  eval_.reset();
+  finish_epoch(r.n, r.clean_acc, r.adv_acc);
+}
+
+void Trainer::finish_epoch(int eval_n, double clean, double robust) {
+  EpochStats s;
+  s.epoch = epoch_;
+  s.loss = seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0;
+  s.train_acc = seen_ ? static_cast<double>(correct_) / static_cast<double>(seen_) : 0.0;
+  s.seconds = seconds_;
+  s.eval_n = eval_n, s.clean_acc = clean, s.robust_acc = robust;
+  history_.push_back(s);
+  ++epoch_;
+  batch_ = 0;
+  phase_ = epoch_ > cfg_.epochs ? Phase::Done : Phase::Train;
+}
+
+}  // namespace advx

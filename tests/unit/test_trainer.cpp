@@ -1,0 +1,269 @@
+// The stepwise Trainer: adversarial training through the attack registry (FGSM-RS is Wong et al.'s
+// algorithm), the cyclic learning rate, per-epoch clean and robust accuracy, checkpoints that resume
+// to the same weights bit for bit, and clear errors.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/attacks/attack.h"
+#include "engine/error.h"
+#include "engine/io/safetensors.h"
+#include "engine/models.h"
+#include "engine/optim.h"
+#include "engine/train/trainer.h"
+#include "tests/unit/helpers.h"
+
+using namespace advx;
+
+namespace {
+
+// n random images with labels that depend on the image (mean brightness), so there is something to learn.
+Dataset toy_set(int n, std::uint64_t seed) {
+  Dataset d;
+  d.name = "toy";
+  d.images = test::random_images(n, seed);
+  const std::int64_t per = d.images.sample_size();
+  for (int i = 0; i < n; ++i) {
+    double s = 0.0;
+    for (std::int64_t j = 0; j < per; ++j) s += d.images.data[static_cast<size_t>(i * per + j)] * (j % 7);
+    d.labels.push_back(static_cast<int>(s) % 10);
+  }
+  return d;
+}
+
+// Wong et al.'s recipe at toy scale: FGSM with random start = the registry's pgd with one step.
+TrainConfig fgsm_rs_config() {
+  TrainConfig c;
+  c.epochs = 2;
+  c.batch = 32;
+  c.lr = 5e-3f;
+  c.lr_schedule = LrSchedule::Cyclic;
+  c.seed = 3;
+  c.adv.attack = "pgd";
+  c.adv.params = defaults(get_attack("pgd").params);
+  c.adv.params.set("eps", 0.3);
+  c.adv.params.set("steps", 1);
+  c.adv.params.set("step_size", 0.375);
+  c.adv.params.set("unclipped_start", 1);
+  return c;
+}
+
+std::vector<float> weights(Sequential& m) {
+  std::vector<float> w;
+  for (const Param& p : m.params()) w.insert(w.end(), p.value->data.begin(), p.value->data.end());
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("Rng state and optimiser state round-trip", "[trainer]") {
+  Rng a(5);
+  for (int i = 0; i < 1000; ++i) a.next_u64();
+  Rng b(99);
+  b.set_state(a.state());
+  for (int i = 0; i < 100; ++i) REQUIRE(a.next_u64() == b.next_u64());
+  REQUIRE_THROWS_WITH(b.set_state("12 34"), Catch::Contains("not a random generator state"));
+  REQUIRE(mix_seed(1, 0) != mix_seed(1, 1));
+  REQUIRE(mix_seed(1, 0) != mix_seed(2, 0));
+
+  Sequential m = make_model("softmax", 1);
+  const std::vector<Param> params = m.params();
+  for (const Param& p : params) p.grad->fill(0.5f);
+  Adam opt(0.01f), copy(0.01f);
+  opt.step(params);
+  copy.set_state(params, opt.state(params));
+  Sequential m2 = make_model("softmax", 1);
+  const std::vector<Param> p2 = m2.params();
+  for (size_t i = 0; i < params.size(); ++i) *p2[i].value = *params[i].value, p2[i].grad->fill(0.25f);
+  for (const Param& p : params) p.grad->fill(0.25f);
+  opt.step(params);
+  copy.step(p2);
+  REQUIRE(weights(m) == weights(m2));
+  OptimizerState bad = opt.state(params);
+  bad.buffers.begin()->second.pop_back();
+  REQUIRE_THROWS_WITH(copy.set_state(p2, bad), Catch::Contains("wrong size"));
+}
+
+TEST_CASE("FGSM with random start through the registry is Wong, Rice, Kolter 2020's algorithm", "[trainer]") {
+  // Their MNIST training: delta = U(-eps, eps) (not clipped: the gradient is taken at x + delta even
+  // where that is below 0 or above 1); delta += alpha sign(grad); delta clipped to [-eps, eps], then
+  // to [0, 1] - x. With unclipped_start off, the start is clipped to [0, 1] first (Madry's PGD).
+  Sequential m = make_model("small", 4);
+  const Tensor x = test::random_images(6, 8);
+  const std::vector<int> y = {0, 1, 2, 3, 4, 5};
+  const float eps = 0.3f, alpha = 0.375f;
+  const std::uint64_t seed = 17;
+  for (bool unclipped : {true, false}) {
+    INFO("unclipped start " << unclipped);
+    ParamValues p = defaults(get_attack("pgd").params);
+    p.set("eps", eps), p.set("steps", 1), p.set("step_size", alpha), p.set("unclipped_start", unclipped);
+    const AttackResult r =
+        run_attack(get_attack("pgd"), AttackInput{m, cross_entropy_objective(), x, Goal{y, {}}, p, seed, false});
+    Rng rng(seed);
+    Tensor start = x;
+    for (float& v : start.data) v += rng.uniform(-eps, eps);
+    if (!unclipped)
+      for (size_t j = 0; j < x.data.size(); ++j)
+        start.data[j] =
+            std::min(std::max(start.data[j], std::max(x.data[j] - eps, 0.0f)), std::min(x.data[j] + eps, 1.0f));
+    Tensor g;
+    m.loss_input_gradient(start, y, g);
+    int differ = 0;
+    for (size_t j = 0; j < x.data.size(); ++j) {
+      float delta = start.data[j] - x.data[j] + alpha * static_cast<float>((g.data[j] > 0.0f) - (g.data[j] < 0.0f));
+      delta = std::min(std::max(delta, -eps), eps);
+      const float expect = std::min(std::max(x.data[j] + delta, 0.0f), 1.0f);
+      REQUIRE(r.adv.data[j] == Approx(expect).margin(1e-6));
+      differ += std::fabs(start.data[j] - std::min(std::max(start.data[j], 0.0f), 1.0f)) > 0.0f;
+    }
+    CHECK((differ > 0) == unclipped);  // the unclipped start did leave [0, 1] somewhere
+  }
+  // With early stop and restarts the unclipped start is never kept as a result: every pixel in [0, 1].
+  ParamValues p = defaults(get_attack("pgd").params);
+  p.set("eps", 0.3), p.set("steps", 3), p.set("unclipped_start", 1), p.set("early_stop", 1), p.set("restarts", 3);
+  const AttackResult r = run_attack(get_attack("pgd"), AttackInput{m, cross_entropy_objective(), x, Goal{y, {}}, p, 5});
+  for (float v : r.adv.data) REQUIRE((v >= 0.0f && v <= 1.0f));
+}
+
+TEST_CASE("Trainer: cyclic learning rate, mixed loss, per-epoch clean and robust accuracy", "[trainer]") {
+  const Dataset d = toy_set(128, 1), val = toy_set(40, 2);
+  TrainConfig c = fgsm_rs_config();
+  c.eval = default_epoch_eval(c, 40);
+  REQUIRE(c.eval.attack == "pgd");
+  REQUIRE(c.eval.params.integer("steps") == 10);
+  Sequential m = make_model("small", 1);
+  Trainer t(m, d, c, &val);
+  REQUIRE(t.samples() == 128);
+  std::vector<double> lrs;
+  while (!t.done()) {
+    const bool training = t.phase() == Trainer::Phase::Train;
+    t.step();
+    if (training) lrs.push_back(t.last().lr);
+  }
+  // 2 epochs of 4 batches: t = 0.25 .. 2.0; peak at 2E/5 = 0.8 epochs, 0 at the end.
+  REQUIRE(lrs.size() == 8);
+  CHECK(lrs[0] == Approx(5e-3 * 0.25 / 0.8));
+  CHECK(lrs[3] == Approx(5e-3 * (2.0 - 1.0) / 1.2));
+  CHECK(lrs[7] == Approx(0.0).margin(1e-9));
+  REQUIRE(t.history().size() == 2);
+  for (const EpochStats& s : t.history()) {
+    CHECK(s.eval_n == 40);
+    CHECK(s.robust_acc <= s.clean_acc);
+    CHECK(std::isfinite(s.loss));
+  }
+  // Goodfellow's mixed loss at a = 0.5 trains too, and the clean term changes the weights.
+  TrainConfig mixed = c;
+  mixed.eval = EpochEval{};
+  mixed.adv.clean_weight = 0.5f;
+  Sequential m1 = make_model("small", 1), m2 = make_model("small", 1);
+  train(m1, d, mixed, nullptr);
+  mixed.adv.clean_weight = 0.0f;
+  train(m2, d, mixed, nullptr);
+  REQUIRE(weights(m1) != weights(m2));
+}
+
+TEST_CASE("Trainer: a run stopped and resumed from its checkpoint ends with the same weights, bit for bit",
+          "[trainer]") {
+  const Dataset d = toy_set(160, 5), val = toy_set(30, 6);
+  const std::string path = test::temp_path("resume.safetensors");
+  struct Case {
+    const char* what;
+    TrainConfig cfg;
+    bool source;
+  };
+  TrainConfig natural;
+  natural.epochs = 2, natural.batch = 32, natural.seed = 9, natural.optimizer = "sgd", natural.lr = 0.05f;
+  natural.lr_decay = 0.5f;
+  TrainConfig adversarial = fgsm_rs_config();
+  adversarial.eval = default_epoch_eval(adversarial, 30);
+  TrainConfig stat = fgsm_rs_config();
+  stat.adv.source = "static source";
+  stat.part = 1, stat.parts = 2;
+  for (const Case& k : {Case{"natural, sgd", natural, false}, Case{"fgsm-rs, evaluated", adversarial, false},
+                        Case{"static set, part 1/2", stat, true}}) {
+    INFO(k.what);
+    Sequential source = make_model("softmax", 2);
+    Classifier* src = k.source ? &source : nullptr;
+    Sequential ref = make_model("small", 1);
+    Trainer whole(ref, d, k.cfg, &val, src);
+    int steps = 0;
+    while (!whole.step()) ++steps;
+    // Stop after s steps (mid-epoch, at the epoch boundary, inside the evaluation), resume in a new
+    // Trainer on a freshly initialised model of another seed.
+    for (int s : {3, 5, 6, steps - 1}) {
+      INFO("stopped after " << s << " steps");
+      {
+        Sequential m = make_model("small", 1);
+        Trainer t(m, d, k.cfg, &val, src);
+        for (int i = 0; i < s && !t.done(); ++i) t.step();
+        t.save_checkpoint(path);
+      }
+      std::string arch, dataset;
+      const TrainConfig back = checkpoint_config(path, &arch, &dataset);
+      REQUIRE(arch == "small");
+      REQUIRE(dataset == "toy");
+      REQUIRE(config_to_json(back) == config_to_json(k.cfg));
+      Sequential m = make_model("small", 77);
+      Trainer t(m, d, back, &val, src);
+      t.load_checkpoint(path);
+      while (!t.step()) {
+      }
+      REQUIRE(weights(m) == weights(ref));
+      REQUIRE(t.history().size() == whole.history().size());
+      for (size_t e = 0; e < t.history().size(); ++e) {
+        CHECK(t.history()[e].loss == whole.history()[e].loss);
+        CHECK(t.history()[e].robust_acc == whole.history()[e].robust_acc);
+      }
+    }
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("Trainer: clear errors before any work", "[trainer][errors]") {
+  const Dataset d = toy_set(64, 1);
+  Sequential m = make_model("small", 1);
+  TrainConfig c = fgsm_rs_config();
+  TrainConfig bad = c;
+  bad.adv.attack = "nope";
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("unknown attack 'nope'"));
+  bad = c;
+  bad.adv.attack = "noise";
+  bad.adv.params = defaults(get_attack("noise").params);
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("needs a gradient attack"));
+  bad = c;
+  bad.adv.params.set("eps", 2.0);
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("eps must be"));
+  bad = c;
+  bad.adv.clean_weight = 1.5f;
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("must be in [0, 1]"));
+  bad = c;
+  bad.augment = true;
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("augmentation and adversarial training"));
+  bad = c;
+  bad.part = 3, bad.parts = 3;
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("part must be in 0..2"));
+  bad = c;
+  bad.lr_decay = 0.5f;
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("lr decay applies to the exp schedule"));
+  bad = c;
+  bad.eval.n = 10;
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("needs a validation set"));
+  Sequential cifar = make_model("cifar_lenet", 1);
+  REQUIRE_THROWS_WITH(Trainer(m, d, c, nullptr, &cifar), Catch::Contains("must be the same task"));
+  // A checkpoint of another configuration, or no checkpoint at all.
+  const std::string path = test::temp_path("other.safetensors");
+  {
+    Trainer t(m, d, c);
+    t.step();
+    t.save_checkpoint(path);
+  }
+  TrainConfig other = c;
+  other.seed = 4;
+  Trainer t(m, d, other);
+  REQUIRE_THROWS_WITH(t.load_checkpoint(path), Catch::Contains("another configuration"));
+  TensorFile f;
+  f.tensors["x"] = Tensor({1});
+  safetensors_save(f, path);
+  REQUIRE_THROWS_WITH(t.load_checkpoint(path), Catch::Contains("not an advx training checkpoint"));
+  std::remove(path.c_str());
+}
