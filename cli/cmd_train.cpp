@@ -13,7 +13,6 @@
 #include "engine/models.h"
 #include "engine/parallel.h"
 #include "engine/train/autoencoder.h"
-#include "engine/train/train.h"
 #include "engine/train/trainer.h"
 
 namespace advx::cli {
@@ -64,8 +63,6 @@ void setup_train(Command& c) {
            "continue the run saved in this checkpoint (its recorded settings; give only --out and "
            "optionally --checkpoint, --data, --quiet)",
            "FILE");
-  c.option("data", "the data folder (default $ADVX_DATA, else ../shared/data)", "DIR");
-  c.flag("quiet", "no per-batch progress line");
   c.option("noise",
            "autoencoders: Gaussian noise (standard deviation, pixels) on the inputs: a denoising "
            "autoencoder (default 0)",
@@ -74,83 +71,12 @@ void setup_train(Command& c) {
            "autoencoders: weight of the contractive penalty |dh/dx|_F^2 on the first hidden layer "
            "(default 0)",
            "L");
+  c.option("data", "the data folder (default $ADVX_DATA, else ../shared/data)", "DIR");
+  c.flag("quiet", "no per-batch progress line");
 }
 
 namespace {
 
-// An autoencoder architecture: reconstruction loss (engine/train/autoencoder.h), test MSE recorded.
-int train_ae(const Command& a, const std::string& arch, const std::string& out) {
-  AutoencoderConfig cfg;
-  cfg.epochs = a.integer("epochs", 1, 1, 10000);
-  cfg.seed = static_cast<std::uint64_t>(a.integer("seed", 1, 0, 2147483647));
-  cfg.batch = a.integer("batch", 64, 1, 100000);
-  cfg.lr = static_cast<float>(a.number("lr", 1e-3, 1e-9, 10.0));
-  cfg.lr_decay = static_cast<float>(a.number("lr-decay", 1.0, 1e-6, 1.0));
-  cfg.limit = a.integer("limit", 0, 0, 100000000);
-  cfg.noise = static_cast<float>(a.number("noise", 0.0, 0.0, 1.0));
-  cfg.contractive = static_cast<float>(a.number("contractive", 0.0, 0.0, 1000.0));
-  ADVX_REQUIRE(a.str("optimizer", "adam") == "adam" && !a.has("augment"),
-               "autoencoders train with adam and without --augment");
-  Sequential m = make_model(arch, cfg.seed);
-  check_writable(out);
-  const std::string dataset = a.str("dataset", "mnist");
-  const std::string dir = resolve_data_dir(a.str("data"));
-  const Dataset train_set = load_dataset(dir, dataset, "train");
-  const Dataset test_set = load_dataset(dir, dataset, "test");
-  check_input(m, test_set.images.slice(0, 1), true);
-  std::printf(
-      "training autoencoder %s (%lld parameters) on %s: %d epochs, batch %d, adam lr %g, noise %g, "
-      "contractive %g, seed %llu, %d threads\n",
-      arch.c_str(), static_cast<long long>(m.num_params()), dataset.c_str(), cfg.epochs, cfg.batch,
-      static_cast<double>(cfg.lr), static_cast<double>(cfg.noise), static_cast<double>(cfg.contractive),
-      static_cast<unsigned long long>(cfg.seed), max_threads());
-  const bool quiet = a.has("quiet");
-  const auto t0 = std::chrono::steady_clock::now();
-  train_autoencoder(m, train_set, cfg, [&](const AutoencoderProgress& p) {
-    if (p.epoch_done || (!quiet && p.batch % 100 == 0)) {
-      std::printf("%sepoch %d/%d  batch %d/%d  mse %.5f  penalty %.5f  %.0f img/s  %.1f s", p.epoch_done ? "" : "\r",
-                  p.epoch, p.epochs, p.batch, p.batches, p.mse, p.penalty, p.images_per_s, p.seconds);
-      if (p.epoch_done)
-        std::printf("  test mse (first 2000) %.5f\n", reconstruction_mse(m, test_set.images.slice(0, 2000)));
-      std::fflush(stdout);
-    }
-  });
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double mse = reconstruction_mse(m, test_set.images);
-  std::printf("test reconstruction mse on all %d %s test images: %.6f (%.1f s training)\n", test_set.size(),
-              dataset.c_str(), mse, secs);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6f", mse);
-  std::map<std::string, std::string> meta = {
-      {"advx.dataset", dataset},
-      {"advx.test_mse", buf},
-      {"advx.recipe", "advx train --model " + arch + (dataset != "mnist" ? " --dataset " + dataset : "") +
-                          " --epochs " + std::to_string(cfg.epochs) + " --seed " + std::to_string(cfg.seed) +
-                          " --batch " + std::to_string(cfg.batch) + " --lr " + a.str("lr", "0.001") +
-                          (a.has("lr-decay") ? " --lr-decay " + a.str("lr-decay") : "") +
-                          (a.has("noise") ? " --noise " + a.str("noise") : "") +
-                          (a.has("contractive") ? " --contractive " + a.str("contractive") : "") +
-                          (cfg.limit > 0 ? " --limit " + std::to_string(cfg.limit) : "")},
-  };
-  std::snprintf(buf, sizeof buf, "%.1f", secs);
-  meta["advx.train_seconds"] = buf;
-  save_model(m, out, meta);
-  std::printf("saved %s\n", out.c_str());
-  return 0;
-}
-
-}  // namespace
-
-int run_train(const Command& a) {
-  const std::string arch = a.str("model"), out = a.str("out");
-  ADVX_REQUIRE(!arch.empty() && !out.empty(), "train needs --model NAME and --out FILE");
-  if (const ArchInfo* info = find_architecture(arch); info && info->autoencoder) return train_ae(a, arch, out);
-  if (a.has("noise") || a.has("contractive")) {
-    std::string aes;
-    for (const ArchInfo& i : architectures())
-      if (i.autoencoder) aes += (aes.empty() ? "" : ", ") + i.name;
-    throw Error("--noise and --contractive are for autoencoders (" + aes + "), not '" + arch + "'");
-  }
 // --part I/N
 void parse_part(const std::string& s, TrainConfig& cfg) {
   const auto slash = s.find('/');
@@ -239,6 +165,67 @@ TrainConfig config_from_flags(const Command& a) {
   return cfg;
 }
 
+// An autoencoder architecture: reconstruction loss (engine/train/autoencoder.h), test MSE recorded.
+int train_ae(const Command& a, const std::string& arch, const std::string& out) {
+  AutoencoderConfig cfg;
+  cfg.epochs = a.integer("epochs", 1, 1, 10000);
+  cfg.seed = static_cast<std::uint64_t>(a.integer("seed", 1, 0, 2147483647));
+  cfg.batch = a.integer("batch", 64, 1, 100000);
+  cfg.lr = static_cast<float>(a.number("lr", 1e-3, 1e-9, 10.0));
+  cfg.lr_decay = static_cast<float>(a.number("lr-decay", 1.0, 1e-6, 1.0));
+  cfg.limit = a.integer("limit", 0, 0, 100000000);
+  cfg.noise = static_cast<float>(a.number("noise", 0.0, 0.0, 1.0));
+  cfg.contractive = static_cast<float>(a.number("contractive", 0.0, 0.0, 1000.0));
+  ADVX_REQUIRE(a.str("optimizer", "adam") == "adam" && !a.has("augment"),
+               "autoencoders train with adam and without --augment");
+  Sequential m = make_model(arch, cfg.seed);
+  check_writable(out);
+  const std::string dataset = a.str("dataset", "mnist");
+  const std::string dir = resolve_data_dir(a.str("data"));
+  const Dataset train_set = load_dataset(dir, dataset, "train");
+  const Dataset test_set = load_dataset(dir, dataset, "test");
+  check_input(m, test_set.images.slice(0, 1), true);
+  std::printf(
+      "training autoencoder %s (%lld parameters) on %s: %d epochs, batch %d, adam lr %g, noise %g, "
+      "contractive %g, seed %llu, %d threads\n",
+      arch.c_str(), static_cast<long long>(m.num_params()), dataset.c_str(), cfg.epochs, cfg.batch,
+      static_cast<double>(cfg.lr), static_cast<double>(cfg.noise), static_cast<double>(cfg.contractive),
+      static_cast<unsigned long long>(cfg.seed), max_threads());
+  const bool quiet = a.has("quiet");
+  const auto t0 = std::chrono::steady_clock::now();
+  train_autoencoder(m, train_set, cfg, [&](const AutoencoderProgress& p) {
+    if (p.epoch_done || (!quiet && p.batch % 100 == 0)) {
+      std::printf("%sepoch %d/%d  batch %d/%d  mse %.5f  penalty %.5f  %.0f img/s  %.1f s", p.epoch_done ? "" : "\r",
+                  p.epoch, p.epochs, p.batch, p.batches, p.mse, p.penalty, p.images_per_s, p.seconds);
+      if (p.epoch_done)
+        std::printf("  test mse (first 2000) %.5f\n", reconstruction_mse(m, test_set.images.slice(0, 2000)));
+      std::fflush(stdout);
+    }
+  });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double mse = reconstruction_mse(m, test_set.images);
+  std::printf("test reconstruction mse on all %d %s test images: %.6f (%.1f s training)\n", test_set.size(),
+              dataset.c_str(), mse, secs);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", mse);
+  std::map<std::string, std::string> meta = {
+      {"advx.dataset", dataset},
+      {"advx.test_mse", buf},
+      {"advx.recipe", "advx train --model " + arch + (dataset != "mnist" ? " --dataset " + dataset : "") +
+                          " --epochs " + std::to_string(cfg.epochs) + " --seed " + std::to_string(cfg.seed) +
+                          " --batch " + std::to_string(cfg.batch) + " --lr " + a.str("lr", "0.001") +
+                          (a.has("lr-decay") ? " --lr-decay " + a.str("lr-decay") : "") +
+                          (a.has("noise") ? " --noise " + a.str("noise") : "") +
+                          (a.has("contractive") ? " --contractive " + a.str("contractive") : "") +
+                          (cfg.limit > 0 ? " --limit " + std::to_string(cfg.limit) : "")},
+  };
+  std::snprintf(buf, sizeof buf, "%.1f", secs);
+  meta["advx.train_seconds"] = buf;
+  save_model(m, out, meta);
+  std::printf("saved %s\n", out.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int run_train(const Command& a) {
@@ -249,8 +236,9 @@ int run_train(const Command& a) {
   TrainConfig cfg;
   std::string arch, dataset;
   if (resume) {
-    for (const char* f : {"model", "epochs", "seed", "batch", "lr", "optimizer", "lr-decay", "lr-schedule", "limit",
-                          "part", "dataset", "augment", "adv", "adv-weight", "adv-source", "eval-n"})
+    for (const char* f :
+         {"model", "epochs", "seed", "batch", "lr", "optimizer", "lr-decay", "lr-schedule", "limit", "part", "dataset",
+          "augment", "adv", "adv-weight", "adv-source", "eval-n", "noise", "contractive"})
       ADVX_REQUIRE(!a.has(f), std::string("--") + f +
                                   " is recorded in the checkpoint; with --resume give only --out "
                                   "(and --checkpoint, --checkpoint-every, --data, --quiet)");
@@ -259,6 +247,13 @@ int run_train(const Command& a) {
   } else {
     arch = a.str("model");
     ADVX_REQUIRE(!arch.empty(), "train needs --model NAME and --out FILE");
+    if (const ArchInfo* info = find_architecture(arch); info && info->autoencoder) return train_ae(a, arch, out);
+    if (a.has("noise") || a.has("contractive")) {
+      std::string aes;
+      for (const ArchInfo& i : architectures())
+        if (i.autoencoder) aes += (aes.empty() ? "" : ", ") + i.name;
+      throw Error("--noise and --contractive are for autoencoders (" + aes + "), not '" + arch + "'");
+    }
     cfg = config_from_flags(a);
     dataset = a.str("dataset", "mnist");
   }

@@ -31,9 +31,9 @@ Norms perturbation_norms(const float* adv, const float* x, const Shape& s, float
 }
 
 Norms perturbation_norms(const Tensor& adv, const Tensor& x, int i, float tol) {
-  ADVX_REQUIRE(adv.shape == x.shape && i >= 0 && i < x.dim(0),
-               "perturbation_norms: shapes " + shape_str(adv.shape) + " and " + shape_str(x.shape) + ", sample " +
-                   std::to_string(i));
+  ADVX_REQUIRE(adv.shape == x.shape && i >= 0 && i < x.dim(0), "perturbation_norms: shapes " + shape_str(adv.shape) +
+                                                                   " and " + shape_str(x.shape) + ", sample " +
+                                                                   std::to_string(i));
   const Shape s(x.shape.begin() + 1, x.shape.end());
   const std::int64_t per = x.sample_size();
   return perturbation_norms(adv.ptr() + i * per, x.ptr() + i * per, s, tol);

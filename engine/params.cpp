@@ -94,10 +94,8 @@ std::string check_value(const ParamSpec& s, double v, const std::string& name) {
 double parse_value(const ParamSpec& s, const std::string& text, const std::string& name) {
   double v = 0.0;
   if (s.type == ParamType::Bool) {
-    if (text == "1" || text == "true" || text == "on" || text == "yes")
-      return 1.0;
-    if (text == "0" || text == "false" || text == "off" || text == "no")
-      return 0.0;
+    if (text == "1" || text == "true" || text == "on" || text == "yes") return 1.0;
+    if (text == "0" || text == "false" || text == "off" || text == "no") return 0.0;
     throw Error(name + " must be 0 or 1, got '" + text + "'");
   }
   if (s.type == ParamType::Choice) {

@@ -19,12 +19,12 @@ enum class ParamType { Float, Int, Bool, Choice };
 struct ParamSpec {
   std::string key;
   ParamType type = ParamType::Float;
-  double min = 0.0, max = 1.0;  // inclusive (Float, Int)
-  double def = 0.0;             // default (Bool: 0 or 1; Choice: index into choices)
-  std::string help;             // one line
+  double min = 0.0, max = 1.0;       // inclusive (Float, Int)
+  double def = 0.0;                  // default (Bool: 0 or 1; Choice: index into choices)
+  std::string help;                  // one line
   std::vector<std::string> choices;  // Choice only
-  bool required = false;  // the CLI asks for it explicitly (a budget is never implied); UIs use def
-  bool advanced = false;  // the playground shows it under "more"
+  bool required = false;             // the CLI asks for it explicitly (a budget is never implied); UIs use def
+  bool advanced = false;             // the playground shows it under "more"
   double ui_max = std::numeric_limits<double>::quiet_NaN();  // slider end, when narrower than max
 };
 

@@ -184,8 +184,8 @@ advx::AttackResult App::run_attack(const advx::Tensor& x, const std::vector<int>
   while (!run->step())
     if (max_seconds > 0.0 && ms_since(t0) > 1000.0 * max_seconds)
       throw advx::Error("the attack was stopped after " + std::to_string(static_cast<int>(max_seconds)) + " s at " +
-                        std::to_string(static_cast<int>(run->progress() * 100.0)) + "% (" +
-                        std::to_string(x.dim(0)) + " images); give fewer images or a smaller budget of steps");
+                        std::to_string(static_cast<int>(run->progress() * 100.0)) + "% (" + std::to_string(x.dim(0)) +
+                        " images); give fewer images or a smaller budget of steps");
   return run->result();
 }
 
@@ -243,8 +243,8 @@ void App::clear_input() {
 void App::set_exact_input(const advx::Tensor& x) {
   advx::Shape shape = input_shape();
   const std::int64_t n = advx::shape_size(shape);
-  ADVX_REQUIRE(x.size() == n, "input must be " + advx::shape_str(shape) + " = " + std::to_string(n) +
-                                  " values for " + dataset() + ", got " + std::to_string(x.size()));
+  ADVX_REQUIRE(x.size() == n, "input must be " + advx::shape_str(shape) + " = " + std::to_string(n) + " values for " +
+                                  dataset() + ", got " + std::to_string(x.size()));
   for (float v : x.data)
     ADVX_REQUIRE(std::isfinite(v) && v >= 0.0f && v <= 1.0f, "input pixels must be finite and in [0, 1]");
   input = x;
@@ -389,8 +389,8 @@ bool App::set_state(const ViewState& s) {
                            "' (0.." + std::to_string(class_names().size() - 1) + ")";
     state.target = old.target;
   }
-  const bool defence_changed = state.defence != old.defence || state.bpda != old.bpda ||
-                               (state.defence != "none" && state.params != old.params);
+  const bool defence_changed =
+      state.defence != old.defence || state.bpda != old.bpda || (state.defence != "none" && state.params != old.params);
   if (state.model != old.model || defence_changed) input_changed();
   if (state.attack != old.attack || state.params != old.params || state.target != old.target ||
       state.seed != old.seed || state.adaptive != old.adaptive)
@@ -428,7 +428,8 @@ std::string App::robust_key() const {
   if (a)
     for (const advx::ParamSpec& p : a->params)
       if (p.key != a->budget) k += "/" + p.key + "=" + advx::format_value(p, state.params.number(p.key));
-  k += "/" + dataset() + "/seed=" + std::to_string(state.seed) + "/n=" + std::to_string(robust.count) + "/" + state.defence;
+  k += "/" + dataset() + "/seed=" + std::to_string(state.seed) + "/n=" + std::to_string(robust.count) + "/" +
+       state.defence;
   if (const advx::DefenceSpec* d = defence_spec()) {
     for (const advx::ParamSpec& p : d->params) k += "/" + advx::format_value(p, state.params.number(p.key));
     k += state.bpda ? "/bpda" : "/true";
@@ -563,8 +564,8 @@ void App::finish_attack(advx::AttackResult r) {
     // The attack's own evaluation gives the prediction of the model it ran on (no extra forward).
     const Prediction own = r.pred[0] >= 0 ? first_row(advx::softmax(r.logits), m.num_classes()) : Prediction{};
     attack.pred = adaptive || own.top < 0 ? classify(r.adv) : own;
-    attack.defended = d ? (adaptive && own.top >= 0 ? own : first_row(d->probabilities(r.adv), d->num_classes()))
-                        : Prediction{};
+    attack.defended =
+        d ? (adaptive && own.top >= 0 ? own : first_row(d->probabilities(r.adv), d->num_classes())) : Prediction{};
     const int shown = d ? attack.defended.top : attack.pred.top;
     attack.success = advx::attack_succeeded(shown, attack.label, state.target);
     attack.norms = advx::perturbation_norms(r.adv, input, 0, 0.5f / 255.0f);

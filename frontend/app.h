@@ -28,11 +28,11 @@ struct Prediction {
 
 struct AttackView {
   bool valid = false;
-  advx::Tensor adv;    // [1, C, H, W]
-  advx::Tensor delta;  // adv - input
-  Prediction pred;     // the bare model on adv
-  Prediction defended; // the defended model on adv (top -1 without a defence)
-  int label = -1;      // the class attacked (true label if known, else the clean prediction)
+  advx::Tensor adv;      // [1, C, H, W]
+  advx::Tensor delta;    // adv - input
+  Prediction pred;       // the bare model on adv
+  Prediction defended;   // the defended model on adv (top -1 without a defence)
+  int label = -1;        // the class attacked (true label if known, else the clean prediction)
   bool success = false;  // the model shown is fooled: the defended one when a defence is on
   advx::Norms norms;
   std::int64_t queries = 0, gradient_calls = 0;
@@ -48,9 +48,9 @@ struct AttackView {
 
 struct DefenceView {
   bool on = false;
-  Prediction clean;      // the defended model on the input
+  Prediction clean;                                         // the defended model on the input
   advx::GradientKind gradient = advx::GradientKind::Exact;  // what the adaptive attacker follows
-  advx::Tensor seen;     // what the defended model's classifier sees (the transformed input), if known
+  advx::Tensor seen;  // what the defended model's classifier sees (the transformed input), if known
   double ms = 0;
 };
 
@@ -62,14 +62,14 @@ struct RobustnessCurve {
     std::string name;        // "bare", "oblivious", "adaptive"
     std::vector<float> acc;  // per budget point; < 0 until computed
   };
-  std::string key;             // what it was computed for
-  std::string budget;          // the budget parameter's key ("eps")
-  std::vector<float> grid;     // budget values
+  std::string key;          // what it was computed for
+  std::string budget;       // the budget parameter's key ("eps")
+  std::vector<float> grid;  // budget values
   std::vector<Curve> curves;
-  int count = 100;             // test images used
-  int next_point = 0;          // points are computed budget-major: (eps 0: every curve), (eps 1: ...)
-  int batch = 2;               // images per engine call, adapted so a frame's slice stays short
-  advx::Dataset data;          // the first `count` test images
+  int count = 100;                         // test images used
+  int next_point = 0;                      // points are computed budget-major: (eps 0: every curve), (eps 1: ...)
+  int batch = 2;                           // images per engine call, adapted so a frame's slice stays short
+  advx::Dataset data;                      // the first `count` test images
   std::unique_ptr<advx::Evaluation> eval;  // the point being computed
   int points() const { return static_cast<int>(grid.size() * curves.size()); }
   bool done() const { return !key.empty() && next_point >= points(); }
@@ -98,9 +98,9 @@ class App {
   AttackView attack;
   RobustnessCurve robust;
   Timing timing;
-  std::string error;       // last error, shown in the UI
-  std::string notice;      // last info message (export done, ...)
-  int view_version = 0;    // bumps whenever input, prediction or attack change (views re-upload)
+  std::string error;     // last error, shown in the UI
+  std::string notice;    // last info message (export done, ...)
+  int view_version = 0;  // bumps whenever input, prediction or attack change (views re-upload)
 
   // ---- actions ----
   // Applies everything (model, input, attack, defence). A value that cannot be applied (a test
@@ -158,7 +158,7 @@ class App {
   const ModelEntry* model_entry() const { return models.find(state.model); }  // nullptr if unknown
   ModelStatus model_status() const;  // of the state's model (kError if unknown)
 
-  std::string hash() const;                                       // encode_query(state)
+  std::string hash() const;  // encode_query(state)
   // Results not computed yet (a model or a test sample still loading).
   bool pending() const { return input_dirty_ || attack_dirty_ || source_pending_ || live_ != nullptr; }
   bool hidden(const std::string& panel) const { return state.hide.count(panel) > 0; }
@@ -175,8 +175,8 @@ class App {
   std::string input_dataset_;  // the dataset `input` belongs to
   void attack_changed() { attack_dirty_ = shown_dirty_ = true; }
   void compute_attack();
-  std::unique_ptr<advx::AttackRun> start_run(const advx::Tensor& x, const std::vector<int>& labels,
-                                             const ViewState& s, bool evaluate);
+  std::unique_ptr<advx::AttackRun> start_run(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
+                                             bool evaluate);
   void advance_attack(double budget_ms, bool one_step);  // steps the live run; finishes it when done
   void finish_attack(advx::AttackResult r);
   void stop_live() { live_.reset(), attack.running = false; }

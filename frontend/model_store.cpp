@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <new>
-
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
@@ -228,8 +227,8 @@ const Samples& ModelStore::samples(const std::string& name) {
     case ModelStatus::kError:
       throw advx::Error("the " + name + " test sample failed to load: " + d->error);
     case ModelStatus::kLoading:
-      throw advx::Error("the " + name + " test sample is still loading (" + mb(d->received) + " of " +
-                        mb(d->total) + ")");
+      throw advx::Error("the " + name + " test sample is still loading (" + mb(d->received) + " of " + mb(d->total) +
+                        ")");
     case ModelStatus::kNotLoaded:
       break;
   }

@@ -215,7 +215,9 @@ void panel_attack(App& app, Ui& ui) {
   const float side = std::min(9.0f * em, (ImGui::GetContentRegionAvail().x - 2 * em) / 3.0f);
   char cap[96];
   const std::vector<std::string> names = app.class_names();
-  auto name_of = [&](int k) { return k >= 0 && k < static_cast<int>(names.size()) ? names[static_cast<size_t>(k)] : std::string("?"); };
+  auto name_of = [&](int k) {
+    return k >= 0 && k < static_cast<int>(names.size()) ? names[static_cast<size_t>(k)] : std::string("?");
+  };
   std::snprintf(cap, sizeof cap, "%s (%.0f%%)", name_of(app.clean.top).c_str(),
                 static_cast<double>(app.clean.probs[static_cast<size_t>(app.clean.top)]) * 100.0);
   labelled_image("original", ui.input_tex, side, cap);
@@ -239,8 +241,8 @@ void panel_attack(App& app, Ui& ui) {
   if (app.state.target >= 0)
     ImGui::Text("target %s: %s", name_of(app.state.target).c_str(), a.success ? "reached" : "not reached");
   else
-    ImGui::Text("attacked class %s%s: %s", name_of(a.label).c_str(), app.true_label >= 0 ? " (true label)" : " (prediction)",
-                a.success ? "fooled" : "still correct");
+    ImGui::Text("attacked class %s%s: %s", name_of(a.label).c_str(),
+                app.true_label >= 0 ? " (true label)" : " (prediction)", a.success ? "fooled" : "still correct");
   ImGui::Text("engine: %.1f ms, %lld queries, %lld gradients", a.ms, static_cast<long long>(a.queries),
               static_cast<long long>(a.gradient_calls));
   if (ImGui::Button("Export adversarial PNG (P)"))

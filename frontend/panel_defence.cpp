@@ -43,21 +43,24 @@ void panel_defence(App& app, Ui& ui) {
     if (ImGui::Checkbox("adaptive attacker", &s.adaptive)) changed = true;
     ui.mark("adaptive");
     if (ImGui::IsItemHovered())
-      ImGui::SetTooltip("on: the attack runs on the defended model itself\noff: it is crafted on the bare model "
-                        "(oblivious) and only scored behind the defence");
+      ImGui::SetTooltip(
+          "on: the attack runs on the defended model itself\noff: it is crafted on the bare model "
+          "(oblivious) and only scored behind the defence");
     if (s.adaptive) {
       ImGui::SameLine();
       if (ImGui::Checkbox("BPDA", &s.bpda)) changed = true;
       ui.mark("bpda");
       if (ImGui::IsItemHovered())
-        ImGui::SetTooltip("on: steps without a gradient are the identity in the backward pass (Athalye et al. 2018)\n"
-                          "off: their true gradient, zero almost everywhere (gradient masking)");
+        ImGui::SetTooltip(
+            "on: steps without a gradient are the identity in the backward pass (Athalye et al. 2018)\n"
+            "off: their true gradient, zero almost everywhere (gradient masking)");
     }
   }
   if (changed) app.set_state(s);
   if (!spec) {
-    ImGui::TextWrapped("No defence: the attack panel shows the bare model. Pick one to see it react live, next to "
-                       "an attacker that knows about it.");
+    ImGui::TextWrapped(
+        "No defence: the attack panel shows the bare model. Pick one to see it react live, next to "
+        "an attacker that knows about it.");
     return;
   }
   if (model_status_line(app)) return;
@@ -98,8 +101,9 @@ void panel_defence(App& app, Ui& ui) {
     const advx::GradientKind g = app.defence.gradient;
     if (g == advx::GradientKind::Zero) {
       ImGui::PushStyleColor(ImGuiCol_Text, kErrorColour);
-      ImGui::TextWrapped("The adaptive attacker follows the true gradient: zero. It cannot move: that is gradient "
-                         "masking, not robustness.");
+      ImGui::TextWrapped(
+          "The adaptive attacker follows the true gradient: zero. It cannot move: that is gradient "
+          "masking, not robustness.");
       ImGui::PopStyleColor();
     } else if (g == advx::GradientKind::StraightThrough)
       ImGui::TextWrapped("The adaptive attacker differentiates through the defence with BPDA.");

@@ -38,8 +38,8 @@ Samples decode_samples(const std::vector<std::uint8_t>& gz, const std::string& d
   for (int i = 0; i < n; ++i) {
     const std::uint8_t* r = raw.data() + static_cast<std::size_t>(i) * (per + 1);
     ADVX_REQUIRE(r[0] < classes.size(), source + ": record " + std::to_string(i) + " has label " +
-                                            std::to_string(r[0]) + ", but there are " +
-                                            std::to_string(classes.size()) + " classes");
+                                            std::to_string(r[0]) + ", but there are " + std::to_string(classes.size()) +
+                                            " classes");
     s.labels[static_cast<std::size_t>(i)] = r[0];
     float* dst = s.images.ptr() + static_cast<std::int64_t>(i) * static_cast<std::int64_t>(per);
     for (std::size_t j = 0; j < per; ++j) dst[j] = static_cast<float>(r[1 + j]) / 255.0f;

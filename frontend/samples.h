@@ -13,11 +13,11 @@
 namespace play {
 
 struct Samples {
-  std::string dataset;              // "mnist", "cifar10"
-  advx::Tensor images;              // [N, C, H, W], pixels in [0, 1]
-  std::vector<int> labels;          // N
-  std::vector<std::string> classes; // class names, index = label
-  std::string error;                // why there is no sample, if so
+  std::string dataset;               // "mnist", "cifar10"
+  advx::Tensor images;               // [N, C, H, W], pixels in [0, 1]
+  std::vector<int> labels;           // N
+  std::vector<std::string> classes;  // class names, index = label
+  std::string error;                 // why there is no sample, if so
   int size() const { return static_cast<int>(labels.size()); }
   advx::Tensor image(int i) const;  // [1, C, H, W]
   advx::Dataset head(int n) const;  // the first n as a Dataset (for the evaluator)

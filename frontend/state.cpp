@@ -4,9 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/attacks/attack.h"
 #include "engine/defences/defence.h"
@@ -15,7 +14,7 @@
 namespace play {
 
 const std::vector<std::string>& panel_names() {
-  static const std::vector<std::string> names = {"input",   "prediction", "model", "attack",
+  static const std::vector<std::string> names = {"input",   "prediction", "model",  "attack",
                                                  "defence", "robustness", "timing", "help"};
   return names;
 }
@@ -155,7 +154,8 @@ std::string encode_query(const ViewState& s) {
   const std::vector<const advx::ParamSpec*> shown = shown_params(s);
   const advx::AttackSpec* a = advx::find_attack(s.attack);
   for (const advx::ParamSpec* p : shown)
-    if (a && advx::find_param(a->params, p->key)) q << "&" << p->key << "=" << advx::format_value(*p, s.params.number(p->key));
+    if (a && advx::find_param(a->params, p->key))
+      q << "&" << p->key << "=" << advx::format_value(*p, s.params.number(p->key));
   q << "&target=" << s.target << "&seed=" << s.seed;
   if (s.defence != "none") {
     q << "&defence=" << s.defence;

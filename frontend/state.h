@@ -15,20 +15,20 @@
 namespace play {
 
 struct ViewState {
-  ViewState();                  // the tables' defaults; the first registered attack; no defence
-  std::string model;            // shipped model name ("cnn"); "" = the first available
-  std::string attack;           // a registered attack's name
-  advx::ParamValues params;     // every attack's and defence's parameters, by key
-  int target = -1;              // -1 untargeted, else the class to reach
-  std::uint64_t seed = 0;       // every random choice of the attack
-  std::string defence = "none"; // "none" or a registered defence's name
-  bool adaptive = false;        // the attack goes through the defence (else: crafted on the bare model)
-  bool bpda = true;             // the adaptive attacker's backward through non-differentiable steps
-  int test_index = -1;          // input = test sample #i (when >= 0)
-  std::string image;            // input = this PNG (base64url), when test_index < 0
-  bool preprocess = true;       // MNIST-style preprocessing of drawings
-  float brush = 4.5f;           // brush radius in canvas pixels
-  std::set<std::string> hide;   // panels to hide: see panel_names()
+  ViewState();                   // the tables' defaults; the first registered attack; no defence
+  std::string model;             // shipped model name ("cnn"); "" = the first available
+  std::string attack;            // a registered attack's name
+  advx::ParamValues params;      // every attack's and defence's parameters, by key
+  int target = -1;               // -1 untargeted, else the class to reach
+  std::uint64_t seed = 0;        // every random choice of the attack
+  std::string defence = "none";  // "none" or a registered defence's name
+  bool adaptive = false;         // the attack goes through the defence (else: crafted on the bare model)
+  bool bpda = true;              // the adaptive attacker's backward through non-differentiable steps
+  int test_index = -1;           // input = test sample #i (when >= 0)
+  std::string image;             // input = this PNG (base64url), when test_index < 0
+  bool preprocess = true;        // MNIST-style preprocessing of drawings
+  float brush = 4.5f;            // brush radius in canvas pixels
+  std::set<std::string> hide;    // panels to hide: see panel_names()
 };
 
 // Names accepted in `hide=` (comma separated).

@@ -4,12 +4,11 @@
 // same code as the URL (frontend/state.cpp), from the engine's parameter tables.
 #include "frontend/web_api.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -42,8 +41,8 @@ constexpr double kMaxCallSeconds = 5.0;
 
 // n images of the state's model's input shape from px; checked finite and in [0, 1].
 advx::Tensor pixels_tensor(App& app, const float* px, int n) {
-  ADVX_REQUIRE(n >= 1 && n <= kMaxBatch, "the number of images must be in 1.." + std::to_string(kMaxBatch) + ", got " +
-                                             std::to_string(n));
+  ADVX_REQUIRE(n >= 1 && n <= kMaxBatch,
+               "the number of images must be in 1.." + std::to_string(kMaxBatch) + ", got " + std::to_string(n));
   advx::Shape shape = app.model().input_shape();
   shape.insert(shape.begin(), n);
   advx::Tensor x(shape);
@@ -90,7 +89,8 @@ play::ViewState attack_options(const App& app, const std::string& query) {
     const bool is_param = std::any_of(advx::attacks().begin(), advx::attacks().end(),
                                       [&](const advx::AttackSpec& a) { return advx::find_param(a.params, key); });
     if (!key.empty() && !is_param && key != "attack" && key != "target" && key != "seed" && key != "adaptive")
-      throw advx::Error("'" + key + "' is not an attack option (attack, its parameters, target, seed, adaptive); "
+      throw advx::Error("'" + key +
+                        "' is not an attack option (attack, its parameters, target, seed, adaptive); "
                         "setState changes the rest");
   }
   std::string errors;
@@ -162,7 +162,8 @@ ADVX_API int advx_fgsm(const float* px, int label, float eps, int target, int st
     s.params.set(advx::get_attack(s.attack).budget, eps);
     if (steps > 1) s.params.set("steps", steps);
     const advx::Tensor x = pixels_tensor(app, px, 1);
-    advx::Tensor adv = eps != 0.0f ? app.run_attack(x, {label}, s, false, kMaxCallSeconds).adv : x;  // NaN, < 0: an error
+    advx::Tensor adv =
+        eps != 0.0f ? app.run_attack(x, {label}, s, false, kMaxCallSeconds).adv : x;  // NaN, < 0: an error
     std::copy(adv.data.begin(), adv.data.end(), out);
     return 0;
   });
@@ -365,8 +366,12 @@ ADVX_API const char* advx_view_json() {
   }
   if (a.running) {  // a long run computed a slice per frame (see App::kAttackSliceMs)
     const advx::AttackSnapshot& sn = a.snapshot;
-    o["run"] = {{"iteration", sn.iteration}, {"iterations", sn.iterations}, {"queries", sn.queries},
-                {"progress", a.progress},    {"paused", a.paused},         {"best", sn.best_history},
+    o["run"] = {{"iteration", sn.iteration},
+                {"iterations", sn.iterations},
+                {"queries", sn.queries},
+                {"progress", a.progress},
+                {"paused", a.paused},
+                {"best", sn.best_history},
                 {"candidates", sn.candidates.size()}};
   } else {
     o["run"] = nullptr;
@@ -384,7 +389,8 @@ ADVX_API const char* advx_view_json() {
   };
   rob["acc"] = r.curves.empty() ? json::array() : accs(r.curves.front().acc);  // the bare model's
   rob["curves"] = json::array();
-  for (const play::RobustnessCurve::Curve& c : r.curves) rob["curves"].push_back({{"name", c.name}, {"acc", accs(c.acc)}});
+  for (const play::RobustnessCurve::Curve& c : r.curves)
+    rob["curves"].push_back({{"name", c.name}, {"acc", accs(c.acc)}});
   o["robustness"] = rob;
   o["error"] = app.error;
   o["timing"] = {{"preprocess", app.timing.preprocess_ms},

@@ -25,10 +25,10 @@ enum class Norm { Linf, L2, L0, Patch };
 const char* norm_name(Norm n);  // "linf", "l2", "l0", "patch"
 
 struct AttackResult {
-  Tensor adv;                // same shape as the input, every pixel in [0, 1], within the budget
-  std::vector<int> pred;     // the attacked classifier's prediction on adv (-1: not evaluated)
-  Tensor logits;             // [N, num_classes]: its logits on adv, from the attack's own evaluation
-  std::vector<char> success; // attack_succeeded(pred, label, target) per sample
+  Tensor adv;                       // same shape as the input, every pixel in [0, 1], within the budget
+  std::vector<int> pred;            // the attacked classifier's prediction on adv (-1: not evaluated)
+  Tensor logits;                    // [N, num_classes]: its logits on adv, from the attack's own evaluation
+  std::vector<char> success;        // attack_succeeded(pred, label, target) per sample
   std::int64_t gradient_calls = 0;  // per-sample backward passes (input gradients) spent
   std::int64_t queries = 0;         // per-sample forward passes (model evaluations) spent
 };
@@ -53,9 +53,9 @@ struct AttackInput {
 struct AttackSnapshot {
   int iteration = 0, iterations = 0;
   std::int64_t queries = 0;
-  std::vector<double> best_history;           // best objective value after each iteration
-  std::vector<std::vector<int>> candidates;   // pixel positions per candidate (empty: nothing to draw)
-  int best = -1;                              // index of the best candidate (-1: none)
+  std::vector<double> best_history;          // best objective value after each iteration
+  std::vector<std::vector<int>> candidates;  // pixel positions per candidate (empty: nothing to draw)
+  int best = -1;                             // index of the best candidate (-1: none)
 };
 
 class AttackRun {

@@ -32,8 +32,8 @@ class ThresholdTransform : public Transform {
   }
   // BPDA: dL/dx = dL/dy (the step replaced by the identity). Else the true gradient: 0.
   void backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx) override {
-    ADVX_REQUIRE(dy.shape == x.shape, "threshold backward: gradient shape " + shape_str(dy.shape) + " != input shape " +
-                                          shape_str(x.shape));
+    ADVX_REQUIRE(dy.shape == x.shape,
+                 "threshold backward: gradient shape " + shape_str(dy.shape) + " != input shape " + shape_str(x.shape));
     if (bpda_) {
       dx = dy;
     } else {
@@ -70,7 +70,8 @@ DefenceSpec threshold_defence() {
       "for eps below the threshold's distance from 0 and 1.";
   ParamSpec t = float_param("threshold", 0.01, 0.99, 0.5, "pixels >= threshold become 1, the rest 0");
   d.params = {t};
-  d.build = [](const DefenceContext&, Classifier& base, const ParamValues& p, bool bpda) -> std::unique_ptr<Classifier> {
+  d.build = [](const DefenceContext&, Classifier& base, const ParamValues& p,
+               bool bpda) -> std::unique_ptr<Classifier> {
     return std::make_unique<ThresholdDefence>(base, static_cast<float>(p.number("threshold")), bpda);
   };
   return d;

@@ -54,8 +54,10 @@ std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in, const std:
   // The length includes the 8-byte trailer: stb's bit reader may look ahead past the last block.
   const int got = stbi_zlib_decode_noheader_buffer(
       dst, static_cast<int>(isize), reinterpret_cast<const char*>(in.data() + p), static_cast<int>(in.size() - p));
+  // stb's zlib decoder does not always set a failure reason (null then).
+  const char* why = got < 0 ? stbi_failure_reason() : nullptr;
   ADVX_REQUIRE(got >= 0, where + ": gzip data is corrupt or longer than its trailer says (inflate: " +
-                             stbi_failure_reason() + "); re-copy the file");
+                             std::string(why ? why : "bad deflate stream") + "); re-copy the file");
   ADVX_REQUIRE(static_cast<std::uint32_t>(got) == isize, where + ": decompressed size " + std::to_string(got) +
                                                              " does not match the gzip trailer (" +
                                                              std::to_string(isize) + "): truncated or corrupt");

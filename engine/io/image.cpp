@@ -12,8 +12,8 @@
 
 #include "engine/error.h"
 #include "engine/io/file.h"
-#include "engine/io/zip.h"
 #include "engine/io/png.h"
+#include "engine/io/zip.h"
 
 namespace advx {
 namespace {
@@ -93,14 +93,17 @@ Tensor decode_image(const std::vector<std::uint8_t>& bytes, int channels, const 
   const PngInfo info = png_check(bytes.data(), bytes.size(), kMaxImagePixels, where);
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n))
-    throw Error("cannot decode " + where + ": " + stbi_failure_reason() + " (a damaged PNG?)");
+    throw Error("cannot decode " + where + ": " +
+                std::string(stbi_failure_reason() ? stbi_failure_reason() : "corrupt data") + " (a damaged PNG?)");
   ADVX_REQUIRE(w == info.width && h == info.height && static_cast<std::int64_t>(w) * h <= kMaxImagePixels,
                "cannot decode " + where + ": its size is unclear (corrupt header)");
   const std::string size = std::to_string(w) + "x" + std::to_string(h);
   try {
     int dw = 0, dh = 0;
     const StbPixels px(stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &dw, &dh, &n, channels));
-    if (!px) throw Error("cannot decode " + where + ": " + stbi_failure_reason());
+    if (!px)
+      throw Error("cannot decode " + where + ": " +
+                  std::string(stbi_failure_reason() ? stbi_failure_reason() : "corrupt data"));
     ADVX_REQUIRE(dw == w && dh == h, "cannot decode " + where + ": its size changed while decoding (corrupt)");
     Tensor t({channels, h, w});
     // stb gives interleaved HWC; we store planar CHW.

@@ -165,7 +165,7 @@ PngInfo png_check(const std::uint8_t* d, std::size_t n, std::int64_t max_pixels,
   const int got = stbi_zlib_decode_buffer(raw.data(), static_cast<int>(raw.size()),
                                           reinterpret_cast<const char*>(idat.data()), static_cast<int>(idat.size()));
   ADVX_REQUIRE(got >= 0, where + ": its compressed pixels are corrupt or more than the " + size + " image holds (" +
-                             stbi_failure_reason() + ")");
+                             std::string(stbi_failure_reason() ? stbi_failure_reason() : "bad deflate stream") + ")");
   ADVX_REQUIRE(static_cast<std::uint64_t>(got) == info.raw_bytes,
                where + ": its pixels end after " + std::to_string(got) + " of " + std::to_string(info.raw_bytes) +
                    " bytes: truncated or corrupt");

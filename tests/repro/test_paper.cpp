@@ -117,8 +117,9 @@ TEST_CASE("Threshold defence: clean, oblivious and adaptive (BPDA) accuracy unde
       cfg.attack = registered_attack(get_attack("pgd"), p, 1);
       const EvalResult obl = evaluate(*defended, d, cfg, &m);
       const EvalResult ada = evaluate(*defended, d, cfg);
-      std::printf("[repro] threshold(0.5) > %-5s n=%d eps=%.1f: clean %.4f oblivious %.4f adaptive(BPDA) %.4f (%.1f s)\n",
-                  name, d.size(), static_cast<double>(eps), clean, obl.adv_acc, ada.adv_acc, obl.seconds + ada.seconds);
+      std::printf(
+          "[repro] threshold(0.5) > %-5s n=%d eps=%.1f: clean %.4f oblivious %.4f adaptive(BPDA) %.4f (%.1f s)\n", name,
+          d.size(), static_cast<double>(eps), clean, obl.adv_acc, ada.adv_acc, obl.seconds + ada.seconds);
       CHECK(ada.adv_acc <= obl.adv_acc + 0.01);
       CHECK(ada.linf_max <= eps + 1e-6);
       if (eps <= 0.1f) CHECK(ada.adv_acc >= 0.85);  // a strong baseline at small eps

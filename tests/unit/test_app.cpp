@@ -297,7 +297,8 @@ TEST_CASE("JS API natively: batched classify and attack, options from the tables
   api_attach(nullptr);
 }
 
-TEST_CASE("App: a long attack (one-pixel DE) runs a slice per frame, can pause and step, shows its population", "[app][shipped]") {
+TEST_CASE("App: a long attack (one-pixel DE) runs a slice per frame, can pause and step, shows its population",
+          "[app][shipped]") {
   App app(asset_dir());
   api_attach(&app);
   REQUIRE(app.apply_query("model=small&test=0&attack=pixel&pixels=3&pop=40&gens=30&seed=5"));

@@ -264,9 +264,9 @@ TEST_CASE("Evaluation: resumable in any batch size; transfer scores on the targe
   for (int i = 0; i < 37; ++i) ok += on_m[static_cast<size_t>(i)] == d.labels[static_cast<size_t>(i)];
   REQUIRE(transfer.adv_acc == Approx(static_cast<double>(ok) / 37));
   Tensor xa = d.images.slice(5, 32);
-  const AttackResult direct = run_attack(get_attack("bim"), {other, cross_entropy_objective(), xa,
-                                                             Goal{std::vector<int>(d.labels.begin() + 5, d.labels.end()), {}},
-                                                             p, 3});
+  const AttackResult direct = run_attack(
+      get_attack("bim"),
+      {other, cross_entropy_objective(), xa, Goal{std::vector<int>(d.labels.begin() + 5, d.labels.end()), {}}, p, 3});
   REQUIRE(std::equal(direct.adv.data.begin(), direct.adv.data.end(), transfer.adv.data.begin() + 5 * 784));
   Sequential cifar_like = make_model("softmax", 1);
   REQUIRE_NOTHROW(evaluate(m, d, cfg, &cifar_like));
