@@ -56,7 +56,7 @@ class PatchRun : public AttackRun, public PatchRunView {
       cfg.eot = eot_;
       cfg.eot.scale_jitter = kScaleJitter;
       cfg.batch = kEotBatch;
-      cfg.lr = static_cast<float>(in.params.number("lr"));
+      cfg.lr = static_cast<float>(in.params.number("patch_lr"));
       cfg.seed = seeds.next_u64();
       trainers_.push_back(
           std::make_unique<PatchTrainer>(m_, in.objective, x_, goal_.labels, targets[g], cfg, std::move(pool)));
@@ -177,7 +177,8 @@ AttackSpec patch_attack() {
   ParamSpec steps = int_param("steps", 1, 1000, 10, "gradient steps (Adam steps on the patch, 32 placements each)");
   ParamSpec rotation = float_param("rotation", 0.0, 45.0, 20.0, "largest rotation of the patch, degrees (+- uniform)");
   rotation.advanced = true;
-  ParamSpec lr = float_param("lr", 0.001, 1.0, 0.05, "Adam learning rate on the patch's [0, 1] pixels");
+  // Not "lr": the CLI's `advx train` has its own --lr, and every table's keys become flags there too.
+  ParamSpec lr = float_param("patch_lr", 0.001, 1.0, 0.05, "Adam learning rate on the patch's [0, 1] pixels");
   lr.advanced = true;
   lr.ui_max = 0.2;
   s.params = {size, steps, rotation, lr};
