@@ -7,37 +7,9 @@
 #include "engine/models.h"
 #include "engine/parallel.h"
 #include "engine/rng.h"
+#include "engine/timing.h"
 
 namespace advx::cli {
-namespace {
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Best-of-`reps` seconds for fn(), each rep at least ~0.2 s of calls.
-template <class F>
-double time_per_call(F fn, int reps) {
-  fn();  // warm-up (allocations, caches)
-  int calls = 1;
-  double t = 0.0;
-  while (true) {
-    const double t0 = now();
-    for (int i = 0; i < calls; ++i) fn();
-    t = now() - t0;
-    if (t > 0.2 || calls > 1 << 20) break;
-    calls *= 2;
-  }
-  double best = t / calls;
-  for (int r = 1; r < reps; ++r) {
-    const double t0 = now();
-    for (int i = 0; i < calls; ++i) fn();
-    best = std::min(best, (now() - t0) / calls);
-  }
-  return best;
-}
-
-}  // namespace
 
 void setup_bench(Command& c) {
   c.flag("json", "one JSON object instead of a table");

@@ -24,36 +24,11 @@
 #include "engine/data/dataset.h"
 #include "engine/io/model_io.h"
 #include "engine/parallel.h"
+#include "engine/timing.h"
 
 using namespace advx;
 
 namespace {
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Best-of-`reps` seconds per fn() call, each rep at least ~0.2 s of calls (as advx bench).
-template <class F>
-double time_per_call(F fn, int reps) {
-  fn();
-  int calls = 1;
-  double t = 0.0;
-  while (true) {
-    const double t0 = now();
-    for (int i = 0; i < calls; ++i) fn();
-    t = now() - t0;
-    if (t > 0.2 || calls > 1 << 20) break;
-    calls *= 2;
-  }
-  double best = t / calls;
-  for (int r = 1; r < reps; ++r) {
-    const double t0 = now();
-    for (int i = 0; i < calls; ++i) fn();
-    best = std::min(best, (now() - t0) / calls);
-  }
-  return best;
-}
 
 double load1() {
   double l = -1.0;
@@ -127,12 +102,12 @@ int main(int argc, char** argv) {
   std::int64_t evals = 0;
   int fooled = 0;
   for (int i = 0; i < k; ++i) {
-    const double t0 = now();
+    const double t0 = now_seconds();
     std::unique_ptr<AttackRun> run =
         start_pixel(m, cross_entropy_objective(), x.slice(i, 1), goal.slice(static_cast<size_t>(i), 1), cfg);
     while (!run->step()) {
     }
-    secs.push_back(now() - t0);
+    secs.push_back(now_seconds() - t0);
     evals += run->result().queries;
     fooled += run->result().success[0];
   }
@@ -150,11 +125,11 @@ int main(int argc, char** argv) {
 
   // All K images in one run.
   {
-    const double t0 = now();
+    const double t0 = now_seconds();
     std::unique_ptr<AttackRun> run = start_pixel(m, cross_entropy_objective(), x, goal, cfg);
     while (!run->step()) {
     }
-    const double t = now() - t0;
+    const double t = now_seconds() - t0;
     int f = 0;
     for (char ok : run->result().success) f += ok;
     j["batched_seconds_per_image"] = t / k;
