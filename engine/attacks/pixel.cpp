@@ -18,6 +18,22 @@
 //          fitness lets the population drift across plateaus)
 //   stop   after `gens` generations, or (early stop) after the first generation in which any
 //          candidate meets the goal: pred != label, or pred == target (attack_succeeded)
+// Options (all off by default, so the default run is the paper's), for the setting of
+// Hyperparticle's one-pixel-attack-keras, which calls SciPy's differential_evolution with its
+// defaults strategy = 'best1bin', mutation = (0.5, 1), init = 'latinhypercube' and recombination = 1:
+//   strategy best1  c_i = x_best + F (x_r1 - x_r2), x_best the fittest candidate of the image's
+//                   population at the start of the generation, r1 != r2, both != i. SciPy's
+//                   `bin` crossover with recombination 1 takes every gene from the mutant, so
+//                   this is best1bin there.
+//   dither          F ~ U[mutation, 1) drawn once per generation (per image), as SciPy does for
+//                   mutation = (0.5, 1) (Storn & Price call it dither).
+//   init uniform    every gene (x, y and each value) a Latin hypercube sample over its range: the
+//                   range cut into `pop` equal strata, one uniform draw in each, the strata
+//                   shuffled per gene (SciPy's init_population_lhs). SciPy's colour bounds are
+//                   (0, 256) read as integers, ours [0, 1] rounded to 256 levels: levels 0 and 255
+//                   get half the weight of the others here.
+// SciPy differs from us in two details that we keep: an out-of-range gene is redrawn uniformly
+// (we clamp), and a child replaces its parent only when strictly better (we also on ties).
 // Fitness is the attacker's Objective v (larger is better) on the candidate's logits, forward
 // passes only: black-box, it counts queries and never asks for a gradient. With the default
 // cross-entropy objective, untargeted v = -log p_label and targeted v = log p_target: monotone in
@@ -67,6 +83,9 @@ void check_config(const PixelAttack& c, const Shape& input) {
   ADVX_REQUIRE(c.gens >= 0, "gens must be >= 0, got " + std::to_string(c.gens));
   ADVX_REQUIRE(std::isfinite(c.mutation) && c.mutation >= 0.0f,
                "mutation must be a finite number >= 0 (the paper's F = 0.5), got " + std::to_string(c.mutation));
+  ADVX_REQUIRE(
+      !c.dither || c.mutation < 1.0f,
+      "dither draws F from [mutation, 1), so mutation must be < 1 with dither, got " + std::to_string(c.mutation));
   ADVX_REQUIRE(c.max_batch >= 1, "max_batch must be >= 1, got " + std::to_string(c.max_batch));
 }
 
@@ -179,6 +198,7 @@ class PixelRun : public AttackRun {
   }
 
   void init_population(int i) {
+    if (cfg_.init == PixelInit::Uniform) return init_latin_hypercube(i);
     Rng& rng = rng_[static_cast<size_t>(i)];
     const float sd = 127.0f / 255.0f, mean = 128.0f / 255.0f;
     for (int j = 0; j < cfg_.pop; ++j) {
@@ -192,26 +212,57 @@ class PixelRun : public AttackRun {
     }
   }
 
-  // rand/1 mutation, no crossover, clamped into range.
+  // Per gene q: candidate j gets stratum perm_q[j] of `pop` equal strata of q's range, uniform in it.
+  void init_latin_hypercube(int i) {
+    Rng& rng = rng_[static_cast<size_t>(i)];
+    std::vector<int> perm(static_cast<size_t>(cfg_.pop));
+    for (int q = 0; q < clen_; ++q) {
+      for (int j = 0; j < cfg_.pop; ++j) perm[static_cast<size_t>(j)] = j;
+      for (int j = cfg_.pop - 1; j > 0; --j)  // Fisher-Yates
+        std::swap(perm[static_cast<size_t>(j)], perm[rng.below(static_cast<std::uint64_t>(j) + 1)]);
+      const float hi = upper(q);
+      for (int j = 0; j < cfg_.pop; ++j) {
+        const float u =
+            (static_cast<float>(perm[static_cast<size_t>(j)]) + rng.uniform()) / static_cast<float>(cfg_.pop);
+        candidate(pop_, i, j)[q] = std::min(u * hi, hi);
+      }
+    }
+  }
+
+  // The upper bound of gene q (the lower one is 0): W for x, H for y, 1 for a value.
+  float upper(int q) const {
+    const int kind = q % genes_;  // 0: x, 1: y, else a value
+    return kind == 0 ? static_cast<float>(w_) : kind == 1 ? static_cast<float>(h_) : 1.0f;
+  }
+
+  int best_index(int i) const {
+    const float* f = fit_.data() + static_cast<std::int64_t>(i) * cfg_.pop;
+    return static_cast<int>(std::max_element(f, f + cfg_.pop) - f);
+  }
+
+  // rand/1 or best/1 mutation, no crossover, clamped into range.
   void make_children(int i) {
     Rng& rng = rng_[static_cast<size_t>(i)];
     const auto n = static_cast<std::uint64_t>(cfg_.pop);
-    const float f = cfg_.mutation, wmax = static_cast<float>(w_), hmax = static_cast<float>(h_);
+    const float f = cfg_.dither ? rng.uniform(cfg_.mutation, 1.0f) : cfg_.mutation;
+    const bool best1 = cfg_.strategy == PixelStrategy::Best1;
+    const float* best = best1 ? candidate(pop_, i, best_index(i)) : nullptr;
     for (int j = 0; j < cfg_.pop; ++j) {
-      int r1, r2, r3;
+      int r1, r2, r3 = -1;
       do r1 = static_cast<int>(rng.below(n));
       while (r1 == j);
       do r2 = static_cast<int>(rng.below(n));
       while (r2 == j || r2 == r1);
-      do r3 = static_cast<int>(rng.below(n));
-      while (r3 == j || r3 == r1 || r3 == r2);
-      const float *a = candidate(pop_, i, r1), *b = candidate(pop_, i, r2), *c = candidate(pop_, i, r3);
-      float* t = candidate(trial_, i, j);
-      for (int q = 0; q < clen_; ++q) {
-        const float v = a[q] + f * (b[q] - c[q]);
-        const int kind = q % genes_;  // 0: x, 1: y, else a value
-        t[q] = std::clamp(v, 0.0f, kind == 0 ? wmax : kind == 1 ? hmax : 1.0f);
+      if (!best1) {
+        do r3 = static_cast<int>(rng.below(n));
+        while (r3 == j || r3 == r1 || r3 == r2);
       }
+      // rand/1: a + F (b - c) with a = x_r1; best/1: a = x_best, b - c = x_r1 - x_r2.
+      const float* a = best1 ? best : candidate(pop_, i, r1);
+      const float* b = candidate(pop_, i, best1 ? r1 : r2);
+      const float* c = candidate(pop_, i, best1 ? r2 : r3);
+      float* t = candidate(trial_, i, j);
+      for (int q = 0; q < clen_; ++q) t[q] = std::clamp(a[q] + f * (b[q] - c[q]), 0.0f, upper(q));
     }
   }
 
@@ -330,13 +381,25 @@ AttackSpec pixel_attack() {
   ParamSpec f = float_param("mutation", 0.0, 2.0, 0.5, "differential weight F in child = a + F (b - c)");
   f.advanced = true;
   f.ui_max = 1.0;
-  s.params = {pixels, pop, gens, f};
+  ParamSpec strategy = choice_param("strategy", {"rand1", "best1"}, 0,
+                                    "child = a + F (b - c) with a random candidate as a (rand1, the paper) or the "
+                                    "fittest (best1, SciPy's default best1bin)");
+  ParamSpec dither = bool_param("dither", false, "draw F from [mutation, 1) every generation (SciPy's default)");
+  dither.advanced = true;
+  ParamSpec init = choice_param("pop_init", {"normal", "uniform"}, 0,
+                                "initial pixel values: N(128, 127) (normal, the paper) or a Latin hypercube over "
+                                "every gene (uniform, SciPy's default)");
+  init.advanced = true;
+  s.params = {pixels, pop, gens, f, strategy, dither, init};
   s.start = [](const AttackInput& in) {
     PixelAttack c;
     c.pixels = in.params.integer("pixels");
     c.pop = in.params.integer("pop");
     c.gens = in.params.integer("gens");
     c.mutation = static_cast<float>(in.params.number("mutation"));
+    c.strategy = static_cast<PixelStrategy>(in.params.integer("strategy"));
+    c.dither = in.params.flag("dither");
+    c.init = static_cast<PixelInit>(in.params.integer("pop_init"));
     c.seed = in.seed;
     return start_pixel(in.model, in.objective, in.x, in.goal, c);
   };

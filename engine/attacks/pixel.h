@@ -10,11 +10,25 @@
 
 namespace advx {
 
+// How a child is made (engine/attacks/pixel.cpp has the formulas).
+//   Rand1: child = x_r1 + F (x_r2 - x_r3)    Su et al.'s DE/rand/1 (the default)
+//   Best1: child = x_best + F (x_r1 - x_r2)  SciPy's default `best1bin` with recombination 1, as
+//                                            Hyperparticle's one-pixel-attack-keras runs it
+enum class PixelStrategy { Rand1, Best1 };
+// The initial population's pixel values (positions are always uniform).
+//   Normal:  v ~ N(128, 127) on the 0..255 scale, clamped (Su et al.)
+//   Uniform: every gene, positions included, a Latin hypercube sample over its range (SciPy's
+//            default init, which Hyperparticle's code keeps)
+enum class PixelInit { Normal, Uniform };
+
 struct PixelAttack {
-  int pixels = 1;          // P: pixels changed per image (the L0 budget)
-  int pop = 400;           // candidates per image
-  int gens = 100;          // generations after the initial population
-  float mutation = 0.5f;   // F in child = x_r1 + F (x_r2 - x_r3)
+  int pixels = 1;         // P: pixels changed per image (the L0 budget)
+  int pop = 400;          // candidates per image
+  int gens = 100;         // generations after the initial population
+  float mutation = 0.5f;  // F in child = x_r1 + F (x_r2 - x_r3)
+  bool dither = false;    // F ~ U[mutation, 1) drawn per generation (SciPy's mutation = (0.5, 1))
+  PixelStrategy strategy = PixelStrategy::Rand1;
+  PixelInit init = PixelInit::Normal;
   bool early_stop = true;  // stop an image at the first generation in which a candidate meets the goal
   std::uint64_t seed = 0;  // every random choice; same seed, same result
   // Candidates per Classifier::logits() call. A generation of N images is N * pop candidates; it is

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "engine/attacks/attack.h"
 #include "engine/data/dataset.h"
@@ -141,11 +142,17 @@ TEST_CASE("Threshold defence: clean, oblivious and adaptive (BPDA) accuracy unde
 // pixels fool 63%, 92%, 93% of the images; targeted 1 pixel 34% of (image, target) pairs (the paper:
 // 68-72% untargeted on larger nets). Ours: the shipped cifar_lenet (65.3% clean, weaker than that
 // LeNet) on the first correctly classified exact CIFAR-10 test images, population 400, 75
-// generations (as Hyperparticle ran it), F = 0.5, early stop at success, seed 1; targeted towards
-// each of the 9 other classes per image. Plus an MNIST row (small) for the playground.
+// generations (as Hyperparticle ran it), early stop at success, seed 1; targeted towards each of the
+// 9 other classes per image. Two settings of the DE (engine/attacks/pixel.cpp):
+//   paper  Su et al.'s DE/rand/1, F = 0.5, values from N(128, 127) (the attack's defaults)
+//   scipy  what Hyperparticle's SciPy call does: best1 (bin with recombination 1), F dithered in
+//          [0.5, 1) per generation, a Latin hypercube start over every gene
+//   best1  best1 alone (F = 0.5, the paper's start): to separate the causes
+// Plus an MNIST row (small, paper setting) for the playground.
 // Size: the first ADVX_REPRO_PIXEL_N correctly classified images (default 100, the full size of
 // REPRODUCTIONS.md), the targeted row on the first ADVX_REPRO_PIXEL_TARGETED_N of them (default
 // the same); scripts/test uses 3 and 1 in CI (a targeted attack that fails costs all 30,400 queries).
+// ADVX_REPRO_PIXEL_SETTINGS: which settings, comma-separated (default "paper,scipy").
 namespace {
 
 // The first n images `m` classifies correctly.
@@ -171,9 +178,11 @@ struct PixelRow {
 
 // targeted: every other class per image (one Evaluation per target; each attacks the images whose
 // label is not the target).
-PixelRow pixel_row(Sequential& m, const Dataset& d, int pixels, bool targeted) {
+PixelRow pixel_row(Sequential& m, const Dataset& d, int pixels, bool targeted, const std::string& setting = "paper") {
   ParamValues p = defaults(get_attack("pixel").params);
   p.set("pixels", pixels), p.set("pop", 400), p.set("gens", 75);
+  if (setting == "scipy") p.set("strategy", 1), p.set("dither", 1), p.set("pop_init", 1);
+  if (setting == "best1") p.set("strategy", 1);
   EvalConfig cfg;
   cfg.attack = registered_attack(get_attack("pixel"), p, 1);
   cfg.keep_adv = false;
@@ -193,10 +202,10 @@ PixelRow pixel_row(Sequential& m, const Dataset& d, int pixels, bool targeted) {
   row.queries_mean = queries / row.attacked;
   row.l0_mean = l0 / row.attacked;  // adversarial or not, every attacked image changes <= P pixels
   std::printf(
-      "[repro] pixel %-11s n=%d %d px %s pop 400 gens 75: success %.4f (%d attacks) queries/attack %.0f "
+      "[repro] pixel %-11s %-5s n=%d %d px %s pop 400 gens 75: success %.4f (%d attacks) queries/attack %.0f "
       "l0_mean %.2f (%.1f s)\n",
-      m.arch.c_str(), d.size(), pixels, targeted ? "targeted (9 targets each)" : "untargeted", row.success,
-      row.attacked, row.queries_mean, row.l0_mean, row.seconds);
+      m.arch.c_str(), setting.c_str(), d.size(), pixels, targeted ? "targeted (9 targets each)" : "untargeted",
+      row.success, row.attacked, row.queries_mean, row.l0_mean, row.seconds);
   return row;
 }
 
@@ -209,21 +218,27 @@ int env_or(const char* name, int def) {
 
 TEST_CASE("Su 2019: one-pixel attack (differential evolution) on cifar_lenet, and small on MNIST", "[repro][pixel]") {
   const int n = env_or("ADVX_REPRO_PIXEL_N", 100), nt = std::min(n, env_or("ADVX_REPRO_PIXEL_TARGETED_N", n));
+  const char* env = std::getenv("ADVX_REPRO_PIXEL_SETTINGS");
+  const std::string settings = std::string(",") + (env ? env : "paper,scipy") + ",";
   Sequential lenet = shipped("cifar_lenet");
   const Dataset cifar = first_correct(lenet, load_dataset(resolve_data_dir(""), "cifar10-exact", "test"), n);
   REQUIRE(cifar.size() == n);
-  const PixelRow p1 = pixel_row(lenet, cifar, 1, false);
-  const PixelRow p3 = pixel_row(lenet, cifar, 3, false);
-  const PixelRow p5 = pixel_row(lenet, cifar, 5, false);
-  for (const PixelRow* r : {&p1, &p3, &p5}) CHECK(r->queries_mean <= 400 * 76);
-  if (nt > 0) {  // ADVX_REPRO_PIXEL_TARGETED_N=0 skips the targeted row
-    const PixelRow t1 = pixel_row(lenet, cifar.head(nt), 1, true);
-    CHECK(t1.queries_mean <= 400 * 76);
-    CHECK(t1.attacked == 9 * nt);
+  for (const std::string setting : {"paper", "scipy", "best1"}) {
+    if (settings.find("," + setting + ",") == std::string::npos) continue;
+    const PixelRow p1 = pixel_row(lenet, cifar, 1, false, setting);
+    const PixelRow p3 = pixel_row(lenet, cifar, 3, false, setting);
+    const PixelRow p5 = pixel_row(lenet, cifar, 5, false, setting);
+    for (const PixelRow* r : {&p1, &p3, &p5}) CHECK(r->queries_mean <= 400 * 76);
+    if (nt > 0) {  // ADVX_REPRO_PIXEL_TARGETED_N=0 skips the targeted row
+      const PixelRow t1 = pixel_row(lenet, cifar.head(nt), 1, true, setting);
+      CHECK(t1.queries_mean <= 400 * 76);
+      CHECK(t1.attacked == 9 * nt);
+    }
+    CHECK(p1.l0_mean <= 1.0);
+    CHECK(p3.l0_mean <= 3.0);
+    CHECK(p5.l0_mean <= 5.0);
   }
-  CHECK(p1.l0_mean <= 1.0);
-  CHECK(p3.l0_mean <= 3.0);
-  CHECK(p5.l0_mean <= 5.0);
+  if (settings.find(",paper,") == std::string::npos) return;
   Sequential small = shipped("small");
   const Dataset digits = first_correct(small, mnist_test(), n);
   const PixelRow m1 = pixel_row(small, digits, 1, false);

@@ -214,6 +214,87 @@ TEST_CASE("pixel: the snapshot shows sample 0's population, its best and its pro
   }
 }
 
+// The strategy options (rand1 the paper's default, best1, dither, a Latin hypercube start): each
+// keeps the budget and the query count, is seeded, and searches differently from the others.
+TEST_CASE("pixel: strategies keep the budget, are seeded and differ", "[pixel]") {
+  Sequential m = make_model("cifar_lenet", 13);
+  const Tensor x = random_rgb(3, 14);
+  const std::vector<int> y = m.predict(x);
+  const PixelAttack paper;
+  REQUIRE(paper.strategy == PixelStrategy::Rand1);  // the defaults are the paper's
+  REQUIRE_FALSE(paper.dither);
+  REQUIRE(paper.init == PixelInit::Normal);
+  struct Setting {
+    PixelStrategy strategy;
+    bool dither;
+    PixelInit init;
+  };
+  const Setting settings[] = {{PixelStrategy::Rand1, false, PixelInit::Normal},
+                              {PixelStrategy::Best1, false, PixelInit::Normal},
+                              {PixelStrategy::Best1, true, PixelInit::Normal},
+                              {PixelStrategy::Best1, true, PixelInit::Uniform}};
+  std::vector<std::vector<std::vector<int>>> populations;
+  for (const Setting& st : settings) {
+    PixelAttack cfg;
+    cfg.pixels = 3, cfg.pop = 20, cfg.gens = 6, cfg.early_stop = false, cfg.seed = 5;
+    cfg.strategy = st.strategy, cfg.dither = st.dither, cfg.init = st.init;
+    std::unique_ptr<AttackRun> run = start_pixel(m, cross_entropy_objective(), x, Goal{y, {}}, cfg);
+    while (!run->step()) {
+    }
+    const AttackResult& r = run->result();
+    REQUIRE(r.queries == 3 * 20 * 7);
+    for (int i = 0; i < 3; ++i) REQUIRE(changed(r.adv, x, i).size() <= 3);
+    for (size_t j = 0; j < x.data.size(); ++j)
+      if (r.adv.data[j] != x.data[j]) REQUIRE(std::nearbyint(r.adv.data[j] * 255.0f) / 255.0f == r.adv.data[j]);
+    const AttackSnapshot s = run->snapshot();
+    for (size_t g = 1; g < s.best_history.size(); ++g) REQUIRE(s.best_history[g] >= s.best_history[g - 1]);
+    std::unique_ptr<AttackRun> again = start_pixel(m, cross_entropy_objective(), x, Goal{y, {}}, cfg);
+    while (!again->step()) {
+    }
+    REQUIRE(again->result().adv.data == r.adv.data);
+    REQUIRE(again->snapshot().candidates == s.candidates);
+    populations.push_back(s.candidates);
+  }
+  for (size_t a = 0; a < populations.size(); ++a)
+    for (size_t b = a + 1; b < populations.size(); ++b) REQUIRE(populations[a] != populations[b]);
+}
+
+// best1 breeds around the fittest candidate: after a few generations of a 1-pixel search the
+// population has gathered on far fewer distinct pixels than rand1's, from the same start.
+TEST_CASE("pixel: best1 gathers the population around its best, rand1 keeps it spread", "[pixel]") {
+  Sequential m = make_model("cifar_lenet", 15);
+  const Tensor x = random_rgb(1, 16);
+  const std::vector<int> y = m.predict(x);
+  auto distinct = [&](PixelStrategy strategy) {
+    PixelAttack cfg;
+    cfg.pop = 100, cfg.gens = 15, cfg.early_stop = false, cfg.seed = 2, cfg.strategy = strategy;
+    std::unique_ptr<AttackRun> run = start_pixel(m, cross_entropy_objective(), x, Goal{y, {}}, cfg);
+    while (!run->step()) {
+    }
+    std::set<int> at;
+    for (const std::vector<int>& c : run->snapshot().candidates) at.insert(c[0]);
+    return at.size();
+  };
+  const size_t rand1 = distinct(PixelStrategy::Rand1), best1 = distinct(PixelStrategy::Best1);
+  INFO("distinct pixels after 15 generations: rand1 " << rand1 << ", best1 " << best1);
+  REQUIRE(best1 < rand1);
+}
+
+// The uniform start is a Latin hypercube: with pop = W = H = 32 every column and every row is taken
+// by exactly one candidate (one stratum of width 1 each).
+TEST_CASE("pixel: the uniform start is a Latin hypercube", "[pixel]") {
+  Sequential m = make_model("cifar_lenet", 17);
+  const Tensor x = random_rgb(1, 18);
+  PixelAttack cfg;
+  cfg.pop = 32, cfg.gens = 0, cfg.seed = 9, cfg.init = PixelInit::Uniform;
+  std::unique_ptr<AttackRun> run = start_pixel(m, cross_entropy_objective(), x, Goal{m.predict(x), {}}, cfg);
+  run->step();
+  std::set<int> rows, cols;
+  for (const std::vector<int>& c : run->snapshot().candidates) rows.insert(c[0] / 32), cols.insert(c[0] % 32);
+  REQUIRE(rows.size() == 32);
+  REQUIRE(cols.size() == 32);
+}
+
 TEST_CASE("pixel: clear errors", "[pixel][errors]") {
   Sequential m = make_model("small", 1);
   const Tensor x = test::random_images(1, 2);
@@ -227,6 +308,9 @@ TEST_CASE("pixel: clear errors", "[pixel][errors]") {
   cfg.pixels = 1, cfg.mutation = std::nanf("");
   REQUIRE_THROWS_WITH(start_pixel(m, cross_entropy_objective(), x, Goal{{0}, {}}, cfg),
                       Catch::Contains("mutation must be"));
+  cfg.mutation = 1.0f, cfg.dither = true;
+  REQUIRE_THROWS_WITH(start_pixel(m, cross_entropy_objective(), x, Goal{{0}, {}}, cfg),
+                      Catch::Contains("mutation must be < 1 with dither"));
   // A model whose input is not an image.
   Sequential flat("flat", {784}, 10);
   auto lin = std::make_unique<Linear>(784, 10);
@@ -239,6 +323,9 @@ TEST_CASE("pixel: clear errors", "[pixel][errors]") {
   p.set("pixels", 0);
   REQUIRE_THROWS_WITH(run_attack(get_attack("pixel"), {m, cross_entropy_objective(), x, Goal{{0}, {}}, p, 0}),
                       Catch::Contains("pixels must be >= 1"));
+  p.set("pixels", 1), p.set("strategy", 2);
+  REQUIRE_THROWS_WITH(run_attack(get_attack("pixel"), {m, cross_entropy_objective(), x, Goal{{0}, {}}, p, 0}),
+                      Catch::Contains("strategy"));
 }
 
 // Real numbers: the shipped cifar_lenet on the first correctly classified CIFAR-10 test images
