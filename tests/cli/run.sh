@@ -82,6 +82,12 @@ assert r["gradient_calls"] == 0 and r["attacked"] >= 15 and 60 <= r["queries_mea
 assert r["queries"] == round(r["queries_mean"] * r["attacked"]) and r["l0_mean"] <= 3 and 0 <= r["success_rate"] <= 1
 PY
 then ok "eval --attack pixel --json: parameters, queries, no gradients, L0 <= 3"; else bad "eval pixel" "$out"; fi
+out=$("$ADVX" eval --model small --attack pixel --pixels 1 --pop 40 --gens 5 --n 10 --strategy best1 --dither \
+      --pop-init uniform --json 2>&1)
+/usr/bin/python3 -c "
+import json,sys; r=json.loads(sys.argv[1])
+assert r['strategy']=='best1' and r['dither'] in (1, True) and r['pop_init']=='uniform' and r['l0_mean']<=1" "$out" \
+  && ok "eval --attack pixel --strategy best1 --dither --pop-init uniform" || bad "eval pixel best1" "$out"
 out=$("$ADVX" eval --model cifar_lenet --dataset cifar10-exact --attack pixel --pixels 1 --pop 100 --gens 10 --n 12 \
       --save-adv "$T/pixel.idx" --json 2>&1)
 if /usr/bin/python3 - "$out" "$T/pixel.idx" "${ADVX_DATA:-../shared/data}" <<'PY'
@@ -285,6 +291,12 @@ PY
 then ok "train --adv: recipe recorded, per-epoch robust accuracy, --resume"; else bad "train --adv" "$out $out2 $info"; fi
 
 # The model-based defences, three ways, from the generated flags.
+out=$("$ADVX" eval --model small --attack pgd --eps 0.3 --steps 10 --step-size 0.03 --n 100 --defence advtrain --adaptive --json 2>&1)
+/usr/bin/python3 -c "
+import json,sys; r=json.loads(sys.argv[1])
+assert r['defence']=='advtrain' and r['robust_model']=='small_fgsmrs' and r['gradient']=='exact'
+assert r['clean_acc']>=0.95 and r['adaptive_adv_acc']>=0.7 and r['oblivious_adv_acc']>=r['adaptive_adv_acc']-0.03" "$out" \
+  && ok "eval --defence advtrain --adaptive" || bad "eval --defence advtrain" "$out"
 out=$("$ADVX" eval --model small --attack fgsm --eps 0.3 --n 100 --defence ensemble --members subsequence --vote hard --adaptive \
       --source-model assets/models/ensemble/regular_0.safetensors --json 2>&1)
 /usr/bin/python3 -c "

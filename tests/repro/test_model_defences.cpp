@@ -1,9 +1,11 @@
 // Model-based defences on the shipped models, each three ways (clean, oblivious attacker crafted on
 // the bare `small`, adaptive attacker through the defence) with PGD (step 0.01, random start):
+// adversarial training (small_fgsmrs, with Wong, Rice, Kolter 2020's PGD-50 x 10 restarts too),
 // ensembles (regular and subsequence members, soft and hard votes, one member as the source), k-NN over the 60,000
 // training images (pixels and features, k = 1 and 5).
-// Size: the first ADVX_REPRO_DEFENCE_N test images (default 1000; scripts/test uses 300), the k-NN's
-// adaptive runs on a third of that; REPRODUCTIONS.md has the numbers and their commands.
+// Size: the first ADVX_REPRO_DEFENCE_N test images (default 1000; scripts/test uses 200), the k-NN's
+// adaptive runs on a third of that, PGD-50 x 10 restarts on a quarter; REPRODUCTIONS.md has the numbers and their
+// commands.
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -72,6 +74,42 @@ std::unique_ptr<Classifier> defence(const std::string& name, const std::vector<s
 }
 
 }  // namespace
+
+// Wong, Rice, Kolter 2020 (arXiv:2001.03994), Table 4 (MNIST, eps 0.3): FGSM from a random start,
+// 98.5% clean, 88.77% under PGD-50 with 10 restarts (step 0.01) on their CNN. Ours: the same recipe
+// on `small` (assets/models/README.md). Clean on all 10,000 test images; PGD-50 x 10 (500 gradient
+// calls an image) on the first quarter of ADVX_REPRO_DEFENCE_N (REPRODUCTIONS.md has the full-size
+// run). The bounds are below what we measured (MEASURED_CLEAN clean, MEASURED_ROBUST robust on N_ROBUST images), with room
+// for the sampling spread of 50 images.
+TEST_CASE("Wong 2020: small_fgsmrs clean and under PGD-50 with 10 restarts at eps 0.3", "[repro]") {
+  Sequential& m = context().model("small_fgsmrs");
+  const double clean = evaluate(m, test_set(), EvalConfig{}).clean_acc;
+  EvalConfig cfg;
+  cfg.attack = pgd(0.3, 50, 10);
+  cfg.keep_adv = false;
+  const EvalResult r = evaluate(m, test_set().head(std::max(50, defence_n() / 4)), cfg);
+  std::printf("[repro] small_fgsmrs clean (10k) %.4f; PGD-50 x 10 restarts eps 0.3 step 0.01 n=%d: %.4f (%.1f s)\n",
+              clean, r.n, r.adv_acc, r.seconds);
+  CHECK(clean >= 0.98);
+  CHECK(r.adv_acc >= 0.80);
+  CHECK(r.linf_max <= 0.3 + 1e-6);
+}
+
+// Adversarial training holds against the adaptive attacker (white-box PGD on the robust model), and
+// the oblivious attacker (PGD crafted on the bare small) transfers worse than that.
+TEST_CASE("advtrain defence: the robust model holds under the adaptive attacker", "[repro]") {
+  const Dataset d = test_set().head(defence_n());
+  std::unique_ptr<Classifier> def = defence("advtrain", {});
+  for (double eps : {0.1, 0.2, 0.3}) {
+    const Three t = three_ways(*def, d, eps, 40);
+    std::printf(
+        "[repro] advtrain(small_fgsmrs) n=%d eps=%.1f PGD-40: clean %.4f oblivious %.4f adaptive %.4f (%.1f s)\n",
+        d.size(), eps, t.clean, t.oblivious, t.adaptive, t.seconds);
+    CHECK(t.clean >= 0.97);
+    CHECK(t.adaptive <= t.oblivious + 0.01);
+    CHECK(t.adaptive >= (eps <= 0.2 ? 0.90 : 0.80));
+  }
+}
 
 // Naturally trained members make the same mistakes: the adaptive attacker through the ensemble
 // leaves almost nothing at eps 0.3, and adversarials crafted on one member transfer.
