@@ -19,15 +19,17 @@
 //   stop   after `gens` generations, or (early stop) after the first generation in which any
 //          candidate meets the goal: pred != label, or pred == target (attack_succeeded)
 // Options (all off by default, so the default run is the paper's), for the setting of
-// Hyperparticle's one-pixel-attack-keras, which calls SciPy's differential_evolution with its
-// defaults strategy = 'best1bin', mutation = (0.5, 1), init = 'latinhypercube' and recombination = 1:
+// Hyperparticle's one-pixel-attack-keras, which calls SciPy's differential_evolution with
+// recombination = 1 and the defaults strategy = 'best1bin', mutation = (0.5, 1), init =
+// 'latinhypercube' (REPRODUCTIONS.md measures both settings on cifar_lenet):
 //   strategy best1  c_i = x_best + F (x_r1 - x_r2), x_best the fittest candidate of the image's
 //                   population at the start of the generation, r1 != r2, both != i. SciPy's
 //                   `bin` crossover with recombination 1 takes every gene from the mutant, so
 //                   this is best1bin there.
 //   dither          F ~ U[mutation, 1) drawn once per generation (per image), as SciPy does for
 //                   mutation = (0.5, 1) (Storn & Price call it dither).
-//   init uniform    every gene (x, y and each value) a Latin hypercube sample over its range: the
+//   pop_init uniform
+//                   every gene (x, y and each value) a Latin hypercube sample over its range: the
 //                   range cut into `pop` equal strata, one uniform draw in each, the strata
 //                   shuffled per gene (SciPy's init_population_lhs). SciPy's colour bounds are
 //                   (0, 256) read as integers, ours [0, 1] rounded to 256 levels: levels 0 and 255
