@@ -234,12 +234,20 @@ bool g_use_own_gemm =
     false;
 #endif
 
+// k = 0: the product is empty, C = 0 (or C unchanged when accumulating). A and B may then be null
+// (an empty vector's data()), so no pointer into them is formed (null + offset is undefined).
+bool empty_product(int m, int n, int k, float* c, int64_t ldc, bool accumulate) {
+  if (k > 0) return false;
+  if (!accumulate)
+    for (int i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+  return true;
+}
+
 }  // namespace
 
 void gemm_nn(int m, int n, int k, const float* a, int64_t a_row, int64_t a_col, const float* b, int64_t ldb, float* c,
              int64_t ldc, bool accumulate) {
-  if (m <= 0 || n <= 0) return;
-  k = std::max(k, 0);
+  if (m <= 0 || n <= 0 || empty_product(m, n, k, c, ldc, accumulate)) return;
   int i = 0;
   for (; i + 4 <= m; i += 4) nn_tile_rows<4>(n, k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate);
   const float* ai = a + i * a_row;
@@ -261,8 +269,7 @@ void gemm_nn(int m, int n, int k, const float* a, int64_t a_row, int64_t a_col, 
 
 void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
              bool accumulate) {
-  if (m <= 0 || n <= 0) return;
-  k = std::max(k, 0);
+  if (m <= 0 || n <= 0 || empty_product(m, n, k, c, ldc, accumulate)) return;
   for (int j = 0; j < n; j += 4) {
     const int nr = std::min(4, n - j);
     const float* bj = b + j * ldb;
