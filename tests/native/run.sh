@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The native playground under Xvfb: builds advx-play (build/play, -DADVX_FRONTEND=ON), checks that
+# The native playground under Xvfb: builds advx-play (in build/native, the native preset with
+# -DADVX_FRONTEND=ON, where make test's native build already made it; ADVX_PLAY_BUILD=<dir> for
+# another build folder), checks that
 # it renders N frames and exits cleanly (--frames), then screenshots the running app
 # (ImageMagick `import -window root`) into build/screenshots/native.png and checks it is not blank.
 # Prints SKIP and exits 0 only if Xvfb cannot be installed or started.
@@ -7,7 +9,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 JOBS=${JOBS:-2}
-BUILD=${ADVX_PLAY_BUILD:-build/play}
+BUILD=${ADVX_PLAY_BUILD:-build/native}
 SHOT=build/screenshots/native.png
 pass=0; fail=0
 ok() { pass=$((pass + 1)); printf 'PASS native %s\n' "$*"; }
@@ -25,7 +27,9 @@ if ! command -v Xvfb >/dev/null || ! command -v import >/dev/null; then
 fi
 
 printf '[native] building advx-play in %s\n' "$BUILD"
-if [ ! -f "$BUILD/build.ninja" ]; then
+if [ "$BUILD" = build/native ]; then
+  cmake --preset native -DADVX_FRONTEND=ON >/dev/null || { bad "configure"; summary; }
+elif [ ! -f "$BUILD/build.ninja" ]; then
   cmake -B "$BUILD" -G Ninja -DADVX_FRONTEND=ON -DCMAKE_BUILD_TYPE=Release >/dev/null || { bad "configure"; summary; }
 fi
 if ! cmake --build "$BUILD" -j "$JOBS" --target advx-play >/tmp/advx-native-build.$$ 2>&1; then

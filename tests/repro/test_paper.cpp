@@ -98,15 +98,17 @@ TEST_CASE("Madry 2018: naturally trained cnn under FGSM and PGD-40 at eps 0.3", 
 // on MNIST (Panda et al. 2019): the defended accuracy stays high even under BPDA, and the adaptive
 // attacker is at least as strong as the oblivious one (within 1 point: on a few images the
 // oblivious adversarial happens to land better). The masked attacker (true gradient, zero) changes
-// nothing at all. Size: the first ADVX_REPRO_DEFENCE_N test images (default 1000; scripts/test uses
-// 300; REPRODUCTIONS.md has all 10,000).
+// nothing at all. Size: the first ADVX_REPRO_DEFENCE_N test images for small, half as many for cnn
+// (default 1000; scripts/test uses 200; REPRODUCTIONS.md has all 10,000).
 TEST_CASE("Threshold defence: clean, oblivious and adaptive (BPDA) accuracy under PGD-40", "[repro]") {
   const char* env = std::getenv("ADVX_REPRO_DEFENCE_N");
-  const Dataset d = mnist_test().head(env ? std::atoi(env) : 1000);
+  const Dataset all = mnist_test().head(env ? std::atoi(env) : 1000);
   const DefenceSpec& spec = get_defence("threshold");
   ParamValues t;
   t.set("threshold", 0.5);
   for (const char* name : {"small", "cnn"}) {
+    // cnn (3.3M parameters, ~20 times small's cost per image) on the first half of the images.
+    const Dataset d = std::string(name) == "cnn" ? all.head(std::max(1, all.size() / 2)) : all;
     Sequential m = shipped(name);
     std::unique_ptr<Classifier> defended = build_defence(spec, disk_context(""), m, t, true);
     const double clean = evaluate(*defended, d, EvalConfig{}).clean_acc;
@@ -121,7 +123,7 @@ TEST_CASE("Threshold defence: clean, oblivious and adaptive (BPDA) accuracy unde
       std::printf(
           "[repro] threshold(0.5) > %-5s n=%d eps=%.1f: clean %.4f oblivious %.4f adaptive(BPDA) %.4f (%.1f s)\n", name,
           d.size(), static_cast<double>(eps), clean, obl.adv_acc, ada.adv_acc, obl.seconds + ada.seconds);
-      CHECK(ada.adv_acc <= obl.adv_acc + 0.01);
+      CHECK(ada.adv_acc <= obl.adv_acc + std::max(0.01, 1.5 / d.size()));  // one point, or one image
       CHECK(ada.linf_max <= eps + 1e-6);
       if (eps <= 0.1f) CHECK(ada.adv_acc >= 0.85);  // a strong baseline at small eps
     }
