@@ -61,10 +61,13 @@ SeqEvalResult evaluate_sequences(SequenceClassifier& model, const SequenceTask& 
   const auto t0 = std::chrono::steady_clock::now();
   ADVX_REQUIRE(cfg.n >= 0 && cfg.n <= test.size(),
                "n = " + std::to_string(cfg.n) + ": the test split has " + std::to_string(test.size()) + " samples");
-  if (cfg.attack)
-    ADVX_REQUIRE(cfg.attack->edit == task.edit,
-                 "attack '" + cfg.attack->name + "' edits by " + seq_edit_name(cfg.attack->edit) + ", but on " +
-                     task.dataset + " " + task.why + ": use an attack that edits by " + seq_edit_name(task.edit));
+  if (cfg.attack && cfg.attack->edit != task.edit) {
+    std::string fits;
+    for (const SeqAttackSpec& a : seq_attacks())
+      if (a.edit == task.edit) fits += (fits.empty() ? "" : ", ") + a.name;
+    throw Error("attack '" + cfg.attack->name + "' edits by " + seq_edit_name(cfg.attack->edit) + ", but on " +
+                task.dataset + " " + task.why + ": use --attack " + fits);
+  }
   SeqEvalResult r;
   r.n = cfg.n ? cfg.n : test.size();
   std::vector<int> pred(static_cast<size_t>(r.n));

@@ -18,16 +18,16 @@ SeqAttackSpec substitute_seq_attack() {
   s.edit = SeqEdit::Substitute;
   s.budget = "budget";
   s.gradient = true;
-  ParamSpec neighbours =
-      int_param("neighbours", 1, 100, 10, "candidate replacements per word: its k nearest in embedding space");
+  ParamSpec nearest =
+      int_param("nearest", 1, 100, 10, "candidate replacements per word: its k nearest tokens in embedding space");
   ParamSpec candidates = int_param("candidates", 1, 64, 8, "best proposals verified by a forward pass per step");
   candidates.advanced = true;
-  s.params = {seq_budget_param(), neighbours, candidates};
+  s.params = {seq_budget_param(), nearest, candidates};
   s.run = [](const SeqAttackInput& in) {
     GreedyConfig c;
     c.edit = SeqEdit::Substitute;
     c.budget = in.params.number("budget");
-    c.neighbours = in.params.integer("neighbours");
+    c.neighbours = in.params.integer("nearest");
     c.candidates = in.params.integer("candidates");
     return greedy_attack(in, c);
   };

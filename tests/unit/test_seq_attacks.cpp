@@ -139,7 +139,7 @@ TEST_CASE("substitute on sms_lstm: neighbours only, budget, never pad/unk, input
   const std::vector<TokenSeq> copy = seqs;
   const double budget = 0.2;
   ParamValues p = params(spec, budget);
-  p.set("neighbours", 5);
+  p.set("nearest", 5);
   SeqAttackInput in{s.model, cross_entropy_objective(), seqs, Goal{labels_of(seqs.size(), 1), {}, -1}, p, 3};
   const SeqAttackResult r = run_seq_attack(spec, in);
   CHECK(seqs == copy);
