@@ -82,7 +82,8 @@ SeqEvalResult evaluate_sequences(SequenceClassifier& model, const SequenceTask& 
   for (int i = 0; i < r.n; ++i) {
     const int y = test.labels[static_cast<size_t>(i)];
     correct += pred[static_cast<size_t>(i)] == y;
-    if (cfg.attack && y == task.source_class && pred[static_cast<size_t>(i)] == y) {
+    if (cfg.attack && y == task.source_class && pred[static_cast<size_t>(i)] == y &&
+        (cfg.max_attacked == 0 || static_cast<int>(seqs.size()) < cfg.max_attacked)) {
       seqs.push_back(test.sequences[static_cast<size_t>(i)]);
       index.push_back(i);
       goal.labels.push_back(y);

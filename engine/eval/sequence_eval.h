@@ -45,7 +45,8 @@ struct SeqEvalConfig {
   const SeqAttackSpec* attack = nullptr;  // nullptr: clean only
   ParamValues params;
   std::uint64_t seed = 0;
-  int n = 0;  // the first n test samples (0: all)
+  int n = 0;             // the first n test samples (0: all)
+  int max_attacked = 0;  // attack only the first this many samples eligible for the attack (0: all of them)
 };
 
 struct SeqEvalSample {  // one attacked sample
