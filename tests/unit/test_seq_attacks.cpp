@@ -283,3 +283,32 @@ TEST_CASE("Sequence attacks and evaluation: clear errors", "[seqattack][errors]"
   CHECK(find_sequence_task("sms")->dataset == "sms-spam-collection");
   CHECK(find_sequence_task("mnist") == nullptr);
 }
+
+TEST_CASE("seqde on api_lstm: black-box, insertion only, the whole budget, seeded, batch-independent", "[seqattack]") {
+  Shipped& s = shipped("api_lstm", "malbehavd");
+  const SeqAttackSpec& spec = *find_seq_attack("seqde");
+  CHECK_FALSE(spec.gradient);
+  const std::vector<TokenSeq> seqs = detected(s, 6);
+  const std::vector<TokenSeq> copy = seqs;
+  ParamValues p = params(spec, 0.1);
+  p.set("de_pop", 8);
+  p.set("de_gens", 3);
+  SeqAttackInput in{s.model, cross_entropy_objective(), seqs, Goal{labels_of(seqs.size(), 1), {}, -1}, p, 11};
+  const SeqAttackResult r = run_seq_attack(spec, in);
+  CHECK(seqs == copy);
+  CHECK(r.gradient_calls == 0);
+  CHECK(r.queries > 0);
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    INFO("sample " << i);
+    const int allowed = edit_budget(0.1, static_cast<int>(seqs[i].size()));
+    CHECK(is_subsequence(seqs[i], r.adv[i]));
+    CHECK(static_cast<int>(r.adv[i].size() - seqs[i].size()) == allowed);
+    CHECK(r.edits[i] == allowed);
+    for (std::int32_t t : r.adv[i]) CHECK((t >= 1 && t < s.model.vocab_size()));
+    CHECK(static_cast<bool>(r.success[i]) == (r.pred[i] != 1));
+  }
+  CHECK(predict(s.model, r.adv) == r.pred);
+  CHECK(run_seq_attack(spec, in).adv == r.adv);
+  const std::vector<TokenSeq> first = {seqs[0]};
+  CHECK(run_seq_attack(spec, {s.model, cross_entropy_objective(), first, Goal{{1}, {}, -1}, p, 11}).adv[0] == r.adv[0]);
+}
