@@ -2,8 +2,10 @@
 // attack call on the correctly classified samples of the task's source class.
 #include "engine/eval/sequence_eval.h"
 
+#include <algorithm>
 #include <chrono>
 
+#include "engine/detect/detector.h"
 #include "engine/error.h"
 #include "engine/io/file.h"
 #include "engine/io/safetensors.h"
@@ -116,6 +118,126 @@ SeqEvalResult evaluate_sequences(SequenceClassifier& model, const SequenceTask& 
     r.queries_mean = static_cast<double>(a.queries) / m;
     r.adv_acc = static_cast<double>(correct) / r.n;
   }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace advx
+
+namespace advx {
+namespace {
+
+SequenceSplit every_other(const SequenceSplit& s, int first) {
+  ADVX_REQUIRE(s.size() >= 2, "splitting a sequence test split by index parity needs at least 2 samples, got " +
+                                  std::to_string(s.size()));
+  SequenceSplit out;
+  for (int i = first; i < s.size(); i += 2) {
+    out.sequences.push_back(s.sequences[static_cast<size_t>(i)]);
+    out.labels.push_back(s.labels[static_cast<size_t>(i)]);
+    out.lines.push_back(s.lines[static_cast<size_t>(i)]);
+  }
+  return out;
+}
+
+std::vector<int> predict_all(SequenceClassifier& m, const std::vector<TokenSeq>& seqs) {
+  std::vector<int> out;
+  std::vector<const TokenSeq*> p;
+  Tokens t;
+  for (size_t b = 0; b < seqs.size(); b += 256) {
+    p.clear();
+    for (size_t i = b; i < std::min(seqs.size(), b + 256); ++i) p.push_back(&seqs[i]);
+    pack_tokens(p, t);
+    const std::vector<int> y = argmax_rows(m.logits(t));
+    out.insert(out.end(), y.begin(), y.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+SequenceSplit sequence_validation_split(const SequenceSplit& test) {
+  return every_other(test, 1);
+}
+SequenceSplit sequence_held_out_split(const SequenceSplit& test) {
+  return every_other(test, 0);
+}
+
+SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDefended& d, const SequenceTask& task,
+                                           const SequenceSplit& held, const SeqEvalConfig& cfg) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ADVX_REQUIRE(cfg.attack, "evaluating a sequence defence needs an attack (--attack)");
+  ADVX_REQUIRE(cfg.attack->edit == task.edit, "attack '" + cfg.attack->name + "' edits by " +
+                                                  seq_edit_name(cfg.attack->edit) + ", but on " + task.dataset + " " +
+                                                  task.why);
+  ADVX_REQUIRE(d.model, "the sequence defence was not built (no model)");
+  ADVX_REQUIRE(cfg.n >= 0 && cfg.n <= held.size(),
+               "n = " + std::to_string(cfg.n) + ": the held-out split has " + std::to_string(held.size()) + " samples");
+  SeqDefenceResult r;
+  r.n = cfg.n ? cfg.n : held.size();
+  const std::vector<TokenSeq> seqs(held.sequences.begin(), held.sequences.begin() + r.n);
+  const std::vector<int> yb = predict_all(bare, seqs), yd = predict_all(*d.model, seqs);
+  int cb = 0, cd = 0;
+  for (int i = 0; i < r.n; ++i) {
+    cb += yb[static_cast<size_t>(i)] == held.labels[static_cast<size_t>(i)];
+    cd += yd[static_cast<size_t>(i)] == held.labels[static_cast<size_t>(i)];
+  }
+  r.bare_clean_acc = static_cast<double>(cb) / r.n;
+  r.clean_acc = static_cast<double>(cd) / r.n;
+  r.detects = d.detects();
+  if (r.detects) {
+    r.clean_scores = d.score(seqs);
+    r.threshold = d.threshold, r.target_fpr = d.target_fpr, r.validation_fpr = d.validation_fpr;
+    r.fpr = fraction_above(r.clean_scores, r.threshold);
+  }
+  // One arm: attack the source-class samples `source` gets right, score on the defended model.
+  auto arm = [&](SequenceClassifier& source, const std::vector<int>& pred, double* source_success) {
+    SeqDefenceArm a;
+    std::vector<TokenSeq> victims;
+    Goal goal;
+    for (int i = 0; i < r.n; ++i)
+      if (held.labels[static_cast<size_t>(i)] == task.source_class &&
+          pred[static_cast<size_t>(i)] == task.source_class &&
+          (cfg.max_attacked == 0 || static_cast<int>(victims.size()) < cfg.max_attacked)) {
+        victims.push_back(seqs[static_cast<size_t>(i)]);
+        goal.labels.push_back(task.source_class);
+      }
+    a.attacked = static_cast<int>(victims.size());
+    if (victims.empty()) return a;
+    const SeqAttackResult res =
+        run_seq_attack(*cfg.attack, {source, cross_entropy_objective(), victims, goal, cfg.params, cfg.seed});
+    if (source_success) {
+      int s = 0;
+      for (char c : res.success) s += c != 0;
+      *source_success = static_cast<double>(s) / a.attacked;
+    }
+    a.adv = res.adv;
+    const std::vector<int> on_defended = predict_all(*d.model, a.adv);
+    double edits = 0.0;
+    for (size_t k = 0; k < victims.size(); ++k) {
+      a.success.push_back(on_defended[k] != task.source_class);
+      a.successful += a.success.back();
+      edits += res.edits[k];
+    }
+    a.success_rate = static_cast<double>(a.successful) / a.attacked;
+    a.edits_mean = edits / a.attacked;
+    if (r.detects) {
+      a.scores = d.score(a.adv);
+      std::vector<float> succ;
+      int flagged = 0, undetected = 0;
+      for (size_t k = 0; k < victims.size(); ++k)
+        if (a.success[k]) {
+          succ.push_back(a.scores[k]);
+          flagged += a.scores[k] > r.threshold;
+          undetected += a.scores[k] <= r.threshold;
+        }
+      a.detect_rate = a.successful ? static_cast<double>(flagged) / a.successful : 0.0;
+      a.undetected_success = static_cast<double>(undetected) / a.attacked;
+      a.roc_auc = roc_auc(r.clean_scores, succ);
+    }
+    return a;
+  };
+  r.oblivious = arm(bare, yb, &r.bare_success_rate);
+  r.adaptive = arm(*d.model, yd, nullptr);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

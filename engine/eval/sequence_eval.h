@@ -16,6 +16,7 @@
 
 #include "engine/data/sequences.h"
 #include "engine/seqattacks/seq_attack.h"
+#include "engine/seqdefences/seq_defence.h"
 #include "engine/sequence_model.h"
 
 namespace advx {
@@ -75,5 +76,45 @@ struct SeqEvalResult {
 // Throws advx::Error if the attack's edit is not the task's (e.g. substitution on malware traces).
 SeqEvalResult evaluate_sequences(SequenceClassifier& model, const SequenceTask& task, const SequenceSplit& test,
                                  const SeqEvalConfig& cfg);
+
+// The odd-indexed test samples (validation: thresholds and choices are made on them) and the
+// even-indexed ones (held out: where a defence is measured), as for images (defences/defence.h).
+SequenceSplit sequence_validation_split(const SequenceSplit& test);
+SequenceSplit sequence_held_out_split(const SequenceSplit& test);
+
+// A sequence defence measured on held-out samples (every number here is on them):
+//   clean      the bare and the defended model's accuracy; the detector's false-positive rate
+//   oblivious  the task's attack crafted on the bare model against the source-class samples it gets
+//              right, scored on the defended model: evasion = adversarials the defended model puts
+//              in another class / attacked
+//   adaptive   the attack crafted on the defended model itself against the samples IT gets right
+// Detection (when the defence detects): flagged = score > threshold; detect_rate = successful
+// adversarials flagged / successful; undetected = attacked samples whose adversarial succeeds and is
+// not flagged / attacked; ROC-AUC of held-out clean scores vs successful adversarials' (NaN if none).
+struct SeqDefenceArm {
+  int attacked = 0;
+  double success_rate = 0.0;  // on the defended model
+  double edits_mean = 0.0;
+  int successful = 0;
+  double detect_rate = 0.0, undetected_success = 0.0, roc_auc = 0.0;
+  std::vector<TokenSeq> adv;  // per attacked sample
+  std::vector<char> success;  // per attacked sample, on the defended model
+  std::vector<float> scores;  // per attacked sample (detecting defences)
+};
+struct SeqDefenceResult {
+  int n = 0;  // held-out samples
+  double bare_clean_acc = 0.0, clean_acc = 0.0;
+  bool detects = false;
+  double threshold = 0.0, target_fpr = 0.0, validation_fpr = 0.0, fpr = 0.0;
+  std::vector<float> clean_scores;  // per held-out sample
+  double bare_success_rate = 0.0;   // the oblivious adversarials on the bare model they were made on
+  SeqDefenceArm oblivious, adaptive;
+  double seconds = 0.0;
+};
+// cfg.attack must be set; cfg.n limits the held-out samples (0: all), cfg.max_attacked the attacked
+// ones per arm (0: all eligible).
+SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDefended& defended,
+                                           const SequenceTask& task, const SequenceSplit& held_out,
+                                           const SeqEvalConfig& cfg);
 
 }  // namespace advx
