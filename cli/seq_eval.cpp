@@ -46,7 +46,9 @@ namespace {
 
 void put_params(nlohmann::ordered_json& j, const std::vector<ParamSpec>& table, const ParamValues& v) {
   for (const ParamSpec& p : table)
-    if (p.type == ParamType::Int)
+    if (p.type == ParamType::Choice)
+      j[p.key] = p.choices[static_cast<size_t>(v.integer(p.key))];
+    else if (p.type == ParamType::Int)
       j[p.key] = static_cast<long long>(v.number(p.key));
     else
       j[p.key] = v.number(p.key);
