@@ -25,15 +25,24 @@ namespace advx::cli {
 
 void setup_eval(Command& c) {
   c.option("model", "a shipped model (cnn, small, ...) or a .safetensors file", "NAME|FILE");
-  c.option("dataset", "test set: the model's own (from its metadata; mnist if none recorded)", "NAME");
+  c.option("dataset",
+           "test set: the model's own (from its metadata; mnist if none recorded); sms or malbehavd for a "
+           "sequence model",
+           "NAME");
   attack_options(c);
+  sequence_eval_options(c);
   c.option("source-model", "craft the adversarials on this model, score them on --model (black-box transfer)",
            "NAME|FILE");
-  c.option("n", "evaluate the first N test images (default: all; a detecting defence: the first N even-indexed ones)",
+  c.option("n",
+           "evaluate the first N test images or sequences (default: all; a detecting defence: the first N even-indexed "
+           "ones)",
            "N");
   c.option("batch", "images per engine call (default 256)", "B");
   c.flag("json", "one JSON object: clean_acc, adv_acc, success_rate, norms, queries, seconds, ...");
-  c.option("save-adv", "write the adversarial images as float32 IDX (N x 28 x 28, or N x C x H x W)", "FILE");
+  c.option("save-adv",
+           "write the adversarial images as float32 IDX (N x 28 x 28, or N x C x H x W); sequences: JSON lines "
+           "(index, label, pred, original, adversarial)",
+           "FILE");
   c.option("data", "the data folder (default $ADVX_DATA, else ../shared/data)", "DIR");
 }
 
@@ -119,9 +128,12 @@ std::pair<double, double> ms_per_query(Classifier& defended, Classifier& bare, c
 }  // namespace
 
 int run_eval(const Command& a) {
+  if (sequence_eval_applies(a)) return run_sequence_eval(a);
   // Every argument is checked before anything is loaded or computed.
   const std::string path = model_path(a.str("model"));
   const AttackChoice atk = attack_choice(a);
+  a.reject_others(atk.spec ? atk.spec->params : std::vector<ParamSpec>{},
+                  atk.spec ? "--attack " + atk.spec->name : "a run without --attack", seq_attack_tables());
   const DefenceChoice def = defence_choice(a);
   ADVX_REQUIRE(!a.has("source-model") || atk.spec, "--source-model needs an --attack (" + attack_names() + ")");
   ADVX_REQUIRE(!a.has("save-adv") || atk.spec, "--save-adv needs an --attack (" + attack_names() + ")");

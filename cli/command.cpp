@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "engine/io/file.h"
+#include "engine/seqattacks/seq_attack.h"
 
 namespace advx::cli {
 
@@ -160,7 +161,10 @@ AttackChoice attack_choice(const Command& c) {
   const std::string name = c.str("attack", "none");
   if (name != "none") {
     a.spec = find_attack(name);
-    ADVX_REQUIRE(a.spec, "unknown --attack '" + name + "'; use none, " + attack_names());
+    ADVX_REQUIRE(
+        a.spec, find_seq_attack(name)
+                    ? "--attack " + name + " is a sequence attack: give a sequence model and --dataset sms or malbehavd"
+                    : "unknown --attack '" + name + "'; use none, " + attack_names());
   }
   const std::string owner = a.spec ? "--attack " + a.spec->name : "a run without --attack";
   c.reject_others(a.spec ? a.spec->params : std::vector<ParamSpec>{}, owner, attack_tables());

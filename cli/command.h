@@ -60,6 +60,14 @@ std::string model_path(const std::string& name_or_path);
 using Tables = std::vector<std::pair<std::string, const std::vector<ParamSpec>*>>;
 Tables attack_tables();
 Tables defence_tables();
+Tables seq_attack_tables();   // the sequence attacks' (engine/seqattacks)
+Tables seq_defence_tables();  // the sequence defences' (engine/seqdefences)
+
+// advx eval on sequence datasets (seq_eval.cpp): the sequence attacks' options, whether a run is
+// one (the engine decides, from --dataset or the model file), and the run.
+void sequence_eval_options(Command& c);
+bool sequence_eval_applies(const Command& c);
+int run_sequence_eval(const Command& c);
 
 // --attack NAME and its parameters (engine/attacks); --defence NAME, its parameters, --adaptive,
 // --no-bpda. Shared by eval and attack.

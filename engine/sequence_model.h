@@ -31,12 +31,13 @@
 
 #include "engine/layers/layers.h"
 #include "engine/layers/sequence.h"
+#include "engine/sequence_classifier.h"
 
 namespace advx {
 
 enum class RnnType { LSTM, GRU };
 
-class SequenceModel {
+class SequenceModel : public SequenceClassifier {
  public:
   SequenceModel(RnnType type, int vocab, int embed_dim, int hidden, int num_classes);
   SequenceModel(SequenceModel&&) = default;
@@ -61,6 +62,16 @@ class SequenceModel {
   const Tensor& loss_embedded_gradient(const Tokens& tokens, const std::vector<int>& labels, Tensor& d_embedded,
                                        std::vector<float>* losses = nullptr);
   std::vector<int> predict(const Tokens& tokens);
+
+  // SequenceClassifier (sequence_classifier.h): forward, forward_embedded and backward by another name.
+  std::string name() const override { return arch(); }
+  int classes() const override { return num_classes; }
+  const Tensor& embedding_matrix() const override { return embedding.weight; }
+  const Tensor& logits(const Tokens& tokens) override { return forward(tokens); }
+  const Tensor& logits_embedded(const Tensor& e, const std::vector<int>& lengths) override {
+    return forward_embedded(e, lengths);
+  }
+  void embedded_gradient(const Tensor& dlogits, Tensor& d_embedded) override { backward(dlogits, &d_embedded, false); }
 
   const Tensor& embedded() const { return emb_; }  // e of the last forward
   std::vector<Param> params();                     // PyTorch names (above)

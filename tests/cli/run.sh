@@ -417,5 +417,30 @@ err=$("$ADVX" info --model small 2>&1 >/dev/full); rc=$?
 if [ "$rc" -eq 1 ] && grep -q "writing the results to standard output failed" <<<"$err"; then ok "stdout on a full disk is an error"
 else bad "stdout on a full disk" "exit $rc: $err"; fi
 
+# Sequence attacks: evasion_rate and inserted_mean for traces, and --save-adv's JSON lines keep every
+# original call in order within the budget (test samples 0-299 hold some 45 malware traces).
+SEQ=assets/models/sequence
+out=$("$ADVX" eval --dataset malbehavd --model $SEQ/api_lstm.safetensors --attack insert --budget 0.05 --n 300 --json \
+  --save-adv "$T/adv.jsonl" 2>&1)
+if /usr/bin/python3 - "$out" "$T/adv.jsonl" <<'PY'
+import json, math, sys
+r = json.loads(sys.argv[1])
+assert r["attacked"] > 0 and 0 <= r["evasion_rate"] <= 1 and "inserted_mean" in r
+rows = [json.loads(l) for l in open(sys.argv[2])]
+assert len(rows) == r["attacked"]
+for x in rows:
+    it = iter(x["adversarial"])
+    assert all(c in it for c in x["original"]), x["index"]
+    assert len(x["adversarial"]) - len(x["original"]) <= math.ceil(0.05 * len(x["original"]) - 1e-9)
+    assert "<pad>" not in x["adversarial"] and "<unk>" not in x["adversarial"]
+PY
+then ok "eval --attack insert: evasion_rate, inserted_mean, insertion-only JSON lines"; else bad "eval --attack insert" "$out"; fi
+expect_error "substitution is refused on malware traces" "calls may only be inserted" \
+  "$ADVX" eval --dataset malbehavd --model $SEQ/api_lstm.safetensors --attack substitute --budget 0.1
+expect_error "an image attack on a sequence dataset" "is an image attack" \
+  "$ADVX" eval --dataset sms --model $SEQ/sms_lstm.safetensors --attack fgsm --eps 0.1
+expect_error "a sequence budget above 1" "--budget must be >= 0 and <= 1" \
+  "$ADVX" eval --dataset sms --model $SEQ/sms_lstm.safetensors --attack substitute --budget 1.5
+
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

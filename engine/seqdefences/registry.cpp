@@ -1,0 +1,61 @@
+// The sequence defence registry (seq_defence.h): the list, parameter checks, detector calibration.
+#include "engine/detect/detector.h"
+#include "engine/error.h"
+#include "engine/seqdefences/seq_defence.h"
+
+namespace advx {
+
+#define ADVX_SEQ_DEFENCE(name) SeqDefenceSpec name##_seq_defence();
+#include "engine/seqdefences/list.inc"
+#undef ADVX_SEQ_DEFENCE
+
+const std::vector<SeqDefenceSpec>& seq_defences() {
+#define ADVX_SEQ_DEFENCE(name) name##_seq_defence(),
+  static const std::vector<SeqDefenceSpec> all = {
+#include "engine/seqdefences/list.inc"
+  };
+#undef ADVX_SEQ_DEFENCE
+  return all;
+}
+
+const SeqDefenceSpec* find_seq_defence(const std::string& name) {
+  for (const SeqDefenceSpec& d : seq_defences())
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+std::string seq_defence_names(const std::string& sep) {
+  std::string out;
+  for (const SeqDefenceSpec& d : seq_defences()) out += (out.empty() ? "" : sep) + d.name;
+  return out;
+}
+
+SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx, SequenceClassifier& base,
+                              const ParamValues& params) {
+  check_values(spec.params, params, "");
+  for (const ParamSpec& p : spec.params)
+    ADVX_REQUIRE(params.has(p.key),
+                 "sequence defence '" + spec.name + "' needs parameter '" + p.key + "' (" + p.help + ")");
+  ADVX_REQUIRE(ctx.validation.size() >= 2, "sequence defence '" + spec.name + "' needs clean validation samples (" +
+                                               std::to_string(ctx.validation.size()) +
+                                               " given): use a test split of at least 4 samples");
+  SeqDefended d = spec.build(ctx, base, params);
+  if (!d.model) d.model = d.owned ? d.owned.get() : &base;
+  return d;
+}
+
+ParamSpec seq_fpr_param() {
+  return float_param("fpr", 0.001, 0.5, 0.05,
+                     "false-positive rate the detector's threshold is set for, on clean validation samples "
+                     "(the odd-indexed test samples)");
+}
+
+void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr) {
+  ADVX_REQUIRE(d.score, "calibrating a sequence defence that has no detector score (a bug in its file)");
+  const std::vector<float> s = d.score(ctx.validation.sequences);
+  d.threshold = threshold_at_fpr(s, fpr);
+  d.target_fpr = fpr;
+  d.validation_fpr = fraction_above(s, d.threshold);
+}
+
+}  // namespace advx

@@ -1,0 +1,75 @@
+// Defences of sequence classifiers, registered like the image defences (engine/defences/defence.h):
+// one file in engine/seqdefences/ defining `SeqDefenceSpec <name>_seq_defence()` and one line in
+// engine/seqdefences/list.inc. From each spec's parameter table come the CLI flags and --help; no
+// defence name is spelled outside the engine.
+//
+// A built defence (SeqDefended) is a SequenceClassifier that classifies (the base model itself, or
+// the model behind a transform) and, when it detects, a score per sequence (larger = more
+// suspicious) with a threshold set at a chosen false-positive rate on CLEAN VALIDATION samples only
+// (threshold_at_fpr, engine/detect/detector.h). Splits, as for images: the validation samples are the
+// ODD-indexed test samples (sequence_validation_split), every reported number is measured on the
+// EVEN-indexed ones (sequence_held_out_split); a defence that fits a model of clean data (the
+// transition model) fits it on the training split only.
+//
+// Measured three ways (evaluate_sequence_defence, engine/eval/sequence_eval.h):
+//   clean      the defended model on held-out clean samples (and its detector's false-positive rate)
+//   oblivious  adversarials crafted on the bare model, scored on the defended one
+//   adaptive   adversarials crafted on the defended model itself (its gradient_kind() says whether
+//              that gradient is exact or a straight-through surrogate)
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/data/sequences.h"
+#include "engine/params.h"
+#include "engine/seqattacks/seq_attack.h"
+
+namespace advx {
+
+// What a sequence defence may read besides its base model. Both splits are clean data; the test
+// split's held-out half is never here.
+struct SeqDefenceContext {
+  const SequenceSplit& train;       // the training split (a clean-data model is fitted on it)
+  const SequenceSplit& validation;  // the odd-indexed test samples (thresholds are set on them)
+  std::string dataset;              // "malbehavd-v1"
+};
+
+struct SeqDefended {
+  std::unique_ptr<SequenceClassifier> owned;  // the defended classifier when it is not the base model
+  SequenceClassifier* model = nullptr;        // what classifies (owned.get() or the base)
+  // Detection (empty score: the defence does not detect). flagged: score > threshold.
+  std::function<std::vector<float>(const std::vector<TokenSeq>&)> score;
+  std::string score_name;       // "squeeze L1"
+  double threshold = 0.0;       // set on ctx.validation at target_fpr
+  double target_fpr = 0.0;      // the rate asked for
+  double validation_fpr = 0.0;  // the rate on the validation samples themselves (<= target_fpr)
+  std::string note;             // what the adaptive attacker of this defence does and does not see
+  bool detects() const { return static_cast<bool>(score); }
+};
+
+struct SeqDefenceSpec {
+  std::string name;      // "seqsqueeze": the CLI's --defence
+  std::string title;     // "sequence squeezing"
+  std::string summary;   // one line for --help
+  std::string citation;  // the paper
+  std::vector<ParamSpec> params;
+  // `base` is not owned and must outlive the result.
+  std::function<SeqDefended(const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& params)> build;
+};
+
+const std::vector<SeqDefenceSpec>& seq_defences();
+const SeqDefenceSpec* find_seq_defence(const std::string& name);  // nullptr if unknown
+std::string seq_defence_names(const std::string& sep = ", ");
+// Checks the parameters against the table, then builds.
+SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx, SequenceClassifier& base,
+                              const ParamValues& params);
+
+// ---- helpers for defence files ------------------------------------------------------------------
+// "fpr": the false-positive rate a detector's threshold is set for on the validation samples.
+ParamSpec seq_fpr_param();
+// Sets d.threshold, d.target_fpr and d.validation_fpr from the scores of ctx.validation.
+void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr);
+
+}  // namespace advx

@@ -1,0 +1,77 @@
+// seqensemble: an RNN ensemble (seq_ensemble.h; Rosenberg et al. 2019, arXiv:1901.09963) of three
+// members shipped in assets/models/sequence (recipes in its README.md) in place of the base model:
+//   regular      api_lstm_regular_{2,3,4}: api_lstm's recipe with seeds 2, 3, 4 on all the training data
+//   subsequence  api_lstm_subsequence_{0,1,2}: each on a third of the training split (i % 3)
+// soft or hard voting. The base model (api_lstm, seed 1) is not a member: the oblivious attacker's
+// adversarials, crafted on it, transfer to the ensemble. The adaptive attacker attacks the whole
+// ensemble (exact gradient for soft voting, the soft vote's gradient for hard). No detector. Only
+// MalbehavD has members; Rosenberg et al.'s adversarial members are not shipped.
+#include <memory>
+
+#include "engine/error.h"
+#include "engine/io/file.h"
+#include "engine/seqdefences/seq_defence.h"
+#include "engine/seqdefences/seq_ensemble.h"
+#include "engine/sequence_model.h"
+
+namespace advx {
+
+namespace {
+
+const std::vector<std::string>& member_kinds() {
+  static const std::vector<std::string> k = {"regular", "subsequence"};
+  return k;
+}
+
+}  // namespace
+
+std::vector<std::string> seq_ensemble_member_files(const std::string& dataset, const std::string& kind) {
+  ADVX_REQUIRE(dataset == "malbehavd-v1", "no RNN ensemble members are shipped for '" + dataset +
+                                              "': --defence seqensemble works on --dataset malbehavd");
+  std::vector<std::string> out;
+  for (int i : kind == "regular" ? std::vector<int>{2, 3, 4} : std::vector<int>{0, 1, 2}) {
+    const std::string rel = "assets/models/sequence/api_lstm_" + kind + "_" + std::to_string(i) + ".safetensors";
+    const std::string path = file_exists(rel) ? rel : std::string(ADVX_SOURCE_DIR) + "/" + rel;
+    ADVX_REQUIRE(file_exists(path), "the ensemble member " + rel +
+                                        " is not there: it ships with the repository "
+                                        "(assets/models/sequence/README.md has the recipe that makes it)");
+    out.push_back(path);
+  }
+  return out;
+}
+
+SeqDefenceSpec seqensemble_seq_defence() {
+  SeqDefenceSpec s;
+  s.name = "seqensemble";
+  s.title = "RNN ensemble";
+  s.summary =
+      "three LSTMs vote in place of the model: regular (other seeds) or subsequence (each on a third of "
+      "the training data), soft or hard";
+  s.citation = "Rosenberg et al. 2019, arXiv:1901.09963";
+  s.params = {
+      choice_param("members", member_kinds(), 0,
+                   "which three members: regular (three seeds, all the data), subsequence (each on a third "
+                   "of the data)"),
+      choice_param("vote", {"soft", "hard"}, 0, "soft: mean probability; hard: majority of the members' argmax")};
+  s.build = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
+    const std::string kind = member_kinds()[static_cast<size_t>(p.integer("members"))];
+    std::vector<std::unique_ptr<SequenceClassifier>> keep;
+    std::vector<SequenceClassifier*> members;
+    for (const std::string& path : seq_ensemble_member_files(ctx.dataset, kind)) {
+      keep.push_back(std::make_unique<SequenceModel>(load_sequence_model(path)));
+      ADVX_REQUIRE(keep.back()->vocab_size() == base.vocab_size(),
+                   "ensemble member " + path + " has a vocabulary of " + std::to_string(keep.back()->vocab_size()) +
+                       " tokens, the model " + std::to_string(base.vocab_size()) + ": retrain it on the default split");
+      members.push_back(keep.back().get());
+    }
+    SeqDefended d;
+    d.owned =
+        std::make_unique<SequenceEnsemble>(members, p.integer("vote") == 1 ? Vote::Hard : Vote::Soft, std::move(keep));
+    d.note = p.integer("vote") == 1 ? "adaptive: the whole ensemble, through the soft vote's gradient (hard vote)"
+                                    : "adaptive: the whole ensemble, exact gradient of the soft vote";
+    return d;
+  };
+  return s;
+}
+
+}  // namespace advx

@@ -1,0 +1,45 @@
+// seqsqueeze: sequence squeezing as a registered defence (the transform and its detector score are
+// in squeeze.h: Rosenberg, Shabtai, Elovici, Rokach 2019, arXiv:1901.09963). Parameters: k, the
+// k-means clusters of the embedding rows (224 on api_lstm: the smallest k of a sweep whose squeezed
+// validation accuracy is within 2 points of the bare model's, DEFENCES.md), and fpr, the detector's
+// false-positive rate on the clean validation samples. The clustering seed is fixed (1), as in the
+// reproduction. The adaptive attacker goes straight through the squeezer (BPDA) against the
+// classifier; it has no detector term (deviation: Rosenberg et al. do not attack the detector
+// either).
+#include <algorithm>
+#include <memory>
+
+#include "engine/error.h"
+#include "engine/seqdefences/seq_defence.h"
+#include "engine/seqdefences/squeeze.h"
+
+namespace advx {
+
+SeqDefenceSpec seqsqueeze_seq_defence() {
+  SeqDefenceSpec s;
+  s.name = "seqsqueeze";
+  s.title = "sequence squeezing";
+  s.summary =
+      "map every token to its embedding cluster's representative (k-means); detector: L1 between the "
+      "softmaxes of the sequence and its squeezed copy";
+  s.citation = "Rosenberg et al. 2019, arXiv:1901.09963";
+  s.params = {int_param("k", 1, 4096, 224, "k-means clusters of the embedding rows (tokens merged into k)"),
+              seq_fpr_param()};
+  s.build = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
+    const int k = p.integer("k"), real = base.vocab_size() - 2;
+    ADVX_REQUIRE(k <= real, "--k " + std::to_string(k) + ": the model has only " + std::to_string(real) +
+                                " real tokens to cluster; choose --k in [1, " + std::to_string(real) + "]");
+    auto sq = std::make_unique<SqueezedSequenceModel>(base, cluster_tokens(base.embedding_matrix(), k, 1));
+    SeqDefended d;
+    SqueezedSequenceModel* raw = sq.get();
+    d.owned = std::move(sq);
+    d.score = [raw](const std::vector<TokenSeq>& seqs) { return raw->scores(seqs); };
+    d.score_name = "squeeze L1";
+    d.note = "adaptive: straight-through the squeezer against the classifier, no detector term";
+    calibrate_seq_detector(d, ctx, p.number("fpr"));
+    return d;
+  };
+  return s;
+}
+
+}  // namespace advx

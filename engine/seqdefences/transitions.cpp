@@ -1,0 +1,56 @@
+// The transition model (transitions.h).
+#include "engine/seqdefences/transitions.h"
+
+#include <cmath>
+
+#include "engine/error.h"
+
+namespace advx {
+
+TransitionModel::TransitionModel(const std::vector<TokenSeq>& train, int vocab, double alpha)
+    : v_(vocab), alpha_(alpha) {
+  ADVX_REQUIRE(vocab >= 2, "transition model: vocabulary of " + std::to_string(vocab) + " tokens; need at least 2");
+  ADVX_REQUIRE(alpha > 0.0, "transition model: smoothing alpha must be > 0, got " + std::to_string(alpha));
+  ADVX_REQUIRE(!train.empty(), "transition model: no training sequences; fit it on the training split");
+  count_.assign(static_cast<size_t>(v_) * static_cast<size_t>(v_), 0);
+  row_.assign(static_cast<size_t>(v_), 0);
+  for (const TokenSeq& s : train) {
+    std::int32_t prev = start();
+    for (std::int32_t t : s) {
+      ADVX_REQUIRE(t > 0 && t < v_, "transition model: token id " + std::to_string(t) + " outside 1.." +
+                                        std::to_string(v_ - 1) + " in a training sequence");
+      ++count_[static_cast<size_t>(prev) * static_cast<size_t>(v_) + static_cast<size_t>(t)];
+      ++row_[static_cast<size_t>(prev)];
+      prev = t;
+    }
+  }
+}
+
+double TransitionModel::log_prob(std::int32_t prev, std::int32_t next) const {
+  ADVX_REQUIRE(prev >= 0 && prev < v_ && next > 0 && next < v_, "transition model: transition " + std::to_string(prev) +
+                                                                    " -> " + std::to_string(next) + " outside the " +
+                                                                    std::to_string(v_) + "-token vocabulary");
+  const double c = count_[static_cast<size_t>(prev) * static_cast<size_t>(v_) + static_cast<size_t>(next)];
+  const double r = static_cast<double>(row_[static_cast<size_t>(prev)]);
+  return std::log((c + alpha_) / (r + alpha_ * (v_ - 1)));
+}
+
+double TransitionModel::score(const TokenSeq& s) const {
+  ADVX_REQUIRE(!s.empty(), "transition model: an empty sequence has no transitions to score");
+  double nll = 0.0;
+  std::int32_t prev = start();
+  for (std::int32_t t : s) {
+    nll -= log_prob(prev, t);
+    prev = t;
+  }
+  return nll / static_cast<double>(s.size());
+}
+
+std::vector<float> TransitionModel::scores(const std::vector<TokenSeq>& seqs) const {
+  std::vector<float> out;
+  out.reserve(seqs.size());
+  for (const TokenSeq& s : seqs) out.push_back(static_cast<float>(score(s)));
+  return out;
+}
+
+}  // namespace advx

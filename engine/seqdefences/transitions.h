@@ -1,0 +1,41 @@
+// Statistical sequence irregularity detection (Rosenberg, Shabtai, Elovici, Rokach 2019, arXiv:1901.09963,
+// section "Statistical sequence irregularity detection": inserted calls such as a CreateSocket with no
+// CloseSocket after it make a trace unlike clean ones). A first-order Markov model of clean sequences:
+//
+//   P(b | a) = (c(a, b) + alpha) / (c(a) + alpha V')      add-alpha smoothing; V' = V - 1 tokens
+//                                                          (every id but <pad>, <unk> included)
+//   c(a, b)  = how often token b follows token a in the TRAINING split (both classes), with a start
+//              state S before each sequence's first token (c(S, b) counts first tokens)
+//   score(x) = -1/L sum_{t=1..L} log P(x_t | x_{t-1}),  x_0 = S
+//
+// i.e. the mean negative log-likelihood per transition (length-normalised, so long and short traces
+// are comparable; L transitions for L tokens, the first from S). Larger = more irregular. The
+// detector flags score > threshold, the threshold set at a chosen false-positive rate on clean
+// validation samples (seq_defence.h). Deviations: Rosenberg et al. describe the idea without a
+// model; the first-order chain and add-alpha smoothing are ours.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/seqattacks/seq_attack.h"
+
+namespace advx {
+
+class TransitionModel {
+ public:
+  // vocab: V (ids 0..V-1; 0 = <pad> never appears); alpha > 0.
+  TransitionModel(const std::vector<TokenSeq>& train, int vocab, double alpha);
+  double log_prob(std::int32_t prev, std::int32_t next) const;  // prev = start() for the first token
+  std::int32_t start() const { return 0; }                      // S uses <pad>'s row (never a token)
+  double score(const TokenSeq& s) const;                        // mean NLL per transition
+  std::vector<float> scores(const std::vector<TokenSeq>& seqs) const;
+  int vocab() const { return v_; }
+
+ private:
+  int v_;
+  double alpha_;
+  std::vector<std::uint32_t> count_;  // [V, V]: count_[a V + b]
+  std::vector<std::uint64_t> row_;    // [V]
+};
+
+}  // namespace advx
