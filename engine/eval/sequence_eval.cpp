@@ -139,7 +139,9 @@ SequenceSplit every_other(const SequenceSplit& s, int first) {
   return out;
 }
 
-std::vector<int> predict_all(SequenceClassifier& m, const std::vector<TokenSeq>& seqs) {
+}  // namespace
+
+std::vector<int> predict_sequences(SequenceClassifier& m, const std::vector<TokenSeq>& seqs) {
   std::vector<int> out;
   std::vector<const TokenSeq*> p;
   Tokens t;
@@ -152,8 +154,6 @@ std::vector<int> predict_all(SequenceClassifier& m, const std::vector<TokenSeq>&
   }
   return out;
 }
-
-}  // namespace
 
 SequenceSplit sequence_validation_split(const SequenceSplit& test) {
   return every_other(test, 1);
@@ -175,7 +175,7 @@ SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDe
   SeqDefenceResult r;
   r.n = cfg.n ? cfg.n : held.size();
   const std::vector<TokenSeq> seqs(held.sequences.begin(), held.sequences.begin() + r.n);
-  const std::vector<int> yb = predict_all(bare, seqs), yd = predict_all(*d.model, seqs);
+  const std::vector<int> yb = predict_sequences(bare, seqs), yd = predict_sequences(*d.model, seqs);
   int cb = 0, cd = 0;
   for (int i = 0; i < r.n; ++i) {
     cb += yb[static_cast<size_t>(i)] == held.labels[static_cast<size_t>(i)];
@@ -211,7 +211,7 @@ SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDe
       *source_success = static_cast<double>(s) / a.attacked;
     }
     a.adv = res.adv;
-    const std::vector<int> on_defended = predict_all(*d.model, a.adv);
+    const std::vector<int> on_defended = predict_sequences(*d.model, a.adv);
     double edits = 0.0;
     for (size_t k = 0; k < victims.size(); ++k) {
       a.success.push_back(on_defended[k] != task.source_class);

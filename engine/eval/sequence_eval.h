@@ -80,6 +80,8 @@ SeqEvalResult evaluate_sequences(SequenceClassifier& model, const SequenceTask& 
 // The odd-indexed test samples (validation: thresholds and choices are made on them) and the
 // even-indexed ones (held out: where a defence is measured), as for images (defences/defence.h).
 SequenceSplit sequence_validation_split(const SequenceSplit& test);
+// The predicted class of each sequence, 256 sequences per forward.
+std::vector<int> predict_sequences(SequenceClassifier& model, const std::vector<TokenSeq>& seqs);
 SequenceSplit sequence_held_out_split(const SequenceSplit& test);
 
 // A sequence defence measured on held-out samples (every number here is on them):

@@ -30,20 +30,6 @@ using namespace advx;
 
 namespace {
 
-std::vector<int> predict_all(SequenceClassifier& m, const std::vector<TokenSeq>& seqs) {
-  std::vector<int> out;
-  std::vector<const TokenSeq*> p;
-  Tokens t;
-  for (size_t b = 0; b < seqs.size(); b += 256) {
-    p.clear();
-    for (size_t i = b; i < std::min(seqs.size(), b + 256); ++i) p.push_back(&seqs[i]);
-    pack_tokens(p, t);
-    const std::vector<int> y = argmax_rows(m.logits(t));
-    out.insert(out.end(), y.begin(), y.end());
-  }
-  return out;
-}
-
 std::vector<TokenSeq> of_class(const SequenceSplit& s, int c) {
   std::vector<TokenSeq> out;
   for (int i = 0; i < s.size(); ++i)
@@ -64,7 +50,7 @@ void run(const std::string& model_file, const std::string& task_name, const std:
   const SequenceSplit val = sequence_validation_split(data.test), held = sequence_held_out_split(data.test);
 
   // The held-out source-class samples the model gets right, attacked at 10%.
-  const std::vector<int> pred = predict_all(model, held.sequences);
+  const std::vector<int> pred = predict_sequences(model, held.sequences);
   std::vector<TokenSeq> victims;
   for (int i = 0; i < held.size(); ++i)
     if (held.labels[static_cast<size_t>(i)] == task.source_class && pred[static_cast<size_t>(i)] == task.source_class &&

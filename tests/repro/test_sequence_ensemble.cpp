@@ -19,29 +19,15 @@ using namespace advx;
 
 namespace {
 
-std::vector<int> predict_all(SequenceClassifier& m, const std::vector<TokenSeq>& seqs) {
-  std::vector<int> out;
-  std::vector<const TokenSeq*> p;
-  Tokens t;
-  for (size_t b = 0; b < seqs.size(); b += 256) {
-    p.clear();
-    for (size_t i = b; i < std::min(seqs.size(), b + 256); ++i) p.push_back(&seqs[i]);
-    pack_tokens(p, t);
-    const std::vector<int> y = argmax_rows(m.logits(t));
-    out.insert(out.end(), y.begin(), y.end());
-  }
-  return out;
-}
-
 double accuracy(SequenceClassifier& m, const SequenceSplit& s) {
-  const std::vector<int> y = predict_all(m, s.sequences);
+  const std::vector<int> y = predict_sequences(m, s.sequences);
   int c = 0;
   for (size_t i = 0; i < y.size(); ++i) c += y[i] == s.labels[i];
   return static_cast<double>(c) / static_cast<double>(y.size());
 }
 
 double evasion(SequenceClassifier& judge, const std::vector<TokenSeq>& adv) {
-  const std::vector<int> y = predict_all(judge, adv);
+  const std::vector<int> y = predict_sequences(judge, adv);
   int e = 0;
   for (int v : y) e += v != 1;
   return adv.empty() ? 0.0 : static_cast<double>(e) / static_cast<double>(adv.size());
@@ -74,7 +60,7 @@ TEST_CASE("RNN ensembles on MalbehavD vs insert: clean, transfer from one member
       std::printf("; api_lstm %.4f)\n", accuracy(base, held));
       CHECK(acc > 0.9);
       // The held-out malware the ensemble detects and member 0 detects too (so both attacks start from it).
-      const std::vector<int> ye = predict_all(ens, held.sequences), y0 = predict_all(ms[0], held.sequences);
+      const std::vector<int> ye = predict_sequences(ens, held.sequences), y0 = predict_sequences(ms[0], held.sequences);
       std::vector<TokenSeq> mal;
       for (int i = 0; i < held.size(); ++i)
         if (held.labels[static_cast<size_t>(i)] == 1 && ye[static_cast<size_t>(i)] == 1 &&

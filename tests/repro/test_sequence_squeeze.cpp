@@ -23,32 +23,8 @@ using namespace advx;
 
 namespace {
 
-SequenceSplit by_parity(const SequenceSplit& s, int parity) {
-  SequenceSplit out;
-  for (int i = parity; i < s.size(); i += 2) {
-    out.sequences.push_back(s.sequences[static_cast<size_t>(i)]);
-    out.labels.push_back(s.labels[static_cast<size_t>(i)]);
-    out.lines.push_back(s.lines[static_cast<size_t>(i)]);
-  }
-  return out;
-}
-
-std::vector<int> predict_all(SequenceClassifier& m, const std::vector<TokenSeq>& seqs) {
-  std::vector<int> out;
-  std::vector<const TokenSeq*> p;
-  Tokens t;
-  for (size_t b = 0; b < seqs.size(); b += 256) {
-    p.clear();
-    for (size_t i = b; i < std::min(seqs.size(), b + 256); ++i) p.push_back(&seqs[i]);
-    pack_tokens(p, t);
-    const std::vector<int> y = argmax_rows(m.logits(t));
-    out.insert(out.end(), y.begin(), y.end());
-  }
-  return out;
-}
-
 double accuracy(SequenceClassifier& m, const SequenceSplit& s) {
-  const std::vector<int> y = predict_all(m, s.sequences);
+  const std::vector<int> y = predict_sequences(m, s.sequences);
   int c = 0;
   for (size_t i = 0; i < y.size(); ++i) c += y[i] == s.labels[i];
   return static_cast<double>(c) / static_cast<double>(y.size());
@@ -62,7 +38,7 @@ double share_above(const std::vector<float>& s, float t) {
 
 // The held-out malware `m` detects (at most `limit`; 0 = all).
 std::vector<TokenSeq> detected_malware(SequenceClassifier& m, const SequenceSplit& held, int limit) {
-  const std::vector<int> y = predict_all(m, held.sequences);
+  const std::vector<int> y = predict_sequences(m, held.sequences);
   std::vector<TokenSeq> out;
   for (size_t i = 0; i < y.size(); ++i)
     if (held.labels[i] == 1 && y[i] == 1 && (limit == 0 || static_cast<int>(out.size()) < limit))
@@ -79,7 +55,7 @@ TEST_CASE("sequence squeezing on api_lstm vs insert: clean, oblivious, adaptive,
   std::map<std::string, std::string> meta;
   SequenceModel model = load_sequence_model(path, &meta);
   const SequenceDataset data = load_dataset_for(*find_sequence_task("malbehavd"), resolve_data_dir(""), meta, path);
-  const SequenceSplit validation = by_parity(data.test, 1), held = by_parity(data.test, 0);
+  const SequenceSplit validation = sequence_validation_split(data.test), held = sequence_held_out_split(data.test);
 
   // k: the smallest of these whose squeezed validation accuracy is within 2 points of the bare one (a rule
   // set after seeing this sweep: no k below 224 comes within 1.5 points; see DEFENCES.md).
@@ -113,7 +89,7 @@ TEST_CASE("sequence squeezing on api_lstm vs insert: clean, oblivious, adaptive,
     const std::vector<TokenSeq> mal = detected_malware(model, held, limit);
     const SeqAttackResult ob = run_seq_attack(
         insert, {model, cross_entropy_objective(), mal, Goal{std::vector<int>(mal.size(), 1), {}, -1}, p, 0});
-    const std::vector<int> ob_sq = predict_all(sq, ob.adv);
+    const std::vector<int> ob_sq = predict_sequences(sq, ob.adv);
     const std::vector<float> ob_scores = sq.scores(ob.adv);
     int bare_evade = 0, sq_evade = 0, flagged = 0, evade_undetected = 0;
     std::vector<float> succ_scores;
