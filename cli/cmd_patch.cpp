@@ -272,7 +272,7 @@ int run_patch_eval(const Command& a) {
 }  // namespace
 
 void setup_patch(Command& c) {
-  c.app()->require_subcommand(1, 1);
+  c.require_subcommand();
   sub().train = std::make_unique<Command>(*c.app(), "train", "train a universal targeted patch on the training images");
   setup_patch_train(*sub().train);
   sub().eval = std::make_unique<Command>(*c.app(), "eval", "targeted success of a patch on held-out test images");

@@ -1,5 +1,6 @@
 #include "cli/command.h"
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdlib>
 
@@ -43,6 +44,19 @@ void Command::table_options(const std::vector<std::pair<std::string, const std::
     else
       option(cli_name(k), help, p.type == ParamType::Choice ? "NAME" : p.type == ParamType::Int ? "N" : "X");
   }
+}
+
+bool Command::chosen() const {
+  return app_->parsed();
+}
+
+void Command::require_subcommand() {
+  app_->require_subcommand(1, 1);
+}
+
+void Command::append_help(const std::string& name, const std::string& text) {
+  CLI::Option* o = app_->get_option("--" + name);
+  o->description(o->get_description() + text);
 }
 
 bool Command::has(const std::string& name) const {

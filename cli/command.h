@@ -3,7 +3,6 @@
 // messages ("--eps must be a number in [0, 1], got 'abc'"), and adds the options of attacks and
 // defences straight from their parameter tables (engine/params.h), so no attack is spelled here.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +13,12 @@
 #include "engine/attacks/attack.h"
 #include "engine/defences/defence.h"
 #include "engine/error.h"
+
+// Only command.cpp and main.cpp include CLI11: its headers define global validator objects whose
+// construction every including file compiled again (8-10 s per file).
+namespace CLI {
+class App;
+}
 
 namespace advx::cli {
 
@@ -42,7 +47,10 @@ class Command {
                      const std::vector<std::pair<std::string, const std::vector<ParamSpec>*>>& others) const;
   // Throws "unknown option --x; this command takes: ..." for anything CLI11 left over.
   void check_unknown() const;
-  bool chosen() const { return app_->parsed(); }
+  bool chosen() const;        // this subcommand was given
+  void require_subcommand();  // exactly one of this command's own subcommands must be given
+  // Appends text to the --help line of option --name (which must exist).
+  void append_help(const std::string& name, const std::string& text);
   CLI::App* app() { return app_; }
 
  private:

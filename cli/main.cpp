@@ -1,6 +1,7 @@
 // advx: the headless command line (train, eval, attack, bench, demo, info, dump) on the same engine
 // as the playground. CLI11 parses; the attacks' and defences' options come from their parameter
 // tables (cli/command.cpp), so adding an attack to the engine adds its flags here.
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>

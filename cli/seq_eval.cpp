@@ -26,16 +26,15 @@ Tables seq_attack_tables() {
 
 void sequence_eval_options(Command& c) {
   c.table_options(seq_attack_tables());
-  std::string help = c.app()->get_option("--attack")->get_description();
-  help += "\n  sequence datasets (--dataset ";
+  std::string help = "\n  sequence datasets (--dataset ";
   for (const SequenceTask& t : sequence_tasks()) help += (&t == &sequence_tasks().front() ? "" : "|") + t.alias;
   help += "): ";
   for (const SeqAttackSpec& a : seq_attacks()) help += "\n  " + a.name + ": " + a.summary + " (" + a.citation + ")";
-  c.app()->get_option("--attack")->description(help);
+  c.append_help("attack", help);
   c.table_options(seq_defence_tables());
-  std::string dhelp = c.app()->get_option("--defence")->get_description() + "\n  sequence datasets: ";
+  std::string dhelp = "\n  sequence datasets: ";
   for (const SeqDefenceSpec& d : seq_defences()) dhelp += "\n  " + d.name + ": " + d.summary + " (" + d.citation + ")";
-  c.app()->get_option("--defence")->description(dhelp);
+  c.append_help("defence", dhelp);
 }
 
 bool sequence_eval_applies(const Command& a) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/kernels/eigen_gemm.h"
 #include "engine/kernels/gemm.h"
 #include "engine/parallel.h"
 
@@ -78,7 +79,7 @@ void KnnIndex::search(const float* q, int b, int count, int* idx, float* d2) {
       } else {
         Eigen::Map<const MatR> Q(q, b, d_), F(f, rows, d_);
         Eigen::Map<MatR> S(dist, b, rows);
-        S.noalias() = Q * F.transpose();
+        kernels::matmul(kernels::N(Q), kernels::T(F), S);
       }
       for (int r = 0; r < b; ++r) {
         const float* s = dist + static_cast<std::int64_t>(r) * rows;

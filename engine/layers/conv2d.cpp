@@ -21,6 +21,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/kernels/eigen_gemm.h"
 #include "engine/kernels/gemm.h"
 #include "engine/kernels/vec4.h"
 #include "engine/layers/layers.h"
@@ -195,7 +196,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     if (own)
       kernels::gemm_nn(out_ch, static_cast<int>(ld), kk, weight.ptr(), kk, 1, col.ptr(), ld, yc, ld, false);
     else
-      MapR(yc, out_ch, static_cast<Eigen::Index>(ld)).noalias() = wm * col.mat();
+      kernels::matmul(kernels::N(wm), kernels::N(col.mat()), MapR(yc, out_ch, static_cast<Eigen::Index>(ld)));
     for (int s = 0; s < c; ++s)
       for (int oc = 0; oc < out_ch; ++oc) {
         const float* src = yc + oc * ld + s * pp;
@@ -263,8 +264,8 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
       if (own)
         kernels::gemm_nt(out_ch, kk, static_cast<int>(ld), dyc, ld, col.ptr(), ld, wgrad_part_[t].ptr(), kk, true);
       else
-        wgrad_part_[t].mat().noalias() += dym * col.mat().transpose();                   // dL/dW += dL/dY col^T
-      Eigen::Map<Eigen::VectorXf>(bgrad_part_[t].ptr(), out_ch) += dym.rowwise().sum();  // dL/db += sum dL/dY
+        kernels::matmul(kernels::N(dym), kernels::T(col.mat()), wgrad_part_[t].mat(), true);  // dL/dW += dL/dY col^T
+      Eigen::Map<Eigen::VectorXf>(bgrad_part_[t].ptr(), out_ch) += dym.rowwise().sum();       // dL/db += sum dL/dY
     }
     if (dx) {
       Tensor& dcol = dcols_[t];
@@ -272,8 +273,8 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
       if (own)
         kernels::gemm_nn(kk, static_cast<int>(ld), out_ch, weight.ptr(), 1, kk, dyc, ld, dcol.ptr(), ld, false);
       else
-        dcol.mat().noalias() = wm.transpose() * dym;  // dL/dcol = W^T dL/dY
-      for (int s = 0; s < c; ++s)                     // dL/dX_s = col2im(dL/dcol block s)
+        kernels::matmul(kernels::T(wm), kernels::N(dym), dcol.mat());  // dL/dcol = W^T dL/dY
+      for (int s = 0; s < c; ++s)                                      // dL/dX_s = col2im(dL/dcol block s)
         col2im(dcol.ptr() + s * pp, ld, in_ch, h, w, kernel, stride, padding, oh, ow, dx->ptr() + (s0 + s) * in_per);
     }
   }

@@ -25,6 +25,7 @@
 //   dL/dh_{t-1} = dh z + dAh_t W_hh           ([B_t, 3H] x [3H, H])
 #include <cmath>
 
+#include "engine/kernels/eigen_gemm.h"
 #include "engine/layers/sequence.h"
 #include "engine/parallel.h"
 
@@ -59,7 +60,7 @@ void GRU::cell_forward() {
           // Ah_t = Hprev_t W_hh^T + b_hh for these rows (just b_hh at t = 0, where h_{-1} = 0).
           auto ah = ah_.mat().middleRows(b0, b1 - b0);
           if (t > 0)
-            ah.noalias() = hprev_.mat().middleRows(off + b0, b1 - b0) * whh.transpose();
+            kernels::matmul(kernels::N(hprev_.mat().middleRows(off + b0, b1 - b0)), kernels::T(whh), ah);
           else
             ah.setZero();
           ah.rowwise() += bhh;
@@ -117,7 +118,9 @@ void GRU::cell_backward(const Tensor& dy) {
             }
           }
           // dL/dh_{t-1} += dAh_t W_hh for these rows (not needed below step 0).
-          if (t > 0) dh_.mat().middleRows(b0, b1 - b0).noalias() += dgh_.mat().middleRows(off + b0, b1 - b0) * whh;
+          if (t > 0)
+            kernels::matmul(kernels::N(dgh_.mat().middleRows(off + b0, b1 - b0)), kernels::N(whh),
+                            dh_.mat().middleRows(b0, b1 - b0), true);
         },
         kRecurrentParallelWork);
   }

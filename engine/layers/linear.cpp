@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/kernels/eigen_gemm.h"
 #include "engine/kernels/gemm.h"
 #include "engine/layers/layers.h"
 #include "engine/parallel.h"
@@ -43,7 +44,7 @@ void Linear::forward(const Tensor& x, Tensor& y, bool /*train*/) {
       kernels::gemm_nt(r1 - r0, out_features, in_features, x.ptr() + static_cast<std::int64_t>(r0) * in_features,
                        in_features, weight.ptr(), in_features, z.data(), out_features, false);
     } else {
-      z.noalias() = x.mat().middleRows(r0, r1 - r0) * w.transpose();
+      kernels::matmul(kernels::N(x.mat().middleRows(r0, r1 - r0)), kernels::T(w), z);
     }
     z.rowwise() += b;
   });
@@ -64,7 +65,7 @@ void Linear::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
         kernels::gemm_nn(o1 - o0, in_features, n, dy.ptr() + o0, 1, out_features, x.ptr(), in_features,
                          dw.data() + static_cast<std::int64_t>(o0) * in_features, in_features, true);
       } else {
-        dw.middleRows(o0, o1 - o0).noalias() += dyb.transpose() * x.mat();  // dL/dW = dL/dZ^T X
+        kernels::matmul(kernels::T(dyb), kernels::N(x.mat()), dw.middleRows(o0, o1 - o0), true);  // dL/dW = dL/dZ^T X
       }
       db.segment(o0, o1 - o0) += dyb.colwise().sum();  // dL/db = sum_n dL/dZ_n
     });
@@ -77,7 +78,8 @@ void Linear::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
                          out_features, 1, weight.ptr(), in_features,
                          dx->ptr() + static_cast<std::int64_t>(r0) * in_features, in_features, false);
       } else {
-        dx->mat().middleRows(r0, r1 - r0).noalias() = dy.mat().middleRows(r0, r1 - r0) * w;  // dL/dX = dL/dZ W
+        kernels::matmul(kernels::N(dy.mat().middleRows(r0, r1 - r0)), kernels::N(w),
+                        dx->mat().middleRows(r0, r1 - r0));  // dL/dX = dL/dZ W
       }
     });
   }

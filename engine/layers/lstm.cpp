@@ -32,6 +32,7 @@
 // until then, since a position is only written while it is active.
 #include <cmath>
 
+#include "engine/kernels/eigen_gemm.h"
 #include "engine/layers/sequence.h"
 #include "engine/parallel.h"
 
@@ -64,8 +65,8 @@ void LSTM::cell_forward() {
         bt, static_cast<double>(gh) * hs,
         [&](int b0, int b1) {
           if (t > 0)
-            act_.mat().middleRows(off + b0, b1 - b0).noalias() +=
-                hprev_.mat().middleRows(off + b0, b1 - b0) * whh.transpose();
+            kernels::matmul(kernels::N(hprev_.mat().middleRows(off + b0, b1 - b0)), kernels::T(whh),
+                            act_.mat().middleRows(off + b0, b1 - b0), true);
           for (int b = b0; b < b1; ++b) {
             const std::int64_t r = off + b;
             float* a = act_.ptr() + r * gh;
@@ -122,7 +123,9 @@ void LSTM::cell_backward(const Tensor& dy) {
             }
           }
           // dL/dh_{t-1} = dA_t W_hh for these rows (not needed below step 0).
-          if (t > 0) dh_.mat().middleRows(b0, b1 - b0).noalias() = dgi_.mat().middleRows(off + b0, b1 - b0) * whh;
+          if (t > 0)
+            kernels::matmul(kernels::N(dgi_.mat().middleRows(off + b0, b1 - b0)), kernels::N(whh),
+                            dh_.mat().middleRows(b0, b1 - b0));
         },
         kRecurrentParallelWork);
   }

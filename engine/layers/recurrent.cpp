@@ -19,6 +19,7 @@
 #include <numeric>
 
 #include "engine/error.h"
+#include "engine/kernels/eigen_gemm.h"
 #include "engine/layers/sequence.h"
 #include "engine/parallel.h"
 
@@ -157,7 +158,7 @@ void Recurrent::project_input(Tensor& out, bool add_bias_hh) const {
       p, static_cast<double>(gh) * input_size,
       [&](int r0, int r1) {
         auto o = out.mat().middleRows(r0, r1 - r0);
-        o.noalias() = xp_.mat().middleRows(r0, r1 - r0) * wih.transpose();
+        kernels::matmul(kernels::N(xp_.mat().middleRows(r0, r1 - r0)), kernels::T(wih), o);
         o.rowwise() += bias;
       },
       kRecurrentParallelWork);
@@ -206,8 +207,9 @@ void Recurrent::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy,
         gh, static_cast<double>(p) * (e + hidden_size),
         [&](int o0, int o1) {
           const int m = o1 - o0;
-          dwih.middleRows(o0, m).noalias() += gi.middleCols(o0, m).transpose() * xp;  // dGi^T Xp
-          dwhh.middleRows(o0, m).noalias() += gr.middleCols(o0, m).transpose() * hp;  // dGh^T Hprev
+          kernels::matmul(kernels::T(gi.middleCols(o0, m)), kernels::N(xp), dwih.middleRows(o0, m), true);  // dGi^T Xp
+          kernels::matmul(kernels::T(gr.middleCols(o0, m)), kernels::N(hp), dwhh.middleRows(o0, m),
+                          true);  // dGh^T Hprev
           dbih.segment(o0, m) += gi.middleCols(o0, m).colwise().sum();
           dbhh.segment(o0, m) += gr.middleCols(o0, m).colwise().sum();
         },
@@ -218,7 +220,8 @@ void Recurrent::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy,
     parallel_rows(
         p, static_cast<double>(gh) * e,
         [&](int r0, int r1) {
-          dxp_.mat().middleRows(r0, r1 - r0).noalias() = dgi_.mat().middleRows(r0, r1 - r0) * wih;  // dGi W_ih
+          kernels::matmul(kernels::N(dgi_.mat().middleRows(r0, r1 - r0)), kernels::N(wih),
+                          dxp_.mat().middleRows(r0, r1 - r0));  // dGi W_ih
         },
         kRecurrentParallelWork);
     dx->resize({n_, t_, e});

@@ -41,6 +41,7 @@
 #include <numeric>
 
 #include "engine/error.h"
+#include "engine/kernels/eigen_gemm.h"
 #include "engine/loss.h"
 #include "engine/rng.h"
 
@@ -209,7 +210,7 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
           std::copy(g, g + e, grads.ptr() + static_cast<std::ptrdiff_t>(q) * e);
         }
         scores.resize({nrows, vocab});
-        scores.mat().noalias() = grads.mat() * w.mat().transpose();
+        kernels::matmul(kernels::N(grads.mat()), kernels::T(w.mat()), scores.mat());
         for (int q = 0; q < nrows; ++q) {
           const float base = dot(grads.ptr() + static_cast<std::ptrdiff_t>(q) * e, probe.data(), e);
           const float* sq = scores.ptr() + static_cast<std::ptrdiff_t>(q) * vocab;
