@@ -11,8 +11,8 @@
 // erase, copy and truncate, dictionary tokens (tests/fuzz/dict) and splicing two corpus inputs.
 // Input i of harness h comes from mix_seed(seed + hash(h), i): a run is reproducible. On a finding
 // (an ASan / UBSan report, an exception other than advx::Error, a trap, an input slower than 10 s)
-// the input is written to DIR/<harness>/crash-<i> before the process dies; replay it with
-// build/fuzz/fuzz_<harness> FILE (tests/fuzz/run.sh builds those) or with --only and the same seed.
+// the input is written to DIR/<harness>/crash-<i> (default: <build>/fuzz-findings) before the process dies; replay it
+// with build/fuzz/fuzz_<harness> FILE (tests/fuzz/run.sh builds those) or with --only and the same seed.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
   double seconds = 3.0;
   std::uint64_t seed = 1;
   std::string only;
-  fs::path findings = "build/asan/fuzz-findings", corpus_dir = "tests/fuzz/corpus", dict_dir = "tests/fuzz/dict";
+  fs::path findings = ADVX_BINARY_DIR "/fuzz-findings", corpus_dir = "tests/fuzz/corpus", dict_dir = "tests/fuzz/dict";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return usage(("missing the value of " + a).c_str());
