@@ -41,7 +41,8 @@ void setup_eval(Command& c) {
   c.flag("json", "one JSON object: clean_acc, adv_acc, success_rate, norms, queries, seconds, ...");
   c.option("save-adv",
            "write the adversarial images as float32 IDX (N x 28 x 28, or N x C x H x W); sequences: JSON lines "
-           "(index, label, pred, original, adversarial)",
+           "(index, label, pred, original, adversarial; with --defence also arm, held_out_index and the detector's "
+           "score and flagged)",
            "FILE");
   c.option("data", "the data folder (default $ADVX_DATA, else ../shared/data)", "DIR");
 }

@@ -21,6 +21,10 @@ void setup_patch(Command&);
 int run_patch(const Command&);
 void setup_detect(Command&);
 int run_detect(const Command&);
+void setup_attacks(Command&);
+int run_attacks(const Command&);
+void setup_defences(Command&);
+int run_defences(const Command&);
 
 const std::vector<CommandDef>& commands() {
   static const std::vector<CommandDef> list = {
@@ -34,6 +38,9 @@ const std::vector<CommandDef>& commands() {
       {"patch", "train a universal targeted adversarial patch, or score one on test images", setup_patch, run_patch},
       {"detect", "MMD two-sample test: are batches of (adversarial) inputs told apart from clean data?", setup_detect,
        run_detect},
+      {"attacks", "every attack (images and sequences): paper, summary, options", setup_attacks, run_attacks},
+      {"defences", "every defence (images and sequences): paper, summary, options, what to expect", setup_defences,
+       run_defences},
   };
   return list;
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "cli/command.h"
 #include "engine/eval/sequence_eval.h"
@@ -157,7 +158,6 @@ int run_sequence_eval(const Command& a) {
   a.reject_others(taken, towner, defence_tables());
   ADVX_REQUIRE(!dspec || spec, "--defence " + (dspec ? dspec->name : "") +
                                    " is measured against an attack: give --attack (" + seq_attack_names() + ")");
-  ADVX_REQUIRE(!dspec || !a.has("save-adv"), "--save-adv is not available with --defence yet; leave one out");
   ADVX_REQUIRE(spec || !a.has("seed"), "--seed needs an --attack (" + seq_attack_names() + ")");
   SeqEvalConfig cfg;
   cfg.attack = spec;
@@ -176,35 +176,57 @@ int run_sequence_eval(const Command& a) {
   ADVX_REQUIRE(task, "--dataset " + a.str("dataset") + " is not a sequence dataset; model '" + path +
                          "' is a sequence model: give --dataset sms or malbehavd");
   const SequenceDataset data = load_dataset_for(*task, resolve_data_dir(a.str("data")), meta, path);
-  if (dspec) {
-    const ParamValues dparams = a.params(dspec->params, "--defence " + dspec->name);
-    const SequenceSplit validation = sequence_validation_split(data.test), held = sequence_held_out_split(data.test);
-    cfg.n = a.integer("n", held.size(), 1, held.size());
-    const SeqDefended defended = build_seq_defence(*dspec, {data.train, validation, task->dataset}, model, dparams);
-    return print_sequence_defence(a, model.arch(), *task, *spec, cfg, *dspec, dparams, defended,
-                                  evaluate_sequence_defence(model, defended, *task, held, cfg));
-  }
-  cfg.n = a.integer("n", data.test.size(), 1, data.test.size());
-  const SeqEvalResult r = evaluate_sequences(model, *task, data.test, cfg);
-
   auto words = [&](const TokenSeq& s) {
     std::vector<std::string> out;
     out.reserve(s.size());
     for (std::int32_t id : s) out.push_back(data.vocab[static_cast<size_t>(id)]);
     return out;
   };
-  if (a.has("save-adv")) {
+  // --save-adv: one JSON object per line, written whole or not at all (a clear error).
+  auto save_lines = [&](const std::vector<nlohmann::ordered_json>& lines) {
     std::ofstream f(a.str("save-adv"));
     ADVX_REQUIRE(f,
                  "cannot write --save-adv file '" + a.str("save-adv") + "': check the folder exists and is writable");
+    for (const nlohmann::ordered_json& j : lines) f << j.dump() << "\n";
+    ADVX_REQUIRE(f.good(), "writing --save-adv file '" + a.str("save-adv") + "' failed (disk full?)");
+  };
+  if (dspec) {
+    const ParamValues dparams = a.params(dspec->params, "--defence " + dspec->name);
+    const SequenceSplit validation = sequence_validation_split(data.test), held = sequence_held_out_split(data.test);
+    cfg.n = a.integer("n", held.size(), 1, held.size());
+    const SeqDefended defended = build_seq_defence(*dspec, {data.train, validation, task->dataset}, model, dparams);
+    const SeqDefenceResult r = evaluate_sequence_defence(model, defended, *task, held, cfg);
+    if (a.has("save-adv")) {
+      // Both arms' adversarials; pred and success are the defended model's, flagged the detector's.
+      std::vector<nlohmann::ordered_json> lines;
+      for (const auto& [arm_name, arm] : {std::pair<const char*, const SeqDefenceArm*>{"oblivious", &r.oblivious},
+                                          std::pair<const char*, const SeqDefenceArm*>{"adaptive", &r.adaptive}})
+        for (size_t k = 0; k < arm->adv.size(); ++k) {
+          const int h = arm->held_out_index[k];
+          nlohmann::ordered_json j;
+          j["arm"] = arm_name, j["index"] = held_out_test_index(h), j["held_out_index"] = h;
+          j["label"] = held.labels[static_cast<size_t>(h)], j["pred"] = arm->pred[k];
+          j["success"] = arm->success[k] != 0, j["edits"] = arm->edits[k], j["budget"] = arm->budget[k];
+          if (r.detects) j["score"] = arm->scores[k], j["flagged"] = arm->scores[k] > r.threshold;
+          j["original"] = words(held.sequences[static_cast<size_t>(h)]), j["adversarial"] = words(arm->adv[k]);
+          lines.push_back(std::move(j));
+        }
+      save_lines(lines);
+    }
+    return print_sequence_defence(a, model.arch(), *task, *spec, cfg, *dspec, dparams, defended, r);
+  }
+  cfg.n = a.integer("n", data.test.size(), 1, data.test.size());
+  const SeqEvalResult r = evaluate_sequences(model, *task, data.test, cfg);
+  if (a.has("save-adv")) {
+    std::vector<nlohmann::ordered_json> lines;
     for (const SeqEvalSample& s : r.samples) {
       nlohmann::ordered_json j;
       j["index"] = s.index, j["label"] = s.label, j["pred"] = s.pred, j["success"] = s.success;
       j["edits"] = s.edits, j["budget"] = s.budget;
       j["original"] = words(s.original), j["adversarial"] = words(s.adversarial);
-      f << j.dump() << "\n";
+      lines.push_back(std::move(j));
     }
-    ADVX_REQUIRE(f.good(), "writing --save-adv file '" + a.str("save-adv") + "' failed (disk full?)");
+    save_lines(lines);
   }
 
   const std::string edited = spec ? seq_edited_name(spec->edit) : "";

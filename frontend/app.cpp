@@ -592,6 +592,9 @@ void App::reset_robustness(const std::string& key) {
   for (RobustnessCurve::Curve& c : robust.curves) c.acc.assign(robust.grid.size(), -1.0f);
   robust.next_point = 0;
   robust.eval.reset();
+  // One image first: the batch adapts from the measured cost, and the previous attack's batch (20
+  // images of noise) was 20 one-pixel DE runs in one frame (a 109 s freeze in the browser soak).
+  robust.batch = 1;
   robust.data = samples().head(robust.count);
   robust.ms = 0;
 }

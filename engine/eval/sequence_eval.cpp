@@ -161,6 +161,17 @@ SequenceSplit sequence_validation_split(const SequenceSplit& test) {
 SequenceSplit sequence_held_out_split(const SequenceSplit& test) {
   return every_other(test, 0);
 }
+int held_out_test_index(int i) {
+  return 2 * i;
+}
+
+double sequence_accuracy(SequenceClassifier& model, const SequenceSplit& split) {
+  if (split.sequences.empty()) return 0.0;
+  const std::vector<int> y = predict_sequences(model, split.sequences);
+  int right = 0;
+  for (size_t i = 0; i < y.size(); ++i) right += y[i] == split.labels[i];
+  return static_cast<double>(right) / static_cast<double>(y.size());
+}
 
 SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDefended& d, const SequenceTask& task,
                                            const SequenceSplit& held, const SeqEvalConfig& cfg) {
@@ -200,6 +211,7 @@ SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDe
           (cfg.max_attacked == 0 || static_cast<int>(victims.size()) < cfg.max_attacked)) {
         victims.push_back(seqs[static_cast<size_t>(i)]);
         goal.labels.push_back(task.source_class);
+        a.held_out_index.push_back(i);
       }
     a.attacked = static_cast<int>(victims.size());
     if (victims.empty()) return a;
@@ -218,6 +230,7 @@ SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDe
       a.successful += a.success.back();
       edits += res.edits[k];
     }
+    a.edits = res.edits, a.budget = res.budget, a.pred = on_defended;
     a.success_rate = static_cast<double>(a.successful) / a.attacked;
     a.edits_mean = edits / a.attacked;
     if (r.detects) {

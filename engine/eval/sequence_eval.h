@@ -82,7 +82,11 @@ SeqEvalResult evaluate_sequences(SequenceClassifier& model, const SequenceTask& 
 SequenceSplit sequence_validation_split(const SequenceSplit& test);
 // The predicted class of each sequence, 256 sequences per forward.
 std::vector<int> predict_sequences(SequenceClassifier& model, const std::vector<TokenSeq>& seqs);
+// The share of a split's sequences the model classifies right (0 for an empty split).
+double sequence_accuracy(SequenceClassifier& model, const SequenceSplit& split);
 SequenceSplit sequence_held_out_split(const SequenceSplit& test);
+// The test-split index of held-out sample i.
+int held_out_test_index(int i);
 
 // A sequence defence measured on held-out samples (every number here is on them):
 //   clean      the bare and the defended model's accuracy; the detector's false-positive rate
@@ -99,9 +103,13 @@ struct SeqDefenceArm {
   double edits_mean = 0.0;
   int successful = 0;
   double detect_rate = 0.0, undetected_success = 0.0, roc_auc = 0.0;
-  std::vector<TokenSeq> adv;  // per attacked sample
-  std::vector<char> success;  // per attacked sample, on the defended model
-  std::vector<float> scores;  // per attacked sample (detecting defences)
+  std::vector<int> held_out_index;  // per attacked sample: its position in the held-out split
+  std::vector<TokenSeq> adv;        // per attacked sample
+  std::vector<int> edits;           // per attacked sample: tokens inserted / substituted
+  std::vector<int> budget;          // per attacked sample: edits allowed
+  std::vector<int> pred;            // per attacked sample: the defended model's class of the adversarial
+  std::vector<char> success;        // per attacked sample, on the defended model
+  std::vector<float> scores;        // per attacked sample (detecting defences)
 };
 struct SeqDefenceResult {
   int n = 0;  // held-out samples

@@ -435,12 +435,54 @@ for x in rows:
     assert "<pad>" not in x["adversarial"] and "<unk>" not in x["adversarial"]
 PY
 then ok "eval --attack insert: evasion_rate, inserted_mean, insertion-only JSON lines"; else bad "eval --attack insert" "$out"; fi
+# ... and with --defence: both arms' adversarials, each checked the same way, with the detector's
+# score and flag when the defence detects; pred and success are the defended model's.
+out=$("$ADVX" eval --dataset malbehavd --model $SEQ/api_lstm.safetensors --attack insert --budget 0.1 --n 150 \
+  --defence transitions --json --save-adv "$T/adv_def.jsonl" 2>&1)
+if /usr/bin/python3 - "$out" "$T/adv_def.jsonl" <<'PY'
+import json, math, sys
+r = json.loads(sys.argv[1])
+rows = [json.loads(l) for l in open(sys.argv[2])]
+for arm in ("oblivious", "adaptive"):
+    mine = [x for x in rows if x["arm"] == arm]
+    assert len(mine) == r[arm]["attacked"] > 0, arm
+    assert abs(sum(x["success"] for x in mine) / len(mine) - r[arm]["evasion_rate"]) < 1e-9, arm
+    for x in mine:
+        assert x["index"] == 2 * x["held_out_index"] and x["held_out_index"] < r["n"]
+        it = iter(x["adversarial"])
+        assert all(c in it for c in x["original"]), x["index"]
+        assert x["edits"] == len(x["adversarial"]) - len(x["original"]) <= x["budget"]
+        assert x["flagged"] == (x["score"] > r["threshold"])
+PY
+then ok "eval --defence --save-adv: both arms, insertion-only, the detector's score and flag"; else bad "eval --defence --save-adv" "$out"; fi
 expect_error "substitution is refused on malware traces" "calls may only be inserted" \
   "$ADVX" eval --dataset malbehavd --model $SEQ/api_lstm.safetensors --attack substitute --budget 0.1
 expect_error "an image attack on a sequence dataset" "is an image attack" \
   "$ADVX" eval --dataset sms --model $SEQ/sms_lstm.safetensors --attack fgsm --eps 0.1
 expect_error "a sequence budget above 1" "--budget must be >= 0 and <= 1" \
   "$ADVX" eval --dataset sms --model $SEQ/sms_lstm.safetensors --attack substitute --budget 1.5
+
+# advx attacks / defences: the registries, images and sequences, with their option tables.
+for what in attacks defences; do
+  out=$("$ADVX" "$what" --json 2>&1)
+  if /usr/bin/python3 - "$out" "$what" <<'PY'
+import json, sys
+entries, what = json.loads(sys.argv[1]), sys.argv[2]
+domains = {e["domain"] for e in entries}
+assert domains == {"images", "sequences"}, domains
+names = [e["name"] for e in entries]
+assert len(names) == len(set(names)), names
+for e in entries:
+    assert e["title"] and e["summary"] and e["citation"], e["name"]
+    for p in e["params"]:
+        assert p["option"].startswith("--") and p["range"] and p["help"], (e["name"], p)
+want = {"attacks": {"fgsm", "pgd", "pixel", "insert", "substitute"}, "defences": {"threshold", "knn", "seqsqueeze"}}[what]
+assert want <= set(names), want - set(names)
+PY
+  then ok "$what --json: images and sequences, each with paper, summary and options"; else bad "$what --json" "$out"; fi
+done
+"$ADVX" defences | grep -q "seqsqueeze  \[sequences\]" && ok "defences: the text listing names the sequence defences" \
+  || bad "defences (text)" "$("$ADVX" defences 2>&1 | head -5)"
 
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

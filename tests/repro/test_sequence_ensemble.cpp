@@ -19,13 +19,6 @@ using namespace advx;
 
 namespace {
 
-double accuracy(SequenceClassifier& m, const SequenceSplit& s) {
-  const std::vector<int> y = predict_sequences(m, s.sequences);
-  int c = 0;
-  for (size_t i = 0; i < y.size(); ++i) c += y[i] == s.labels[i];
-  return static_cast<double>(c) / static_cast<double>(y.size());
-}
-
 double evasion(SequenceClassifier& judge, const std::vector<TokenSeq>& adv) {
   const std::vector<int> y = predict_sequences(judge, adv);
   int e = 0;
@@ -54,10 +47,10 @@ TEST_CASE("RNN ensembles on MalbehavD vs insert: clean, transfer from one member
     for (SequenceModel& m : ms) ptrs.push_back(&m);
     for (Vote vote : {Vote::Soft, Vote::Hard}) {
       SequenceEnsemble ens(ptrs, vote);
-      const double acc = accuracy(ens, held);
+      const double acc = sequence_accuracy(ens, held);
       std::printf("[repro] %s %s ensemble: held-out clean accuracy %.4f (members", kind, vote_name(vote), acc);
-      for (SequenceModel& m : ms) std::printf(" %.4f", accuracy(m, held));
-      std::printf("; api_lstm %.4f)\n", accuracy(base, held));
+      for (SequenceModel& m : ms) std::printf(" %.4f", sequence_accuracy(m, held));
+      std::printf("; api_lstm %.4f)\n", sequence_accuracy(base, held));
       CHECK(acc > 0.9);
       // The held-out malware the ensemble detects and member 0 detects too (so both attacks start from it).
       const std::vector<int> ye = predict_sequences(ens, held.sequences), y0 = predict_sequences(ms[0], held.sequences);

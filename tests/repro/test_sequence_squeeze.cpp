@@ -23,13 +23,6 @@ using namespace advx;
 
 namespace {
 
-double accuracy(SequenceClassifier& m, const SequenceSplit& s) {
-  const std::vector<int> y = predict_sequences(m, s.sequences);
-  int c = 0;
-  for (size_t i = 0; i < y.size(); ++i) c += y[i] == s.labels[i];
-  return static_cast<double>(c) / static_cast<double>(y.size());
-}
-
 double share_above(const std::vector<float>& s, float t) {
   if (s.empty()) return 0.0;
   return static_cast<double>(std::count_if(s.begin(), s.end(), [&](float x) { return x > t; })) /
@@ -59,11 +52,11 @@ TEST_CASE("sequence squeezing on api_lstm vs insert: clean, oblivious, adaptive,
 
   // k: the smallest of these whose squeezed validation accuracy is within 2 points of the bare one (a rule
   // set after seeing this sweep: no k below 224 comes within 1.5 points; see DEFENCES.md).
-  const double bare_val = accuracy(model, validation);
+  const double bare_val = sequence_accuracy(model, validation);
   int k = 0;
   for (int kk : {8, 16, 32, 64, 128, 160, 192, 224, 256}) {
     SqueezedSequenceModel sq(model, cluster_tokens(model.embedding_matrix(), kk, 1));
-    const double acc = accuracy(sq, validation);
+    const double acc = sequence_accuracy(sq, validation);
     std::printf("[repro] squeeze k=%3d (%3d non-empty): validation accuracy %.4f (bare %.4f)\n", kk,
                 sq.clusters().nonempty(), acc, bare_val);
     if (k == 0 && acc >= bare_val - 0.02) k = kk;
@@ -73,7 +66,7 @@ TEST_CASE("sequence squeezing on api_lstm vs insert: clean, oblivious, adaptive,
   const float threshold = static_cast<float>(threshold_at_fpr(sq.scores(validation.sequences), 0.05));
   const std::vector<float> held_scores = sq.scores(held.sequences);
   const double fpr = share_above(held_scores, threshold);
-  const double bare_acc = accuracy(model, held), sq_acc = accuracy(sq, held);
+  const double bare_acc = sequence_accuracy(model, held), sq_acc = sequence_accuracy(sq, held);
   std::printf(
       "[repro] squeeze k=%d: held-out clean accuracy %.4f (bare %.4f); detector threshold %.4g, FPR %.4f "
       "on %d held-out clean samples (5%% asked on the validation half)\n",

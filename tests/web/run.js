@@ -624,8 +624,12 @@ async function main() {
     // by 20 s); what grows after it is a leak.
     const t0 = Date.now(), warm = Math.min(20000, opt.soak * 500);
     let actions = 0, apiCalls = 0, advxErrors = 0, memWarm = 0, memEnd = 0, checks = 0;
+    const slow = [];  // actions that took over 3 s (what makes a soak overrun its time)
     while (Date.now() - t0 < opt.soak * 1000) {
       const kind = rand();
+      const a0 = Date.now();
+      let what = '';
+      const hashBefore = await p.evaluate(() => { try { return window.advx.hash(); } catch (e) { return '?'; } });
       try {
         if (kind < 0.2) {  // a stroke on the canvas (if it is on screen)
           const c = (await p.evaluate(() => window.advx.layout())).canvas;
@@ -643,11 +647,14 @@ async function main() {
             await p.mouse.click(r.x + r.w * rand(), r.y + r.h * rand());
           }
         } else if (kind < 0.55) {
-          await p.keyboard.press(pick(keys));
+          what = `key ${pick(keys)}`;
+          await p.keyboard.press(what.slice(4));
         } else if (kind < 0.7) {
-          await p.evaluate((h) => { location.hash = h; }, pick(hashes));
+          what = `#${pick(hashes)}`;
+          await p.evaluate((h) => { location.hash = h; }, what.slice(1));
         } else {  // API calls: each returns or throws an advx Error, nothing else
           const call = pick(calls);
+          what = call;
           const out = await p.evaluate(async ({ call, x }) => {
             x = new Float32Array(x);
             try {  // a call that returns a promise (loadModel) must reject with an advx Error too
@@ -666,6 +673,7 @@ async function main() {
       } catch (e) {
         bad.push(`action failed: ${e.message.split('\n')[0]}`);
       }
+      if (Date.now() - a0 > 3000) slow.push(`${what || 'a click or stroke'} at #${hashBefore}: ${((Date.now() - a0) / 1000).toFixed(1)} s`);
       // Every ~25 actions: the page still answers, and answers right.
       if (actions % 25 === 0) {
         ++checks;
@@ -685,6 +693,7 @@ async function main() {
     const growth = memEnd - memWarm;
     if (growth > 32 * 1048576) bad.push(`the wasm heap grew by ${(growth / 1048576).toFixed(0)} MB after warm-up (bound 32 MB)`);
     await p.close();
+    if (slow.length) note(`slow actions: ${slow.join(', ')}`);
     note(`${actions} actions (${apiCalls} API calls, ${advxErrors} advx Errors), ${checks} answer checks; ` +
          `wasm heap ${(memWarm / 1048576).toFixed(0)} MB after warm-up, ${(memEnd / 1048576).toFixed(0)} MB at the end`);
     return { ok: bad.length === 0 && actions > 50, detail: bad.length ? bad.slice(0, 8).join('; ') :
