@@ -21,7 +21,8 @@ struct Entry {
   const std::vector<ParamSpec>* params;
 };
 
-void print(const std::vector<Entry>& entries, bool json, const char* what) {
+// what: "attacks" or "defences"; option: the eval option that takes one ("attack", "defence").
+void print(const std::vector<Entry>& entries, bool json, const char* what, const char* option) {
   if (json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const Entry& e : entries) {
@@ -42,8 +43,7 @@ void print(const std::vector<Entry>& entries, bool json, const char* what) {
     std::printf("%s\n", out.dump(2).c_str());
     return;
   }
-  std::printf("%zu %s (advx eval --%s NAME; the options below go with it)\n", entries.size(), what,
-              std::string(what) == "attacks" ? "attack" : "defence");
+  std::printf("%zu %s (advx eval --%s NAME; the options below go with it)\n", entries.size(), what, option);
   for (const Entry& e : entries) {
     std::printf("\n%s  [%s]  %s\n  %s\n  %s\n", e.name.c_str(), e.domain.c_str(), e.title.c_str(), e.summary.c_str(),
                 e.citation.c_str());
@@ -66,7 +66,7 @@ int run_attacks(const Command& a) {
     list.push_back({s.name, "images", s.title, s.summary, s.citation, "", &s.params});
   for (const SeqAttackSpec& s : seq_attacks())
     list.push_back({s.name, "sequences", s.title, s.summary, s.citation, "", &s.params});
-  print(list, a.has("json"), "attacks");
+  print(list, a.has("json"), "attacks", "attack");
   return 0;
 }
 
@@ -80,7 +80,7 @@ int run_defences(const Command& a) {
     list.push_back({s.name, "images", s.title, s.summary, s.citation, s.note, &s.params});
   for (const SeqDefenceSpec& s : seq_defences())
     list.push_back({s.name, "sequences", s.title, s.summary, s.citation, "", &s.params});
-  print(list, a.has("json"), "defences");
+  print(list, a.has("json"), "defences", "defence");
   return 0;
 }
 

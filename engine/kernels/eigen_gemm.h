@@ -34,8 +34,7 @@ template <class M>
 constexpr void check_layout() {
   using D = std::decay_t<M>;
   static_assert(D::IsRowMajor, "kernels::matmul takes row-major operands");
-  static_assert(D::InnerStrideAtCompileTime == 1 || D::InnerStrideAtCompileTime == Eigen::Dynamic,
-                "kernels::matmul takes operands with contiguous rows");
+  static_assert(D::InnerStrideAtCompileTime == 1, "kernels::matmul takes operands with contiguous rows");
 }
 
 template <class M>

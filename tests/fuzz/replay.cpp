@@ -148,7 +148,7 @@ Bytes mutate(const std::vector<Bytes>& corpus, const std::vector<Bytes>& dict, s
         b.insert(b.begin() + static_cast<std::ptrdiff_t>(at), chunk.begin(), chunk.end());
         break;
       }
-      case 1: {  // insert a dictionary token (or random bytes without a dictionary)
+      case 1: {  // insert a dictionary token (nothing without a dictionary)
         if (dict.empty()) break;
         const Bytes& t = dict[rng.below(dict.size())];
         b.insert(b.begin() + static_cast<std::ptrdiff_t>(pos(b.size() + 1)), t.begin(), t.end());
