@@ -158,8 +158,13 @@ advx::DefenceContext App::defence_context() {
   return c;
 }
 
+int App::rows_for(double ms) const {
+  const double per_row = std::max(timing.classify_ms, 0.005);
+  return static_cast<int>(std::clamp(ms / per_row, 4.0, 4096.0));
+}
+
 std::unique_ptr<advx::AttackRun> App::start_run(const advx::Tensor& x, const std::vector<int>& labels,
-                                                const ViewState& s, bool evaluate) {
+                                                const ViewState& s, bool evaluate, int max_rows) {
   const advx::AttackSpec& spec = advx::get_attack(s.attack);
   advx::ParamValues params;
   for (const advx::ParamSpec& p : spec.params) params.set(p.key, s.params.number(p.key));
@@ -173,7 +178,8 @@ std::unique_ptr<advx::AttackRun> App::start_run(const advx::Tensor& x, const std
   ADVX_REQUIRE(s.target < k, "target " + std::to_string(s.target) + " is not a class of model '" + state.model +
                                  "' (0.." + std::to_string(k - 1) + ")");
   advx::Goal goal{labels, s.target >= 0 ? std::vector<int>(labels.size(), s.target) : std::vector<int>{}};
-  const advx::AttackInput in{*target_model, advx::cross_entropy_objective(), x, goal, params, s.seed, evaluate};
+  const advx::AttackInput in{*target_model, advx::cross_entropy_objective(), x, goal, params, s.seed, evaluate,
+                             max_rows};
   return advx::start_attack(spec, in);  // the run copies x and the goal; the objective is static
 }
 
@@ -440,6 +446,12 @@ std::string App::robust_key() const {
 // ---- per frame -------------------------------------------------------------------------------
 
 void App::update(bool run_robustness, bool drawing) {
+  const auto t0 = Clock::now();
+  update_work(run_robustness, drawing);
+  timing.update_ms = ms_since(t0);
+}
+
+void App::update_work(bool run_robustness, bool drawing) {
   if (models.version() != models_seen_) {
     models_seen_ = models.version();
     models_changed();
@@ -502,7 +514,10 @@ void App::update(bool run_robustness, bool drawing) {
   } else if (live_ && !attack.paused && !drawing) {
     advance_attack(kAttackSliceMs, false);
   }
+  // The attack being watched comes first: the curves wait while its run is live (a frame holds
+  // one or the other, so it stays short).
   if (!run_robustness || drawing || samples().size() == 0 || models.entries().empty()) return;
+  if (live_ && !attack.paused) return;
   robustness_slice();
 }
 
@@ -514,7 +529,7 @@ void App::compute_attack() {
   try {
     attack.label = true_label >= 0 ? true_label : clean.top;
     const auto t0 = Clock::now();
-    live_ = start_run(input, {attack.label}, state, true);
+    live_ = start_run(input, {attack.label}, state, true, rows_for(kAttackSliceMs / 2));
     live_ms_ = ms_since(t0);
   } catch (const advx::Error& e) {
     error = e.what();
@@ -595,6 +610,7 @@ void App::reset_robustness(const std::string& key) {
   // One image first: the batch adapts from the measured cost, and the previous attack's batch (20
   // images of noise) was 20 one-pixel DE runs in one frame (a 109 s freeze in the browser soak).
   robust.batch = 1;
+  robust.batch_ms = 0;
   robust.data = samples().head(robust.count);
   robust.ms = 0;
 }
@@ -620,7 +636,7 @@ void App::robustness_slice() {
           advx::ParamValues params;
           for (const advx::ParamSpec& p : spec.params) params.set(p.key, state.params.number(p.key));
           params.set(robust.budget, budget);
-          cfg.attack = advx::registered_attack(spec, params, state.seed);
+          cfg.attack = advx::registered_attack(spec, params, state.seed, nullptr, rows_for(5.0));
         }
         advx::Sequential& bare = model();
         advx::Classifier* d = defended();
@@ -632,12 +648,18 @@ void App::robustness_slice() {
         else
           robust.eval = std::make_unique<advx::Evaluation>(*d, robust.data, cfg);
       }
+      // One step is one unit of the attack (a gradient step, a DE generation), so a long attack on
+      // one image is spread over frames too; the batch size adapts from the time a batch took.
       const auto tb = Clock::now();
       const int before = robust.eval->images_done();
       robust.eval->set_batch(robust.batch);
       robust.eval->step();
-      const double per_image = std::max(ms_since(tb) / std::max(1, robust.eval->images_done() - before), 1e-3);
-      robust.batch = std::clamp(static_cast<int>(6.0 / per_image), 1, 20);
+      robust.batch_ms += ms_since(tb);
+      if (const int finished = robust.eval->images_done() - before; finished > 0) {
+        const double per_image = std::max(robust.batch_ms / finished, 1e-3);
+        robust.batch = std::clamp(static_cast<int>(6.0 / per_image), 1, 20);
+        robust.batch_ms = 0;
+      }
       if (robust.eval->done()) {
         robust.curves[static_cast<size_t>(c)].acc[static_cast<size_t>(e)] =
             static_cast<float>(robust.eval->result().adv_acc);

@@ -68,7 +68,8 @@ struct RobustnessCurve {
   std::vector<Curve> curves;
   int count = 100;                         // test images used
   int next_point = 0;                      // points are computed budget-major: (eps 0: every curve), (eps 1: ...)
-  int batch = 2;                           // images per engine call, adapted so a frame's slice stays short
+  int batch = 2;                           // images per batch, adapted so a batch's attack costs ~6 ms
+  double batch_ms = 0;                     // time spent on the running batch so far
   advx::Dataset data;                      // the first `count` test images
   std::unique_ptr<advx::Evaluation> eval;  // the point being computed
   int points() const { return static_cast<int>(grid.size() * curves.size()); }
@@ -78,6 +79,7 @@ struct RobustnessCurve {
 
 struct Timing {
   double preprocess_ms = 0, classify_ms = 0, defence_ms = 0, attack_ms = 0, robustness_ms = 0;
+  double update_ms = 0;  // the last App::update: the engine's share of the last frame
 };
 
 class App {
@@ -129,7 +131,7 @@ class App {
   // Recomputes what changed (classification, defence, attack); runs a slice of the robustness
   // curves. Call once per frame. While a stroke is being drawn (`drawing`) only the predictions
   // follow the pen; the attack and the curves wait until the stroke ends.
-  void update(bool run_robustness, bool drawing = false);
+  void update(bool run_robustness, bool drawing = false);  // times itself: timing.update_ms
 
   // Engine calls on the state's model (throw advx::Error).
   Prediction classify(const advx::Tensor& x);  // x [1, ...]: the bare model
@@ -164,6 +166,7 @@ class App {
   bool hidden(const std::string& panel) const { return state.hide.count(panel) > 0; }
 
  private:
+  void update_work(bool run_robustness, bool drawing);
   void input_changed();
   // Loads what state.test_index / state.image ask for (and, after a switch to another dataset, a
   // test image of it); waits while the dataset's sample is still loading.
@@ -175,8 +178,12 @@ class App {
   std::string input_dataset_;  // the dataset `input` belongs to
   void attack_changed() { attack_dirty_ = shown_dirty_ = true; }
   void compute_attack();
+  // max_rows: AttackInput::max_rows (0: the attack's default; the live run slices finer).
   std::unique_ptr<advx::AttackRun> start_run(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
-                                             bool evaluate);
+                                             bool evaluate, int max_rows = 0);
+  // Images per model call that cost about `ms`, from the last one-image classification's time
+  // (batched calls cost less per image, so it errs short): how finely long attack steps are sliced.
+  int rows_for(double ms) const;
   void advance_attack(double budget_ms, bool one_step);  // steps the live run; finishes it when done
   void finish_attack(advx::AttackResult r);
   void stop_live() { live_.reset(), attack.running = false; }

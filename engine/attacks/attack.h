@@ -45,6 +45,10 @@ struct AttackInput {
   // Evaluate the final result (pred, logits, success). false skips that forward pass when only the
   // image is wanted (the web API's advx.fgsm); attacks that choose results by evaluating them ignore it.
   bool evaluate = true;
+  // At most this many images per model call, and so per step(), for attacks whose unit of work is
+  // larger than the batch (a DE generation: images x population); 0 = the attack's own default.
+  // It changes how the work is sliced (a UI keeps each step short on a slow model), never the result.
+  int max_rows = 0;
 };
 
 // What a run can show while it works, for the playground (sample 0 of the batch): the iteration,

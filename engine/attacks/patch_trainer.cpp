@@ -118,7 +118,7 @@ Crafter patch_crafter(const Tensor& patch, const PatchEot& eot, std::uint64_t se
     AttackResult r;
     applier.forward(patch, x, r.adv);
     evaluate_result(source, goal, r);
-    return r;
+    return one_shot([r = std::move(r)] { return r; });  // placing a patch is one unit of work
   };
 }
 

@@ -132,18 +132,28 @@ class PixelRun : public AttackRun {
 
   bool done() const override { return finished_; }
   const AttackResult& result() const override { return r_; }
-  double progress() const override { return finished_ ? 1.0 : static_cast<double>(gen_) / (cfg_.gens + 1.0); }
+  double progress() const override {
+    if (finished_) return 1.0;
+    const double rows = static_cast<double>(idx_.size()) * cfg_.pop;
+    const double within = pos_ > 0 && rows > 0 ? static_cast<double>(pos_) / rows : 0.0;
+    return (gen_ + within) / (cfg_.gens + 1.0);
+  }
 
+  // One chunk of at most max_batch candidates per step: a generation that fits in one chunk (the
+  // default for up to 10 images at population 400) is one step; a larger one takes several, so a
+  // UI can keep every step short (App: a few rows per step on a slow model).
   bool step() override {
     if (finished_) return true;
-    if (gen_ == 0) {
-      for (int i : idx_) init_population(i);
-      evaluate(pop_, fit_);
-    } else {
-      for (int i : idx_) make_children(i);
-      evaluate(trial_, trial_fit_);
-      for (int i : idx_) select(i);
+    const bool initial = gen_ == 0;
+    if (pos_ < 0) {  // a new generation: its candidates
+      for (int i : idx_) initial ? init_population(i) : make_children(i);
+      pos_ = 0;
     }
+    pos_ = evaluate_chunk(initial ? pop_ : trial_, initial ? fit_ : trial_fit_, pos_);
+    if (pos_ < static_cast<std::int64_t>(idx_.size()) * cfg_.pop) return false;
+    pos_ = -1;
+    if (!initial)
+      for (int i : idx_) select(i);
     if (!idx_.empty() && idx_[0] == 0) history0_.push_back(best_fitness(0));
     ++gen_;
     // Early stop: an image leaves the run once it is fooled; every image leaves after `gens`.
@@ -278,48 +288,48 @@ class PixelRun : public AttackRun {
     }
   }
 
-  // Evaluates candidates `cands` of every running image (chunks of at most chunk_ rows, one
-  // logits() call each), writes their fitness into `fit` and keeps each image's best result.
-  void evaluate(const std::vector<float>& cands, std::vector<float>& fit) {
+  // Evaluates the next chunk (at most chunk_ rows, one logits() call) of the candidates `cands` of
+  // every running image, from row `start` of them; writes their fitness into `fit`, keeps each
+  // image's best result, and returns the row after the chunk.
+  std::int64_t evaluate_chunk(const std::vector<float>& cands, std::vector<float>& fit, std::int64_t start) {
     const std::int64_t total = static_cast<std::int64_t>(idx_.size()) * cfg_.pop;
-    for (std::int64_t start = 0; start < total; start += chunk_) {
-      const int rows = static_cast<int>(std::min<std::int64_t>(chunk_, total - start));
-      row_cand_.clear();
-      rows_.labels.clear();
-      rows_.targets.clear();
-      for (int r = 0; r < rows; ++r) {
-        const std::int64_t q = start + r;
-        const int i = idx_[static_cast<size_t>(q / cfg_.pop)];
-        row_cand_.push_back(i * static_cast<std::int64_t>(cfg_.pop) + q % cfg_.pop);
-        rows_.labels.push_back(goal_.labels[static_cast<size_t>(i)]);
-        if (goal_.targeted()) rows_.targets.push_back(goal_.targets[static_cast<size_t>(i)]);
-      }
-      Shape s = batch_.shape;
-      s[0] = rows;
-      batch_.resize(s);  // within capacity: no allocation
-      // Each row: the original image, then the candidate's pixels (rows in parallel: memory-bound).
-      parallel_rows(rows, static_cast<double>(per_), [&](int r0, int r1) {
-        for (int r = r0; r < r1; ++r) {
-          const std::int64_t cand = row_cand_[static_cast<size_t>(r)];
-          float* img = batch_.ptr() + r * per_;
-          std::copy_n(x_.ptr() + (cand / cfg_.pop) * per_, per_, img);
-          apply(cands.data() + cand * clen_, img);
-        }
-      });
-      const Tensor& logits = m_.logits(batch_);
-      r_.queries += rows;
-      objective_.evaluate(logits, rows_, values_, nullptr);
-      for (int r = 0; r < rows; ++r) {
-        const std::int64_t cand = row_cand_[static_cast<size_t>(r)];
-        const auto i = static_cast<int>(cand / cfg_.pop);
-        const float* z = logits.ptr() + static_cast<std::int64_t>(r) * k_;
-        const int pred = static_cast<int>(std::max_element(z, z + k_) - z);
-        const float v = values_[static_cast<size_t>(r)];
-        fit[static_cast<size_t>(cand)] = v;
-        ++queries_[static_cast<size_t>(i)];
-        consider(i, cands.data() + cand * clen_, z, pred, v);
-      }
+    const int rows = static_cast<int>(std::min<std::int64_t>(chunk_, total - start));
+    row_cand_.clear();
+    rows_.labels.clear();
+    rows_.targets.clear();
+    for (int r = 0; r < rows; ++r) {
+      const std::int64_t q = start + r;
+      const int i = idx_[static_cast<size_t>(q / cfg_.pop)];
+      row_cand_.push_back(i * static_cast<std::int64_t>(cfg_.pop) + q % cfg_.pop);
+      rows_.labels.push_back(goal_.labels[static_cast<size_t>(i)]);
+      if (goal_.targeted()) rows_.targets.push_back(goal_.targets[static_cast<size_t>(i)]);
     }
+    Shape s = batch_.shape;
+    s[0] = rows;
+    batch_.resize(s);  // within capacity: no allocation
+    // Each row: the original image, then the candidate's pixels (rows in parallel: memory-bound).
+    parallel_rows(rows, static_cast<double>(per_), [&](int r0, int r1) {
+      for (int r = r0; r < r1; ++r) {
+        const std::int64_t cand = row_cand_[static_cast<size_t>(r)];
+        float* img = batch_.ptr() + r * per_;
+        std::copy_n(x_.ptr() + (cand / cfg_.pop) * per_, per_, img);
+        apply(cands.data() + cand * clen_, img);
+      }
+    });
+    const Tensor& logits = m_.logits(batch_);
+    r_.queries += rows;
+    objective_.evaluate(logits, rows_, values_, nullptr);
+    for (int r = 0; r < rows; ++r) {
+      const std::int64_t cand = row_cand_[static_cast<size_t>(r)];
+      const auto i = static_cast<int>(cand / cfg_.pop);
+      const float* z = logits.ptr() + static_cast<std::int64_t>(r) * k_;
+      const int pred = static_cast<int>(std::max_element(z, z + k_) - z);
+      const float v = values_[static_cast<size_t>(r)];
+      fit[static_cast<size_t>(cand)] = v;
+      ++queries_[static_cast<size_t>(i)];
+      consider(i, cands.data() + cand * clen_, z, pred, v);
+    }
+    return start + rows;
   }
 
   // Keeps candidate `cand` as image i's result if it beats the kept one: success first, then fitness.
@@ -351,6 +361,7 @@ class PixelRun : public AttackRun {
   std::vector<double> history0_;        // sample 0: best fitness after each generation
   std::vector<int> idx_, next_;         // images still running
   int gen_ = 0;                         // populations evaluated so far (the initial one included)
+  std::int64_t pos_ = -1;               // rows of the current generation evaluated (-1: not begun)
   bool finished_ = false;
   AttackResult r_;
   // Scratch for one chunk (sized once).
@@ -403,6 +414,7 @@ AttackSpec pixel_attack() {
     c.dither = in.params.flag("dither");
     c.init = static_cast<PixelInit>(in.params.integer("pop_init"));
     c.seed = in.seed;
+    if (in.max_rows > 0) c.max_batch = in.max_rows;
     return start_pixel(in.model, in.objective, in.x, in.goal, c);
   };
   return s;

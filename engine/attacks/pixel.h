@@ -31,14 +31,16 @@ struct PixelAttack {
   PixelInit init = PixelInit::Normal;
   bool early_stop = true;  // stop an image at the first generation in which a candidate meets the goal
   std::uint64_t seed = 0;  // every random choice; same seed, same result
-  // Candidates per Classifier::logits() call. A generation of N images is N * pop candidates; it is
-  // one call when that fits, else consecutive chunks of at most max_batch (the activations of a
-  // 4096-image batch of cifar_lenet take about 290 MB).
+  // Candidates per Classifier::logits() call and per step(). A generation of N images is N * pop
+  // candidates; it is one call when that fits, else consecutive chunks of at most max_batch, one per
+  // step() (the activations of a 4096-image batch of cifar_lenet take about 290 MB). The chunking
+  // changes nothing in the result.
   int max_batch = 4096;
 };
 
 // A resumable run: the first step() evaluates the initial populations, each further step() is one
-// generation (children, one batched evaluation, selection) of every image still running.
+// generation (children, one batched evaluation, selection) of every image still running, or one
+// chunk of it when it is larger than max_batch.
 // snapshot() shows sample 0: its population as pixel positions, the best candidate, the best
 // objective value per generation and its queries. result() holds the best candidate found so far
 // for every image at any time (so a UI can show the current best adversarial while the run goes on).

@@ -177,7 +177,7 @@ class DetectorRun : public AttackRun {
   void start(const AttackSpec& spec, const AttackInput& in) {
     Goal g = in.goal;
     g.reject = view_->reject_class();
-    inner_ = spec.start(AttackInput{*view_, in.objective, in.x, g, in.params, in.seed, in.evaluate});
+    inner_ = spec.start(AttackInput{*view_, in.objective, in.x, g, in.params, in.seed, in.evaluate, in.max_rows});
   }
   bool step() override {
     const bool finished = inner_->step();

@@ -23,18 +23,18 @@ double accuracy(Classifier& m, const Tensor& images, const std::vector<int>& lab
 }
 
 Crafter registered_attack(const AttackSpec& spec, const ParamValues& params, std::uint64_t seed,
-                          const Objective* objective) {
+                          const Objective* objective, int max_rows) {
   check_values(spec.params, params, "");
   const AttackSpec* s = &spec;  // registry entries live for the whole program
-  return [s, params, seed, objective](Classifier& source, const Tensor& x, const Goal& goal) {
-    return run_attack(*s,
-                      AttackInput{source, objective ? *objective : cross_entropy_objective(), x, goal, params, seed});
+  return [s, params, seed, objective, max_rows](Classifier& source, const Tensor& x, const Goal& goal) {
+    return start_attack(*s, AttackInput{source, objective ? *objective : cross_entropy_objective(), x, goal, params,
+                                        seed, true, max_rows});
   };
 }
 
 Crafter linf_crafter(const LinfAttack& cfg) {
   return [cfg](Classifier& source, const Tensor& x, const Goal& goal) {
-    return linf_attack(source, x, goal.labels, goal.targets, cfg);
+    return start_linf(source, cross_entropy_objective(), x, goal, cfg);
   };
 }
 
@@ -69,73 +69,95 @@ void Evaluation::set_batch(int b) {
   cfg_.batch = b;
 }
 
+double Evaluation::progress() const {
+  if (!n_) return 1.0;
+  const double running = run_ ? run_->progress() * count_ : 0.0;
+  return (static_cast<double>(next_) + running) / n_;
+}
+
 bool Evaluation::step() {
   if (done()) return true;
   const auto t0 = std::chrono::steady_clock::now();
-  const int b = next_, count = std::min(cfg_.batch, n_ - next_);
-  const Tensor x = data_.images.slice(b, count);
-  std::vector<float> scores;
+  if (!run_) begin_batch();  // may finish a batch with nothing to attack at once
+  if (run_ && run_->step()) finish_batch();
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return done();
+}
+
+void Evaluation::begin_batch() {
+  const int b = next_;
+  count_ = std::min(cfg_.batch, n_ - next_);
+  const Tensor x = data_.images.slice(b, count_);
   if (detector_) {  // every clean image is scored: the false positives
+    std::vector<float> scores;
     detector_->scores(x, scores);
     r_.detection.clean_scores.insert(r_.detection.clean_scores.end(), scores.begin(), scores.end());
   }
   const std::vector<int> pred = model_.predict(x);
   // Attack only what the scored model gets right (and, targeted, whose label is not the target).
   const bool attacking = static_cast<bool>(cfg_.attack);
-  std::vector<int> idx;
-  Goal goal;
-  for (int k = 0; k < count; ++k) {
+  idx_.clear();
+  goal_ = Goal{};
+  for (int k = 0; k < count_; ++k) {
     const int y = data_.labels[static_cast<size_t>(b + k)];
     const bool ok = pred[static_cast<size_t>(k)] == y;
     clean_ok_ += ok;
     const bool attack_it = ok && attacking && y != cfg_.target;
     if (attack_it) {
-      idx.push_back(k), goal.labels.push_back(y);
-      if (cfg_.target >= 0) goal.targets.push_back(cfg_.target);
+      idx_.push_back(k), goal_.labels.push_back(y);
+      if (cfg_.target >= 0) goal_.targets.push_back(cfg_.target);
     } else if (ok) {
       ++adv_ok_;  // left as it is, still right
     }
   }
-  if (!idx.empty()) {
-    const std::int64_t per = x.sample_size();
-    Shape s = x.shape;
-    s[0] = static_cast<int>(idx.size());
-    Tensor xa(s);
-    for (size_t k = 0; k < idx.size(); ++k)
-      std::copy_n(x.ptr() + idx[k] * per, per, xa.ptr() + static_cast<std::int64_t>(k) * per);
-    const AttackResult ar = cfg_.attack(source_, xa, goal);
-    r_.gradient_calls += ar.gradient_calls;
-    r_.queries += ar.queries;
-    r_.attacked += static_cast<int>(idx.size());
-    // White-box: the attack's own evaluation is the scored model's. Otherwise score it here.
-    std::vector<int> adv_pred = ar.pred;
-    const bool own = &source_ == &model_ && std::none_of(adv_pred.begin(), adv_pred.end(), [](int p) { return p < 0; });
-    if (!own) adv_pred = model_.predict(ar.adv);
-    if (detector_) detector_->scores(ar.adv, scores);
-    for (size_t k = 0; k < idx.size(); ++k) {
-      const int y = goal.labels[k];
-      const bool ok = attack_succeeded(adv_pred[k], y, goal.target(k));
-      succeeded_ += ok;
-      if (detector_) {
-        r_.detection.adv_scores.push_back(scores[k]);
-        r_.detection.adv_successful.push_back(ok);
-      }
-      adv_ok_ += adv_pred[k] == y;
-      const Norms nm =
-          perturbation_norms(ar.adv.ptr() + static_cast<std::int64_t>(k) * per,
-                             xa.ptr() + static_cast<std::int64_t>(k) * per, Shape(x.shape.begin() + 1, x.shape.end()));
-      linf_sum_ += nm.linf;
-      l2_sum_ += nm.l2;
-      l0_sum_ += static_cast<double>(nm.l0);
-      r_.linf_max = std::max(r_.linf_max, nm.linf);
-      if (cfg_.keep_adv)
-        std::copy_n(ar.adv.ptr() + static_cast<std::int64_t>(k) * per, per,
-                    r_.adv.ptr() + static_cast<std::int64_t>(b + idx[k]) * per);
-    }
+  if (idx_.empty()) {
+    next_ += count_;
+    return;
   }
-  next_ += count;
-  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return done();
+  const std::int64_t per = x.sample_size();
+  Shape s = x.shape;
+  s[0] = static_cast<int>(idx_.size());
+  xa_ = Tensor(s);
+  for (size_t k = 0; k < idx_.size(); ++k)
+    std::copy_n(x.ptr() + idx_[k] * per, per, xa_.ptr() + static_cast<std::int64_t>(k) * per);
+  run_ = cfg_.attack(source_, xa_, goal_);
+}
+
+void Evaluation::finish_batch() {
+  const AttackResult& ar = run_->result();
+  const int b = next_;
+  const std::int64_t per = xa_.sample_size();
+  const Shape sample(xa_.shape.begin() + 1, xa_.shape.end());
+  r_.gradient_calls += ar.gradient_calls;
+  r_.queries += ar.queries;
+  r_.attacked += static_cast<int>(idx_.size());
+  // White-box: the attack's own evaluation is the scored model's. Otherwise score it here.
+  std::vector<int> adv_pred = ar.pred;
+  const bool own = &source_ == &model_ && adv_pred.size() == idx_.size() &&
+                   std::none_of(adv_pred.begin(), adv_pred.end(), [](int p) { return p < 0; });
+  if (!own) adv_pred = model_.predict(ar.adv);
+  std::vector<float> scores;
+  if (detector_) detector_->scores(ar.adv, scores);
+  for (size_t k = 0; k < idx_.size(); ++k) {
+    const int y = goal_.labels[k];
+    const bool ok = attack_succeeded(adv_pred[k], y, goal_.target(k));
+    succeeded_ += ok;
+    if (detector_) {
+      r_.detection.adv_scores.push_back(scores[k]);
+      r_.detection.adv_successful.push_back(ok);
+    }
+    adv_ok_ += adv_pred[k] == y;
+    const std::int64_t off = static_cast<std::int64_t>(k) * per;
+    const Norms nm = perturbation_norms(ar.adv.ptr() + off, xa_.ptr() + off, sample);
+    linf_sum_ += nm.linf;
+    l2_sum_ += nm.l2;
+    l0_sum_ += static_cast<double>(nm.l0);
+    r_.linf_max = std::max(r_.linf_max, nm.linf);
+    if (cfg_.keep_adv)
+      std::copy_n(ar.adv.ptr() + off, per, r_.adv.ptr() + static_cast<std::int64_t>(b + idx_[k]) * per);
+  }
+  run_.reset();
+  next_ += count_;
 }
 
 EvalResult Evaluation::result() const {

@@ -66,19 +66,21 @@ struct EvalResult {
   EvalDetection detection;          // on only when the scored model detects
 };
 
-// Crafts adversarials for a batch on a classifier. nullptr = no attack (clean evaluation).
-using Crafter = std::function<AttackResult(Classifier& source, const Tensor& x, const Goal& goal)>;
+// Starts crafting adversarials for a batch on a classifier, as a resumable run (engine/attacks/attack.h:
+// the run copies x and the goal). Empty = no attack (clean evaluation).
+using Crafter = std::function<std::unique_ptr<AttackRun>(Classifier& source, const Tensor& x, const Goal& goal)>;
 
-// A registered attack with its parameters, seed and objective (cross-entropy when null).
+// A registered attack with its parameters, seed and objective (cross-entropy when null);
+// max_rows: AttackInput::max_rows (how finely a long unit of work is sliced; 0: the attack's default).
 Crafter registered_attack(const AttackSpec& spec, const ParamValues& params, std::uint64_t seed,
-                          const Objective* objective = nullptr);
+                          const Objective* objective = nullptr, int max_rows = 0);
 // The L-infinity loop with an explicit configuration (the reproductions' settings).
 Crafter linf_crafter(const LinfAttack& cfg);
 
 struct EvalConfig {
   Crafter attack;   // empty: clean only
   int target = -1;  // < 0: untargeted
-  int batch = 256;  // images per batch (per step())
+  int batch = 256;  // images per batch
   bool keep_adv = true;
 };
 
@@ -87,10 +89,13 @@ class Evaluation {
   // `model` is scored; adversarials are crafted on `source` (the model itself when null). Both, and
   // the dataset, must outlive the evaluation.
   Evaluation(Classifier& model, const Dataset& data, EvalConfig cfg, Classifier* source = nullptr);
-  // Evaluates the next batch; true when every image is done.
+  // One unit of work, never more than one unit of the attack: the clean pass of the next batch and
+  // the first unit of its attack run (a gradient step, a DE generation), or the next unit of the
+  // running batch's attack; a batch is scored when its run ends. True when every image is done.
+  // (A one-pixel run of 100 generations is 100 steps, so a UI can slice it across frames.)
   bool step();
   bool done() const { return next_ >= n_; }
-  double progress() const { return n_ ? static_cast<double>(next_) / n_ : 1.0; }
+  double progress() const;  // images done, plus the running batch's share of its attack
   int images_done() const { return next_; }
   // The result so far (final once done(); the accuracies are over the images done so far).
   EvalResult result() const;
@@ -104,6 +109,14 @@ class Evaluation {
   const Dataset& data_;
   EvalConfig cfg_;
   int n_ = 0, next_ = 0;
+  // The running batch: images next_ .. next_ + count_ - 1; the attacked ones (idx_) as xa_.
+  void begin_batch();
+  void finish_batch();
+  std::unique_ptr<AttackRun> run_;
+  int count_ = 0;
+  std::vector<int> idx_;
+  Goal goal_;
+  Tensor xa_;
   long clean_ok_ = 0, adv_ok_ = 0, succeeded_ = 0;
   DetectorDefence* detector_ = nullptr;  // the scored model, if it detects
   double linf_sum_ = 0.0, l2_sum_ = 0.0, l0_sum_ = 0.0;

@@ -249,9 +249,17 @@ TEST_CASE("Evaluation: resumable in any batch size; transfer scores on the targe
   REQUIRE(all.queries_mean == Approx(11.0));
   cfg.batch = 5;
   Evaluation e(m, d, cfg);
-  int steps = 0;
-  while (!e.step()) ++steps;
-  REQUIRE(steps == 7);  // 8 batches
+  // One step is one unit of the attack (BIM-10: its 10 gradient steps, then its final evaluation):
+  // the first batch (the five mislabelled images: nothing to attack) is one step, the 7 others 11
+  // each; no step does more than one unit, and progress grows with every step.
+  int steps = 1;
+  double last = e.progress();
+  while (!e.step()) {
+    ++steps;
+    REQUIRE(e.progress() > last);
+    last = e.progress();
+  }
+  REQUIRE(steps == 1 + 7 * 11);
   const EvalResult sliced = e.result();
   REQUIRE(sliced.adv.data == all.adv.data);
   REQUIRE(sliced.adv_acc == all.adv_acc);

@@ -81,13 +81,20 @@ TEST_CASE("pixel: one logits() call per generation for the whole batch, chunked 
   REQUIRE(run->result().gradient_calls == 0);
   REQUIRE(run->snapshot().queries == 7 * 20);  // sample 0's
 
-  // Past max_batch: consecutive chunks of at most max_batch rows, the same result.
+  // Past max_batch: consecutive chunks of at most max_batch rows, one per step, the same result.
   Counting chunked(m);
   PixelAttack small_batches = cfg;
   small_batches.max_batch = 25;
   std::unique_ptr<AttackRun> r2 = start_pixel(chunked, cross_entropy_objective(), x, goal, small_batches);
+  int chunk_steps = 1;
+  double last = r2->progress();
   while (!r2->step()) {
+    ++chunk_steps;
+    REQUIRE(chunked.rows.size() == static_cast<size_t>(chunk_steps - 1));
+    REQUIRE(r2->progress() > last);
+    last = r2->progress();
   }
+  REQUIRE(chunk_steps == 7 * 3);
   REQUIRE(chunked.rows.size() == 7 * 3);
   for (size_t g = 0; g < 7; ++g)
     REQUIRE(std::vector<int>(chunked.rows.begin() + 3 * g, chunked.rows.begin() + 3 * g + 3) ==
