@@ -547,9 +547,12 @@ void App::advance_attack(double budget_ms, bool one_step) {
   try {
     const auto t0 = Clock::now();
     bool done = live_->done();
-    while (!done) {  // at least one step, then more while the slice lasts
+    // A manual step is one iteration as the run counts them (a DE generation, which may take
+    // several chunks); a slice is at least one step, then more while it lasts.
+    const int iteration = one_step ? live_->snapshot().iteration : 0;
+    while (!done) {
       done = live_->step();
-      if (one_step || ms_since(t0) >= budget_ms) break;
+      if (one_step ? live_->snapshot().iteration != iteration : ms_since(t0) >= budget_ms) break;
     }
     live_ms_ += ms_since(t0);
     attack.progress = live_->progress();

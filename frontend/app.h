@@ -146,8 +146,12 @@ class App {
   advx::AttackResult run_attack(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
                                 bool evaluate = true, double max_seconds = 0.0);
   // The playground's own attack (the attack panel) runs through a live run, a slice of at most
-  // kAttackSliceMs per frame (at least one step); pause stops the slices, step_attack() does one.
+  // kAttackSliceMs per frame (at least one step); pause stops the slices, step_attack() does one
+  // iteration (a gradient step, a DE generation).
   static constexpr double kAttackSliceMs = 12.0;
+  // Images per model call that cost about `ms`, from the last one-image classification's time
+  // (batched calls cost less per image, so it errs short): how finely long attack steps are sliced.
+  int rows_for(double ms) const;
   bool attack_running() const { return live_ != nullptr; }
   void pause_attack(bool paused) { attack.paused = paused; }
   void step_attack();
@@ -181,9 +185,7 @@ class App {
   // max_rows: AttackInput::max_rows (0: the attack's default; the live run slices finer).
   std::unique_ptr<advx::AttackRun> start_run(const advx::Tensor& x, const std::vector<int>& labels, const ViewState& s,
                                              bool evaluate, int max_rows = 0);
-  // Images per model call that cost about `ms`, from the last one-image classification's time
-  // (batched calls cost less per image, so it errs short): how finely long attack steps are sliced.
-  int rows_for(double ms) const;
+
   void advance_attack(double budget_ms, bool one_step);  // steps the live run; finishes it when done
   void finish_attack(advx::AttackResult r);
   void stop_live() { live_.reset(), attack.running = false; }

@@ -302,11 +302,14 @@ TEST_CASE("App: a long attack (one-pixel DE) runs a slice per frame, can pause a
   App app(asset_dir());
   api_attach(&app);
   REQUIRE(app.apply_query("model=small&test=0&attack=pixel&pixels=3&pop=40&gens=30&seed=5"));
-  app.update(false);  // the first frame starts the run: one generation at least, within the slice
+  app.update(false);  // the first frame starts the run and does a slice of it
   REQUIRE(app.clean.top == 7);
   REQUIRE(app.attack_running());
   REQUIRE(app.pending());
   REQUIRE(!app.attack.valid);
+  // A slice may end inside a generation (a generation is split into chunks of rows the model
+  // evaluates in a few ms): the population shows once the first one is evaluated.
+  for (int k = 0; k < 50 && app.attack.snapshot.candidates.empty(); ++k) app.update(false);
   const int it0 = app.attack.snapshot.iteration;
   REQUIRE(app.attack.snapshot.candidates.size() == 40);  // the population, each with its 3 pixels
   for (const std::vector<int>& c : app.attack.snapshot.candidates) {
@@ -330,6 +333,11 @@ TEST_CASE("App: a long attack (one-pixel DE) runs a slice per frame, can pause a
   REQUIRE(app.attack.queries > 0);
   REQUIRE(app.attack.queries <= 40 * 31);
   REQUIRE(view()["run"].is_null());
+  // Export as PNG (the attack panel's button, the P key): it decodes to the adversarial exactly
+  // (the input and the DE's pixel values are k/255), so the few changed pixels survive the file.
+  const advx::Tensor png = advx::decode_image(app.adversarial_png(), 1, "exported adversarial");
+  REQUIRE(png.shape == advx::Shape{1, 28, 28});
+  for (size_t i = 0; i < png.data.size(); ++i) REQUIRE(png.data[i] == Approx(app.attack.adv.data[i]).margin(1e-6));
   // The same settings and seed replay the same run: the same adversarial.
   const advx::Tensor first = app.attack.adv;
   REQUIRE(app.apply_query("seed=6"));

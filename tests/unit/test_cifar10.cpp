@@ -152,8 +152,9 @@ TEST_CASE("cifar10-exact: counts, labels and the pixel values published for imag
   for (int c = 0; c < 10; ++c) CHECK(count[static_cast<size_t>(c)] > 50);  // every class present
 }
 
+// [heavy]: decodes all 60,000 JPEGs; skipped under ASan (the fuzzing replay covers the decoder there).
 TEST_CASE("cifar10 JPEG: 50,000 / 10,000 images; the first ones match the exact pixels within the JPEG loss",
-          "[cifar10]") {
+          "[cifar10][heavy]") {
   const Dataset& test = cached("cifar10", "test");
   REQUIRE(test.images.shape == Shape{10000, 3, 32, 32});
   REQUIRE(test.labels.size() == 10000);

@@ -113,7 +113,8 @@ TEST_CASE("SequenceEnsemble: embedded input = tokens, soft-vote dL/de against ce
   CHECK_THROWS_WITH(SequenceEnsemble({}, Vote::Soft), Contains("at least one member"));
 }
 
-TEST_CASE("seqensemble: the shipped MalbehavD members load, vote, and beat the majority class", "[seqensemble]") {
+TEST_CASE("seqensemble: the shipped MalbehavD members load, vote, and beat the majority class",
+          "[seqensemble][shipped]") {
   const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/api_lstm.safetensors";
   std::map<std::string, std::string> meta;
   SequenceModel base = load_sequence_model(path, &meta);

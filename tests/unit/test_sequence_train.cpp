@@ -28,7 +28,9 @@ double majority_baseline(const SequenceSplit& s) {
 
 }  // namespace
 
-TEST_CASE("SequenceModel learns SMS spam: 1500 messages, 6 epochs, well above the majority class", "[seq][train]") {
+// [heavy]: six epochs of training; skipped under ASan (the smaller training tests take the same paths).
+TEST_CASE("SequenceModel learns SMS spam: 1500 messages, 6 epochs, well above the majority class",
+          "[seq][train][heavy]") {
   // Measured (2 busy cores): LSTM 96.4%, GRU 97.0% on the 1114 test messages, under a second each.
   const SequenceDataset& d = sms();
   const double baseline = majority_baseline(d.test);
