@@ -56,6 +56,7 @@ def fmt(v, digits=0):
 SECTIONS = {
     "web": ("the browser benchmark", "benchmarks/web/run.sh"),
     "pixel": ("the one-pixel attack against SciPy + PyTorch", "benchmarks/pixel/run.sh"),
+    "seq": ("an LSTM training epoch against PyTorch", "benchmarks/seq/run.sh"),
 }
 
 
