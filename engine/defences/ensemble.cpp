@@ -1,12 +1,16 @@
 // Ensembles that vote (engine/ensemble.h) in place of the base model: three `small` models trained
-// two ways, shipped in assets/models/ensemble/ (recipes in assets/models/README.md):
+// three ways, shipped in assets/models/ensemble/ (recipes in assets/models/README.md):
 //   regular      the whole training set, three seeds (an ensemble of independently trained networks;
 //                Hansen & Salamon 1990, Lakshminarayanan et al. 2017, arXiv:1612.01474)
 //   subsequence  each on a different third of the training set (disjoint contiguous parts:
 //                "pasting", Breiman 1999, Machine Learning 36, bagging's variant without replacement)
+//   adversarial  each on the training set plus its own static set of FGSM adversarials (eps 0.3),
+//                crafted once on a different `regular` member (`advx train --adv-source`): ensemble
+//                adversarial training, Tramer et al. 2018, arXiv:1705.07204, which decouples the
+//                training adversarials from the model being trained. Ours deviate: Tramer et al.
+//                train one model on adversarials of several pre-trained ones; we train three, each
+//                on another source's, and let them vote.
 // Voting soft (mean of probabilities) or hard (majority; ties to the larger mean probability).
-// Members trained on static adversarial sets (ensemble adversarial training, Tramer et al. 2018,
-// arXiv:1705.07204; `advx train --adv-source`) are not shipped yet.
 //
 // Measured three ways as every defence: oblivious = crafted on the base model (for an ensemble
 // that is a transfer attack from another network), adaptive = white-box through the ensemble (soft:
@@ -25,7 +29,7 @@ namespace advx {
 namespace {
 
 const std::vector<std::string>& kinds() {
-  static const std::vector<std::string> k = {"regular", "subsequence"};
+  static const std::vector<std::string> k = {"regular", "subsequence", "adversarial"};
   return k;
 }
 constexpr int kMembers = 3;
@@ -72,7 +76,8 @@ DefenceSpec ensemble_defence() {
       "as one model.";
   d.params = {choice_param("members", kinds(), 0,
                            "which three members: regular (three seeds, all the data), subsequence (each on a "
-                           "third of the data)"),
+                           "third of the data), adversarial (each on the data plus FGSM adversarials of another "
+                           "model)"),
               choice_param("vote", {"soft", "hard"}, 0,
                            "soft: mean of the members' probabilities; hard: majority of their predictions")};
   d.models = [](const ParamValues& p) { return member_names(p); };

@@ -6,6 +6,7 @@
 // Size: the first ADVX_REPRO_DEFENCE_N test images (default 1000; scripts/test uses 200), the k-NN's
 // adaptive runs on a third of that, PGD-50 x 10 restarts on a quarter; REPRODUCTIONS.md has the numbers and their
 // commands.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -113,11 +114,15 @@ TEST_CASE("advtrain defence: the robust model holds under the adaptive attacker"
 }
 
 // Naturally trained members make the same mistakes: the adaptive attacker through the ensemble
-// leaves almost nothing at eps 0.3, and adversarials crafted on one member transfer.
+// leaves almost nothing at eps 0.3, and adversarials crafted on one member transfer. Members
+// trained on static FGSM adversarials of other models (Tramer et al. 2018) resist the transferred
+// (oblivious) attack far better (62% at n = 300, against 0-1%), not the white-box ones: member 0
+// attacked alone leaves their vote at ~1%. Against their hard vote the soft-vote surrogate is the
+// weaker white-box attack (24%), so the check takes the stronger of the two.
 TEST_CASE("ensemble defence: clean, oblivious, adaptive, and one member as the source", "[repro]") {
   const Dataset d = test_set().head(defence_n());
-  const char* kinds[] = {"regular", "subsequence"};
-  for (int kind = 0; kind < 2; ++kind)
+  const char* kinds[] = {"regular", "subsequence", "adversarial"};
+  for (int kind = 0; kind < 3; ++kind)
     for (int vote = 0; vote < 2; ++vote) {
       std::unique_ptr<Classifier> def = defence("ensemble", {{"members", kind}, {"vote", vote}});
       Sequential& member0 = context().model(std::string("ensemble/") + kinds[kind] + "_0");
@@ -132,9 +137,10 @@ TEST_CASE("ensemble defence: clean, oblivious, adaptive, and one member as the s
           kinds[kind], vote ? "hard" : "soft", d.size(), t.clean, t.oblivious, t.adaptive, transfer.adv_acc,
           t.seconds + transfer.seconds);
       CHECK(t.clean >= 0.97);
-      CHECK(t.adaptive <= 0.10);
+      CHECK(std::min(t.adaptive, transfer.adv_acc) <= 0.10);
       CHECK(t.adaptive <= t.oblivious + 0.01);
       CHECK(transfer.adv_acc < t.clean);
+      if (kind == 2) CHECK(t.oblivious >= 0.4);
     }
 }
 

@@ -155,7 +155,10 @@ TEST_CASE("ensemble defence: the shipped members vote, the report gives every me
   const DefenceSpec& spec = get_defence("ensemble");
   ParamValues p = defaults(spec.params);
   REQUIRE(spec.models(p).size() == 3);
-  for (int kind = 0; kind < 2; ++kind) {
+  const ParamSpec* members = find_param(spec.params, "members");
+  REQUIRE(members);
+  REQUIRE(members->choices == std::vector<std::string>{"regular", "subsequence", "adversarial"});
+  for (int kind = 0; kind < 3; ++kind) {
     p.set("members", kind);
     std::unique_ptr<Classifier> d = build_defence(spec, ctx, base, p, true);
     auto* r = dynamic_cast<Reporter*>(d.get());
