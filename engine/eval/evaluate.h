@@ -92,7 +92,7 @@ class Evaluation {
   // One unit of work, never more than one unit of the attack: the clean pass of the next batch and
   // the first unit of its attack run (a gradient step, a DE generation), or the next unit of the
   // running batch's attack; a batch is scored when its run ends. True when every image is done.
-  // (A one-pixel run of 100 generations is 100 steps, so a UI can slice it across frames.)
+  // (A one-pixel run of 100 generations is at least 101 steps, so a UI can slice it across frames.)
   bool step();
   bool done() const { return next_ >= n_; }
   double progress() const;  // images done, plus the running batch's share of its attack
