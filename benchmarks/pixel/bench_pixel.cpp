@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "benchmarks/load_average.h"
 #include "engine/attacks/pixel.h"
 #include "engine/data/dataset.h"
 #include "engine/io/model_io.h"
@@ -27,17 +28,9 @@
 #include "engine/timing.h"
 
 using namespace advx;
+using advx::bench::load1;
 
 namespace {
-
-double load1() {
-  double l = -1.0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &l) != 1) l = -1.0;
-    std::fclose(f);
-  }
-  return l;
-}
 
 // Plain forward img/s at batch b: b copies of `img` (the values do not change the cost).
 double forward_img_s(Sequential& m, const float* img, int b, int reps) {

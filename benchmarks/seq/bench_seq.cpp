@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/load_average.h"
 #include "engine/data/dataset.h"
 #include "engine/data/sequences.h"
 #include "engine/error.h"
@@ -32,17 +33,9 @@
 #include "engine/train/sequence_train.h"
 
 using namespace advx;
+using advx::bench::load1;
 
 namespace {
-
-double load1() {
-  double l = -1.0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &l) != 1) l = -1.0;
-    std::fclose(f);
-  }
-  return l;
-}
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0.0;
