@@ -481,8 +481,11 @@ assert want <= set(names), want - set(names)
 PY
   then ok "$what --json: images and sequences, each with paper, summary and options"; else bad "$what --json" "$out"; fi
 done
-"$ADVX" defences | grep -q "seqsqueeze  \[sequences\]" && ok "defences: the text listing names the sequence defences" \
-  || bad "defences (text)" "$("$ADVX" defences 2>&1 | head -5)"
+# The listing is captured first: `advx defences | grep -q` fails under pipefail when grep exits
+# at its first match and advx then dies of SIGPIPE writing the rest (it did in CI).
+out=$("$ADVX" defences 2>&1)
+grep -q "seqsqueeze  \[sequences\]" <<<"$out" && ok "defences: the text listing names the sequence defences" \
+  || bad "defences (text)" "$(head -5 <<<"$out")"
 
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]
