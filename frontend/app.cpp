@@ -140,6 +140,37 @@ advx::Classifier* App::defended() {
   return defended_.get();
 }
 
+advx::Tensor App::training_image(int i) const {
+  const DatasetEntry* d = models.find_dataset(dataset() + "/train");
+  if (!d || d->status != ModelStatus::kReady || i < 0 || i >= d->samples.size()) return {};
+  return d->samples.image(i);
+}
+
+std::string App::defence_waiting() {
+  const advx::DefenceSpec* spec = defence_spec();
+  if (!spec) return "";
+  advx::ParamValues v;
+  for (const advx::ParamSpec& p : spec->params) v.set(p.key, state.params.number(p.key));
+  std::string out;
+  auto add = [&out](const Asset& a, ModelStatus st, const std::string& what) {
+    if (st != ModelStatus::kLoading) return;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " (%.1f of %.1f MB)", static_cast<double>(a.received) / 1048576.0,
+                  static_cast<double>(a.total) / 1048576.0);
+    out += (out.empty() ? "loading " : ", ") + what + buf;
+  };
+  if (spec->models)
+    for (const std::string& name : spec->models(v))
+      if (const ModelEntry* e = models.find(name)) add(*e, models.request(name), "model " + name);
+  if (spec->data)
+    for (const auto& [set, split] : spec->data(v)) {
+      // As defence_context() serves them: a whole split's file, the validation half from the test one.
+      const std::string file = (set.empty() ? dataset() : set) + "/" + (split == "validation" ? "test" : split);
+      if (const DatasetEntry* d = models.find_dataset(file)) add(*d, models.request_dataset(file), file + " images");
+    }
+  return out;
+}
+
 advx::DefenceContext App::defence_context() {
   advx::DefenceContext c;
   // Companion models come from the model store (web: downloaded on first use; until then this
@@ -148,13 +179,25 @@ advx::DefenceContext App::defence_context() {
     models.request(name);
     return *models.get(name).model;
   };
-  // Data: the shipped test sample only, so far.
+  // Data: a whole split ships as its own file ("mnist/train", "mnist/test": frontend/CMakeLists.txt),
+  // fetched when a defence first asks for it (until then this throws "still loading"). Validation is
+  // the odd-indexed half of the test split (advx::validation_split), as in the CLI, so a detector's
+  // threshold here is the CLI's. A dataset without whole splits (CIFAR-10) has its shipped test
+  // sample, whose odd half then validates.
   c.data = [this](const std::string& name, const std::string& split) -> const advx::Dataset& {
-    ADVX_REQUIRE(split == "test", "the playground has no " + name + " " + split + " data for this defence");
-    const Samples& s = models.samples(name);  // throws while it loads
-    if (sample_set_.name != name || sample_set_.size() != s.size()) sample_set_ = s.head(s.size());
-    return sample_set_;
+    const std::string file = name + "/" + (split == "validation" ? std::string("test") : split);
+    const bool whole = models.find_dataset(file) != nullptr;
+    ADVX_REQUIRE(whole || split != "train",
+                 "this build of the playground ships no " + name + " training images, which this defence needs");
+    if (whole) models.request_dataset(file);
+    const Samples& s = models.samples(whole ? file : name);  // throws while it loads
+    if (split != "validation") return s.set;
+    auto it = validation_sets_.find(name);
+    if (it == validation_sets_.end() || it->second.size() != s.size() / 2)  // odd indices of s
+      it = validation_sets_.insert_or_assign(name, advx::validation_split(s.set)).first;
+    return it->second;
   };
+  c.dataset = dataset();
   return c;
 }
 
@@ -271,7 +314,7 @@ void App::load_test_image(int index) {
                "test image index " + std::to_string(index) + " outside [0, " + std::to_string(s.size()) + ")");
   input = s.image(index);
   exact_input = true;
-  true_label = s.labels[static_cast<size_t>(index)];
+  true_label = s.label(index);
   prep = advx::PreprocessInfo{};
   if (drawable()) canvas.set_image(input);
   state.test_index = index;
@@ -407,7 +450,8 @@ bool App::set_state(const ViewState& s) {
 bool App::apply_query(const std::string& query) {
   std::string errors;
   ViewState s = play::apply_query(state, query, &errors);
-  if (s.model != state.model && models.index_of(s.model) < 0) {
+  const ModelEntry* picked = models.find(s.model);
+  if (s.model != state.model && (!picked || picked->companion)) {
     std::string known;
     for (const std::string& n : models.names()) known += (known.empty() ? "" : ", ") + n;
     errors += "'model=" + s.model + "': unknown model (available: " + (known.empty() ? "none" : known) + ")\n";
@@ -496,11 +540,16 @@ void App::update_work(bool run_robustness, bool drawing) {
     defence = DefenceView{};
     try {
       const auto t0 = Clock::now();
-      if (advx::Classifier* d = defended()) {
+      // A defence whose models or data are still downloading waits (the panel shows the progress);
+      // when they arrive the store's version bumps and models_changed() recomputes the input.
+      defence.waiting = defence_waiting();
+      advx::Classifier* d = defence.waiting.empty() ? defended() : nullptr;
+      if (d) {
         defence.on = true;
         defence.clean = first_row(d->probabilities(input), d->num_classes());
         defence.gradient = d->gradient_kind();
         if (const auto* pipe = dynamic_cast<const advx::Pipeline*>(d)) defence.seen = pipe->transformed();
+        if (auto* r = dynamic_cast<advx::Reporter*>(d)) defence.report = r->report(input);
       }
       defence.ms = timing.defence_ms = ms_since(t0);
     } catch (const advx::Error& e) {
@@ -508,6 +557,7 @@ void App::update_work(bool run_robustness, bool drawing) {
       error = e.what();
     }
   }
+  if (!defence.waiting.empty()) return;  // the attack and the curves wait for the defence's files
   if (attack_dirty_ && !drawing) {
     attack_dirty_ = false;
     compute_attack();

@@ -3,6 +3,7 @@
 // attacks and defences come from its registries, norms and the success rule from its functions,
 // the robustness curves from its Evaluation. App schedules that work across frames.
 #pragma once
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -51,6 +52,8 @@ struct DefenceView {
   Prediction clean;                                         // the defended model on the input
   advx::GradientKind gradient = advx::GradientKind::Exact;  // what the adaptive attacker follows
   advx::Tensor seen;  // what the defended model's classifier sees (the transformed input), if known
+  advx::DefenceReport report;  // detector scores, members' votes, neighbours (advx::Reporter), if any
+  std::string waiting;         // "loading ...": what the defence needs and is still downloading
   double ms = 0;
 };
 
@@ -159,6 +162,12 @@ class App {
   // The state's defended model (nullptr without a defence); rebuilt when the model, the defence or
   // its parameters change.
   advx::Classifier* defended();
+  // What the state's defence needs (DefenceSpec::models, ::data) and is still loading, after
+  // requesting it: "" when everything is there (or failed: then building the defence says why).
+  std::string defence_waiting();
+  // Training image i of the state's dataset [1, C, H, W], if that split is loaded (a nearest-neighbour
+  // defence's neighbours); empty otherwise.
+  advx::Tensor training_image(int i) const;
   const advx::AttackSpec& attack_spec() const { return advx::get_attack(state.attack); }
   const advx::DefenceSpec* defence_spec() const { return advx::find_defence(state.defence); }
   const ModelEntry* model_entry() const { return models.find(state.model); }  // nullptr if unknown
@@ -166,7 +175,9 @@ class App {
 
   std::string hash() const;  // encode_query(state)
   // Results not computed yet (a model or a test sample still loading).
-  bool pending() const { return input_dirty_ || attack_dirty_ || source_pending_ || live_ != nullptr; }
+  bool pending() const {
+    return input_dirty_ || attack_dirty_ || source_pending_ || live_ != nullptr || !defence.waiting.empty();
+  }
   bool hidden(const std::string& panel) const { return state.hide.count(panel) > 0; }
 
  private:
@@ -201,7 +212,7 @@ class App {
   std::string model_error_shown_;
   std::uint64_t random_draws_ = 0;
   advx::DefenceContext defence_context();
-  advx::Dataset sample_set_;                    // the shipped test sample as a Dataset (for defences)
+  std::map<std::string, advx::Dataset> validation_sets_;  // per dataset, for the detectors (defence_context)
   std::unique_ptr<advx::Classifier> defended_;  // built around model() for state.defence
   std::string defended_key_;
   std::string robust_key() const;

@@ -76,6 +76,7 @@ ModelStore::ModelStore(const std::string& asset_dir) : dir_(asset_dir) {
         e.params = static_cast<std::int64_t>(num_of(m, "params", 0));
         e.test_acc = static_cast<float>(num_of(m, "test_acc", -1.0));
         if (const std::string d = str_of(m, "dataset"); !d.empty()) e.dataset = d;
+        if (const auto c = m.find("companion"); c != m.end() && c->is_boolean()) e.companion = c->get<bool>();
         if (!e.name.empty() && !e.file.empty()) entries_.push_back(std::move(e));
       }
       if (const auto ds = j.find("datasets"); ds != j.end() && ds->is_object()) {
@@ -126,7 +127,8 @@ ModelStore::ModelStore(const std::string& asset_dir) : dir_(asset_dir) {
 
 std::vector<std::string> ModelStore::names() const {
   std::vector<std::string> n;
-  for (const ModelEntry& e : entries_) n.push_back(e.name);
+  for (const ModelEntry& e : entries_)
+    if (!e.companion) n.push_back(e.name);
   return n;
 }
 
@@ -220,19 +222,22 @@ Asset* ModelStore::lookup_any(const std::string& name) {
 
 const Samples& ModelStore::samples(const std::string& name) {
   DatasetEntry* d = lookup_dataset(name);
-  ADVX_REQUIRE(d, "no test sample of dataset '" + name + "' is shipped with this build");
+  // "mnist" is a test sample; "mnist/train" a whole split (frontend/CMakeLists.txt).
+  const bool split = name.find('/') != std::string::npos;
+  const std::string what = split ? "the " + name + " images" : "the " + name + " test sample";
+  const std::string are = split ? " are" : " is";
+  ADVX_REQUIRE(d, "this build of the playground does not ship " + what);
   switch (d->status) {
     case ModelStatus::kReady:
       return d->samples;
     case ModelStatus::kError:
-      throw advx::Error("the " + name + " test sample failed to load: " + d->error);
+      throw advx::Error(what + " failed to load: " + d->error);
     case ModelStatus::kLoading:
-      throw advx::Error("the " + name + " test sample is still loading (" + mb(d->received) + " of " + mb(d->total) +
-                        ")");
+      throw advx::Error(what + are + " still loading (" + mb(d->received) + " of " + mb(d->total) + ")");
     case ModelStatus::kNotLoaded:
       break;
   }
-  throw advx::Error("the " + name + " test sample is not loaded yet");
+  throw advx::Error(what + are + " not loaded yet");
 }
 
 namespace {
@@ -264,7 +269,7 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
       fail(name, err.what());
       return false;
     } catch (const std::bad_alloc&) {
-      fail(name, "out of memory while reading the " + d->name + " test images");
+      fail(name, "out of memory while reading the " + d->name + " images (close other tabs or reload the page)");
       return false;
     }
   }

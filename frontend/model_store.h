@@ -42,6 +42,9 @@ struct ModelEntry : Asset {
   float test_acc = -1.0f;  // fraction; < 0 if not recorded
   std::unique_ptr<advx::Sequential> model;
   std::map<std::string, std::string> metadata;
+  // Loaded by a defence that names it ("ensemble/regular_0", "autoencoders/cae"), not a model to
+  // pick: the manifest marks the models in sub-folders of assets/models.
+  bool companion = false;
 };
 
 struct DatasetEntry : Asset {
@@ -63,8 +66,8 @@ class ModelStore {
   void set_fetcher(Fetcher f) { fetcher_ = std::move(f); }
 
   const std::vector<ModelEntry>& entries() const { return entries_; }
-  std::vector<std::string> names() const;
-  int index_of(const std::string& name) const;  // -1 if unknown
+  std::vector<std::string> names() const;  // the models to pick (companions left out)
+  int index_of(const std::string& name) const;  // -1 if unknown (companions included)
   const ModelEntry* find(const std::string& name) const;
   const std::string& default_model() const { return default_; }
   const std::string& manifest_error() const { return manifest_error_; }

@@ -2,6 +2,7 @@
 // its parameter table; the prediction without and with it, side by side, live while drawing and as
 // the attack's sliders move; the adaptive attacker switch (attack the defended model itself,
 // through BPDA or through its true gradient), and what to expect, said honestly.
+#include <algorithm>
 #include <cstdio>
 
 #include "frontend/colormap.h"
@@ -21,6 +22,70 @@ void verdict(const Prediction& p, int label) {
   const bool wrong = label >= 0 && p.top != label;
   ImGui::TextColored(wrong ? kErrorColour : ImGui::GetStyleColorVec4(ImGuiCol_Text), "%d (%.0f%%)", p.top,
                      static_cast<double>(p.probs[static_cast<size_t>(p.top)]) * 100.0);
+}
+
+// What the defended model says besides its prediction (advx::Reporter): detector scores against
+// their thresholds, each ensemble member's vote, the nearest training images.
+void defence_report(const App& app, Ui& ui) {
+  const advx::DefenceReport& r = app.defence.report;
+  if (!r.scores.empty() && ImGui::BeginTable("scores", 3, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) {
+    ImGui::TableSetupColumn("detector score");
+    ImGui::TableSetupColumn("threshold");
+    ImGui::TableSetupColumn("");
+    ImGui::TableHeadersRow();
+    for (const advx::DefenceReport::Score& sc : r.scores) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::Text("%s %.4g", sc.name.c_str(), sc.value);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.4g", sc.threshold);
+      ImGui::TableNextColumn();
+      if (sc.flagged)
+        ImGui::TextColored(kErrorColour, "flagged");
+      else
+        ImGui::TextUnformatted("passes");
+    }
+    ImGui::EndTable();
+    ui.mark("defence_scores");
+  }
+  if (!r.votes.empty() && ImGui::BeginTable("votes", 3, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) {
+    ImGui::TableSetupColumn("member");
+    ImGui::TableSetupColumn("vote");
+    ImGui::TableSetupColumn("p(vote)");
+    ImGui::TableHeadersRow();
+    const std::vector<std::string> names = app.class_names();
+    for (const advx::DefenceReport::Vote& v : r.votes) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(v.member.c_str());
+      ImGui::TableNextColumn();
+      const bool known = v.pred >= 0 && static_cast<size_t>(v.pred) < names.size();
+      ImGui::TextUnformatted(known ? names[static_cast<size_t>(v.pred)].c_str() : "-");
+      ImGui::TableNextColumn();
+      if (v.pred >= 0 && static_cast<size_t>(v.pred) < v.probs.size())
+        ImGui::Text("%.0f%%", static_cast<double>(v.probs[static_cast<size_t>(v.pred)]) * 100.0);
+    }
+    ImGui::EndTable();
+    ui.mark("defence_votes");
+  }
+  if (r.neighbours.empty()) return;
+  const float side = 2.2f * ImGui::GetFontSize();
+  const size_t shown = std::min(r.neighbours.size(), ui.neighbour_tex.size());
+  ImGui::TextDisabled("nearest training images (label, distance):");
+  for (size_t i = 0; i < shown; ++i) {
+    const advx::DefenceReport::Neighbour& n = r.neighbours[i];
+    if (i > 0) same_line_if_fits(side + ImGui::GetStyle().ItemSpacing.x);
+    ImGui::BeginGroup();
+    const advx::Tensor t = ui.images_dirty || ui.neighbour_tex[i].width() == 0 ? app.training_image(n.index)
+                                                                                : advx::Tensor();
+    if (t.rank() == 4) ui.neighbour_tex[i].upload(image_rgba(t.ptr(), t.dim(1), t.dim(2), t.dim(3)), t.dim(3), t.dim(2));
+    if (ui.neighbour_tex[i].width() > 0) image_with_border(ui.neighbour_tex[i], side);
+    ImGui::Text("%d  %.2f", n.label, n.distance);
+    ImGui::EndGroup();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("training image %d, label %d, distance %.3f", n.index, n.label, n.distance);
+  }
+  if (r.neighbours.size() > shown) ImGui::TextDisabled("... and %zu more", r.neighbours.size() - shown);
+  ui.mark("defence_neighbours");
 }
 
 }  // namespace
@@ -64,6 +129,12 @@ void panel_defence(App& app, Ui& ui) {
     return;
   }
   if (model_status_line(app)) return;
+  if (!app.defence.waiting.empty()) {
+    const std::string now = app.defence_waiting();  // live progress
+    ImGui::TextWrapped("%s...", (now.empty() ? app.defence.waiting : now).c_str());
+    ui.mark("defence_waiting");
+    return;
+  }
   const int label = app.true_label >= 0 ? app.true_label : app.clean.top;
   const AttackView& a = app.attack;
   if (ImGui::BeginTable("verdicts", 3, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) {
@@ -97,6 +168,7 @@ void panel_defence(App& app, Ui& ui) {
   ImGui::TextDisabled("left: what the defended model sees");
   if (a.valid) ImGui::TextDisabled("attack crafted on %s", a.crafted_on.c_str());
   ImGui::EndGroup();
+  defence_report(app, ui);
   if (s.adaptive) {
     const advx::GradientKind g = app.defence.gradient;
     if (g == advx::GradientKind::Zero) {

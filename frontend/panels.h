@@ -1,6 +1,7 @@
 // One function per panel. Each draws from App and calls App's actions; `Ui` holds what only the
 // view needs (textures, the canvas's screen rectangle, pointer state).
 #pragma once
+#include <array>
 #include <map>
 #include <string>
 
@@ -13,6 +14,7 @@ namespace play {
 struct Ui {
   // Textures, re-uploaded when their source changes.
   Texture canvas_tex, input_tex, adv_tex, delta_tex, defended_tex, photo_tex;
+  std::array<Texture, 8> neighbour_tex;  // a nearest-neighbour defence's nearest training images
   int canvas_version = -1;
   bool images_dirty = true;
   // The drawing canvas on screen (ImGui/window coordinates), from the last frame.

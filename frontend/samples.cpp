@@ -5,19 +5,9 @@
 
 namespace play {
 
-advx::Tensor Samples::image(int i) const {
-  advx::Tensor t = images.slice(i, 1);
-  return t;
-}
+advx::Tensor Samples::image(int i) const { return set.images.slice(i, 1); }
 
-advx::Dataset Samples::head(int n) const {
-  advx::Dataset d;
-  d.name = dataset;
-  d.images = images;
-  d.labels = labels;
-  d.num_classes = static_cast<int>(classes.size());
-  return d.head(n);
-}
+advx::Dataset Samples::head(int n) const { return set.head(n); }
 
 Samples decode_samples(const std::vector<std::uint8_t>& gz, const std::string& dataset, const advx::Shape& shape,
                        const std::vector<std::string>& classes, const std::string& source) {
@@ -31,17 +21,19 @@ Samples decode_samples(const std::vector<std::uint8_t>& gz, const std::string& d
                    std::to_string(per) + " pixels (truncated, or not this dataset's sample)");
   const int n = static_cast<int>(raw.size() / (per + 1));
   Samples s;
-  s.dataset = dataset;
-  s.classes = classes;
-  s.images = advx::Tensor({n, shape[0], shape[1], shape[2]});
-  s.labels.resize(static_cast<std::size_t>(n));
+  advx::Dataset& d = s.set;
+  d.name = dataset;
+  d.class_names = classes;
+  d.num_classes = static_cast<int>(classes.size());
+  d.images = advx::Tensor({n, shape[0], shape[1], shape[2]});
+  d.labels.resize(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     const std::uint8_t* r = raw.data() + static_cast<std::size_t>(i) * (per + 1);
     ADVX_REQUIRE(r[0] < classes.size(), source + ": record " + std::to_string(i) + " has label " +
                                             std::to_string(r[0]) + ", but there are " + std::to_string(classes.size()) +
                                             " classes");
-    s.labels[static_cast<std::size_t>(i)] = r[0];
-    float* dst = s.images.ptr() + static_cast<std::int64_t>(i) * static_cast<std::int64_t>(per);
+    d.labels[static_cast<std::size_t>(i)] = r[0];
+    float* dst = d.images.ptr() + static_cast<std::int64_t>(i) * static_cast<std::int64_t>(per);
     for (std::size_t j = 0; j < per; ++j) dst[j] = static_cast<float>(r[1 + j]) / 255.0f;
   }
   return s;

@@ -1,6 +1,7 @@
-// A dataset's test sample shipped with the playground: the first N test images with their labels
-// and the dataset's class names (the playground's test images, its robustness batch, and the data
-// of defences that need some). Read from the sample file format of frontend/tools/make_sample.py:
+// A dataset's images shipped with the playground: the first N test images with their labels and the
+// dataset's class names (the playground's test images, its robustness batch), or a whole split that
+// a defence needs (MNIST's 60,000 training images for k-NN, its 10,000 test images for the
+// detectors' validation half). Read from the sample file format of frontend/tools/make_sample.py:
 // gzip of N records, each 1 label byte then C*H*W pixel bytes.
 #pragma once
 #include <cstdint>
@@ -13,12 +14,10 @@
 namespace play {
 
 struct Samples {
-  std::string dataset;               // "mnist", "cifar10"
-  advx::Tensor images;               // [N, C, H, W], pixels in [0, 1]
-  std::vector<int> labels;           // N
-  std::vector<std::string> classes;  // class names, index = label
-  std::string error;                 // why there is no sample, if so
-  int size() const { return static_cast<int>(labels.size()); }
+  advx::Dataset set;  // name ("mnist", "cifar10"), images [N, C, H, W] in [0, 1], labels, class names
+  std::string error;  // why there is no sample, if so
+  int size() const { return set.size(); }
+  int label(int i) const { return set.labels[static_cast<std::size_t>(i)]; }
   advx::Tensor image(int i) const;  // [1, C, H, W]
   advx::Dataset head(int n) const;  // the first n as a Dataset (for the evaluator)
 };

@@ -255,7 +255,8 @@ json param_table(const std::vector<advx::ParamSpec>& table) {
 ADVX_API const char* advx_models_json() {
   json list = json::array();
   if (g_app)
-    for (const play::ModelEntry& e : g_app->models.entries()) list.push_back(model_json(*g_app, e));
+    for (const play::ModelEntry& e : g_app->models.entries())
+      if (!e.companion) list.push_back(model_json(*g_app, e));
   g_text = list.dump();
   return g_text.c_str();
 }
@@ -344,11 +345,23 @@ ADVX_API const char* advx_view_json() {
   o["exact"] = app.exact_input;
   o["dataset"] = app.dataset();
   o["classes"] = app.class_names();
-  if (app.defence.on) {
+  if (app.defence.on || !app.defence.waiting.empty()) {
+    const advx::DefenceReport& r = app.defence.report;
+    json scores = json::array(), votes = json::array(), neighbours = json::array();
+    for (const advx::DefenceReport::Score& s : r.scores)
+      scores.push_back({{"name", s.name}, {"value", s.value}, {"threshold", s.threshold}, {"flagged", s.flagged}});
+    for (const advx::DefenceReport::Vote& v : r.votes)
+      votes.push_back({{"member", v.member}, {"pred", v.pred}, {"probs", v.probs}});
+    for (const advx::DefenceReport::Neighbour& n : r.neighbours)
+      neighbours.push_back({{"index", n.index}, {"label", n.label}, {"distance", n.distance}});
     o["defence"] = {{"name", app.state.defence},
                     {"pred", app.defence.clean.top},
                     {"probs", probs(app.defence.clean)},
                     {"gradient", advx::gradient_kind_name(app.defence.gradient)},
+                    {"waiting", app.defence.waiting},
+                    {"scores", scores},
+                    {"votes", votes},
+                    {"neighbours", neighbours},
                     {"ms", app.defence.ms}};
   } else {
     o["defence"] = nullptr;

@@ -243,7 +243,9 @@
       });
     },
     // What the page shows: {model, modelStatus, pred, probs, label, exact, defence: {name, pred,
-    // probs, gradient} or null, attack: {attack, pred, probs, defendedPred, defendedProbs, label,
+    // probs, gradient, waiting ('' or what it still downloads; pred -1 until then), scores: [{name,
+    // value, threshold, flagged}], votes: [{member, pred, probs}], neighbours: [{index, label,
+    // distance}], ms} or null, attack: {attack, pred, probs, defendedPred, defendedProbs, label,
     // success, craftedOn, linf, l2, l0, queries, gradientCalls, ms} or null, robustness: {done,
     // budget, eps, acc, curves: [{name, acc}]}, error, timing}.
     view: function () { return JSON.parse(UTF8ToString(_advx_view_json())); },

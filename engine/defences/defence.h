@@ -98,7 +98,8 @@ struct DefenceSpec {
                                             bool bpda)>
       build;
   // What build() will ask the context for with these parameters, so a UI can fetch it first (null:
-  // nothing): model names as DefenceContext::model takes them, and (dataset, split) pairs.
+  // nothing): model names as DefenceContext::model takes them, and (dataset, split) pairs, where an
+  // empty dataset means the base model's (DefenceContext::dataset).
   std::function<std::vector<std::string>(const ParamValues& params)> models;
   std::function<std::vector<std::pair<std::string, std::string>>(const ParamValues& params)> data;
 };

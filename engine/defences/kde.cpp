@@ -113,6 +113,9 @@ DefenceSpec kde_defence() {
   d.params = {
       n, float_param("kde_bw", 0.05, 10.0, 1.0, "bandwidth: sigma^2 = kde_bw * median within-class squared distance")};
   for (const ParamSpec& p : detector_params()) d.params.push_back(p);
+  d.data = [](const ParamValues&) {
+    return std::vector<std::pair<std::string, std::string>>{{"", "train"}, {"", "validation"}};
+  };
   d.build = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p, bool) -> std::unique_ptr<Classifier> {
     auto* seq = dynamic_cast<Sequential*>(&base);
     ADVX_REQUIRE(

@@ -143,6 +143,7 @@ DefenceSpec squeeze_detect_defence() {
       "squeezed value.";
   d.params = squeeze_params();
   for (const ParamSpec& p : detector_params()) d.params.push_back(p);
+  d.data = [](const ParamValues&) { return std::vector<std::pair<std::string, std::string>>{{"", "validation"}}; };
   d.build = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
                bool bpda) -> std::unique_ptr<Classifier> {
     auto det = std::make_unique<SqueezeDetector>(base, squeeze_choice(p), bpda);

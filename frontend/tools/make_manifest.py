@@ -4,11 +4,15 @@ and each dataset's sample file, so the app can list every model (name, architect
 size, test accuracy) without downloading any of them. The web build fetches a model's or a
 sample's file only when it is first needed.
 
-usage: make_manifest.py OUT.json DEFAULT_MODEL URL_PREFIX MODEL.safetensors...
+usage: make_manifest.py OUT.json DEFAULT_MODEL URL_PREFIX [--root DIR] MODEL.safetensors...
            [--dataset NAME FILE URL C,H,W class0,class1,... EPS_MAX]...
 
 URL_PREFIX is where the model files are, relative to the page (web) or the asset folder (native),
-e.g. "models/". DEFAULT_MODEL is used if it is among the models, else the first one. Each
+e.g. "models/". A model's name is its path relative to --root (default: its folder) without
+".safetensors": "cnn", or "ensemble/regular_0" for a file in a sub-folder. Models in sub-folders
+are companions ("companion": true): loaded by a defence that names them, not listed as models to
+pick. A dataset NAME with a slash ("mnist/train") is a whole split for the defences, not a dataset
+of its own. DEFAULT_MODEL is used if it is among the models, else the first one. Each
 --dataset names a sample file (make_sample.py) to describe, its URL relative to the asset folder
 (native) or the page (web), its shape, its class names, and the largest L-inf budget worth a
 robustness curve (0.3 for MNIST, 16/255 for CIFAR-10: the ranges the literature reports).
@@ -59,9 +63,12 @@ def main():
     if len(sys.argv) < 4:
         raise SystemExit(__doc__)
     out, default, prefix, rest = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-    files, datasets = [], {}
+    files, datasets, root = [], {}, None
     while rest:
-        if rest[0] == "--dataset":
+        if rest[0] == "--root":
+            root = rest[1]
+            rest = rest[2:]
+        elif rest[0] == "--dataset":
             name, path, url, shape, classes, eps_max = rest[1:7]
             with open(path, "rb") as f:
                 data = f.read()
@@ -79,13 +86,19 @@ def main():
             rest = rest[1:]
     models = []
     for path in files:
-        name = os.path.splitext(os.path.basename(path))[0]
-        entry = {"name": name, "file": prefix + os.path.basename(path)}
+        rel = os.path.relpath(path, root) if root else os.path.basename(path)
+        if rel.startswith(".."):
+            raise SystemExit(f"{path} is not inside --root {root}")
+        rel = rel.replace(os.sep, "/")
+        name = rel[: -len(".safetensors")] if rel.endswith(".safetensors") else rel
+        entry = {"name": name, "file": prefix + rel}
+        if "/" in name:
+            entry["companion"] = True
         entry.update(describe(path))
         models.append(entry)
-    rank = lambda m: (ORDER.index(m["name"]) if m["name"] in ORDER else len(ORDER), m["name"])
+    rank = lambda m: (bool(m.get("companion")), ORDER.index(m["name"]) if m["name"] in ORDER else len(ORDER), m["name"])
     models.sort(key=rank)
-    names = [m["name"] for m in models]
+    names = [m["name"] for m in models if not m.get("companion")]
     manifest = {
         "default": default if default in names else (names[0] if names else ""),
         "models": models,

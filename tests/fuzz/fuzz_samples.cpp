@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const play::Samples s =
         play::decode_samples(advx::fuzz::bytes_of(data + 1, size - 1), cifar ? "cifar10" : "mnist",
                              cifar ? advx::Shape{3, 32, 32} : advx::Shape{1, 28, 28}, classes, "fuzz");
-    for (int y : s.labels)
+    for (int y : s.set.labels)
       if (y < 0 || y >= 10) __builtin_trap();
   });
   return 0;

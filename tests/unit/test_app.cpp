@@ -2,6 +2,7 @@
 // App on the shipped models (defence, adaptive attacker, robustness curves) and the JS API's C
 // functions, natively.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -134,6 +135,53 @@ TEST_CASE("App: defence and adaptive attacker on a shipped model, live", "[app][
   REQUIRE_THAT(app.error, Catch::Contains("outside [0, 1000)"));
 }
 
+TEST_CASE("App: every image defence builds from the staged files and shows its report", "[app][shipped]") {
+  App app(asset_dir());
+  // Companion models (sub-folders of assets/models) load for defences but are not models to pick.
+  const std::vector<std::string> names = app.models.names();
+  REQUIRE(std::find(names.begin(), names.end(), "cnn") != names.end());
+  REQUIRE(app.models.find("ensemble/regular_0") != nullptr);
+  REQUIRE(app.models.find("ensemble/regular_0")->companion);
+  for (const std::string& n : names) REQUIRE(n.find('/') == std::string::npos);
+  REQUIRE(!app.apply_query("model=autoencoders/dae"));
+  REQUIRE_THAT(app.error, Catch::Contains("unknown model"));
+  const advx::DefenceContext disk = advx::disk_context("");
+  for (const advx::DefenceSpec& d : advx::defences()) {
+    DYNAMIC_SECTION(d.name) {
+      app.error.clear();
+      REQUIRE(app.apply_query("model=small&test=0&attack=fgsm&eps=0.1&defence=" + d.name));
+      settle(app);
+      INFO(app.error);
+      REQUIRE(app.error.empty());
+      REQUIRE(app.defence.waiting.empty());
+      REQUIRE(app.defence.on);
+      REQUIRE(app.defence.clean.top == 7);
+      REQUIRE(app.attack.valid);
+      // The playground's data are the CLI's: the same validation images set the same thresholds.
+      advx::ParamValues v;
+      for (const advx::ParamSpec& p : d.params) v.set(p.key, app.state.params.number(p.key));
+      std::unique_ptr<advx::Classifier> cli = advx::build_defence(d, disk, app.model(), v, true);
+      advx::DefenceReport want;
+      if (auto* r = dynamic_cast<advx::Reporter*>(cli.get())) want = r->report(app.input);
+      const advx::DefenceReport& got = app.defence.report;
+      REQUIRE(got.scores.size() == want.scores.size());
+      for (size_t i = 0; i < got.scores.size(); ++i) {
+        REQUIRE(got.scores[i].threshold == Approx(want.scores[i].threshold).epsilon(1e-6));
+        REQUIRE(got.scores[i].value == Approx(want.scores[i].value).epsilon(1e-5));
+      }
+      REQUIRE(got.votes.size() == want.votes.size());
+      REQUIRE(got.neighbours.size() == want.neighbours.size());
+      for (size_t i = 0; i < got.neighbours.size(); ++i) {
+        REQUIRE(got.neighbours[i].index == want.neighbours[i].index);
+        REQUIRE(app.training_image(got.neighbours[i].index).size() == 784);
+      }
+      if (d.name == "ensemble") REQUIRE(got.votes.size() == 3);
+      if (d.name == "knn") REQUIRE(got.neighbours.size() == static_cast<size_t>(app.state.params.number("neighbours")));
+      if (d.name == "squeeze_detect" || d.name == "kde") REQUIRE(!got.scores.empty());
+    }
+  }
+}
+
 TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB input", "[app][shipped]") {
   App app(asset_dir());
   REQUIRE(app.apply_query("model=small&test=3"));
@@ -147,7 +195,7 @@ TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB
   REQUIRE(app.samples().size() == 1000);
   REQUIRE(app.class_names().at(3) == "cat");
   REQUIRE(app.state.test_index == 3);  // the same index, in the new dataset
-  REQUIRE(app.true_label == app.samples().labels[3]);
+  REQUIRE(app.true_label == app.samples().label(3));
   REQUIRE(app.clean.top >= 0);
   REQUIRE(app.clean.probs.size() == 10);
   REQUIRE(app.attack.valid);
@@ -185,8 +233,8 @@ TEST_CASE("App: large scans of real test digits import and read correctly (area-
     for (float& v : paper.data) v = 1.0f - v;
     REQUIRE(app.import_png(advx::encode_png(paper), "scan.png"));
     app.update(false);
-    INFO("digit " << i << " label " << app.samples().labels[static_cast<size_t>(i)] << " read as " << app.clean.top);
-    right += app.clean.top == app.samples().labels[static_cast<size_t>(i)] ? 1 : 0;
+    INFO("digit " << i << " label " << app.samples().label(i) << " read as " << app.clean.top);
+    right += app.clean.top == app.samples().label(i) ? 1 : 0;
   }
   INFO(right << " of " << n << " right");
   REQUIRE(right >= 19);
