@@ -93,6 +93,12 @@ ModelStatus App::model_status() const {
 
 void App::models_changed() {
   stop_live();
+  // A defence refers to the models it was built on; the curves' evaluation may refer to a defence.
+  built_.clear();
+  defended_ = nullptr;
+  defended_key_.clear();
+  robust.eval.reset();
+  robust.key.clear();
   const ModelEntry* e = model_entry();
   if (e && e->status == ModelStatus::kReady) input_changed();  // compute what waited for this model
 }
@@ -123,7 +129,7 @@ advx::Classifier* App::defended() {
   const advx::DefenceSpec* spec = defence_spec();
   if (!spec) {
     if (defended_) stop_live();
-    defended_.reset();
+    defended_ = nullptr;
     defended_key_.clear();
     return nullptr;
   }
@@ -134,10 +140,18 @@ advx::Classifier* App::defended() {
     advx::ParamValues v;
     for (const advx::ParamSpec& p : spec->params) v.set(p.key, state.params.number(p.key));
     stop_live();  // a live run may refer to the old defended model
-    defended_ = advx::build_defence(*spec, defence_context(), m, v, state.bpda);
+    auto it = std::find_if(built_.begin(), built_.end(), [&](const auto& b) { return b.first == key; });
+    if (it == built_.end()) {
+      std::unique_ptr<advx::Classifier> d = advx::build_defence(*spec, defence_context(), m, v, state.bpda);
+      if (built_.size() >= kDefencesKept) built_.erase(built_.begin());  // the least recently used
+      built_.emplace_back(key, std::move(d));
+    } else {
+      std::rotate(it, it + 1, built_.end());  // now the most recently used
+    }
+    defended_ = built_.back().second.get();
     defended_key_ = key;
   }
-  return defended_.get();
+  return defended_;
 }
 
 advx::Tensor App::training_image(int i) const {

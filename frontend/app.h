@@ -213,7 +213,11 @@ class App {
   std::uint64_t random_draws_ = 0;
   advx::DefenceContext defence_context();
   std::map<std::string, advx::Dataset> validation_sets_;  // per dataset, for the detectors (defence_context)
-  std::unique_ptr<advx::Classifier> defended_;  // built around model() for state.defence
+  // Defences built around model(), the last few kept by key (model, defence, parameters), so going
+  // back to one is immediate: no rebuild, no recalibration of a detector. Cleared when a model loads.
+  static constexpr size_t kDefencesKept = 4;
+  std::vector<std::pair<std::string, std::unique_ptr<advx::Classifier>>> built_;
+  advx::Classifier* defended_ = nullptr;  // the one for state.defence (in built_)
   std::string defended_key_;
   std::string robust_key() const;
 };

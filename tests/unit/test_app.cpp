@@ -180,6 +180,19 @@ TEST_CASE("App: every image defence builds from the staged files and shows its r
       if (d.name == "squeeze_detect" || d.name == "kde") REQUIRE(!got.scores.empty());
     }
   }
+  SECTION("going back to a defence built a moment ago reuses it (no rebuild, no recalibration)") {
+    REQUIRE(app.apply_query("model=small&test=0&attack=fgsm&eps=0.1&defence=squeeze_detect"));
+    settle(app);
+    const advx::Classifier* first = app.defended();
+    REQUIRE(first != nullptr);
+    REQUIRE(app.apply_query("defence=threshold"));
+    settle(app);
+    REQUIRE(app.defended() != first);
+    REQUIRE(app.apply_query("defence=squeeze_detect"));
+    settle(app);
+    REQUIRE(app.defended() == first);
+    REQUIRE(app.defence.on);
+  }
 }
 
 TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB input", "[app][shipped]") {
