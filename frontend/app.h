@@ -3,8 +3,8 @@
 // attacks and defences come from its registries, norms and the success rule from its functions,
 // the robustness curves from its Evaluation. App schedules that work across frames.
 #pragma once
-#include <map>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,7 +51,7 @@ struct DefenceView {
   bool on = false;
   Prediction clean;                                         // the defended model on the input
   advx::GradientKind gradient = advx::GradientKind::Exact;  // what the adaptive attacker follows
-  advx::Tensor seen;  // what the defended model's classifier sees (the transformed input), if known
+  advx::Tensor seen;           // what the defended model's classifier sees (the transformed input), if known
   advx::DefenceReport report;  // detector scores, members' votes, neighbours (advx::Reporter), if any
   std::string waiting;         // "loading ...": what the defence needs and is still downloading
   double ms = 0;

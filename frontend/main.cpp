@@ -70,7 +70,7 @@ const PanelDef kPanels[] = {
     {"input", "Input", 20.5f, 31.0f, play::panel_input},
     {"prediction", "Prediction", 19.0f, 31.0f, play::panel_prediction},
     {"attack", "Attack", 31.0f, 31.0f, play::panel_attack},
-    {"defence", "Defence", 24.0f, 20.0f, play::panel_defence},
+    {"defence", "Defence", 31.0f, 20.0f, play::panel_defence},
     {"robustness", "Robustness", 31.0f, 20.0f, play::panel_robustness},
     {"model", "Model", 17.0f, 20.0f, play::panel_model},
     {"help", "Help", 20.5f, 14.0f, play::panel_help},

@@ -66,7 +66,7 @@ class ModelStore {
   void set_fetcher(Fetcher f) { fetcher_ = std::move(f); }
 
   const std::vector<ModelEntry>& entries() const { return entries_; }
-  std::vector<std::string> names() const;  // the models to pick (companions left out)
+  std::vector<std::string> names() const;       // the models to pick (companions left out)
   int index_of(const std::string& name) const;  // -1 if unknown (companions included)
   const ModelEntry* find(const std::string& name) const;
   const std::string& default_model() const { return default_; }

@@ -76,64 +76,51 @@ void defence_report(const App& app, Ui& ui) {
     const advx::DefenceReport::Neighbour& n = r.neighbours[i];
     if (i > 0) same_line_if_fits(side + ImGui::GetStyle().ItemSpacing.x);
     ImGui::BeginGroup();
-    const advx::Tensor t = ui.images_dirty || ui.neighbour_tex[i].width() == 0 ? app.training_image(n.index)
-                                                                                : advx::Tensor();
-    if (t.rank() == 4) ui.neighbour_tex[i].upload(image_rgba(t.ptr(), t.dim(1), t.dim(2), t.dim(3)), t.dim(3), t.dim(2));
+    const advx::Tensor t =
+        ui.images_dirty || ui.neighbour_tex[i].width() == 0 ? app.training_image(n.index) : advx::Tensor();
+    if (t.rank() == 4)
+      ui.neighbour_tex[i].upload(image_rgba(t.ptr(), t.dim(1), t.dim(2), t.dim(3)), t.dim(3), t.dim(2));
     if (ui.neighbour_tex[i].width() > 0) image_with_border(ui.neighbour_tex[i], side);
     ImGui::Text("%d  %.2f", n.label, n.distance);
     ImGui::EndGroup();
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("training image %d, label %d, distance %.3f", n.index, n.label, n.distance);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("training image %d, label %d, distance %.3f", n.index, n.label, n.distance);
   }
   if (r.neighbours.size() > shown) ImGui::TextDisabled("... and %zu more", r.neighbours.size() - shown);
   ui.mark("defence_neighbours");
 }
 
-}  // namespace
-
-void panel_defence(App& app, Ui& ui) {
-  const float em = ImGui::GetFontSize();
-  ViewState s = app.state;
+// The defence's parameters and the attacker's switches; true if the user changed one in `s`.
+bool defence_controls(const advx::DefenceSpec& spec, ViewState& s, Ui& ui) {
   bool changed = false;
-  if (ImGui::RadioButton("none", s.defence == "none")) s.defence = "none", changed = true;
-  ui.mark("defence_none");
-  for (const advx::DefenceSpec& d : advx::defences()) {
-    same_line_if_fits(ImGui::CalcTextSize(d.title.c_str()).x + 2.0f * ImGui::GetFrameHeight());
-    if (ImGui::RadioButton(d.title.c_str(), s.defence == d.name)) s.defence = d.name, changed = true;
-    ui.mark(("defence_" + d.name).c_str());
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n%s", d.summary.c_str(), d.citation.c_str());
-  }
-  const advx::DefenceSpec* spec = advx::find_defence(s.defence);
-  if (spec) {
-    for (const advx::ParamSpec& p : spec->params) changed |= param_control(p, s.params, ui);
-    if (ImGui::Checkbox("adaptive attacker", &s.adaptive)) changed = true;
-    ui.mark("adaptive");
+  for (const advx::ParamSpec& p : spec.params) changed |= param_control(p, s.params, ui);
+  if (ImGui::Checkbox("adaptive attacker", &s.adaptive)) changed = true;
+  ui.mark("adaptive");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip(
+        "on: the attack runs on the defended model itself\noff: it is crafted on the bare model "
+        "(oblivious) and only scored behind the defence");
+  if (s.adaptive) {
+    ImGui::SameLine();
+    if (ImGui::Checkbox("BPDA", &s.bpda)) changed = true;
+    ui.mark("bpda");
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(
-          "on: the attack runs on the defended model itself\noff: it is crafted on the bare model "
-          "(oblivious) and only scored behind the defence");
-    if (s.adaptive) {
-      ImGui::SameLine();
-      if (ImGui::Checkbox("BPDA", &s.bpda)) changed = true;
-      ui.mark("bpda");
-      if (ImGui::IsItemHovered())
-        ImGui::SetTooltip(
-            "on: steps without a gradient are the identity in the backward pass (Athalye et al. 2018)\n"
-            "off: their true gradient, zero almost everywhere (gradient masking)");
-    }
+          "on: steps without a gradient are the identity in the backward pass (Athalye et al. 2018)\n"
+          "off: their true gradient, zero almost everywhere (gradient masking)");
   }
-  if (changed) app.set_state(s);
-  if (!spec) {
-    ImGui::TextWrapped(
-        "No defence: the attack panel shows the bare model. Pick one to see it react live, next to "
-        "an attacker that knows about it.");
-    return;
-  }
-  if (model_status_line(app)) return;
+  return changed;
+}
+
+// The verdicts without and with the defence, and what the defence reports; false while the model
+// or the defence's files are still loading.
+bool defence_outcome(App& app, Ui& ui) {
+  if (model_status_line(app)) return false;
   if (!app.defence.waiting.empty()) {
     const std::string now = app.defence_waiting();  // live progress
     ImGui::TextWrapped("%s...", (now.empty() ? app.defence.waiting : now).c_str());
     ui.mark("defence_waiting");
-    return;
+    return false;
   }
   const int label = app.true_label >= 0 ? app.true_label : app.clean.top;
   const AttackView& a = app.attack;
@@ -157,18 +144,49 @@ void panel_defence(App& app, Ui& ui) {
     ImGui::EndTable();
   }
   ui.mark("defended_pred");
+  defence_report(app, ui);
+  return true;
+}
+
+}  // namespace
+
+// Top to bottom: which defence; what it decides and reports (the live part, first so it stays in
+// view); its parameters and the attacker's switches; what the defended model sees; what to expect.
+void panel_defence(App& app, Ui& ui) {
+  const float em = ImGui::GetFontSize();
+  ViewState s = app.state;
+  bool changed = false;
+  if (ImGui::RadioButton("none", s.defence == "none")) s.defence = "none", changed = true;
+  ui.mark("defence_none");
+  for (const advx::DefenceSpec& d : advx::defences()) {
+    same_line_if_fits(ImGui::CalcTextSize(d.title.c_str()).x + 2.0f * ImGui::GetFrameHeight());
+    if (ImGui::RadioButton(d.title.c_str(), s.defence == d.name)) s.defence = d.name, changed = true;
+    ui.mark(("defence_" + d.name).c_str());
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n%s", d.summary.c_str(), d.citation.c_str());
+  }
+  const advx::DefenceSpec* spec = advx::find_defence(s.defence);
+  if (!spec) {
+    if (changed) app.set_state(s);
+    ImGui::TextWrapped(
+        "No defence: the attack panel shows the bare model. Pick one to see it react live, next to "
+        "an attacker that knows about it.");
+    return;
+  }
+  ImGui::Separator();
+  const bool shown = !changed && defence_outcome(app, ui);
+  changed |= defence_controls(*spec, s, ui);
+  if (changed) app.set_state(s);
+  if (!shown) return;
+  const AttackView& a = app.attack;
   if (app.defence.seen.rank() == 4 && app.defence.seen.dim(0) == 1) {
     const advx::Tensor& t = app.defence.seen;
     if (ui.images_dirty) ui.defended_tex.upload(image_rgba(t.ptr(), t.dim(1), t.dim(2), t.dim(3)), t.dim(3), t.dim(2));
     image_with_border(ui.defended_tex, 3.5f * em);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("what the defended model's classifier sees: the transformed input");
     ImGui::SameLine();
+    ImGui::TextDisabled("what the defended\nmodel sees");
   }
-  ImGui::BeginGroup();
-  ImGui::TextDisabled("left: what the defended model sees");
   if (a.valid) ImGui::TextDisabled("attack crafted on %s", a.crafted_on.c_str());
-  ImGui::EndGroup();
-  defence_report(app, ui);
   if (s.adaptive) {
     const advx::GradientKind g = app.defence.gradient;
     if (g == advx::GradientKind::Zero) {

@@ -5,9 +5,13 @@
 
 namespace play {
 
-advx::Tensor Samples::image(int i) const { return set.images.slice(i, 1); }
+advx::Tensor Samples::image(int i) const {
+  return set.images.slice(i, 1);
+}
 
-advx::Dataset Samples::head(int n) const { return set.head(n); }
+advx::Dataset Samples::head(int n) const {
+  return set.head(n);
+}
 
 Samples decode_samples(const std::vector<std::uint8_t>& gz, const std::string& dataset, const advx::Shape& shape,
                        const std::vector<std::string>& classes, const std::string& source) {

@@ -151,7 +151,9 @@ DefenceSpec autoencoder_defence() {
               choice_param("ae_detect", {"off", "l1", "l2"}, 0,
                            "also flag inputs with a reconstruction error (L1 or L2) above the threshold")};
   for (const ParamSpec& p : detector_params()) d.params.push_back(p);
-  auto ae_name = [](const ParamValues& p) { return std::string("autoencoders/") + (p.integer("ae") == 0 ? "dae" : "cae"); };
+  auto ae_name = [](const ParamValues& p) {
+    return std::string("autoencoders/") + (p.integer("ae") == 0 ? "dae" : "cae");
+  };
   d.models = [ae_name](const ParamValues& p) { return std::vector<std::string>{ae_name(p)}; };
   d.data = [](const ParamValues& p) {
     return p.integer("ae_detect") == 0 ? std::vector<std::pair<std::string, std::string>>{}

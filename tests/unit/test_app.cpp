@@ -1,8 +1,8 @@
 // The playground's library (frontend/ without ImGui): the URL state generated from the tables, the
 // App on the shipped models (defence, adaptive attacker, robustness curves) and the JS API's C
 // functions, natively.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>

@@ -632,6 +632,7 @@ async function main() {
       }
       live.sort((a, b) => a - b);
       const ms = live[2];
+      if (/knn|ensemble|squeeze_detect/.test(name)) await shot(page, `defence-${name}`);
       const bound = name === 'knn' ? 50 : 16;  // issue: k-NN <= 50 ms a query; every defence <= one frame
       if (!(ms <= bound)) bad.push(`${name}: ${ms.toFixed(1)} ms per input (bound ${bound})`);
       rows.push(`${name}: first ${(firstMs / 1000).toFixed(1)} s${sawWaiting ? ' (downloaded: ' + sawWaiting.replace(/^loading /, '').replace(/ \([^)]*\)/g, '') + ')' : ''}, ` +
