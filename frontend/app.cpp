@@ -455,6 +455,7 @@ bool App::set_state(const ViewState& s) {
   const bool defence_changed =
       state.defence != old.defence || state.bpda != old.bpda || (state.defence != "none" && state.params != old.params);
   if (state.model != old.model || defence_changed) input_changed();
+  if (state.hide != old.hide) ++view_version;  // the page is laid out again: draw it
   if (state.attack != old.attack || state.params != old.params || state.target != old.target ||
       state.seed != old.seed || state.adaptive != old.adaptive)
     attack_changed();
@@ -506,6 +507,7 @@ std::string App::robust_key() const {
 void App::update(bool run_robustness, bool drawing) {
   const auto t0 = Clock::now();
   update_work(run_robustness, drawing);
+  if (training.running() || !training.waiting.empty()) training_slice(kTrainSliceMs);
   timing.update_ms = ms_since(t0);
 }
 

@@ -15,6 +15,7 @@
 #include "engine/norms.h"
 #include "engine/preprocess.h"
 #include "engine/tensor.h"
+#include "engine/train/trainer.h"
 #include "frontend/canvas.h"
 #include "frontend/model_store.h"
 #include "frontend/samples.h"
@@ -80,8 +81,29 @@ struct RobustnessCurve {
   double ms = 0;  // engine time spent so far
 };
 
+// "Train robustly": a model trained in the playground by a recipe of engine/train/recipes.h on the
+// first N MNIST training images, a few batches per frame (the engine's stepwise Trainer), with each
+// epoch's clean and PGD-10 accuracy; when done it joins the models to pick (and to attack).
+struct TrainView {
+  std::string arch = "small";
+  std::string recipe = "fgsm_rs";
+  advx::ParamValues params;  // recipe_params(), defaults until changed
+  std::unique_ptr<advx::Sequential> model;
+  std::unique_ptr<advx::Trainer> trainer;  // null: not started (or stopped)
+  bool paused = false;
+  std::string waiting;                    // "loading the mnist/train images (...)": the run starts when they are there
+  std::string error;                      // why it could not start or stopped
+  std::string adopted;                    // the name the finished model was added under ("" until then)
+  int runs = 0;                           // models added so far (their names count up)
+  double ms = 0;                          // engine time spent training so far
+  double step_ms = 0;                     // a Trainer step's recent cost (how many fit in a frame's slice)
+  std::vector<advx::EpochStats> history;  // the last run's epochs (kept after it is added to the models)
+  int epochs = 0;                         // of the last run
+  bool running() const { return trainer && !trainer->done() && !paused; }
+};
+
 struct Timing {
-  double preprocess_ms = 0, classify_ms = 0, defence_ms = 0, attack_ms = 0, robustness_ms = 0;
+  double preprocess_ms = 0, classify_ms = 0, defence_ms = 0, attack_ms = 0, robustness_ms = 0, train_ms = 0;
   double update_ms = 0;  // the last App::update: the engine's share of the last frame
 };
 
@@ -102,6 +124,7 @@ class App {
   DefenceView defence;
   AttackView attack;
   RobustnessCurve robust;
+  TrainView training;
   Timing timing;
   std::string error;     // last error, shown in the UI
   std::string notice;    // last info message (export done, ...)
@@ -135,6 +158,16 @@ class App {
   // curves. Call once per frame. While a stroke is being drawn (`drawing`) only the predictions
   // follow the pen; the attack and the curves wait until the stroke ends.
   void update(bool run_robustness, bool drawing = false);  // times itself: timing.update_ms
+
+  // "Train robustly" (TrainView): start a new run with training's arch, recipe and params (it waits
+  // for the training images if they are still loading); stop it; add the finished model to the
+  // models (selected, named "trained-N-ARCH-RECIPE"). training_slice() runs batches for about `ms`
+  // (update() calls it every frame while a run is live).
+  void start_training();
+  void stop_training();
+  void adopt_trained();
+  void training_slice(double ms);
+  static constexpr double kTrainSliceMs = 8.0;  // training's share of a frame
 
   // Engine calls on the state's model (throw advx::Error).
   Prediction classify(const advx::Tensor& x);  // x [1, ...]: the bare model

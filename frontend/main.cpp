@@ -73,6 +73,7 @@ const PanelDef kPanels[] = {
     {"defence", "Defence", 31.0f, 20.0f, play::panel_defence},
     {"robustness", "Robustness", 31.0f, 20.0f, play::panel_robustness},
     {"model", "Model", 17.0f, 20.0f, play::panel_model},
+    {"train", "Train robustly", 31.0f, 22.0f, play::panel_train},
     {"help", "Help", 20.5f, 14.0f, play::panel_help},
 };
 
@@ -215,6 +216,8 @@ void draw_ui(Main& m) {
     // The defence panel belongs with the attack panel: an embed that hides the attack (as links made
     // before defences existed do) shows it only when the view has a defence on.
     if (std::string(p.name) == "defence" && app.hidden("attack") && app.state.defence == "none") continue;
+    // Training is a tool of the full playground: an embed that hides the attack hides it too.
+    if (std::string(p.name) == "train" && app.hidden("attack")) continue;
     shown.push_back(&p);
     sizes.push_back({0, 0, p.w_em * em, p.h_em * em});
   }
@@ -293,7 +296,9 @@ bool should_render(Main& m, bool events, double now) {
   Platform& pf = m.platform;
   const play::App& app = *m.app;
   const int robust_progress = app.robust.next_point;  // a new point on a curve
-  const bool loading = app.model_status() == play::ModelStatus::kLoading;
+  // Downloads and training show progress: redrawn every 200 ms while they go on.
+  const bool loading = app.model_status() == play::ModelStatus::kLoading || !app.defence.waiting.empty() ||
+                       !app.training.waiting.empty() || app.training.running();
   if (events || app.view_version != m.last_view_version || robust_progress != pf.robust_seen) pf.settle = 3;
   pf.robust_seen = robust_progress;
   bool render = pf.settle > 0 || m.ui.rendered < 3 || now - pf.last_render > 1000.0 ||

@@ -304,6 +304,22 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
   }
 }
 
+void ModelStore::add(const std::string& name, std::unique_ptr<advx::Sequential> model, const std::string& dataset,
+                     float test_acc) {
+  ADVX_REQUIRE(model, "no model to add");
+  ADVX_REQUIRE(!name.empty() && !lookup(name), "a model named '" + name + "' is already there");
+  ModelEntry e;
+  e.name = name;
+  e.arch = model->arch;
+  e.params = model->num_params();
+  e.dataset = dataset;
+  e.test_acc = test_acc;
+  e.model = std::move(model);
+  e.status = ModelStatus::kReady;
+  entries_.push_back(std::move(e));
+  ++version_;
+}
+
 void ModelStore::fail(const std::string& name, const std::string& why) {
   if (ModelEntry* m = lookup(name)) m->model.reset();
   if (name.rfind(kDataPrefix, 0) == 0)

@@ -90,6 +90,11 @@ class ModelStore {
   void fail(const std::string& name, const std::string& why);
   void progress(const std::string& name, std::int64_t received, std::int64_t total);
 
+  // A model made in the playground (trained there): ready at once, no file. Throws advx::Error if
+  // the name is taken.
+  void add(const std::string& name, std::unique_ptr<advx::Sequential> model, const std::string& dataset,
+           float test_acc);
+
   // Bumps whenever an entry's status changes (the app re-runs what waited for a model).
   int version() const { return version_; }
 

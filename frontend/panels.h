@@ -49,6 +49,7 @@ void panel_model(App& app, Ui& ui);
 void panel_attack(App& app, Ui& ui);
 void panel_defence(App& app, Ui& ui);
 void panel_robustness(App& app, Ui& ui);
+void panel_train(App& app, Ui& ui);
 void panel_timing(App& app, Ui& ui);  // a small overlay, not part of the flow layout
 void panel_help(App& app, Ui& ui);
 

@@ -14,8 +14,8 @@
 namespace play {
 
 const std::vector<std::string>& panel_names() {
-  static const std::vector<std::string> names = {"input",   "prediction", "model",  "attack",
-                                                 "defence", "robustness", "timing", "help"};
+  static const std::vector<std::string> names = {"input",      "prediction", "model",  "attack", "defence",
+                                                 "robustness", "train",      "timing", "help"};
   return names;
 }
 

@@ -15,6 +15,7 @@
 #include "engine/error.h"
 #include "engine/io/file.h"
 #include "engine/loss.h"
+#include "engine/train/recipes.h"
 
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
@@ -199,6 +200,47 @@ ADVX_API int advx_set_state(const char* query) {
     const bool ok = app.apply_query(query);
     app.update(false);
     if (!ok) throw advx::Error(app.error);
+    return 0;
+  });
+}
+
+// "Train robustly" from the page: "arch=small&recipe=fgsm_rs&train_epochs=2&..." (keys not given keep
+// the panel's values; recipe parameters from engine/train/recipes.h's table), or "stop=1". Starts a
+// run that trains a few batches per frame; view().training follows it. 0, or -1 with the reason.
+ADVX_API int advx_train(const char* opts) {
+  return guarded([&](App& app) {
+    play::TrainView& t = app.training;
+    std::string arch = t.arch, recipe = t.recipe;
+    advx::ParamValues params = t.params;
+    const std::string q = opts;
+    for (size_t pos = 0; pos < q.size();) {
+      size_t amp = q.find('&', pos);
+      if (amp == std::string::npos) amp = q.size();
+      const std::string item = q.substr(pos, amp - pos);
+      pos = amp + 1;
+      if (item.empty()) continue;
+      const size_t eq = item.find('=');
+      const std::string key = play::url_decode(item.substr(0, eq));
+      const std::string value = eq == std::string::npos ? "" : play::url_decode(item.substr(eq + 1));
+      if (key == "stop") {
+        app.stop_training();
+        return 0;
+      }
+      if (key == "arch") {
+        arch = value;
+      } else if (key == "recipe") {
+        recipe = advx::get_recipe(value).name;  // throws listing the recipes
+      } else if (const advx::ParamSpec* p = advx::find_param(advx::recipe_params(), key)) {
+        params.set(key, advx::parse_value(*p, value, "train's " + key));
+      } else {
+        std::string known = "arch, recipe, stop";
+        for (const advx::ParamSpec& p : advx::recipe_params()) known += ", " + p.key;
+        throw advx::Error("'" + key + "' is not a training option (" + known + ")");
+      }
+    }
+    t.arch = arch, t.recipe = recipe, t.params = params;
+    app.start_training();
+    if (!t.error.empty()) throw advx::Error(t.error);
     return 0;
   });
 }
@@ -411,12 +453,34 @@ ADVX_API const char* advx_view_json() {
   for (const play::RobustnessCurve::Curve& c : r.curves)
     rob["curves"].push_back({{"name", c.name}, {"acc", accs(c.acc)}});
   o["robustness"] = rob;
+  {  // "train robustly" (TrainView)
+    const play::TrainView& t = app.training;
+    json tr = {{"arch", t.arch},       {"recipe", t.recipe}, {"running", t.running()}, {"paused", t.paused},
+               {"waiting", t.waiting}, {"error", t.error},   {"adopted", t.adopted},   {"ms", t.ms}};
+    if (t.trainer) {
+      const advx::TrainProgress& p = t.trainer->last();
+      tr["done"] = t.trainer->done();
+      tr["phase"] = advx::phase_name(t.trainer->phase());
+      tr["progress"] = t.trainer->progress();
+      tr["epoch"] = p.epoch, tr["epochs"] = t.trainer->config().epochs;
+      tr["batch"] = p.batch, tr["batches"] = p.batches;
+      tr["loss"] = p.loss, tr["imagesPerSecond"] = p.images_per_s;
+      json h = json::array();
+      for (const advx::EpochStats& e : t.trainer->history())
+        h.push_back({{"epoch", e.epoch},
+                     {"loss", e.loss},
+                     {"seconds", e.seconds},
+                     {"evalN", e.eval_n},
+                     {"clean", e.clean_acc},
+                     {"robust", e.robust_acc}});
+      tr["history"] = h;
+    }
+    o["training"] = tr;
+  }
   o["error"] = app.error;
-  o["timing"] = {{"preprocess", app.timing.preprocess_ms},
-                 {"classify", app.timing.classify_ms},
-                 {"defence", app.timing.defence_ms},
-                 {"attack", app.timing.attack_ms},
-                 {"update", app.timing.update_ms}};
+  o["timing"] = {{"preprocess", app.timing.preprocess_ms}, {"classify", app.timing.classify_ms},
+                 {"defence", app.timing.defence_ms},       {"attack", app.timing.attack_ms},
+                 {"train", app.timing.train_ms},           {"update", app.timing.update_ms}};
   g_text = o.dump();
   return g_text.c_str();
 }

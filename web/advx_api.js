@@ -217,6 +217,14 @@
     // none), seed, defence ('none' or a registered defence) and its parameters, adaptive, bpda, test,
     // img, preprocess, brush, hide (array or comma list). Returns the new state. A model that is not
     // loaded yet starts loading; await advx.loadModel(name) before classify/attack with it.
+    // "Train robustly": starts a training run in the page (a few batches per frame; follow it in
+    // view().training, or the panel). opts: arch (an MNIST architecture), recipe (natural,
+    // goodfellow, fgsm_rs, madry: engine/train/recipes.h), train_eps, train_epochs, train_images,
+    // train_eval, train_seed; keys not given keep the panel's values. {stop: true} stops the run.
+    train: function (opts) {
+      withString(toQuery(opts === undefined ? {} : opts, 'train\'s argument'), function (p) { check(_advx_train(p)); });
+      return api.view().training;
+    },
     setState: function (obj) {
       withString(toQuery(obj, 'setState\'s argument'), function (p) { check(_advx_set_state(p)); });
       return api.state();
@@ -247,7 +255,9 @@
     // value, threshold, flagged}], votes: [{member, pred, probs}], neighbours: [{index, label,
     // distance}], ms} or null, attack: {attack, pred, probs, defendedPred, defendedProbs, label,
     // success, craftedOn, linf, l2, l0, queries, gradientCalls, ms} or null, robustness: {done,
-    // budget, eps, acc, curves: [{name, acc}]}, error, timing}.
+    // budget, eps, acc, curves: [{name, acc}]}, training: {arch, recipe, running, paused, waiting,
+    // error, adopted, ms, and once a run exists: done, phase, progress, epoch, epochs, batch, batches,
+    // loss, imagesPerSecond, history: [{epoch, loss, seconds, evalN, clean, robust}]}, error, timing}.
     view: function () { return JSON.parse(UTF8ToString(_advx_view_json())); },
     // 'input' | 'adversarial' | 'perturbation' -> Float32Array of the input size (784 for MNIST).
     image: function (which) {

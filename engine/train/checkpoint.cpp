@@ -53,6 +53,9 @@ nlohmann::json to_json(const TrainConfig& c) {
               {"source", c.adv.source}};
   j["eval"] = {
       {"n", c.eval.n}, {"attack", c.eval.attack}, {"params", params_json(c.eval.params)}, {"seed", c.eval.seed}};
+  // Written only when set, so the record of a run without them is what it always was.
+  if (c.eval.batch != EpochEval{}.batch) j["eval"]["batch"] = c.eval.batch;
+  if (c.micro_batch != 0) j["micro_batch"] = c.micro_batch;
   return j;
 }
 
@@ -83,6 +86,8 @@ TrainConfig from_json(const nlohmann::json& j) {
   c.eval.attack = e.at("attack").get<std::string>();
   c.eval.params = params_from(e.at("params"));
   c.eval.seed = e.at("seed").get<std::uint64_t>();
+  if (e.contains("batch")) c.eval.batch = e.at("batch").get<int>();
+  if (j.contains("micro_batch")) c.micro_batch = j.at("micro_batch").get<int>();
   return c;
 }
 
@@ -135,6 +140,8 @@ TrainConfig checkpoint_config(const std::string& path, std::string* arch, std::s
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {
+  ADVX_REQUIRE(part_ == 0, "a checkpoint is written between batches only (this step ended part " +
+                               std::to_string(part_) + " of a micro-batched batch); save after the batch");
   for (const LayerPtr& l : m_.layers)
     ADVX_REQUIRE(l->kind() != "Dropout",
                  "checkpoints do not cover a Dropout layer's random state; model '" + m_.arch + "' has one");

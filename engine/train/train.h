@@ -42,6 +42,7 @@ struct EpochEval {
   std::string attack;  // "" = clean only
   ParamValues params;
   std::uint64_t seed = 0;
+  int batch = 250;  // images per evaluation step (a UI takes fewer, to keep its frames short)
 };
 
 enum class LrSchedule {
@@ -74,6 +75,12 @@ struct TrainConfig {
   int augment_pad = 4;
   AdvTraining adv;
   EpochEval eval;
+  // Images per Trainer::step() (0: the whole batch). Smaller splits each batch into parts whose
+  // gradients add up before the batch's one optimiser step: the same update up to float rounding
+  // (each part's mean loss weighted by its share of the batch), with the adversarials of each part
+  // seeded by (seed, epoch, batch, part). For a UI that must keep its frames short; a checkpoint
+  // is written between batches only.
+  int micro_batch = 0;
 };
 
 // The per-epoch evaluation `advx train` shows on the first n validation images: clean and, with

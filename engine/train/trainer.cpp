@@ -25,7 +25,6 @@ namespace advx {
 namespace {
 
 constexpr int kPrepareBatch = 256;  // images per prepare step (static adversarial set)
-constexpr int kEvalBatch = 250;     // images per evaluation step
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& cfg) {
   if (cfg.optimizer == "adam") return std::make_unique<Adam>(cfg.lr);
@@ -232,7 +231,7 @@ void Trainer::gather_batch(int begin, int count) {
 
 void Trainer::train_step() {
   const auto t0 = std::chrono::steady_clock::now();
-  if (batch_ == 0) {
+  if (batch_ == 0 && part_ == 0) {
     // Fisher-Yates with our own Rng: the same seed gives the same order on every platform.
     for (int i = samples() - 1; i > 0; --i)
       std::swap(order_[static_cast<size_t>(i)],
@@ -241,26 +240,32 @@ void Trainer::train_step() {
   }
   opt_->lr = learning_rate(epoch_, batch_);
   const int begin = batch_ * cfg_.batch, count = std::min(cfg_.batch, samples() - begin);
-  gather_batch(begin, count);
+  // This step's part of the batch (all of it without micro-batches), and its share of the batch's
+  // mean loss: the parts' gradients add up to the batch's.
+  const int size = cfg_.micro_batch > 0 ? std::min(cfg_.micro_batch, count) : count;
+  const int first = part_ * size, n = std::min(size, count - first);
+  const float share = static_cast<float>(n) / static_cast<float>(count);
+  gather_batch(begin + first, n);
   const bool per_batch_adv = cfg_.adv.enabled() && !source_;
   const Tensor* learn = &xb_;  // what the (last) forward pass learns from
   if (per_batch_adv) {
-    const std::uint64_t seed =
+    std::uint64_t seed =
         mix_seed(cfg_.seed, static_cast<std::uint64_t>(epoch_ - 1) * static_cast<std::uint64_t>(batches_) +
                                 static_cast<std::uint64_t>(batch_));
+    if (cfg_.micro_batch > 0) seed = mix_seed(seed, static_cast<std::uint64_t>(part_) + 1);
     AttackResult r = run_attack(get_attack(cfg_.adv.attack), AttackInput{m_, cross_entropy_objective(), xb_,
                                                                          Goal{yb_, {}}, cfg_.adv.params, seed, false});
     xadv_ = std::move(r.adv);
     learn = &xadv_;
   }
-  m_.zero_grad();
+  if (part_ == 0) m_.zero_grad();  // the parts of a batch add into the same gradients
   const float a = per_batch_adv ? cfg_.adv.clean_weight : 0.0f;
-  double loss = 0.0;
-  if (a > 0.0f) {  // the clean term a * J(x, y)
+  double loss = 0.0;  // this part's mean
+  if (a > 0.0f) {     // the clean term a * J(x, y)
     const float l = cross_entropy(m_.forward(xb_, true), yb_, Reduction::Mean, &dlogits_);
     ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
                                        "; lower the learning rate");
-    for (float& g : dlogits_.data) g *= a;
+    for (float& g : dlogits_.data) g *= a * share;
     m_.backward(dlogits_, nullptr, true);
     loss += static_cast<double>(a) * l;
   }
@@ -269,15 +274,20 @@ void Trainer::train_step() {
   ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
                                      "; lower the learning rate");
   const std::vector<int> pred = argmax_rows(logits);
-  for (int k = 0; k < count; ++k) correct_ += pred[static_cast<size_t>(k)] == yb_[static_cast<size_t>(k)];
-  if (a > 0.0f)
-    for (float& g : dlogits_.data) g *= 1.0f - a;
+  for (int k = 0; k < n; ++k) correct_ += pred[static_cast<size_t>(k)] == yb_[static_cast<size_t>(k)];
+  if (a > 0.0f || share < 1.0f)
+    for (float& g : dlogits_.data) g *= (1.0f - a) * share;
   m_.backward(dlogits_, nullptr, true);
   loss += static_cast<double>(1.0f - a) * l;
-  opt_->step(params_);
-  loss_sum_ += loss * count;
-  seen_ += count;
+  loss_sum_ += loss * n;
+  seen_ += n;
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (first + n < count) {  // more parts of this batch to come
+    ++part_;
+    return;
+  }
+  part_ = 0;
+  opt_->step(params_);
   ++batch_;
   last_.epoch = epoch_, last_.batch = batch_;
   last_.loss = loss_sum_ / static_cast<double>(seen_);
@@ -302,7 +312,7 @@ void Trainer::start_evaluation() {
   EvalConfig ec;
   if (!cfg_.eval.attack.empty())
     ec.attack = registered_attack(get_attack(cfg_.eval.attack), cfg_.eval.params, cfg_.eval.seed);
-  ec.batch = kEvalBatch;
+  ec.batch = cfg_.eval.batch;
   ec.keep_adv = false;
   eval_ = std::make_unique<Evaluation>(m_, eval_set_, ec);
 }

@@ -99,6 +99,7 @@ class Trainer {
   Phase phase_ = Phase::Train;
   Phase resume_phase_ = Phase::Train;        // where a run goes once its prepare steps are done
   int epoch_ = 1, batch_ = 0, batches_ = 0;  // the next batch to train (0-based) of epoch epoch_ (1-based)
+  int part_ = 0;                             // the next part of that batch (TrainConfig::micro_batch)
   double loss_sum_ = 0.0, seconds_ = 0.0;
   long correct_ = 0, seen_ = 0;
   std::unique_ptr<Evaluation> eval_;

@@ -11,6 +11,7 @@
 #include "engine/attacks/attack.h"
 #include "engine/defences/defence.h"
 #include "engine/io/image.h"
+#include "engine/train/recipes.h"
 #include "frontend/app.h"
 #include "frontend/state.h"
 
@@ -193,6 +194,50 @@ TEST_CASE("App: every image defence builds from the staged files and shows its r
     REQUIRE(app.defended() == first);
     REQUIRE(app.defence.on);
   }
+}
+
+TEST_CASE("App: train robustly, a few batches per frame, then attack the trained model", "[app][shipped]") {
+  App app(asset_dir());
+  REQUIRE(app.apply_query("model=small&test=0&attack=fgsm&eps=0.1"));
+  settle(app);
+  app.training.arch = "small";
+  app.training.recipe = "goodfellow";
+  app.training.params = advx::defaults(advx::recipe_params());
+  app.training.params.set("train_eps", 0.1);
+  app.training.params.set("train_images", 1200);
+  app.training.params.set("train_epochs", 2);
+  app.training.params.set("train_eval", 100);
+  app.start_training();
+  REQUIRE(app.training.error.empty());
+  int frames = 0;
+  while ((app.training.running() || !app.training.waiting.empty()) && frames < 100000) {
+    app.update(false);
+    ++frames;
+  }
+  INFO(app.training.error);
+  REQUIRE(app.training.error.empty());
+  REQUIRE(app.training.trainer);
+  REQUIRE(app.training.trainer->done());
+  REQUIRE(frames > 2);  // spread over frames (1200 images / batch 64 = 19 batches an epoch, evaluation steps)
+  const std::vector<advx::EpochStats>& h = app.training.trainer->history();
+  REQUIRE(h.size() == 2);
+  for (const advx::EpochStats& e : h) {
+    REQUIRE(e.eval_n == 100);
+    REQUIRE(e.clean_acc > 0.5);  // 1200 images already teach `small` most digits
+    REQUIRE(e.robust_acc <= e.clean_acc);
+  }
+  app.adopt_trained();
+  REQUIRE(app.training.error.empty());
+  REQUIRE(app.training.adopted == "trained-1-small-goodfellow");
+  REQUIRE(app.state.model == "trained-1-small-goodfellow");
+  settle(app);
+  REQUIRE(app.clean.top >= 0);
+  REQUIRE(app.attack.valid);
+  // Bad settings are refused before any work, with the reason.
+  app.training.params.set("train_images", 5);
+  app.start_training();
+  REQUIRE_THAT(app.training.error, Catch::Contains("train_images"));
+  REQUIRE(!app.training.model);
 }
 
 TEST_CASE("App: a CIFAR-10 model brings its own test images, class names and RGB input", "[app][shipped]") {

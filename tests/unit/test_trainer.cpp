@@ -10,6 +10,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/models.h"
 #include "engine/optim.h"
+#include "engine/train/recipes.h"
 #include "engine/train/trainer.h"
 #include "tests/unit/helpers.h"
 
@@ -162,6 +163,54 @@ TEST_CASE("Trainer: cyclic learning rate, mixed loss, per-epoch clean and robust
   REQUIRE(weights(m1) != weights(m2));
 }
 
+TEST_CASE("Trainer: micro-batches give the batch's update (up to float rounding), a part per step", "[trainer]") {
+  // Natural and FGSM training (deterministic adversarials): the parts' gradients, each weighted by
+  // its share, add up to the whole batch's, so the weights after an epoch agree to rounding. The
+  // last batch (100 = 3 x 32 + 4) ends in a short part.
+  const Dataset d = toy_set(100, 4);
+  for (const char* attack : {"", "fgsm"}) {
+    INFO(attack);
+    TrainConfig c;
+    c.epochs = 1;
+    c.batch = 32;
+    c.lr = 1e-3f;
+    c.seed = 5;
+    if (*attack) {
+      c.adv.attack = attack;
+      c.adv.params = defaults(get_attack(attack).params);
+      c.adv.params.set("eps", 0.1);
+      c.adv.clean_weight = 0.5f;
+    }
+    Sequential whole = make_model("small", 2), parts = make_model("small", 2);
+    Trainer tw(whole, d, c);
+    int steps_whole = 0;
+    while (!tw.step()) ++steps_whole;
+    TrainConfig cm = c;
+    cm.micro_batch = 8;
+    Trainer tp(parts, d, cm);
+    int steps_parts = 0;
+    while (!tp.step()) ++steps_parts;
+    REQUIRE(steps_whole == 3);   // 4 batches
+    REQUIRE(steps_parts == 12);  // 3 x 4 parts + 1 part of the last batch of 4
+    const std::vector<float> a = weights(whole), b = weights(parts);
+    REQUIRE(a.size() == b.size());
+    float worst = 0.0f, scale = 0.0f;
+    for (size_t i = 0; i < a.size(); ++i)
+      worst = std::max(worst, std::abs(a[i] - b[i])), scale = std::max(scale, std::abs(a[i]));
+    INFO("max |diff| " << worst << " of max |w| " << scale);
+    REQUIRE(worst <= 1e-4f * scale);
+    REQUIRE(tw.history().back().loss == Approx(tp.history().back().loss).epsilon(1e-4));
+  }
+  // A checkpoint is taken between batches only.
+  TrainConfig cm;
+  cm.batch = 32;
+  cm.micro_batch = 8;
+  Sequential m = make_model("small", 2);
+  Trainer t(m, d, cm);
+  t.step();
+  REQUIRE_THROWS_WITH(t.save_checkpoint(test::temp_path("micro.safetensors")), Catch::Contains("between batches"));
+}
+
 TEST_CASE("Trainer: a run stopped and resumed from its checkpoint ends with the same weights, bit for bit",
           "[trainer]") {
   const Dataset d = toy_set(160, 5), val = toy_set(30, 6);
@@ -266,4 +315,38 @@ TEST_CASE("Trainer: clear errors before any work", "[trainer][errors]") {
   safetensors_save(f, path);
   REQUIRE_THROWS_WITH(t.load_checkpoint(path), Catch::Contains("not an advx training checkpoint"));
   std::remove(path.c_str());
+}
+
+TEST_CASE("Training recipes: the published settings from one parameter table", "[train]") {
+  using namespace advx;
+  ParamValues p = defaults(recipe_params());
+  p.set("train_eps", 0.2);
+  p.set("train_epochs", 4);
+  p.set("train_images", 3000);
+  for (const TrainRecipe& r : train_recipes()) {
+    const TrainConfig c = r.config(p);
+    INFO(r.name);
+    check_config(c);  // throws if the recipe cannot run
+    REQUIRE(c.epochs == 4);
+    REQUIRE(c.limit == 3000);
+    // Every recipe is evaluated the same way: clean and PGD-10 at the recipe's eps.
+    REQUIRE(c.eval.attack == "pgd");
+    REQUIRE(c.eval.params.number("eps") == Approx(0.2));
+    REQUIRE(c.eval.params.integer("steps") == 10);
+    if (r.name != "natural") REQUIRE(c.adv.params.number("eps") == Approx(0.2));
+  }
+  const TrainConfig wong = get_recipe("fgsm_rs").config(p);  // Wong, Rice, Kolter 2020's MNIST recipe
+  REQUIRE(wong.adv.attack == "pgd");
+  REQUIRE(wong.adv.params.integer("steps") == 1);
+  REQUIRE(wong.adv.params.number("step_size") == Approx(0.25));  // 1.25 eps
+  REQUIRE(wong.adv.params.flag("unclipped_start"));
+  REQUIRE(wong.adv.clean_weight == 0.0f);
+  REQUIRE(wong.lr_schedule == LrSchedule::Cyclic);
+  REQUIRE(wong.batch == 100);
+  REQUIRE(get_recipe("goodfellow").config(p).adv.clean_weight == 0.5f);
+  REQUIRE(get_recipe("madry").config(p).adv.params.integer("steps") == 40);
+  REQUIRE(!get_recipe("natural").config(p).adv.enabled());
+  REQUIRE_THROWS_WITH(get_recipe("nope"), Catch::Contains("fgsm_rs"));
+  p.set("train_images", 5);
+  REQUIRE_THROWS_WITH(get_recipe("natural").config(p), Catch::Contains("train_images"));
 }

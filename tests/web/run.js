@@ -6,7 +6,7 @@
 //
 //   node tests/web/run.js --url http://127.0.0.1:PORT/ [--root build/web] [--native build/native/advx]
 //        [--mnist ../shared/data/mnist] [--model cnn] [--draw 50] [--fgsm 25] [--classify 1000]
-//        [--shots build/screenshots] [--soak 120] [--only startup,models,classify,draw,fgsm,api,defence,defences,pixel,cifar,url,soak,shots]
+//        [--shots build/screenshots] [--soak 120] [--only startup,models,classify,draw,fgsm,api,defence,defences,train,pixel,cifar,url,soak,shots]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -644,6 +644,68 @@ async function main() {
     await page.evaluate((s) => window.advx.setState(s), base);
     for (const r of rows) note(r);
     return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `${names.length} defences: ${names.join(', ')}` };
+  });
+
+  if (want('train')) await check('train robustly in the page: batches sliced across frames, clean and PGD-10 accuracy per epoch, then the trained model is attacked', async () => {
+    // A short run of Goodfellow et al.'s recipe (FGSM training, a = 0.5, eps 0.1) on `small`, 2000
+    // training images, 2 epochs, evaluated on 200 test images after each. The engine's share of each
+    // frame (App::update) is recorded frame by frame while it trains.
+    await useModel(page, 'small');
+    await page.evaluate(() => window.advx.setState({ test: 0, attack: 'fgsm', eps: 0.1, target: -1, defence: 'none', adaptive: false }));
+    await settled(page);
+    const bad = [];
+    const t0 = Date.now();
+    await page.evaluate(() => window.advx.train({ arch: 'small', recipe: 'goodfellow', train_eps: 0.1, train_images: 2000,
+                                                  train_epochs: 2, train_eval: 200, train_seed: 1 }));
+    const r = await page.evaluate(() => new Promise((resolve) => {
+      const upd = [], epochsSeen = [];
+      let frames = 0, last = -1;
+      const tick = () => {
+        const v = window.advx.view(), t = v.training;
+        ++frames;
+        if (t.history && t.history.length !== last) { last = t.history.length; epochsSeen.push(frames); }
+        if (!t.waiting && t.running) upd.push(v.timing.update);
+        if (t.done || t.error || frames > 20000) resolve({ t, upd, frames, epochsSeen });
+        else requestAnimationFrame(tick);
+      };
+      tick();
+    }));
+    const secs = (Date.now() - t0) / 1000;
+    const t = r.t;
+    if (t.error) bad.push(`training: ${t.error}`);
+    const h = t.history || [];
+    if (h.length !== 2) bad.push(`${h.length} epochs in the history`);
+    for (const e of h) {
+      if (e.evalN !== 200) bad.push(`epoch ${e.epoch} evaluated on ${e.evalN} images`);
+      if (!(e.clean > 0.5)) bad.push(`epoch ${e.epoch}: clean accuracy ${e.clean}`);
+      if (!(e.robust <= e.clean)) bad.push(`epoch ${e.epoch}: robust ${e.robust} above clean ${e.clean}`);
+    }
+    if (h.length === 2 && !(h[1].clean > 0.75)) bad.push(`clean accuracy ${h[1].clean} after 2 epochs on 2000 images`);
+    if (r.frames < 20) bad.push(`the run took ${r.frames} frames: not sliced`);
+    const sorted = r.upd.slice().sort((a, b) => a - b);
+    const p95 = sorted.length ? sorted[Math.floor(0.95 * (sorted.length - 1))] : 0;
+    if (p95 > 25) bad.push(`engine ${p95.toFixed(1)} ms a frame (p95) while training (bound 25)`);
+    // Add it to the models (the panel's button, as a user would) and attack it. The panel is below
+    // the fold at this window size: the panels above it are hidden for the click.
+    await page.evaluate(() => window.advx.setState({ hide: ['input', 'prediction', 'defence', 'robustness', 'model', 'help'] }));
+    await frames(page, 3);
+    let adopted = '';
+    try {
+      await click(page, 'train_adopt');
+      adopted = await page.evaluate(() => window.advx.view().training.adopted);
+    } catch (e) {
+      bad.push(`the 'Use this model' button: ${e.message.split('\n')[0]}`);
+    }
+    const v = await page.evaluate(() => window.advx.view());
+    if (adopted !== 'trained-1-small-goodfellow' || v.model !== adopted) bad.push(`after 'Use this model' the model is ${v.model} (adopted '${adopted}')`);
+    if (!v.attack || v.pred < 0) bad.push('no prediction or attack on the trained model');
+    const shotFile = await shot(page, 'train');
+    await page.evaluate(() => window.advx.setState({ hide: [] }));
+    note(`${h.map((e) => `epoch ${e.epoch}: clean ${(e.clean * 100).toFixed(1)}%, PGD-10 ${(e.robust * 100).toFixed(1)}%, ${e.seconds.toFixed(1)} s`).join('; ')}; ` +
+         `${secs.toFixed(1)} s in all (training images loaded first), ${r.frames} frames, engine a frame: median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)}, ` +
+         `p95 ${p95.toFixed(1)}, max ${sorted[sorted.length - 1].toFixed(1)} ms; ${shotFile}`);
+    await page.evaluate(() => window.advx.setState({ model: 'small' }));
+    return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `2 epochs in ${secs.toFixed(1)} s over ${r.frames} frames; the trained model is attacked` };
   });
 
   if (want('pixel')) await check('one-pixel attack in the page: differential evolution sliced across frames (engine <= 20 ms a frame), then the robustness curve', async () => {
