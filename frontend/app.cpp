@@ -83,7 +83,9 @@ std::vector<float> budget_grid(const advx::ParamSpec& budget, double eps_max) {
 // ---- model -----------------------------------------------------------------------------------
 
 advx::Sequential& App::model() {
-  return *models.get(state.model).model;
+  ModelEntry& e = models.get(state.model);
+  ADVX_REQUIRE(e.model, "model '" + state.model + "' is a sequence model; the image view takes an image model");
+  return *e.model;
 }
 
 ModelStatus App::model_status() const {
@@ -146,7 +148,9 @@ advx::DefenceContext App::defence_context() {
   // throws "still loading" and the defence is built again on a later frame).
   c.model = [this](const std::string& name) -> advx::Sequential& {
     models.request(name);
-    return *models.get(name).model;
+    ModelEntry& e = models.get(name);
+    ADVX_REQUIRE(e.model, "model '" + name + "' is not an image model");
+    return *e.model;
   };
   // Data: the shipped test sample only, so far.
   c.data = [this](const std::string& name, const std::string& split) -> const advx::Dataset& {
@@ -380,6 +384,9 @@ bool App::set_state(const ViewState& s) {
   if (state.model.empty()) state.model = old.model;
   if (models.index_of(state.model) < 0) {
     state_error_ = error = "unknown model '" + state.model + "'";
+    state.model = old.model;
+  } else if (models.find(state.model)->domain != kImages) {
+    state_error_ = error = "model '" + state.model + "' is a sequence model: it belongs to view=seq";
     state.model = old.model;
   }
   if (!state.model.empty()) models.request(state.model);  // starts loading it if needed

@@ -4,14 +4,20 @@ and each dataset's sample file, so the app can list every model (name, architect
 size, test accuracy) without downloading any of them. The web build fetches a model's or a
 sample's file only when it is first needed.
 
-usage: make_manifest.py OUT.json DEFAULT_MODEL URL_PREFIX MODEL.safetensors...
+usage: make_manifest.py OUT.json DEFAULT_MODEL URL_PREFIX [--root DIR] MODEL.safetensors...
            [--dataset NAME FILE URL C,H,W class0,class1,... EPS_MAX]...
+           [--sequences NAME FILE URL]...
 
 URL_PREFIX is where the model files are, relative to the page (web) or the asset folder (native),
-e.g. "models/". DEFAULT_MODEL is used if it is among the models, else the first one. Each
---dataset names a sample file (make_sample.py) to describe, its URL relative to the asset folder
-(native) or the page (web), its shape, its class names, and the largest L-inf budget worth a
-robustness curve (0.3 for MNIST, 16/255 for CIFAR-10: the ranges the literature reports).
+e.g. "models/". With --root (the source's assets/models), a model's name is its path under DIR
+without ".safetensors" ("cnn", "sequence/sms_lstm") and its file URL_PREFIX + that path; without
+it, the file's base name. Each model's "domain" comes from its header: "sequences" for a sequence
+model (advx.arch seq-lstm / seq-gru), else "images". DEFAULT_MODEL is used if it is among the
+models, else the first one. Each --dataset names a sample file (make_sample.py) to describe, its
+URL relative to the asset folder (native) or the page (web), its shape, its class names, and the
+largest L-inf budget worth a robustness curve (0.3 for MNIST, 16/255 for CIFAR-10: the ranges the
+literature reports). Each --sequences names a sequence dataset's file (make_sample.py text: the
+dataset file the engine reads, gzipped), domain "sequences".
 """
 import hashlib
 import json
@@ -45,7 +51,9 @@ def describe(path):
             acc /= 100.0
     except ValueError:
         acc = None
+    arch = meta.get("advx.arch", "")
     return {
+        "domain": "sequences" if arch.startswith("seq-") else "images",
         "dataset": meta.get("advx.dataset", "mnist"),
         "arch": meta.get("advx.arch", ""),
         "params": params,
@@ -59,9 +67,23 @@ def main():
     if len(sys.argv) < 4:
         raise SystemExit(__doc__)
     out, default, prefix, rest = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-    files, datasets = [], {}
+    files, datasets, root = [], {}, None
     while rest:
-        if rest[0] == "--dataset":
+        if rest[0] == "--root":
+            root = rest[1]
+            rest = rest[2:]
+        elif rest[0] == "--sequences":
+            name, path, url = rest[1:4]
+            with open(path, "rb") as f:
+                data = f.read()
+            datasets[name] = {
+                "file": url,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "domain": "sequences",
+            }
+            rest = rest[4:]
+        elif rest[0] == "--dataset":
             name, path, url, shape, classes, eps_max = rest[1:7]
             with open(path, "rb") as f:
                 data = f.read()
@@ -79,8 +101,9 @@ def main():
             rest = rest[1:]
     models = []
     for path in files:
-        name = os.path.splitext(os.path.basename(path))[0]
-        entry = {"name": name, "file": prefix + os.path.basename(path)}
+        rel = os.path.relpath(path, root).replace(os.sep, "/") if root else os.path.basename(path)
+        name = rel[: -len(".safetensors")] if rel.endswith(".safetensors") else os.path.splitext(rel)[0]
+        entry = {"name": name, "file": prefix + rel}
         entry.update(describe(path))
         models.append(entry)
     rank = lambda m: (ORDER.index(m["name"]) if m["name"] in ORDER else len(ORDER), m["name"])
