@@ -97,6 +97,8 @@ void App::models_changed() {
   stop_live();
   const ModelEntry* e = model_entry();
   if (e && e->status == ModelStatus::kReady) input_changed();  // compute what waited for this model
+  // The sequence view: what waited for its model, its dataset or a defence's companion models.
+  if (seq.clean.top < 0 || !seq.defence.waiting.empty()) seq_input_dirty_ = seq_attack_dirty_ = true;
 }
 
 namespace {
@@ -389,7 +391,10 @@ bool App::set_state(const ViewState& s) {
     state_error_ = error = "model '" + state.model + "' is a sequence model: it belongs to view=seq";
     state.model = old.model;
   }
-  if (!state.model.empty()) models.request(state.model);  // starts loading it if needed
+  seq_state_changed(old);
+  // The image view's model loads when that view is shown.
+  if (!state.seq() && !state.model.empty()) models.request(state.model);
+  if (old.seq() && !state.seq()) input_changed();
   if (state.test_index != old.test_index || state.image != old.image || dataset() != input_dataset_) {
     if (!source_pending_) old_test_index_ = old.test_index, old_image_ = old.image;
     source_pending_ = true;
@@ -462,6 +467,10 @@ void App::update_work(bool run_robustness, bool drawing) {
   if (models.version() != models_seen_) {
     models_seen_ = models.version();
     models_changed();
+  }
+  if (state.seq()) {
+    seq_update();
+    return;
   }
   if (shown_dirty_) {
     shown_dirty_ = false;
