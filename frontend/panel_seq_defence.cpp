@@ -101,9 +101,11 @@ void panel_seq_defence(App& app, Ui& ui) {
     ImGui::EndTable();
   }
   ui.mark("seq_defended");
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + ImGui::GetContentRegionAvail().x);
   if (detects)
     ImGui::TextDisabled("threshold set for %.1f%% false positives on the clean validation samples (%.1f%% there)",
                         d.target_fpr * 100.0, d.validation_fpr * 100.0);
+  ImGui::PopTextWrapPos();
   if (!d.report.votes.empty() &&
       ImGui::BeginTable("seq_votes", a.valid ? 3 : 2, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) {
     ImGui::TableSetupColumn("vote");

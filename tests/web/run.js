@@ -912,7 +912,7 @@ async function main() {
         const r = await p.evaluate((x) => {
           const m = window.advx.models().find((e) => e.name === 'small');
           if (!m || m.status !== 'ready') return null;
-          window.advx.setState({ model: 'small' });
+          window.advx.setState({ view: 'image', model: 'small' });  // a click may have opened the sequence view
           return Array.from(window.advx.classify(new Float32Array(x)));
         }, image0);
         if (r && maxAbsDiff(r, ref) > 1e-6) bad.push(`classify(test image 0) changed after ${actions} actions`);
