@@ -115,7 +115,12 @@ void save_sequence_model(SequenceModel& m, const std::string& path,
 }
 
 SequenceModel load_sequence_model(const std::string& path, std::map<std::string, std::string>* metadata) {
-  TensorFile f = safetensors_decode(read_file(path), path);
+  return load_sequence_model_bytes(read_file(path), path, metadata);
+}
+
+SequenceModel load_sequence_model_bytes(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                                        std::map<std::string, std::string>* metadata) {
+  TensorFile f = safetensors_decode(bytes, path);
   auto arch = f.metadata.find("advx.arch");
   ADVX_REQUIRE(arch != f.metadata.end() && (arch->second == "seq-lstm" || arch->second == "seq-gru"),
                "weights file '" + path + "' is not a sequence model: its 'advx.arch' metadata is " +

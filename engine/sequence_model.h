@@ -97,5 +97,8 @@ void save_sequence_model(SequenceModel& m, const std::string& path,
 // Reads a file written by save_sequence_model (sizes from the tensor shapes, type from
 // "advx.arch"); advx::Error naming the file and the problem otherwise.
 SequenceModel load_sequence_model(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
+// The same from a file's bytes (a download); `path` names them in messages.
+SequenceModel load_sequence_model_bytes(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                                        std::map<std::string, std::string>* metadata = nullptr);
 
 }  // namespace advx

@@ -83,7 +83,9 @@ std::vector<float> budget_grid(const advx::ParamSpec& budget, double eps_max) {
 // ---- model -----------------------------------------------------------------------------------
 
 advx::Sequential& App::model() {
-  return *models.get(state.model).model;
+  ModelEntry& e = models.get(state.model);
+  ADVX_REQUIRE(e.model, "model '" + state.model + "' is a sequence model; the image view takes an image model");
+  return *e.model;
 }
 
 ModelStatus App::model_status() const {
@@ -101,6 +103,8 @@ void App::models_changed() {
   robust.key.clear();
   const ModelEntry* e = model_entry();
   if (e && e->status == ModelStatus::kReady) input_changed();  // compute what waited for this model
+  // The sequence view: what waited for its model, its dataset or a defence's companion models.
+  if (seq.clean.top < 0 || !seq.defence.waiting.empty()) seq_input_dirty_ = seq_attack_dirty_ = true;
 }
 
 namespace {
@@ -191,7 +195,9 @@ advx::DefenceContext App::defence_context() {
   // throws "still loading" and the defence is built again on a later frame).
   c.model = [this](const std::string& name) -> advx::Sequential& {
     models.request(name);
-    return *models.get(name).model;
+    ModelEntry& e = models.get(name);
+    ADVX_REQUIRE(e.model, "model '" + name + "' is not an image model");
+    return *e.model;
   };
   // Data: a whole split ships as its own file ("mnist/train", "mnist/test": frontend/CMakeLists.txt),
   // fetched when a defence first asks for it (until then this throws "still loading"). Validation is
@@ -438,8 +444,14 @@ bool App::set_state(const ViewState& s) {
   if (models.index_of(state.model) < 0) {
     state_error_ = error = "unknown model '" + state.model + "'";
     state.model = old.model;
+  } else if (models.find(state.model)->domain != kImages) {
+    state_error_ = error = "model '" + state.model + "' is a sequence model: it belongs to view=seq";
+    state.model = old.model;
   }
-  if (!state.model.empty()) models.request(state.model);  // starts loading it if needed
+  seq_state_changed(old);
+  // The image view's model loads when that view is shown.
+  if (!state.seq() && !state.model.empty()) models.request(state.model);
+  if (old.seq() && !state.seq()) input_changed();
   if (state.test_index != old.test_index || state.image != old.image || dataset() != input_dataset_) {
     if (!source_pending_) old_test_index_ = old.test_index, old_image_ = old.image;
     source_pending_ = true;
@@ -466,7 +478,9 @@ bool App::apply_query(const std::string& query) {
   std::string errors;
   ViewState s = play::apply_query(state, query, &errors);
   const ModelEntry* picked = models.find(s.model);
-  if (s.model != state.model && (!picked || picked->companion)) {
+  // A defence's companion (autoencoders/dae, ensemble/regular_0) is no model to pick; a sequence
+  // model gets set_state's own message (it belongs to the sequence view).
+  if (s.model != state.model && (!picked || (picked->companion && picked->domain != kSequences))) {
     std::string known;
     for (const std::string& n : models.names()) known += (known.empty() ? "" : ", ") + n;
     errors += "'model=" + s.model + "': unknown model (available: " + (known.empty() ? "none" : known) + ")\n";
@@ -515,6 +529,10 @@ void App::update_work(bool run_robustness, bool drawing) {
   if (models.version() != models_seen_) {
     models_seen_ = models.version();
     models_changed();
+  }
+  if (state.seq()) {
+    seq_update();
+    return;
   }
   if (shown_dirty_) {
     shown_dirty_ = false;

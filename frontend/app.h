@@ -12,8 +12,12 @@
 #include "engine/attacks/attack.h"
 #include "engine/defences/defence.h"
 #include "engine/eval/evaluate.h"
+#include "engine/eval/sequence_eval.h"
 #include "engine/norms.h"
 #include "engine/preprocess.h"
+#include "engine/seqattacks/seq_attack.h"
+#include "engine/seqdefences/seq_defence.h"
+#include "engine/sequence_text.h"
 #include "engine/tensor.h"
 #include "engine/train/trainer.h"
 #include "frontend/canvas.h"
@@ -105,6 +109,46 @@ struct TrainView {
 struct Timing {
   double preprocess_ms = 0, classify_ms = 0, defence_ms = 0, attack_ms = 0, robustness_ms = 0, train_ms = 0;
   double update_ms = 0;  // the last App::update: the engine's share of the last frame
+};
+
+// The sequence view's results (view=seq), recomputed from the state by the engine: the text's
+// tokens and prediction on every edit, the sequence defence's report, the sequence attack's
+// adversarial with the tokens it put in.
+struct SeqDefenceView {
+  bool on = false;
+  Prediction pred;             // the defended model on the text
+  advx::DefenceReport report;  // its detector score against the threshold, each member's vote
+  advx::GradientKind gradient = advx::GradientKind::Exact;  // what the adaptive attacker follows
+  std::string note;                                         // what the adaptive attacker of this defence does
+  double target_fpr = 0, validation_fpr = 0;
+  std::string waiting;  // what it waits for (a dataset, ensemble members), else ""
+  std::string error;    // why it cannot be built (e.g. no members for this dataset)
+};
+
+struct SeqAttackView {
+  bool valid = false;
+  std::string attack;          // the registered sequence attack
+  advx::TokenSeq adv;          // the adversarial's ids
+  advx::TextEdit edit;         // its tokens, the positions the attack put a token at, its text
+  Prediction pred;             // the bare model on the adversarial
+  Prediction defended;         // the defended model on it (top -1 without a defence)
+  advx::DefenceReport report;  // the defence's report on it
+  int label = -1;              // the class attacked (the true label if known, else the prediction)
+  bool success = false;        // the model shown (the defended one when a defence is on) is fooled
+  int edits = 0, budget = 0;   // tokens put in, and allowed
+  std::int64_t queries = 0, gradient_calls = 0;
+  std::string crafted_on;
+  double ms = 0;
+};
+
+struct SeqView {
+  std::string text;         // the text shown (typed, or the test sample's)
+  advx::EncodedText input;  // its tokens as the model reads them
+  Prediction clean;         // the bare model on them (top -1 until the model is loaded)
+  int true_label = -1;      // known for an unedited test sample
+  SeqDefenceView defence;
+  SeqAttackView attack;
+  double classify_ms = 0, defence_ms = 0;
 };
 
 class App {
@@ -206,10 +250,36 @@ class App {
   const ModelEntry* model_entry() const { return models.find(state.model); }  // nullptr if unknown
   ModelStatus model_status() const;  // of the state's model (kError if unknown)
 
+  // ---- the sequence view (view=seq; app_seq.cpp) ----
+  SeqView seq;
+  // Typing: the text box's new text. The prediction (and the defence's report) are recomputed at
+  // once, the attack once typing pauses for kSeqAttackDelayMs.
+  void set_seq_text(const std::string& text);
+  static constexpr double kSeqAttackDelayMs = 250.0;
+  void load_seq_test(int index);  // the dataset's test sample #index (throws while it loads)
+  void random_seq_test();
+  const advx::SequenceTask& seq_task() const;            // of state.seq_dataset
+  std::vector<const ModelEntry*> seq_models() const;     // the dataset's sequence models, manifest order
+  std::string seq_model_name() const;                    // state.seq_model, or the dataset's first
+  ModelEntry& seq_model_entry(const std::string& name);  // loaded; throws saying why not
+  ModelStatus seq_model_status() const;
+  ModelStatus seq_data_status() const;                                 // the dataset's file (test samples, defences)
+  const advx::SequenceDataset* seq_data() const;                       // nullptr until loaded
+  std::vector<const advx::SeqAttackSpec*> seq_attack_choices() const;  // the attacks the dataset allows
+  // Classifies text with a sequence model (throws advx::Error: unknown or not loaded model).
+  Prediction classify_text(const std::string& model, const std::string& text, advx::EncodedText* encoded);
+  // Runs the sequence attack `s.seq_attack` with s's parameters and seed on `text` (encoded by the
+  // model's codec) away from `label` (< 0: the model's prediction), on the defended model when a
+  // defence is on and s.adaptive.
+  SeqAttackView attack_text(const std::string& model, const advx::EncodedText& text, int label, const ViewState& s);
+  ModelStatus view_model_status() const { return state.seq() ? seq_model_status() : model_status(); }
+
   std::string hash() const;  // encode_query(state)
   // Results not computed yet (a model or a test sample still loading).
   bool pending() const {
-    return input_dirty_ || attack_dirty_ || source_pending_ || live_ != nullptr || !defence.waiting.empty();
+    return state.seq()
+               ? seq_pending_ || seq_input_dirty_ || seq_attack_dirty_
+               : input_dirty_ || attack_dirty_ || source_pending_ || live_ != nullptr || !defence.waiting.empty();
   }
   bool hidden(const std::string& panel) const { return state.hide.count(panel) > 0; }
 
@@ -253,6 +323,24 @@ class App {
   advx::Classifier* defended_ = nullptr;  // the one for state.defence (in built_)
   std::string defended_key_;
   std::string robust_key() const;
+
+  // The sequence view.
+  void seq_state_changed(const ViewState& old);  // from set_state
+  void seq_update();                             // from update, in the sequence view
+  void seq_compute_input();
+  void seq_compute_attack();
+  // The state's sequence defence around `base` (nullptr without one); rebuilt when the model, the
+  // defence or its parameters change; throws while its data or companion models load.
+  advx::SeqDefended* seq_defended(const std::string& model);
+  bool seq_input_dirty_ = true, seq_attack_dirty_ = true;
+  bool seq_pending_ = false;  // waiting for a model, the dataset or a defence's companions
+  double seq_last_edit_ms_ = -1e18;
+  std::unique_ptr<advx::SeqDefended> seq_defended_;
+  std::string seq_defended_key_;
+  std::string seq_waiting_;  // what the last defence build waited for
+  advx::SequenceSplit seq_validation_;
+  std::string seq_validation_of_;
+  std::uint64_t seq_random_draws_ = 0;
 };
 
 // Rounds to k/255 so that a PNG or a URL round trip reproduces the input exactly.

@@ -64,17 +64,21 @@ struct PanelDef {
   const char* title;
   float w_em, h_em;  // preferred size in font heights
   void (*draw)(play::App&, play::Ui&);
+  const char* view;  // "image", "seq", or nullptr: both
 };
 
 const PanelDef kPanels[] = {
-    {"input", "Input", 20.5f, 31.0f, play::panel_input},
-    {"prediction", "Prediction", 19.0f, 31.0f, play::panel_prediction},
-    {"attack", "Attack", 31.0f, 31.0f, play::panel_attack},
-    {"defence", "Defence", 31.0f, 20.0f, play::panel_defence},
-    {"robustness", "Robustness", 31.0f, 20.0f, play::panel_robustness},
-    {"model", "Model", 17.0f, 20.0f, play::panel_model},
-    {"train", "Train robustly", 31.0f, 22.0f, play::panel_train},
-    {"help", "Help", 20.5f, 14.0f, play::panel_help},
+    {"input", "Input", 20.5f, 31.0f, play::panel_input, "image"},
+    {"prediction", "Prediction", 19.0f, 31.0f, play::panel_prediction, "image"},
+    {"attack", "Attack", 31.0f, 31.0f, play::panel_attack, "image"},
+    {"defence", "Defence", 31.0f, 20.0f, play::panel_defence, "image"},
+    {"robustness", "Robustness", 31.0f, 20.0f, play::panel_robustness, "image"},
+    {"model", "Model", 17.0f, 20.0f, play::panel_model, "image"},
+    {"train", "Train robustly", 31.0f, 22.0f, play::panel_train, "image"},
+    {"sequence", "Text or trace", 31.0f, 27.0f, play::panel_sequence, "seq"},
+    {"seqattack", "Attack", 31.0f, 27.0f, play::panel_seq_attack, "seq"},
+    {"seqdefence", "Defence", 31.0f, 21.0f, play::panel_seq_defence, "seq"},
+    {"help", "Help", 20.5f, 14.0f, play::panel_help, nullptr},
 };
 
 void shortcut(play::App& app, play::Ui& ui, SDL_Keycode key) {
@@ -158,8 +162,8 @@ bool handle_events(Main& m) {
         if (ev.button.button == SDL_BUTTON_LEFT)
           painted |= play::canvas_pointer(app, ui, 2, static_cast<float>(ev.button.x), static_cast<float>(ev.button.y));
         break;
-      case SDL_KEYDOWN:
-        if (!io.WantTextInput && !(ev.key.keysym.mod & (KMOD_CTRL | KMOD_ALT | KMOD_GUI)))
+      case SDL_KEYDOWN:  // the image view's shortcuts (the sequence view types)
+        if (!app.state.seq() && !io.WantTextInput && !(ev.key.keysym.mod & (KMOD_CTRL | KMOD_ALT | KMOD_GUI)))
           shortcut(app, ui, ev.key.keysym.sym);
         break;
       case SDL_DROPFILE:
@@ -194,6 +198,19 @@ void draw_ui(Main& m) {
                    ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoBringToFrontOnFocus |
                    ImGuiWindowFlags_NoSavedSettings);
   ImGui::TextUnformatted("advx: adversarial examples playground");
+  // The two views, as tabs: images (draw a digit) and sequences (type an SMS, edit a trace).
+  for (const char* v : {"image", "seq"}) {
+    const bool on = app.state.view == v;
+    ImGui::SameLine();
+    if (on) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
+    if (ImGui::Button(std::string(v) == "seq" ? "Sequences" : "Images") && !on) {
+      play::ViewState st = app.state;
+      st.view = v;
+      app.set_state(st);
+    }
+    if (on) ImGui::PopStyleColor();
+    ui.mark(std::string(v) == "seq" ? "view_seq" : "view_image");
+  }
   // Messages wrap short of the timing overlay (top right).
   const float wrap = io.DisplaySize.x - (app.hidden("timing") ? 0.5f : 12.5f) * em;
   if (!app.error.empty()) {
@@ -212,7 +229,7 @@ void draw_ui(Main& m) {
   std::vector<play::Box> sizes;
   std::vector<const PanelDef*> shown;
   for (const PanelDef& p : kPanels) {
-    if (app.hidden(p.name)) continue;
+    if (app.hidden(p.name) || (p.view && app.state.view != p.view)) continue;
     // The defence panel belongs with the attack panel: an embed that hides the attack (as links made
     // before defences existed do) shows it only when the view has a defence on.
     if (std::string(p.name) == "defence" && app.hidden("attack") && app.state.defence == "none") continue;
@@ -262,8 +279,23 @@ void after_frame(Main& m) {
     if (!app.error.empty()) play::announce("Error: " + app.error);
   }
   if (m.ui.drawing) return;  // announce and update the URL when a stroke ends, not per pixel
+  if (app.state.seq()) {
+    const play::ModelEntry* e = app.models.find(app.seq_model_name());
+    const int top = app.seq.clean.top, adv = app.seq.attack.valid ? app.seq.attack.pred.top : -1;
+    if (e && top >= 0 && top < static_cast<int>(e->codec.classes().size()) &&
+        (top != m.platform.announced_clean || adv != m.platform.announced_adv)) {
+      m.platform.announced_clean = top;
+      m.platform.announced_adv = adv;
+      const std::vector<std::string>& c = e->codec.classes();
+      std::string text = "Prediction " + c[static_cast<size_t>(top)] + ".";
+      if (adv >= 0 && adv < static_cast<int>(c.size()))
+        text += " Adversarial prediction " + c[static_cast<size_t>(adv)] + ".";
+      play::announce(text);
+    }
+  }
   const int adv = app.attack.valid ? app.attack.pred.top : -1;
-  if (app.clean.top >= 0 && (app.clean.top != m.platform.announced_clean || adv != m.platform.announced_adv)) {
+  if (!app.state.seq() && app.clean.top >= 0 &&
+      (app.clean.top != m.platform.announced_clean || adv != m.platform.announced_adv)) {
     m.platform.announced_clean = app.clean.top;
     m.platform.announced_adv = adv;
     char buf[160];
@@ -297,8 +329,9 @@ bool should_render(Main& m, bool events, double now) {
   const play::App& app = *m.app;
   const int robust_progress = app.robust.next_point;  // a new point on a curve
   // Downloads and training show progress: redrawn every 200 ms while they go on.
-  const bool loading = app.model_status() == play::ModelStatus::kLoading || !app.defence.waiting.empty() ||
-                       !app.training.waiting.empty() || app.training.running();
+  const bool loading = app.view_model_status() == play::ModelStatus::kLoading ||
+                       (app.state.seq() && app.seq_data_status() == play::ModelStatus::kLoading) ||
+                       !app.defence.waiting.empty() || !app.training.waiting.empty() || app.training.running();
   if (events || app.view_version != m.last_view_version || robust_progress != pf.robust_seen) pf.settle = 3;
   pf.robust_seen = robust_progress;
   bool render = pf.settle > 0 || m.ui.rendered < 3 || now - pf.last_render > 1000.0 ||
@@ -344,7 +377,7 @@ void frame() {
   after_frame(m);
   // advx.ready: after the first frame, once the startup model has loaded (or failed to).
   if (!pf.ready && m.ui.rendered > 0) {
-    const play::ModelStatus st = m.app->model_status();
+    const play::ModelStatus st = m.app->view_model_status();
     if (m.app->models.entries().empty() || st == play::ModelStatus::kReady || st == play::ModelStatus::kError) {
       pf.ready = true;
       play::signal_ready();

@@ -9,6 +9,7 @@
 
 #include "engine/error.h"
 #include "engine/io/file.h"
+#include "engine/io/gzip.h"
 #include "engine/io/model_io.h"
 #include "engine/io/sha256.h"
 
@@ -77,6 +78,7 @@ ModelStore::ModelStore(const std::string& asset_dir) : dir_(asset_dir) {
         e.test_acc = static_cast<float>(num_of(m, "test_acc", -1.0));
         if (const std::string d = str_of(m, "dataset"); !d.empty()) e.dataset = d;
         if (const auto c = m.find("companion"); c != m.end() && c->is_boolean()) e.companion = c->get<bool>();
+        if (str_of(m, "domain") == kSequences) e.domain = kSequences;
         if (!e.name.empty() && !e.file.empty()) entries_.push_back(std::move(e));
       }
       if (const auto ds = j.find("datasets"); ds != j.end() && ds->is_object()) {
@@ -94,6 +96,7 @@ ModelStore::ModelStore(const std::string& asset_dir) : dir_(asset_dir) {
             for (const auto& v : *cl)
               if (v.is_string()) e.classes.push_back(v.get<std::string>());
           e.eps_max = num_of(d, "eps_max", 0.3);
+          if (str_of(d, "domain") == kSequences) e.domain = kSequences;
           if (!e.file.empty()) datasets_.push_back(std::move(e));
         }
       }
@@ -220,6 +223,22 @@ Asset* ModelStore::lookup_any(const std::string& name) {
   return lookup(name);
 }
 
+const advx::SequenceDataset& ModelStore::sequences(const std::string& name) {
+  DatasetEntry* d = lookup_dataset(name);
+  ADVX_REQUIRE(d && d->domain == kSequences, "the sequence dataset '" + name + "' is not shipped with this build");
+  switch (d->status) {
+    case ModelStatus::kReady:
+      return *d->sequences;
+    case ModelStatus::kError:
+      throw advx::Error("the " + name + " dataset failed to load: " + d->error);
+    case ModelStatus::kLoading:
+      throw advx::Error("the " + name + " dataset is still loading (" + mb(d->received) + " of " + mb(d->total) + ")");
+    case ModelStatus::kNotLoaded:
+      break;
+  }
+  throw advx::Error("the " + name + " dataset is not loaded yet");
+}
+
 const Samples& ModelStore::samples(const std::string& name) {
   DatasetEntry* d = lookup_dataset(name);
   // "mnist" is a test sample; "mnist/train" a whole split (frontend/CMakeLists.txt).
@@ -258,7 +277,11 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
     if (!d) return false;
     try {
       check_bytes(*d, bytes);
-      d->samples = decode_samples(bytes, d->name, d->shape, d->classes, d->file);
+      if (d->domain == kSequences)  // the dataset file, gzipped; the engine checks its own sha256
+        d->sequences = std::make_shared<const advx::SequenceDataset>(
+            advx::sequence_dataset_from_bytes(d->name, advx::gunzip(bytes, d->file), d->file));
+      else
+        d->samples = decode_samples(bytes, d->name, d->shape, d->classes, d->file);
       d->file_bytes = static_cast<std::int64_t>(bytes.size());
       d->received = d->total = d->file_bytes;
       d->status = ModelStatus::kReady;
@@ -277,6 +300,20 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
   if (!e) return false;
   try {
     check_bytes(*e, bytes);
+    if (e->domain == kSequences) {
+      auto model = std::make_unique<advx::SequenceModel>(advx::load_sequence_model_bytes(bytes, e->file, &e->metadata));
+      e->codec = advx::TextCodec(e->metadata, e->name);
+      e->arch = model->arch();
+      e->params = model->num_params();
+      e->dataset = e->codec.dataset();
+      e->file_bytes = static_cast<std::int64_t>(bytes.size());
+      e->received = e->total = e->file_bytes;
+      e->seq_model = std::move(model);
+      e->status = ModelStatus::kReady;
+      e->error.clear();
+      ++version_;
+      return true;
+    }
     auto model = std::make_unique<advx::Sequential>(advx::load_model_bytes(bytes, e->file, &e->metadata));
     e->arch = model->arch;
     e->params = model->num_params();
@@ -321,9 +358,9 @@ void ModelStore::add(const std::string& name, std::unique_ptr<advx::Sequential> 
 }
 
 void ModelStore::fail(const std::string& name, const std::string& why) {
-  if (ModelEntry* m = lookup(name)) m->model.reset();
+  if (ModelEntry* m = lookup(name)) m->model.reset(), m->seq_model.reset();
   if (name.rfind(kDataPrefix, 0) == 0)
-    if (DatasetEntry* d = lookup_dataset(name.substr(kDataPrefix.size()))) d->samples = Samples{};
+    if (DatasetEntry* d = lookup_dataset(name.substr(kDataPrefix.size()))) d->samples = Samples{}, d->sequences.reset();
   Asset* e = lookup_any(name);
   if (!e) return;
   e->status = ModelStatus::kError;

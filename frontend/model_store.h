@@ -16,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/data/sequences.h"
 #include "engine/model.h"
+#include "engine/sequence_model.h"
+#include "engine/sequence_text.h"
 #include "frontend/samples.h"
 
 namespace play {
@@ -35,23 +38,36 @@ struct Asset {
   std::string error;                     // why it failed to load
 };
 
+// A model's domain (the manifest's "domain"): kImages (a Sequential on pixels) or kSequences (a
+// SequenceModel on token ids, with its tokenizer and vocabulary).
+inline const std::string kImages = "images";
+inline const std::string kSequences = "sequences";
+
 struct ModelEntry : Asset {
   std::string arch;
   std::string dataset = "mnist";  // what it was trained on (its test images, class names)
+  std::string domain = kImages;
   std::int64_t params = 0;
-  float test_acc = -1.0f;  // fraction; < 0 if not recorded
-  std::unique_ptr<advx::Sequential> model;
+  float test_acc = -1.0f;                          // fraction; < 0 if not recorded
+  std::unique_ptr<advx::Sequential> model;         // images
+  std::unique_ptr<advx::SequenceModel> seq_model;  // sequences
+  advx::TextCodec codec;                           // sequences: text -> token ids
   std::map<std::string, std::string> metadata;
-  // Loaded by a defence that names it ("ensemble/regular_0", "autoencoders/cae"), not a model to
-  // pick: the manifest marks the models in sub-folders of assets/models.
+  // Loaded by a defence or the sequence view that names it ("ensemble/regular_0",
+  // "autoencoders/cae", "sequence/sms_lstm"), not a model to pick: the manifest marks the models in
+  // sub-folders of assets/models.
   bool companion = false;
+  // Listed in the image view's model picker: an image model at the top of assets/models.
+  bool image_pick() const { return domain == kImages && !companion && name.find('/') == std::string::npos; }
 };
 
 struct DatasetEntry : Asset {
-  advx::Shape shape;                 // [C, H, W]
-  std::vector<std::string> classes;  // names, index = label
-  double eps_max = 0.3;              // the largest L-inf budget a robustness curve shows
-  Samples samples;                   // once loaded
+  std::string domain = kImages;                            // kSequences: `sequences` once loaded, no image sample
+  advx::Shape shape;                                       // [C, H, W]
+  std::vector<std::string> classes;                        // names, index = label
+  double eps_max = 0.3;                                    // the largest L-inf budget a robustness curve shows
+  Samples samples;                                         // once loaded
+  std::shared_ptr<const advx::SequenceDataset> sequences;  // sequence datasets, once loaded
 };
 
 inline const std::string kDataPrefix = "data:";
@@ -83,6 +99,8 @@ class ModelStore {
   const DatasetEntry* find_dataset(const std::string& name) const;
   ModelStatus request_dataset(const std::string& name, bool retry = false);
   const Samples& samples(const std::string& name);  // throws like get()
+  // A sequence dataset (its splits, texts and vocabulary); throws like get().
+  const advx::SequenceDataset& sequences(const std::string& name);
 
   // Web callbacks (a model's name, or kDataPrefix + a dataset's). deliver() checks the bytes (size,
   // sha256) and builds the model or the sample; false and the entry's error set if they are not valid.

@@ -44,7 +44,7 @@ void panel_model(App& app, Ui& ui) {
   ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - 3.5f * ImGui::GetFontSize());
   if (ImGui::BeginCombo("model", cur ? combo_label(*cur).c_str() : app.state.model.c_str())) {
     for (const ModelEntry& e : entries) {
-      if (e.companion) continue;
+      if (!e.image_pick()) continue;  // sequence models, and companions of defences
       const bool sel = e.name == app.state.model;
       if (ImGui::Selectable(combo_label(e).c_str(), sel) && !sel) {
         ViewState s = app.state;

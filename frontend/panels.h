@@ -19,10 +19,14 @@ struct Ui {
   bool images_dirty = true;
   // The drawing canvas on screen (ImGui/window coordinates), from the last frame.
   ImVec2 canvas_min{0, 0}, canvas_max{0, 0};
-  bool drawing = false;        // a stroke is in progress
-  ImVec2 last{0, 0};           // last stroke point, canvas pixels
-  float amplify = 1.0f;        // perturbation colour range = eps / amplify
-  std::string import_path;     // native: PNG path field
+  bool drawing = false;           // a stroke is in progress
+  ImVec2 last{0, 0};              // last stroke point, canvas pixels
+  float amplify = 1.0f;           // perturbation colour range = eps / amplify
+  std::string import_path;        // native: PNG path field
+  std::string seq_text;           // the sequence view's text box (ImGui edits it in place)
+  bool seq_text_active = false;   // the text box has the keyboard (ImGui holds the text being edited)
+  bool seq_text_replace = false;  // a text set elsewhere replaces the one being edited, next frame
+  std::string seq_text_external;
   int frames = 0;              // main-loop iterations (events handled, state updated)
   int rendered = 0;            // frames drawn (an idle UI is not redrawn)
   double last_frame_ms = 0;    // CPU time of the last drawn frame (UI + engine work)
@@ -52,6 +56,10 @@ void panel_robustness(App& app, Ui& ui);
 void panel_train(App& app, Ui& ui);
 void panel_timing(App& app, Ui& ui);  // a small overlay, not part of the flow layout
 void panel_help(App& app, Ui& ui);
+// The sequence view (view=seq): text and prediction, attack, defence.
+void panel_sequence(App& app, Ui& ui);
+void panel_seq_attack(App& app, Ui& ui);
+void panel_seq_defence(App& app, Ui& ui);
 
 // Pointer events for the canvas (kind 0 down, 1 move, 2 up) in window coordinates; true if it painted.
 bool canvas_pointer(App& app, Ui& ui, int kind, float x, float y);
@@ -63,6 +71,11 @@ void probability_bars(const Prediction& p, int highlight, float width, const std
 void image_with_border(const Texture& t, float size);
 // Puts the next item (of width `w`) on the current line if it fits there, else on a new one.
 void same_line_if_fits(float w);
+// Tokens as wrapped chips in a scrolling child `id` of the given height: `marked` positions (sorted)
+// highlighted (what an attack put in; `was` names the token a substitution replaced), `greyed` ones
+// (sorted) dimmed (outside the vocabulary).
+void token_chips(const char* id, const std::vector<std::string>& tokens, const std::vector<int>& marked,
+                 const std::vector<int>& greyed, const std::vector<std::string>* was, float height);
 // A control for one parameter of an attack or defence, from its table entry (slider, checkbox or
 // combo), marked under its key; true if the user changed the value in `params`.
 bool param_control(const advx::ParamSpec& p, advx::ParamValues& params, Ui& ui, const char* shortcut_hint = nullptr);

@@ -10,12 +10,15 @@
 #include "engine/attacks/attack.h"
 #include "engine/defences/defence.h"
 #include "engine/error.h"
+#include "engine/eval/sequence_eval.h"
+#include "engine/seqattacks/seq_attack.h"
+#include "engine/seqdefences/seq_defence.h"
 
 namespace play {
 
 const std::vector<std::string>& panel_names() {
-  static const std::vector<std::string> names = {"input",      "prediction", "model",  "attack", "defence",
-                                                 "robustness", "train",      "timing", "help"};
+  static const std::vector<std::string> names = {"input", "prediction", "model", "attack",   "defence",   "robustness",
+                                                 "train", "timing",     "help",  "sequence", "seqattack", "seqdefence"};
   return names;
 }
 
@@ -33,7 +36,33 @@ const std::vector<advx::ParamSpec>& all_params() {
   return all;
 }
 
-ViewState::ViewState() : attack(advx::attacks().front().name), params(advx::defaults(all_params())) {}
+const std::vector<advx::ParamSpec>& seq_all_params() {
+  static const std::vector<advx::ParamSpec> all = [] {
+    std::vector<advx::ParamSpec> out;
+    auto add = [&](const std::vector<advx::ParamSpec>& table) {
+      for (const advx::ParamSpec& p : table)
+        if (!advx::find_param(out, p.key)) out.push_back(p);
+    };
+    for (const advx::SeqAttackSpec& a : advx::seq_attacks()) add(a.params);
+    for (const advx::SeqDefenceSpec& d : advx::seq_defences()) add(d.params);
+    return out;
+  }();
+  return all;
+}
+
+const std::string& default_seq_dataset() {
+  static const std::string name = [] {
+    const advx::SequenceTask* t = advx::find_sequence_task("sms");
+    return t ? t->alias : advx::sequence_tasks().front().alias;
+  }();
+  return name;
+}
+
+ViewState::ViewState()
+    : attack(advx::attacks().front().name),
+      params(advx::defaults(all_params())),
+      seq_dataset(default_seq_dataset()),
+      seq_params(advx::defaults(seq_all_params())) {}
 
 namespace {
 
@@ -80,7 +109,67 @@ std::vector<const advx::ParamSpec*> shown_params(const ViewState& s) {
   return out;
 }
 
+// The sequence view's: the sequence attack's (when set), then the sequence defence's.
+std::vector<const advx::ParamSpec*> seq_shown_params(const ViewState& s) {
+  std::vector<const advx::ParamSpec*> out;
+  if (const advx::SeqAttackSpec* a = advx::find_seq_attack(s.seq_attack))
+    for (const advx::ParamSpec& p : a->params) out.push_back(&p);
+  if (const advx::SeqDefenceSpec* d = advx::find_seq_defence(s.seq_defence))
+    for (const advx::ParamSpec& p : d->params) out.push_back(&p);
+  return out;
+}
+
+std::string encode_seq_query(const ViewState& s) {
+  std::ostringstream q;
+  q << "view=seq&dataset=" << s.seq_dataset;
+  if (!s.seq_model.empty()) q << "&model=" << url_encode(s.seq_model);
+  if (s.seq_test >= 0)
+    q << "&test=" << s.seq_test;
+  else
+    q << "&text=" << url_encode(s.seq_text);
+  const advx::SeqAttackSpec* a = advx::find_seq_attack(s.seq_attack);
+  const std::vector<const advx::ParamSpec*> shown = seq_shown_params(s);
+  if (a) {
+    q << "&attack=" << a->name;
+    for (const advx::ParamSpec& p : a->params)
+      q << "&" << p.key << "=" << advx::format_value(p, s.seq_params.number(p.key));
+  }
+  q << "&seed=" << s.seed;
+  if (const advx::SeqDefenceSpec* d = advx::find_seq_defence(s.seq_defence)) {
+    q << "&defence=" << d->name;
+    for (const advx::ParamSpec& p : d->params)
+      if (!a || !advx::find_param(a->params, p.key))
+        q << "&" << p.key << "=" << advx::format_value(p, s.seq_params.number(p.key));
+    if (s.adaptive) q << "&adaptive=1";
+  }
+  if (!s.hide.empty()) {
+    q << "&hide=";
+    bool first = true;
+    for (const std::string& h : s.hide) q << (first ? "" : ",") << h, first = false;
+  }
+  return q.str();
+}
+
 }  // namespace
+
+std::string url_encode(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~' || c == '/') {
+      out += ch;
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
 
 std::string url_decode(const std::string& s) {
   std::string out;
@@ -149,6 +238,7 @@ bool base64url_decode(const std::string& text, std::vector<std::uint8_t>& out) {
 }
 
 std::string encode_query(const ViewState& s) {
+  if (s.seq()) return encode_seq_query(s);
   std::ostringstream q;
   q << "model=" << s.model << "&attack=" << s.attack;
   const std::vector<const advx::ParamSpec*> shown = shown_params(s);
@@ -185,39 +275,80 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
   auto bad = [&](const std::string& key, const std::string& value, const std::string& why) {
     if (errors) *errors += "'" + key + "=" + value + "': " + why + "\n";
   };
-  size_t pos = 0;
-  while (pos <= q.size()) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t pos = 0; pos <= q.size();) {
     size_t amp = q.find('&', pos);
     if (amp == std::string::npos) amp = q.size();
     const std::string pair = q.substr(pos, amp - pos);
     pos = amp + 1;
     if (pair.empty()) continue;
     const size_t eq = pair.find('=');
-    const std::string key = url_decode(pair.substr(0, eq));
-    const std::string value = eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
+    pairs.emplace_back(url_decode(pair.substr(0, eq)), eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1)));
+  }
+  // `view` first: it says what model, attack, defence, test and the parameter keys mean.
+  for (const auto& [key, value] : pairs)
+    if (key == "view") {
+      if (value == "image" || value == "seq")
+        s.view = value;
+      else
+        bad(key, value, "view is image or seq");
+    }
+  const bool seq = s.seq();
+  for (const auto& [key, value] : pairs) {
     float f = 0.0f;
     long long i = 0;
     bool b = false;
-    if (key == "model") {
-      s.model = value;
+    if (key == "view") {
+      // done above
+    } else if (key == "dataset") {
+      if (const advx::SequenceTask* t = advx::find_sequence_task(value)) {
+        s.seq_dataset = t->alias;
+      } else {
+        std::string known;
+        for (const advx::SequenceTask& t2 : advx::sequence_tasks()) known += (known.empty() ? "" : ", ") + t2.alias;
+        bad(key, value, "dataset is a sequence dataset: " + known + " (image datasets follow the model)");
+      }
+    } else if (key == "text") {
+      if (value.size() <= kMaxSeqText)
+        s.seq_text = value, s.seq_test = -1;
+      else
+        bad(key, value.substr(0, 16) + "...",
+            "text is at most " + std::to_string(kMaxSeqText) + " bytes, got " + std::to_string(value.size()));
+    } else if (key == "model") {
+      (seq ? s.seq_model : s.model) = value;
     } else if (key == "attack") {
-      if (advx::find_attack(value))
+      if (!seq && advx::find_attack(value))
         s.attack = value;
+      else if (seq && advx::find_seq_attack(value))
+        s.seq_attack = value;
       else
-        bad(key, value, "attack is one of " + advx::attack_names());
+        bad(key, value,
+            seq ? "attack is one of " + advx::seq_attack_names() + " (view=seq)"
+                : "attack is one of " + advx::attack_names());
     } else if (key == "defence") {
-      if (value == "none" || advx::find_defence(value))
-        s.defence = value;
+      if (value == "none" || (!seq && advx::find_defence(value)))
+        (seq ? s.seq_defence : s.defence) = value;
+      else if (seq && advx::find_seq_defence(value))
+        s.seq_defence = value;
       else
-        bad(key, value, "defence is none or one of " + advx::defence_names());
-    } else if (const advx::ParamSpec* p = advx::find_param(all_params(), key)) {
+        bad(key, value,
+            seq ? "defence is none or one of " + advx::seq_defence_names() + " (view=seq)"
+                : "defence is none or one of " + advx::defence_names());
+    } else if (const advx::ParamSpec* p = advx::find_param(seq ? seq_all_params() : all_params(), key)) {
       try {
-        s.params.set(key, advx::parse_value(*p, value, key));
+        (seq ? s.seq_params : s.params).set(key, advx::parse_value(*p, value, key));
       } catch (const advx::Error& e) {
         bad(key, value, e.what());
       }
+    } else if (seq && advx::find_param(all_params(), key)) {
+      bad(key, value,
+          "'" + key +
+              "' is a parameter of the image view; view=seq takes the sequence attacks' and "
+              "defences' parameters");
     } else if (key == "target") {
-      if (value == "none" || value.empty())
+      if (seq && value != "-1" && value != "none" && !value.empty())
+        bad(key, value, "the sequence attacks are untargeted: they move a sequence out of its class");
+      else if (value == "none" || value.empty())
         s.target = -1;
       else if (parse_int(value, i) && i >= -1 && i <= 999)
         s.target = static_cast<int>(i);
@@ -235,10 +366,16 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
         bad(key, value, key + " is 0 or 1");
     } else if (key == "test") {
       if (parse_int(value, i) && i >= -1 && i < 1000000) {
-        s.test_index = static_cast<int>(i);
-        if (i >= 0) s.image.clear();
+        if (seq) {
+          s.seq_test = static_cast<int>(i);
+          if (i >= 0) s.seq_text.clear();
+        } else {
+          s.test_index = static_cast<int>(i);
+          if (i >= 0) s.image.clear();
+        }
       } else {
-        bad(key, value, "test is the index of a test image");
+        bad(key, value,
+            seq ? "test is the index of a test sample of the dataset" : "test is the index of a test image");
       }
     } else if (key == "img") {
       std::vector<std::uint8_t> bytes;
@@ -273,21 +410,40 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
   return s;
 }
 
+namespace {
+
+void put_param(nlohmann::ordered_json& j, const advx::ParamSpec& p, double v) {
+  if (p.type == advx::ParamType::Bool)
+    j[p.key] = v != 0.0;
+  else if (p.type == advx::ParamType::Choice)
+    j[p.key] = advx::format_value(p, v);
+  else if (p.type == advx::ParamType::Int)
+    j[p.key] = static_cast<long long>(v);
+  else
+    j[p.key] = v;
+}
+
+}  // namespace
+
 std::string state_json(const ViewState& s) {
   nlohmann::ordered_json j;
+  j["view"] = s.view;
+  if (s.seq()) {
+    j["dataset"] = s.seq_dataset;
+    j["model"] = s.seq_model;
+    j["test"] = s.seq_test;
+    j["text"] = s.seq_text;
+    j["attack"] = s.seq_attack;
+    for (const advx::ParamSpec* p : seq_shown_params(s)) put_param(j, *p, s.seq_params.number(p->key));
+    j["seed"] = s.seed;
+    j["defence"] = s.seq_defence;
+    j["adaptive"] = s.adaptive;
+    j["hide"] = std::vector<std::string>(s.hide.begin(), s.hide.end());
+    return j.dump();
+  }
   j["model"] = s.model;
   j["attack"] = s.attack;
-  for (const advx::ParamSpec* p : shown_params(s)) {
-    const double v = s.params.number(p->key);
-    if (p->type == advx::ParamType::Bool)
-      j[p->key] = v != 0.0;
-    else if (p->type == advx::ParamType::Choice)
-      j[p->key] = advx::format_value(*p, v);
-    else if (p->type == advx::ParamType::Int)
-      j[p->key] = static_cast<long long>(v);
-    else
-      j[p->key] = v;
-  }
+  for (const advx::ParamSpec* p : shown_params(s)) put_param(j, *p, s.params.number(p->key));
   j["target"] = s.target;
   j["seed"] = s.seed;
   j["defence"] = s.defence;

@@ -4,6 +4,12 @@
 // The attack and defence parameters are not spelled here: their keys, ranges and defaults come from
 // the engine's parameter tables (engine/attacks, engine/defences). `params` holds one value per key
 // of every registered attack and defence (attacks that share a key, such as eps, share its value).
+//
+// Two views: images (the default) and sequences (view=seq: an SMS or an API-call trace). The
+// sequence view has its own model, attack and defence, from the sequence registries
+// (engine/seqattacks, engine/seqdefences) and their tables (`seq_params`); seed, adaptive and hide
+// are shared. In the query, `view` decides what model, attack, defence, test and the parameter keys
+// mean: view=seq&dataset=sms&text=Free+entry...&attack=substitute&budget=0.1&seed=0.
 #pragma once
 #include <cstdint>
 #include <set>
@@ -29,12 +35,29 @@ struct ViewState {
   bool preprocess = true;        // MNIST-style preprocessing of drawings
   float brush = 4.5f;            // brush radius in canvas pixels
   std::set<std::string> hide;    // panels to hide: see panel_names()
+
+  std::string view = "image";        // "image" or "seq"
+  std::string seq_dataset;           // a sequence dataset's short name ("sms", "malbehavd")
+  std::string seq_model;             // a sequence model of that dataset; "" = its first
+  int seq_test = -1;                 // the text is the dataset's test sample #i (when >= 0)
+  std::string seq_text;              // the text (SMS, or API calls one per line) when seq_test < 0
+  std::string seq_attack;            // a registered sequence attack; "" = the first the dataset allows
+  advx::ParamValues seq_params;      // every sequence attack's and defence's parameters, by key
+  std::string seq_defence = "none";  // "none" or a registered sequence defence
+  bool seq() const { return view == "seq"; }
 };
+
+// The longest text the sequence view takes (bytes): a long trace is about 6,000.
+constexpr size_t kMaxSeqText = 20000;
 
 // Names accepted in `hide=` (comma separated).
 const std::vector<std::string>& panel_names();
 // The table of every attack's and defence's parameters (one spec per key, in registry order).
 const std::vector<advx::ParamSpec>& all_params();
+// The same for the sequence attacks and defences.
+const std::vector<advx::ParamSpec>& seq_all_params();
+// The dataset the sequence view starts with ("sms": typing a message is what it is for).
+const std::string& default_seq_dataset();
 
 // "model=cnn&attack=pgd&eps=0.1&steps=10&...": the chosen attack's parameters (and the defence's,
 // when one is on), in table order, defaults included so links are explicit.
@@ -49,5 +72,6 @@ std::string base64url_encode(const std::vector<std::uint8_t>& bytes);
 // Returns false on characters outside the base64url alphabet.
 bool base64url_decode(const std::string& text, std::vector<std::uint8_t>& out);
 std::string url_decode(const std::string& s);  // %XX and '+'
+std::string url_encode(const std::string& s);  // all but A-Z a-z 0-9 - _ . ~ / as %XX, space as '+'
 
 }  // namespace play

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -98,6 +99,86 @@ play::ViewState attack_options(const App& app, const std::string& query) {
   play::ViewState s = play::apply_query(app.state, query, &errors);
   if (!errors.empty()) throw advx::Error("bad attack option " + errors.substr(0, errors.size() - 1));
   return s;
+}
+
+// The options of a sequence attack call, in the URL's syntax, applied on top of the current state
+// in the sequence view: the attack, its parameters, seed, adaptive, model; `label` is returned apart.
+play::ViewState seq_attack_options(const App& app, const std::string& query, int* label) {
+  std::string rest;
+  for (size_t pos = 0; pos < query.size();) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    const std::string pair = query.substr(pos, amp - pos);
+    pos = amp + 1;
+    const size_t eq = pair.find('=');
+    const std::string key = play::url_decode(pair.substr(0, eq));
+    const std::string value = eq == std::string::npos ? "" : play::url_decode(pair.substr(eq + 1));
+    if (key.empty()) continue;
+    if (key == "label") {
+      char* end = nullptr;
+      const long v = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || v < 0 || v > 999)
+        throw advx::Error("label must be a class of the model (an integer >= 0), got '" + value + "'");
+      *label = static_cast<int>(v);
+      continue;
+    }
+    const bool is_param = advx::find_param(play::seq_all_params(), key) != nullptr;
+    if (!is_param && key != "attack" && key != "seed" && key != "adaptive" && key != "model")
+      throw advx::Error("'" + key +
+                        "' is not a sequence attack option (text, attack, its parameters, seed, adaptive, model, "
+                        "label); setState changes the rest");
+    rest += (rest.empty() ? "" : "&") + pair;
+  }
+  play::ViewState base = app.state;
+  base.view = "seq";
+  std::string errors;
+  play::ViewState s = play::apply_query(base, rest, &errors);
+  if (!errors.empty()) throw advx::Error("bad attack option " + errors.substr(0, errors.size() - 1));
+  return s;
+}
+
+json prediction_json(const play::Prediction& p, const std::vector<std::string>& classes) {
+  json j;
+  j["pred"] = p.top;
+  j["label"] = p.top >= 0 && p.top < static_cast<int>(classes.size()) ? json(classes[static_cast<size_t>(p.top)])
+                                                                      : json(nullptr);
+  j["probs"] = p.probs;
+  return j;
+}
+
+json report_json(const advx::DefenceReport& r) {
+  json scores = json::array(), votes = json::array();
+  for (const advx::DefenceReport::Score& sc : r.scores)
+    scores.push_back({{"name", sc.name}, {"value", sc.value}, {"threshold", sc.threshold}, {"flagged", sc.flagged}});
+  for (const advx::DefenceReport::Vote& v : r.votes)
+    votes.push_back({{"member", v.member}, {"pred", v.pred}, {"probs", v.probs}});
+  return {{"scores", scores}, {"votes", votes}};
+}
+
+json seq_attack_json(const play::SeqAttackView& a, const std::vector<std::string>& classes) {
+  json j = prediction_json(a.pred, classes);
+  j["attack"] = a.attack;
+  j["tokens"] = a.edit.tokens;
+  j["ids"] = a.adv;
+  j["text"] = a.edit.text;
+  j["changed"] = a.edit.edited;
+  j["attacked"] = a.label;
+  j["success"] = a.success;
+  j["edits"] = a.edits;
+  j["budget"] = a.budget;
+  if (a.defended.top >= 0) {
+    j["defendedPred"] = a.defended.top, j["defendedProbs"] = a.defended.probs;
+    const json r = report_json(a.report);
+    j["scores"] = r["scores"], j["votes"] = r["votes"];
+  }
+  j["craftedOn"] = a.crafted_on;
+  j["queries"] = a.queries, j["gradientCalls"] = a.gradient_calls;
+  j["ms"] = a.ms;
+  return j;
+}
+
+json encoded_json(const advx::EncodedText& e) {
+  return {{"tokens", e.tokens}, {"ids", e.ids}, {"unknown", e.unknown}, {"dropped", e.dropped}};
 }
 
 }  // namespace
@@ -248,6 +329,11 @@ ADVX_API int advx_train(const char* opts) {
 ADVX_API const char* advx_state_json() {
   g_error.clear();
   g_text = g_app ? play::state_json(g_app->state) : "{}";
+  if (g_app && g_app->state.seq() && g_app->state.seq_model.empty()) {  // the model shown: the dataset's first
+    json j = json::parse(g_text);
+    j["model"] = g_app->seq_model_name();
+    g_text = j.dump();
+  }
   return g_text.c_str();
 }
 
@@ -262,6 +348,9 @@ json model_json(const play::App& app, const play::ModelEntry& e) {
   json o;
   o["name"] = e.name;
   o["arch"] = e.arch;
+  o["domain"] = e.domain;
+  o["companion"] = e.companion;  // loaded by a defence or the sequence view, not picked as a model
+  o["dataset"] = e.dataset;
   o["params"] = e.params;
   o["bytes"] = e.file_bytes;
   o["test_acc"] = e.test_acc >= 0 ? json(e.test_acc) : json(nullptr);
@@ -270,7 +359,7 @@ json model_json(const play::App& app, const play::ModelEntry& e) {
   o["received"] = e.received;
   o["error"] = e.error.empty() ? json(nullptr) : json(e.error);
   o["default"] = e.name == app.models.default_model();
-  o["selected"] = e.name == app.state.model;
+  o["selected"] = app.state.seq() ? e.name == app.seq_model_name() : e.name == app.state.model;
   return o;
 }
 
@@ -297,8 +386,7 @@ json param_table(const std::vector<advx::ParamSpec>& table) {
 ADVX_API const char* advx_models_json() {
   json list = json::array();
   if (g_app)
-    for (const play::ModelEntry& e : g_app->models.entries())
-      if (!e.companion) list.push_back(model_json(*g_app, e));
+    for (const play::ModelEntry& e : g_app->models.entries()) list.push_back(model_json(*g_app, e));
   g_text = list.dump();
   return g_text.c_str();
 }
@@ -324,6 +412,26 @@ ADVX_API const char* advx_registry_json() {
                              {"citation", d.citation},
                              {"note", d.note},
                              {"params", param_table(d.params)}});
+  j["sequenceAttacks"] = json::array();
+  for (const advx::SeqAttackSpec& a : advx::seq_attacks())
+    j["sequenceAttacks"].push_back({{"name", a.name},
+                                    {"title", a.title},
+                                    {"summary", a.summary},
+                                    {"citation", a.citation},
+                                    {"edit", advx::seq_edit_name(a.edit)},
+                                    {"budget", a.budget},
+                                    {"gradient", a.gradient},
+                                    {"params", param_table(a.params)}});
+  j["sequenceDefences"] = json::array();
+  for (const advx::SeqDefenceSpec& d : advx::seq_defences())
+    j["sequenceDefences"].push_back({{"name", d.name},
+                                     {"title", d.title},
+                                     {"summary", d.summary},
+                                     {"citation", d.citation},
+                                     {"params", param_table(d.params)}});
+  j["sequenceDatasets"] = json::array();
+  for (const advx::SequenceTask& t : advx::sequence_tasks())
+    j["sequenceDatasets"].push_back({{"name", t.alias}, {"dataset", t.dataset}, {"edit", advx::seq_edit_name(t.edit)}});
   g_text = j.dump();
   return g_text.c_str();
 }
@@ -477,6 +585,39 @@ ADVX_API const char* advx_view_json() {
     }
     o["training"] = tr;
   }
+  o["view"] = app.state.view;
+  if (app.state.seq()) {
+    const play::SeqView& v = app.seq;
+    const std::string name = app.seq_model_name();
+    const play::ModelEntry* e = app.models.find(name);
+    const std::vector<std::string> classes =
+        e && e->status == play::ModelStatus::kReady ? e->codec.classes() : std::vector<std::string>{};
+    json q = prediction_json(v.clean, classes);
+    q["dataset"] = app.seq_task().alias;
+    q["model"] = name;
+    q["modelStatus"] = play::status_name(app.seq_model_status());
+    q["dataStatus"] = play::status_name(app.seq_data_status());
+    q["classes"] = classes;
+    q["text"] = v.text;
+    q["test"] = app.state.seq_test;
+    q["trueLabel"] = v.true_label;
+    q.update(encoded_json(v.input));
+    if (v.defence.on) {
+      json d = prediction_json(v.defence.pred, classes);
+      d["name"] = app.state.seq_defence;
+      d.update(report_json(v.defence.report));
+      d["gradient"] = advx::gradient_kind_name(v.defence.gradient);
+      q["defence"] = d;
+    } else if (app.state.seq_defence != "none") {
+      q["defence"] = {{"name", app.state.seq_defence}, {"waiting", v.defence.waiting}, {"error", v.defence.error}};
+    } else {
+      q["defence"] = nullptr;
+    }
+    q["attack"] = v.attack.valid ? seq_attack_json(v.attack, classes) : json(nullptr);
+    q["timing"] = {{"classify", v.classify_ms}, {"defence", v.defence_ms}};
+    o["seq"] = q;
+    o["modelStatus"] = play::status_name(app.seq_model_status());
+  }
   o["error"] = app.error;
   o["timing"] = {{"preprocess", app.timing.preprocess_ms}, {"classify", app.timing.classify_ms},
                  {"defence", app.timing.defence_ms},       {"attack", app.timing.attack_ms},
@@ -505,6 +646,76 @@ ADVX_API int advx_import_file(const char* path, const char* name) {
     if (!app.import_png(advx::read_file(path), name)) throw advx::Error(app.error);
     app.update(false);
     return 0;
+  });
+}
+
+// ---- sequences ---------------------------------------------------------------------------------
+
+// Classifies text with a sequence model (model "" = the sequence view's). advx_text() then holds
+// {model, dataset, pred, label, probs, classes, tokens, ids, unknown, dropped}.
+ADVX_API int advx_classify_text(const char* text, const char* model) {
+  return guarded([&](App& app) {
+    const std::string name = *model ? std::string(model) : app.seq_model_name();
+    advx::EncodedText enc;
+    const play::Prediction p = app.classify_text(name, text, &enc);
+    const play::ModelEntry& e = app.seq_model_entry(name);
+    json j = prediction_json(p, e.codec.classes());
+    j["model"] = name;
+    j["dataset"] = e.dataset;
+    j["classes"] = e.codec.classes();
+    j.update(encoded_json(enc));
+    g_text = j.dump();
+    return 0;
+  });
+}
+
+// A sequence attack on text; opts in the URL's syntax ("attack=substitute&budget=0.1&seed=1&label=1";
+// keys missing keep the sequence view's values). advx_text() then holds {attack, original: {tokens,
+// ids, unknown, dropped}, tokens, ids, text, changed, pred, label, probs, attacked, success, edits,
+// budget, [defendedPred, defendedProbs, scores, votes], craftedOn, queries, gradientCalls, ms}.
+ADVX_API int advx_seq_attack(const char* text, const char* opts) {
+  return guarded([&](App& app) {
+    int label = -1;
+    const play::ViewState s = seq_attack_options(app, opts, &label);
+    const std::string name = s.seq_model.empty() ? app.seq_model_name() : s.seq_model;
+    advx::EncodedText enc;
+    app.classify_text(name, text, &enc);
+    const play::SeqAttackView a = app.attack_text(name, enc, label, s);
+    json j = seq_attack_json(a, app.seq_model_entry(name).codec.classes());
+    j["model"] = name;
+    j["original"] = encoded_json(enc);
+    g_text = j.dump();
+    return 0;
+  });
+}
+
+// Starts loading a sequence dataset ("sms" or its full name); returns its status (0 not loaded, 1
+// loading, 2 ready, 3 error with advx_last_error() set). Once ready, advx_text() holds its test split:
+// {dataset, name, classes, texts, labels}.
+ADVX_API int advx_seq_samples(const char* dataset) {
+  return guarded([&](App& app) {
+    const advx::SequenceTask* t = advx::find_sequence_task(dataset);
+    if (!t) {
+      std::string known;
+      for (const advx::SequenceTask& k : advx::sequence_tasks()) known += (known.empty() ? "" : ", ") + k.alias;
+      throw advx::Error("unknown sequence dataset '" + std::string(dataset) + "'; known: " + known);
+    }
+    const play::ModelStatus st = app.models.request_dataset(t->dataset);
+    if (st == play::ModelStatus::kError) {
+      const play::DatasetEntry* d = app.models.find_dataset(t->dataset);
+      throw advx::Error(d ? "the " + t->dataset + " dataset failed to load: " + d->error
+                          : "the " + t->dataset + " dataset is not shipped with this build");
+    }
+    if (st != play::ModelStatus::kReady) return static_cast<int>(st);
+    const advx::SequenceDataset& d = app.models.sequences(t->dataset);
+    json j;
+    j["dataset"] = t->alias;
+    j["name"] = d.name;
+    j["classes"] = d.class_names;
+    j["texts"] = d.test.texts;
+    j["labels"] = d.test.labels;
+    g_text = j.dump();
+    return static_cast<int>(st);
   });
 }
 

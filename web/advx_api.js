@@ -79,6 +79,17 @@
     }).join('&');
   }
   var IMAGES = { input: 0, adversarial: 1, perturbation: 2 };
+  function describe(v) { return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v; }
+  // A sequence attack: advx.attack({text, attack, <its parameters>, seed, adaptive, model, label}).
+  function seqAttack(o) {
+    if (typeof o.text !== 'string') fail('advx.attack on a sequence takes {text: \'...\', attack, ...}: text must be a string (an SMS, or API calls separated by spaces or newlines), got ' + describe(o.text));
+    var rest = {};
+    Object.keys(o).forEach(function (k) { if (k !== 'text') rest[k] = o[k]; });
+    if (rest.label !== undefined) integer(rest.label, 'label', 0, 999);
+    var query = toQuery(rest, 'the attack\'s options');
+    withString(o.text, function (t) { withString(query, function (q) { check(_advx_seq_attack(t, q)); }); });
+    return JSON.parse(UTF8ToString(_advx_text()));
+  }
   var STATUS = ['not loaded', 'loading', 'ready', 'error'];
 
   // ---- lazy model loading ----------------------------------------------------------------------
@@ -168,7 +179,19 @@
     // labels: a class, or an array of N classes. Options not given keep the playground's current
     // values. Returns {adv: Float32Array(N x input size), pred, success, linf, l2, l0 (arrays of N),
     // queries, gradientCalls}. adaptive: true attacks the defended model (setState({defence}) first).
+    // Or a sequence attack on text, in one object:
+    //   advx.attack({text: 'WINNER! ...', attack: 'substitute', budget: 0.1, seed: 0, model, label, adaptive})
+    // (advx.registry().sequenceAttacks; the attack must fit the model's dataset; options not given keep
+    // the sequence view's values) returning {attack, model, original: {tokens, ids, unknown, dropped},
+    // tokens, ids, text, changed (positions in tokens the attack put in), pred, label, probs, attacked,
+    // success, edits, budget, [defendedPred, defendedProbs, scores, votes], craftedOn, queries,
+    // gradientCalls, ms}.
     attack: function (pixels, labels, opts) {
+      if (pixels !== null && typeof pixels === 'object' && !Array.isArray(pixels) && !ArrayBuffer.isView(pixels) &&
+          typeof pixels.length !== 'number') {
+        if (labels !== undefined || opts !== undefined) fail('advx.attack({text, ...}) takes one argument: the object holds the text and the options');
+        return seqAttack(pixels);
+      }
       var n = countOf(pixels), size = pixels.length / n;
       var ys = Array.isArray(labels) ? labels : [labels];
       if (ys.length !== n) fail('labels must give one class per image: ' + n + ' images, ' + ys.length + ' labels');
@@ -205,8 +228,47 @@
     },
     // The registered attacks and defences with their parameter tables: {attacks: [{name, title,
     // summary, citation, norm, budget, gradient, params: [{key, type, min, max, default, help}]}],
-    // defences: [...]}.
+    // defences: [...], sequenceAttacks: [{name, title, summary, citation, edit, budget, gradient,
+    // params}], sequenceDefences: [...], sequenceDatasets: [{name, dataset, edit}]}.
     registry: function () { return JSON.parse(UTF8ToString(_advx_registry_json())); },
+    // A sequence model's prediction for text (an SMS; or API calls separated by spaces or newlines):
+    // {model, dataset, pred, label (the class name), probs, classes, tokens (what the model reads),
+    // ids, unknown (positions of tokens outside the vocabulary, read as <unk>), dropped (tokens past
+    // the model's length)}. opts.model: a sequence model (advx.models(), domain 'sequences'); default
+    // the sequence view's. Throws if that model is not loaded (await advx.loadModel(name)).
+    classifyText: function (text, opts) {
+      if (typeof text !== 'string') fail('classifyText takes a string (an SMS, or API calls separated by spaces or newlines), got ' + describe(text));
+      if (opts !== undefined && (opts === null || typeof opts !== 'object' || Array.isArray(opts))) fail("classifyText's opts must be an object such as {model: 'sequence/sms_lstm'}, got " + describe(opts));
+      var model = '';
+      Object.keys(opts || {}).forEach(function (k) {
+        if (k !== 'model') fail("classifyText's opts take only model, got '" + k + "'");
+        if (typeof opts.model !== 'string' || !opts.model) fail('opts.model must be a model name (a string; see advx.models()), got ' + JSON.stringify(opts.model));
+        model = opts.model;
+      });
+      withString(text, function (t) { withString(model, function (m) { check(_advx_classify_text(t, m)); }); });
+      return JSON.parse(UTF8ToString(_advx_text()));
+    },
+    // A sequence dataset's test split ('sms' or 'malbehavd'; downloaded once): a Promise of {dataset,
+    // name, classes, texts, labels}; the sequence view's test=i is texts[i].
+    sequenceSamples: function (dataset) {
+      return started.then(function () {
+        if (typeof dataset !== 'string' || !dataset) fail('sequenceSamples takes a dataset name (advx.registry().sequenceDatasets), got ' + JSON.stringify(dataset));
+        return new Promise(function (resolve, reject) {
+          var poll = function () {
+            var rc;
+            try {
+              rc = withString(dataset, function (p) { return check(_advx_seq_samples(p)); });
+            } catch (e) {
+              reject(e);
+              return;
+            }
+            if (STATUS[rc] === 'ready') resolve(JSON.parse(UTF8ToString(_advx_text())));
+            else setTimeout(poll, 50);
+          };
+          poll();
+        });
+      });
+    },
     // Shows these pixels (one image of the model's input size) as the input, used as given.
     setInput: function (pixels) {
       if (countOf(pixels) !== 1) fail('setInput takes one image (' + inputSize() + ' values)');
@@ -225,6 +287,8 @@
       withString(toQuery(opts === undefined ? {} : opts, 'train\'s argument'), function (p) { check(_advx_train(p)); });
       return api.view().training;
     },
+    // view: 'image' or 'seq'; with view 'seq' (given or current) model, attack, defence, test and the
+    // parameters are the sequence view's, plus dataset ('sms', 'malbehavd') and text.
     setState: function (obj) {
       withString(toQuery(obj, 'setState\'s argument'), function (p) { check(_advx_set_state(p)); });
       return api.state();

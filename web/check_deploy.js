@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Checks the deploy folder (what a server publishes) holds the page's files and nothing else:
-// index.{html,js,wasm,data}, models/*.safetensors and models/FOLDER/*.safetensors (companion
-// models: autoencoders, ensemble members, sequence models), samples/*.bin.gz. A build file there
+// index.{html,js,wasm,data}, models/**/*.safetensors (sub-folders: sequence/, ...), samples/*.bin.gz
+// (image samples) and samples/*.txt.gz (sequence datasets). A build file there
 // (CMakeCache.txt, compile_commands.json, a static library) would show the build machine's paths to
 // anyone. Usage: node web/check_deploy.js DEPLOY_DIR; exit 1 with the offending paths.
 'use strict';
@@ -12,14 +12,15 @@ if (!dir) {
   console.error('usage: check_deploy.js DEPLOY_DIR');
   process.exit(2);
 }
-const allowed = (rel) => /^index\.(html|js|wasm|data)$/.test(rel) || /^models\/([A-Za-z0-9_-]+\/)?[A-Za-z0-9_.-]+\.safetensors$/.test(rel) ||
-                         /^samples\/[A-Za-z0-9_.-]+\.bin\.gz$/.test(rel);
+const allowed = (rel) => /^index\.(html|js|wasm|data)$/.test(rel) ||
+                         /^models\/([A-Za-z0-9_-]+\/)*[A-Za-z0-9_.-]+\.safetensors$/.test(rel) ||
+                         /^samples\/[A-Za-z0-9_.-]+\.(bin|txt)\.gz$/.test(rel);
 const bad = [];
 const walk = (d) => {
   for (const e of fs.readdirSync(d, { withFileTypes: true })) {
     const full = path.join(d, e.name), rel = path.relative(dir, full).split(path.sep).join('/');
     if (e.isDirectory()) {
-      if (rel === 'models' || rel === 'samples' || /^models\/[A-Za-z0-9_-]+$/.test(rel)) walk(full);
+      if (rel === 'models' || rel.startsWith('models/') || rel === 'samples') walk(full);
       else bad.push(rel + '/');
     } else if (!allowed(rel)) {
       bad.push(rel);

@@ -26,15 +26,16 @@ const DatasetFile kSms = {"sms-spam-collection", "sms-spam-collection/SMSSpamCol
 const DatasetFile kMal = {"malbehavd-v1", "malbehavd-v1/MalBehavD-V1-dataset.csv",
                           "1e39c43a014e9b4ee56766ad6bb367ffe8ec4316eb0be75eb182c3b2d15f6364"};
 
-std::vector<std::uint8_t> read_checked(const std::string& dir, const DatasetFile& f) {
-  const std::string path = dir + "/" + f.rel;
-  ADVX_REQUIRE(file_exists(path), "dataset file '" + path + "' is missing; the data folder should hold " + f.rel +
-                                      " (see shared/data/" + f.name + "/README.md)");
-  std::vector<std::uint8_t> bytes = read_file(path);
+const DatasetFile& dataset_file(const std::string& name) {
+  ADVX_REQUIRE(name == kSms.name || name == kMal.name,
+               "unknown sequence dataset '" + name + "'; known: " + kSms.name + ", " + kMal.name);
+  return name == kSms.name ? kSms : kMal;
+}
+
+void check_sha256(const DatasetFile& f, const std::vector<std::uint8_t>& bytes, const std::string& source) {
   const std::string got = sha256_hex(bytes);
-  ADVX_REQUIRE(got == f.sha256, "dataset file '" + path + "' has sha256 " + got + ", expected " + f.sha256 +
+  ADVX_REQUIRE(got == f.sha256, "dataset file '" + source + "' has sha256 " + got + ", expected " + f.sha256 +
                                     ": the file is corrupt or not the official one; copy it again");
-  return bytes;
 }
 
 // Lines of a text file without their line ends (LF or CRLF); a final line end adds no empty line.
@@ -103,6 +104,33 @@ std::vector<std::string> sms_tokenize(const std::string& text) {
   return out;
 }
 
+std::vector<std::string> trace_tokenize(const std::string& text) {
+  std::vector<std::string> out;
+  std::string name;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '\f' || c == '\v') {
+      if (!name.empty()) out.push_back(name);
+      name.clear();
+    } else {
+      name.push_back(c);
+    }
+  }
+  if (!name.empty()) out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> tokenize_text(const std::string& name, const std::string& text) {
+  return dataset_file(name).name == kSms.name ? sms_tokenize(text) : trace_tokenize(text);
+}
+
+int default_max_len(const std::string& name) {
+  return dataset_file(name).name == kSms.name ? 64 : 0;
+}
+
+std::string sequence_dataset_file(const std::string& name) {
+  return dataset_file(name).rel;
+}
+
 std::vector<RawSequence> parse_sms_spam(const std::vector<std::uint8_t>& bytes, const std::string& source) {
   const std::vector<std::string> lines = split_lines(bytes);
   std::vector<RawSequence> out;
@@ -119,7 +147,8 @@ std::vector<RawSequence> parse_sms_spam(const std::vector<std::uint8_t>& bytes, 
     RawSequence r;
     r.label = label == "spam" ? 1 : 0;
     r.line = line;
-    r.tokens = sms_tokenize(s.substr(tab + 1));
+    r.text = s.substr(tab + 1);
+    r.tokens = sms_tokenize(r.text);
     out.push_back(std::move(r));
   }
   ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no messages");
@@ -167,6 +196,7 @@ std::vector<RawSequence> parse_malbehavd(const std::vector<std::uint8_t>& bytes,
                                          std::to_string(c + 1) + "; calls must be contiguous, padding only at the end");
     ADVX_REQUIRE(end > 2, where(source, line) + " has no API call");
     r.tokens.assign(cells.begin() + 2, cells.begin() + static_cast<std::ptrdiff_t>(end));
+    for (const std::string& call : r.tokens) r.text += (r.text.empty() ? "" : "\n") + call;
     out.push_back(std::move(r));
   }
   ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no rows");
@@ -197,17 +227,22 @@ void stratified_split(const std::vector<int>& labels, int num_classes, int test_
 
 SequenceDataset load_sequence_dataset(const std::string& data_dir, const std::string& name,
                                       const SequenceOptions& options) {
-  const bool sms = name == kSms.name;
-  ADVX_REQUIRE(sms || name == kMal.name,
-               "unknown sequence dataset '" + name + "'; known: " + kSms.name + ", " + kMal.name);
-  const int min_count = options.min_count >= 0 ? options.min_count : (sms ? 2 : 1);
-  const int max_len = options.max_len >= 0 ? options.max_len : (sms ? 64 : 0);
-  ADVX_REQUIRE(min_count >= 1, "vocabulary min_count must be >= 1, got " + std::to_string(min_count));
-
-  const DatasetFile& file = sms ? kSms : kMal;
+  const DatasetFile& file = dataset_file(name);
   const std::string path = data_dir + "/" + file.rel;
-  std::vector<RawSequence> raw =
-      sms ? parse_sms_spam(read_checked(data_dir, file), path) : parse_malbehavd(read_checked(data_dir, file), path);
+  ADVX_REQUIRE(file_exists(path), "dataset file '" + path + "' is missing; the data folder should hold " + file.rel +
+                                      " (see shared/data/" + file.name + "/README.md)");
+  return sequence_dataset_from_bytes(name, read_file(path), path, options);
+}
+
+SequenceDataset sequence_dataset_from_bytes(const std::string& name, const std::vector<std::uint8_t>& bytes,
+                                            const std::string& source, const SequenceOptions& options) {
+  const DatasetFile& file = dataset_file(name);
+  const bool sms = &file == &kSms;
+  const int min_count = options.min_count >= 0 ? options.min_count : (sms ? 2 : 1);
+  const int max_len = options.max_len >= 0 ? options.max_len : default_max_len(name);
+  ADVX_REQUIRE(min_count >= 1, "vocabulary min_count must be >= 1, got " + std::to_string(min_count));
+  check_sha256(file, bytes, source);
+  std::vector<RawSequence> raw = sms ? parse_sms_spam(bytes, source) : parse_malbehavd(bytes, source);
   SequenceDataset d;
   d.name = name;
   d.class_names = sms ? std::vector<std::string>{"ham", "spam"} : std::vector<std::string>{"benign", "malware"};
@@ -250,6 +285,7 @@ SequenceDataset load_sequence_dataset(const std::string& data_dir, const std::st
       out.sequences.push_back(std::move(ids));
       out.labels.push_back(r.label);
       out.lines.push_back(r.line);
+      out.texts.push_back(r.text);
     }
   };
   encode(train_idx, d.train);

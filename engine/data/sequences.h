@@ -49,6 +49,9 @@ struct SequenceSplit {
   std::vector<std::vector<std::int32_t>> sequences;  // token ids, length >= 1, no padding
   std::vector<int> labels;
   std::vector<int> lines;  // 1-based line of each sample in the source file
+  // Each sample as text (the loaders fill it; empty in splits built by hand): the SMS as in the
+  // file; a trace's calls one per line. tokenize_text() of it gives the sample's tokens again.
+  std::vector<std::string> texts;
   int size() const { return static_cast<int>(labels.size()); }
 };
 
@@ -75,18 +78,31 @@ struct SequenceOptions {
 // file, sha256 mismatch, malformed line, bad option) and how to fix it.
 SequenceDataset load_sequence_dataset(const std::string& data_dir, const std::string& name,
                                       const SequenceOptions& options = {});
+// The same from the file's bytes (the playground's copy): checked against the same sha256 first;
+// `source` names the bytes in messages.
+SequenceDataset sequence_dataset_from_bytes(const std::string& name, const std::vector<std::uint8_t>& bytes,
+                                            const std::string& source, const SequenceOptions& options = {});
+// The file a dataset is read from, relative to the data folder ("sms-spam-collection/SMSSpamCollection").
+std::string sequence_dataset_file(const std::string& name);
 
 // One parsed sample before the split and the vocabulary.
 struct RawSequence {
   std::vector<std::string> tokens;
   int label = 0;
-  int line = 0;     // 1-based
-  std::string key;  // the sha256 column (MalbehavD), empty for SMS
+  int line = 0;      // 1-based
+  std::string key;   // the sha256 column (MalbehavD), empty for SMS
+  std::string text;  // the sample as text (SequenceSplit::texts)
 };
 // The parsers alone (no checksum), `source` naming the file in messages.
 std::vector<RawSequence> parse_sms_spam(const std::vector<std::uint8_t>& bytes, const std::string& source);
 std::vector<RawSequence> parse_malbehavd(const std::vector<std::uint8_t>& bytes, const std::string& source);
 std::vector<std::string> sms_tokenize(const std::string& text);
+// API names of a trace typed as text: separated by whitespace or commas.
+std::vector<std::string> trace_tokenize(const std::string& text);
+// A text's tokens as the dataset's loader reads them (sms_tokenize or trace_tokenize), before the
+// vocabulary and truncation; and the truncation the loader applies by default (0: none).
+std::vector<std::string> tokenize_text(const std::string& name, const std::string& text);
+int default_max_len(const std::string& name);
 // Step 3 above: indices into `labels` of the test and training samples, each ascending.
 void stratified_split(const std::vector<int>& labels, int num_classes, int test_percent, std::uint64_t seed,
                       std::vector<int>& train, std::vector<int>& test);

@@ -40,22 +40,36 @@ bool is_sequence_model_file(const std::string& path) {
   }
 }
 
-SequenceDataset load_dataset_for(const SequenceTask& task, const std::string& data_dir,
-                                 const std::map<std::string, std::string>& meta, const std::string& model_path) {
-  SequenceDataset d = load_sequence_dataset(data_dir, task.dataset);
+void check_model_vocabulary(const SequenceDataset& d, const std::map<std::string, std::string>& meta,
+                            const std::string& model_path) {
   auto ds = meta.find("advx.dataset");
-  ADVX_REQUIRE(ds == meta.end() || ds->second == task.dataset, "model '" + model_path + "' was trained on '" +
-                                                                   ds->second + "', not on '" + task.dataset +
-                                                                   "': give --dataset " + ds->second);
+  ADVX_REQUIRE(ds == meta.end() || ds->second == d.name,
+               "model '" + model_path + "' was trained on '" + (ds == meta.end() ? "" : ds->second) + "', not on '" +
+                   d.name + "': give --dataset " + (ds == meta.end() ? "" : ds->second));
   auto v = meta.find("advx.vocab");
   if (v != meta.end()) {
     std::string joined;
     for (size_t i = 0; i < d.vocab.size(); ++i) joined += (i ? "\n" : "") + d.vocab[i];
-    ADVX_REQUIRE(joined == v->second, "model '" + model_path + "' has another vocabulary than '" + task.dataset +
+    ADVX_REQUIRE(joined == v->second, "model '" + model_path + "' has another vocabulary than '" + d.name +
                                           "' with the default split: its token ids would mean other tokens; "
                                           "use a model trained on that split (assets/models/sequence)");
   }
+}
+
+SequenceDataset load_dataset_for(const SequenceTask& task, const std::string& data_dir,
+                                 const std::map<std::string, std::string>& meta, const std::string& model_path) {
+  SequenceDataset d = load_sequence_dataset(data_dir, task.dataset);
+  check_model_vocabulary(d, meta, model_path);
   return d;
+}
+
+void require_task_edit(const SequenceTask& task, const SeqAttackSpec& attack) {
+  if (attack.edit == task.edit) return;
+  std::string fits;
+  for (const SeqAttackSpec& a : seq_attacks())
+    if (a.edit == task.edit) fits += (fits.empty() ? "" : ", ") + a.name;
+  throw Error("attack '" + attack.name + "' edits by " + seq_edit_name(attack.edit) + ", but on " + task.dataset + " " +
+              task.why + ": use the attack " + fits);
 }
 
 SeqEvalResult evaluate_sequences(SequenceClassifier& model, const SequenceTask& task, const SequenceSplit& test,
@@ -63,13 +77,7 @@ SeqEvalResult evaluate_sequences(SequenceClassifier& model, const SequenceTask& 
   const auto t0 = std::chrono::steady_clock::now();
   ADVX_REQUIRE(cfg.n >= 0 && cfg.n <= test.size(),
                "n = " + std::to_string(cfg.n) + ": the test split has " + std::to_string(test.size()) + " samples");
-  if (cfg.attack && cfg.attack->edit != task.edit) {
-    std::string fits;
-    for (const SeqAttackSpec& a : seq_attacks())
-      if (a.edit == task.edit) fits += (fits.empty() ? "" : ", ") + a.name;
-    throw Error("attack '" + cfg.attack->name + "' edits by " + seq_edit_name(cfg.attack->edit) + ", but on " +
-                task.dataset + " " + task.why + ": use --attack " + fits);
-  }
+  if (cfg.attack) require_task_edit(task, *cfg.attack);
   SeqEvalResult r;
   r.n = cfg.n ? cfg.n : test.size();
   std::vector<int> pred(static_cast<size_t>(r.n));
@@ -135,6 +143,7 @@ SequenceSplit every_other(const SequenceSplit& s, int first) {
     out.sequences.push_back(s.sequences[static_cast<size_t>(i)]);
     out.labels.push_back(s.labels[static_cast<size_t>(i)]);
     out.lines.push_back(s.lines[static_cast<size_t>(i)]);
+    if (s.texts.size() == s.sequences.size()) out.texts.push_back(s.texts[static_cast<size_t>(i)]);
   }
   return out;
 }

@@ -41,6 +41,13 @@ bool is_sequence_model_file(const std::string& path);
 SequenceDataset load_dataset_for(const SequenceTask& task, const std::string& data_dir,
                                  const std::map<std::string, std::string>& model_metadata,
                                  const std::string& model_path);
+// The same check for a dataset already loaded (the playground's): the model's "advx.dataset" and
+// "advx.vocab" metadata must be the dataset's name and vocabulary.
+void check_model_vocabulary(const SequenceDataset& d, const std::map<std::string, std::string>& model_metadata,
+                            const std::string& model_path);
+// Throws advx::Error unless the attack edits as the task allows (e.g. no substitution on malware
+// traces), naming the attacks that do.
+void require_task_edit(const SequenceTask& task, const SeqAttackSpec& attack);
 
 struct SeqEvalConfig {
   const SeqAttackSpec* attack = nullptr;  // nullptr: clean only

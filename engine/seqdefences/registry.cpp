@@ -1,7 +1,11 @@
 // The sequence defence registry (seq_defence.h): the list, parameter checks, detector calibration.
+#include <algorithm>
+
 #include "engine/detect/detector.h"
 #include "engine/error.h"
+#include "engine/loss.h"
 #include "engine/seqdefences/seq_defence.h"
+#include "engine/seqdefences/seq_ensemble.h"
 
 namespace advx {
 
@@ -42,6 +46,35 @@ SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContex
   SeqDefended d = spec.build(ctx, base, params);
   if (!d.model) d.model = d.owned ? d.owned.get() : &base;
   return d;
+}
+
+DefenceReport seq_defence_report(const SeqDefended& d, const TokenSeq& sequence, std::vector<float>* probs) {
+  ADVX_REQUIRE(d.model, "seq_defence_report: the defence was not built (build_seq_defence sets its model)");
+  ADVX_REQUIRE(!sequence.empty(), "seq_defence_report: the sequence is empty; it needs at least one token");
+  Tokens t;
+  pack_tokens({&sequence}, t);
+  const Tensor p = softmax(d.model->logits(t));
+  if (probs) probs->assign(p.data.begin(), p.data.end());
+  DefenceReport r;
+  if (const auto* ens = dynamic_cast<const SequenceEnsemble*>(d.model)) {
+    const std::vector<std::vector<float>>& mp = ens->member_probs();  // of the logits call above
+    for (size_t m = 0; m < mp.size(); ++m) {
+      DefenceReport::Vote v;
+      v.member = "member " + std::to_string(m + 1);
+      v.probs = mp[m];
+      v.pred = static_cast<int>(std::max_element(v.probs.begin(), v.probs.end()) - v.probs.begin());
+      r.votes.push_back(std::move(v));
+    }
+  }
+  if (d.detects()) {
+    DefenceReport::Score s;
+    s.name = d.score_name;
+    s.value = static_cast<double>(d.score({sequence}).at(0));
+    s.threshold = d.threshold;
+    s.flagged = s.value > d.threshold;
+    r.scores.push_back(s);
+  }
+  return r;
 }
 
 ParamSpec seq_fpr_param() {

@@ -23,17 +23,22 @@
 #include <vector>
 
 #include "engine/data/sequences.h"
+#include "engine/defences/defence.h"
 #include "engine/params.h"
 #include "engine/seqattacks/seq_attack.h"
 
 namespace advx {
 
 // What a sequence defence may read besides its base model. Both splits are clean data; the test
-// split's held-out half is never here.
+// split's held-out half is never here. Companion models (ensemble members) come from `model` by
+// name, the path under assets/models without ".safetensors" ("sequence/api_lstm_regular_2"): the
+// playground's model store; without it (the CLI, the tests) they are read from disk. A companion
+// must outlive the built defence.
 struct SeqDefenceContext {
   const SequenceSplit& train;       // the training split (a clean-data model is fitted on it)
   const SequenceSplit& validation;  // the odd-indexed test samples (thresholds are set on them)
   std::string dataset;              // "malbehavd-v1"
+  std::function<SequenceClassifier&(const std::string& name)> model = nullptr;
 };
 
 struct SeqDefended {
@@ -65,6 +70,11 @@ std::string seq_defence_names(const std::string& sep = ", ");
 // Checks the parameters against the table, then builds.
 SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx, SequenceClassifier& base,
                               const ParamValues& params);
+
+// What a built defence says of one sequence, for a live view (the playground): *probs gets the
+// defended model's class probabilities; the report holds the detector's score against its threshold
+// (when it detects) and each member's vote (when the defended model is an ensemble).
+DefenceReport seq_defence_report(const SeqDefended& d, const TokenSeq& sequence, std::vector<float>* probs);
 
 // ---- helpers for defence files ------------------------------------------------------------------
 // "fpr": the false-positive rate a detector's threshold is set for on the validation samples.

@@ -25,12 +25,19 @@ const std::vector<std::string>& member_kinds() {
 
 }  // namespace
 
-std::vector<std::string> seq_ensemble_member_files(const std::string& dataset, const std::string& kind) {
+std::vector<std::string> seq_ensemble_member_names(const std::string& dataset, const std::string& kind) {
   ADVX_REQUIRE(dataset == "malbehavd-v1", "no RNN ensemble members are shipped for '" + dataset +
                                               "': --defence seqensemble works on --dataset malbehavd");
   std::vector<std::string> out;
-  for (int i : kind == "regular" ? std::vector<int>{2, 3, 4} : std::vector<int>{0, 1, 2}) {
-    const std::string rel = "assets/models/sequence/api_lstm_" + kind + "_" + std::to_string(i) + ".safetensors";
+  for (int i : kind == "regular" ? std::vector<int>{2, 3, 4} : std::vector<int>{0, 1, 2})
+    out.push_back("sequence/api_lstm_" + kind + "_" + std::to_string(i));
+  return out;
+}
+
+std::vector<std::string> seq_ensemble_member_files(const std::string& dataset, const std::string& kind) {
+  std::vector<std::string> out;
+  for (const std::string& name : seq_ensemble_member_names(dataset, kind)) {
+    const std::string rel = "assets/models/" + name + ".safetensors";
     const std::string path = file_exists(rel) ? rel : std::string(ADVX_SOURCE_DIR) + "/" + rel;
     ADVX_REQUIRE(file_exists(path), "the ensemble member " + rel +
                                         " is not there: it ships with the repository "
@@ -57,12 +64,20 @@ SeqDefenceSpec seqensemble_seq_defence() {
     const std::string kind = member_kinds()[static_cast<size_t>(p.integer("members"))];
     std::vector<std::unique_ptr<SequenceClassifier>> keep;
     std::vector<SequenceClassifier*> members;
-    for (const std::string& path : seq_ensemble_member_files(ctx.dataset, kind)) {
-      keep.push_back(std::make_unique<SequenceModel>(load_sequence_model(path)));
-      ADVX_REQUIRE(keep.back()->vocab_size() == base.vocab_size(),
-                   "ensemble member " + path + " has a vocabulary of " + std::to_string(keep.back()->vocab_size()) +
-                       " tokens, the model " + std::to_string(base.vocab_size()) + ": retrain it on the default split");
-      members.push_back(keep.back().get());
+    const std::vector<std::string> names = seq_ensemble_member_names(ctx.dataset, kind);
+    // The caller's copies (the playground's model store), else the files.
+    const std::vector<std::string> files = ctx.model ? names : seq_ensemble_member_files(ctx.dataset, kind);
+    for (size_t m = 0; m < names.size(); ++m) {
+      if (ctx.model) {
+        members.push_back(&ctx.model(names[m]));
+      } else {
+        keep.push_back(std::make_unique<SequenceModel>(load_sequence_model(files[m])));
+        members.push_back(keep.back().get());
+      }
+      ADVX_REQUIRE(members.back()->vocab_size() == base.vocab_size(),
+                   "ensemble member " + names[m] + " has a vocabulary of " +
+                       std::to_string(members.back()->vocab_size()) + " tokens, the model " +
+                       std::to_string(base.vocab_size()) + ": retrain it on the default split");
     }
     SeqDefended d;
     d.owned =

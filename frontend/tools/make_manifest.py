@@ -6,16 +6,21 @@ sample's file only when it is first needed.
 
 usage: make_manifest.py OUT.json DEFAULT_MODEL URL_PREFIX [--root DIR] MODEL.safetensors...
            [--dataset NAME FILE URL C,H,W class0,class1,... EPS_MAX]...
+           [--sequences NAME FILE URL]...
 
 URL_PREFIX is where the model files are, relative to the page (web) or the asset folder (native),
-e.g. "models/". A model's name is its path relative to --root (default: its folder) without
-".safetensors": "cnn", or "ensemble/regular_0" for a file in a sub-folder. Models in sub-folders
-are companions ("companion": true): loaded by a defence that names them, not listed as models to
-pick. A dataset NAME with a slash ("mnist/train") is a whole split for the defences, not a dataset
-of its own. DEFAULT_MODEL is used if it is among the models, else the first one. Each
+e.g. "models/". With --root (the source's assets/models), a model's name is its path under DIR
+without ".safetensors" ("cnn", "sequence/sms_lstm") and its file URL_PREFIX + that path; without
+it, the file's base name. Models in sub-folders are companions ("companion": true): loaded by a
+defence or the sequence view that names them, not listed as models to pick. Each model's "domain"
+comes from its header: "sequences" for a sequence model (advx.arch seq-lstm / seq-gru), else
+"images". A dataset NAME with a slash ("mnist/train") is a whole split for the defences, not a
+dataset of its own. DEFAULT_MODEL is used if it is among the models, else the first one. Each
 --dataset names a sample file (make_sample.py) to describe, its URL relative to the asset folder
 (native) or the page (web), its shape, its class names, and the largest L-inf budget worth a
-robustness curve (0.3 for MNIST, 16/255 for CIFAR-10: the ranges the literature reports).
+robustness curve (0.3 for MNIST, 16/255 for CIFAR-10: the ranges the literature reports). Each
+--sequences names a sequence dataset's file (make_sample.py text: the dataset file the engine
+reads, gzipped), domain "sequences".
 """
 import hashlib
 import json
@@ -49,7 +54,9 @@ def describe(path):
             acc /= 100.0
     except ValueError:
         acc = None
+    arch = meta.get("advx.arch", "")
     return {
+        "domain": "sequences" if arch.startswith("seq-") else "images",
         "dataset": meta.get("advx.dataset", "mnist"),
         "arch": meta.get("advx.arch", ""),
         "params": params,
@@ -68,6 +75,17 @@ def main():
         if rest[0] == "--root":
             root = rest[1]
             rest = rest[2:]
+        elif rest[0] == "--sequences":
+            name, path, url = rest[1:4]
+            with open(path, "rb") as f:
+                data = f.read()
+            datasets[name] = {
+                "file": url,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "domain": "sequences",
+            }
+            rest = rest[4:]
         elif rest[0] == "--dataset":
             name, path, url, shape, classes, eps_max = rest[1:7]
             with open(path, "rb") as f:
@@ -86,11 +104,10 @@ def main():
             rest = rest[1:]
     models = []
     for path in files:
-        rel = os.path.relpath(path, root) if root else os.path.basename(path)
+        rel = os.path.relpath(path, root).replace(os.sep, "/") if root else os.path.basename(path)
         if rel.startswith(".."):
             raise SystemExit(f"{path} is not inside --root {root}")
-        rel = rel.replace(os.sep, "/")
-        name = rel[: -len(".safetensors")] if rel.endswith(".safetensors") else rel
+        name = rel[: -len(".safetensors")] if rel.endswith(".safetensors") else os.path.splitext(rel)[0]
         entry = {"name": name, "file": prefix + rel}
         if "/" in name:
             entry["companion"] = True

@@ -6,6 +6,12 @@ names go into the manifest (make_manifest.py --dataset).
 
 usage: make_sample.py mnist   t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz N OUT.bin.gz
        make_sample.py cifar10 test_batch_first1000.bin.gz N OUT.bin.gz
+       make_sample.py text    FILE OUT.gz
+
+`text` is for the sequence datasets: the dataset file itself (SMSSpamCollection, the MalbehavD
+CSV), gzipped, so the playground's engine reads it as the CLI does (its sha256, the seeded split,
+the vocabulary) and shows the same test split; there is no smaller file that keeps the split, the
+training data a transition model is fitted on and the validation samples thresholds are set on.
 """
 import gzip
 import os
@@ -35,9 +41,12 @@ def cifar10(bin_gz, n):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("mnist", "cifar10"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("mnist", "cifar10", "text"):
         raise SystemExit(__doc__)
-    if sys.argv[1] == "mnist":
+    if sys.argv[1] == "text":
+        with open(sys.argv[2], "rb") as f:
+            records, out = f.read(), sys.argv[3]
+    elif sys.argv[1] == "mnist":
         records, out = mnist(sys.argv[2], sys.argv[3], int(sys.argv[4])), sys.argv[5]
     else:
         records, out = cifar10(sys.argv[2], int(sys.argv[3])), sys.argv[4]

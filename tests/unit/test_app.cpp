@@ -3,10 +3,12 @@
 // functions, natively.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "engine/attacks/attack.h"
 #include "engine/defences/defence.h"
@@ -28,6 +30,10 @@ const char* advx_last_error();
 const char* advx_view_json();
 const char* advx_state_json();
 const char* advx_registry_json();
+int advx_classify_text(const char* text, const char* model);
+int advx_seq_attack(const char* text, const char* opts);
+int advx_seq_samples(const char* dataset);
+const char* advx_models_json();
 }
 namespace play {
 void api_attach(App* app);
@@ -459,5 +465,275 @@ TEST_CASE("App: a long attack (one-pixel DE) runs a slice per frame, can pause a
   settle(app);
   REQUIRE(app.attack.valid);
   REQUIRE(app.clean.top == 2);
+  api_attach(nullptr);
+}
+
+TEST_CASE("URL state: the sequence view's text, dataset, attacks and defences round-trip; bad values reported",
+          "[app]") {
+  const ViewState s;
+  REQUIRE(s.view == "image");
+  REQUIRE(s.seq_dataset == default_seq_dataset());
+  // Characters a URL gives a meaning to, a new line, non-ASCII.
+  const std::string text =
+      "WIN \xC2\xA3"
+      "100 & more = 50% off!\nCall 0800 now+ #1 ?";
+  for (const advx::SeqAttackSpec& a : advx::seq_attacks()) {
+    ViewState t = s;
+    t.view = "seq", t.seq_text = text, t.seq_attack = a.name, t.seed = 9;
+    for (const advx::ParamSpec& p : a.params) t.seq_params.set(p.key, p.type == advx::ParamType::Bool ? 1.0 : p.max);
+    const std::string q = encode_query(t);
+    INFO(q);
+    REQUIRE(q.rfind("view=seq&", 0) == 0);
+    REQUIRE(q.find('\n') == std::string::npos);
+    std::string errors;
+    const ViewState back = apply_query(ViewState{}, "#" + q, &errors);
+    REQUIRE(errors.empty());
+    REQUIRE(back.seq());
+    REQUIRE(back.seq_text == text);
+    REQUIRE(back.seq_test == -1);
+    REQUIRE(back.seq_attack == a.name);
+    for (const advx::ParamSpec& p : a.params)
+      REQUIRE(back.seq_params.number(p.key) == Approx(t.seq_params.number(p.key)));
+    REQUIRE(back.seed == 9);
+    REQUIRE(back.attack == s.attack);  // the image view's state is its own
+    REQUIRE(back.params == s.params);
+  }
+  for (const advx::SeqDefenceSpec& d : advx::seq_defences()) {
+    ViewState t = s;
+    t.view = "seq", t.seq_defence = d.name, t.adaptive = true, t.seq_test = 12;
+    for (const advx::ParamSpec& p : d.params) t.seq_params.set(p.key, p.min);
+    const ViewState back = apply_query(ViewState{}, encode_query(t));
+    REQUIRE(back.seq_defence == d.name);
+    REQUIRE(back.adaptive);
+    REQUIRE(back.seq_test == 12);
+    REQUIRE(back.defence == "none");
+    for (const advx::ParamSpec& p : d.params) REQUIRE(back.seq_params.number(p.key) == Approx(p.min));
+  }
+  // Keys mean the view's: the same query in the image view is the image view's attack.
+  REQUIRE(apply_query(s, "attack=pgd").attack == "pgd");
+  REQUIRE(apply_query(s, "view=seq&dataset=malbehavd").seq_dataset == "malbehavd");
+  REQUIRE(apply_query(s, "dataset=malbehavd-v1&view=seq").seq_dataset == "malbehavd");  // view counts wherever it is
+  const std::string attack = advx::seq_attacks().front().name;
+  const ViewState seq = apply_query(s, "view=seq&attack=" + attack);
+  REQUIRE(seq.seq_attack == attack);
+  REQUIRE(seq.attack == s.attack);
+  REQUIRE(apply_query(seq, "view=image").view == "image");
+  std::string errors;
+  const ViewState bad =
+      apply_query(s,
+                  "view=seq&attack=" + advx::attacks().front().name +
+                      "&eps=0.1&budget=2&dataset=cifar10&target=3&defence=" + advx::defences().front().name + "&test=x",
+                  &errors);
+  REQUIRE(bad.seq_attack == s.seq_attack);
+  REQUIRE(bad.seq_params == s.seq_params);
+  REQUIRE_THAT(errors, Catch::Contains("attack is one of " + advx::seq_attack_names() + " (view=seq)"));
+  REQUIRE_THAT(errors, Catch::Contains("'eps=0.1': 'eps' is a parameter of the image view"));
+  REQUIRE_THAT(errors, Catch::Contains("'budget=2'"));
+  REQUIRE_THAT(errors, Catch::Contains("'dataset=cifar10': dataset is a sequence dataset"));
+  REQUIRE_THAT(errors, Catch::Contains("'target=3': the sequence attacks are untargeted"));
+  REQUIRE_THAT(errors, Catch::Contains("defence is none or one of " + advx::seq_defence_names()));
+  REQUIRE_THAT(errors, Catch::Contains("'test=x'"));
+  errors.clear();
+  apply_query(s, "view=text", &errors);
+  REQUIRE_THAT(errors, Catch::Contains("'view=text': view is image or seq"));
+  errors.clear();
+  const ViewState longer = apply_query(s, "text=" + std::string(kMaxSeqText + 1, 'a'), &errors);
+  REQUIRE_THAT(errors, Catch::Contains("text is at most"));
+  REQUIRE(longer.seq_text.empty());
+  const nlohmann::json j = nlohmann::json::parse(state_json(apply_query(s, "view=seq&text=hi+there&attack=" + attack)));
+  REQUIRE(j["view"] == "seq");
+  REQUIRE(j["text"] == "hi there");
+  REQUIRE(j["attack"] == attack);
+  REQUIRE(j.contains("budget"));
+  REQUIRE(url_decode(url_encode(text)) == text);
+  // A link made from any query reads back to itself without errors (the fuzzing harness's rule).
+  for (const std::string& q :
+       std::vector<std::string>{"view=seq&text=%E2%82%AC+%26%3D%25&model=sequence/sms_lstm&hide=seqattack",
+                                "view=seq&dataset=malbehavd&test=7&defence=" + advx::seq_defences().back().name,
+                                "view=seq&text=&seed=5&adaptive=1", "text=abc&view=image&attack=pgd"}) {
+    INFO(q);
+    const std::string link = encode_query(apply_query(ViewState{}, q));
+    std::string again;
+    REQUIRE(encode_query(apply_query(ViewState{}, link, &again)) == link);
+    REQUIRE(again.empty());
+  }
+  REQUIRE(encode_query(apply_query(ViewState{}, "view=seq&model=sequence/sms_lstm")).find("model=sequence/sms_lstm") !=
+          std::string::npos);
+}
+
+namespace {
+
+// Frames until the sequence view has computed everything (the attack after typing has paused).
+void settle_seq(App& app) {
+  for (int frames = 0; frames < 1000; ++frames) {
+    app.update(false);
+    if (!app.pending()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("App: the sequence view predicts on every key, attacks once typing pauses, defends, reproduces",
+          "[app][shipped]") {
+  App app(asset_dir());
+  // Sequence models are in the manifest, under their folder, but not in the image view's picker.
+  const ModelEntry* sms = app.models.find("sequence/sms_lstm");
+  REQUIRE(sms);
+  REQUIRE(sms->domain == kSequences);
+  REQUIRE(sms->dataset == "sms-spam-collection");
+  REQUIRE(!sms->image_pick());
+  REQUIRE(app.models.find("small")->image_pick());
+  REQUIRE(!app.apply_query("model=sequence/sms_lstm"));
+  REQUIRE_THAT(app.error, Catch::Contains("is a sequence model"));
+  REQUIRE(app.apply_query("view=seq&dataset=sms&text=ok"));
+  settle_seq(app);
+  REQUIRE(app.seq_model_name() == "sequence/sms_lstm");
+  REQUIRE(app.state.seq_attack == app.seq_attack_choices().front()->name);  // resolved for the dataset
+  for (const advx::SeqAttackSpec* a : app.seq_attack_choices()) REQUIRE(a->edit == app.seq_task().edit);
+  // Typing, key by key: the prediction is there after each key, without a frame in between.
+  const std::string message = "See you at lunch. FREE entry: txt WIN to 80086 to claim your cash prize now";
+  std::vector<int> preds;
+  std::string typed;
+  for (char c : message) {
+    typed += c;
+    app.set_seq_text(typed);
+    REQUIRE(app.seq.text == typed);
+    REQUIRE(app.seq.clean.top >= 0);
+    preds.push_back(app.seq.clean.top);
+  }
+  INFO("ham at first, spam in the end");
+  REQUIRE(preds.front() == 0);
+  REQUIRE(preds.back() == 1);
+  REQUIRE(!app.seq.attack.valid);  // typing: the attack waits
+  REQUIRE(app.pending());
+  settle_seq(app);
+  const SeqAttackView& a = app.seq.attack;
+  REQUIRE(a.valid);
+  REQUIRE(a.label == 1);
+  REQUIRE(a.edits <= a.budget);
+  REQUIRE(a.budget ==
+          advx::edit_budget(app.state.seq_params.number("budget"), static_cast<int>(app.seq.input.ids.size())));
+  REQUIRE(static_cast<int>(a.edit.edited.size()) == a.edits);
+  const ModelEntry& e = app.seq_model_entry(app.seq_model_name());
+  for (int i : a.edit.edited) {
+    REQUIRE(a.adv[static_cast<size_t>(i)] >= 2);
+    REQUIRE(e.codec.token(a.adv[static_cast<size_t>(i)]) == a.edit.tokens[static_cast<size_t>(i)]);
+    REQUIRE(a.edit.tokens[static_cast<size_t>(i)] != app.seq.input.tokens[static_cast<size_t>(i)]);
+  }
+  REQUIRE(e.codec.encode(a.edit.text).ids == a.adv);
+  REQUIRE(a.success == (a.pred.top != 1));
+  // A link reproduces the text, the prediction and the adversarial.
+  App other(asset_dir());
+  REQUIRE(other.apply_query(app.hash()));
+  settle_seq(other);
+  REQUIRE(other.seq.text == app.seq.text);
+  REQUIRE(other.seq.clean.probs == app.seq.clean.probs);
+  REQUIRE(other.seq.attack.adv == a.adv);
+  // A test message: the dataset's own text, its label known.
+  REQUIRE(app.apply_query("test=3"));
+  settle_seq(app);
+  const advx::SequenceDataset* data = app.seq_data();
+  REQUIRE(data);
+  REQUIRE(app.seq.text == data->test.texts[3]);
+  REQUIRE(app.seq.true_label == data->test.labels[3]);
+  REQUIRE(app.seq.input.ids == data->test.sequences[3]);
+  REQUIRE(!app.apply_query("test=100000"));
+  REQUIRE_THAT(app.error, Catch::Contains("outside [0, 1114)"));
+  REQUIRE(app.state.seq_test == 3);
+  // A detecting defence: its score and threshold follow the text.
+  const std::string squeeze = advx::seq_defences().front().name;
+  REQUIRE(app.apply_query("defence=" + squeeze));
+  settle_seq(app);
+  REQUIRE(app.seq.defence.on);
+  REQUIRE(app.seq.defence.report.scores.size() == 1);
+  const double before = app.seq.defence.report.scores[0].value;
+  app.set_seq_text("URGENT! You have won a 1 week FREE membership in our prize jackpot");
+  REQUIRE(app.seq.defence.report.scores[0].value != before);  // in the same call, no frame in between
+  // An ensemble only has members for the traces: the panel says so.
+  REQUIRE(app.apply_query("defence=seqensemble"));
+  settle_seq(app);
+  REQUIRE(!app.seq.defence.on);
+  REQUIRE_THAT(app.seq.defence.error, Catch::Contains("no RNN ensemble members"));
+  // Traces: insertion attacks only; the ensemble's members vote.
+  REQUIRE(app.apply_query("dataset=malbehavd&test=0&defence=seqensemble"));
+  settle_seq(app);
+  REQUIRE(app.seq_model_name() == "sequence/api_lstm");
+  REQUIRE(advx::find_seq_attack(app.state.seq_attack)->edit == advx::SeqEdit::Insert);
+  REQUIRE(app.seq.defence.on);
+  REQUIRE(app.seq.defence.report.votes.size() == 3);
+  REQUIRE(app.seq.attack.valid);
+  REQUIRE(app.seq.attack.report.votes.size() == 3);
+  REQUIRE(!app.apply_query("attack=substitute"));
+  REQUIRE_THAT(app.error, Catch::Contains("use the attack"));
+  REQUIRE(advx::find_seq_attack(app.state.seq_attack)->edit == advx::SeqEdit::Insert);
+  REQUIRE(!app.apply_query("model=sequence/sms_lstm"));
+  REQUIRE_THAT(app.error, Catch::Contains("a model of sms-spam-collection, not of malbehavd-v1"));
+}
+
+TEST_CASE("JS API natively: classifyText and a sequence attack, clear errors", "[app][shipped]") {
+  App app(asset_dir());
+  api_attach(&app);
+  REQUIRE(app.apply_query("view=seq&dataset=sms"));
+  settle_seq(app);
+  REQUIRE(advx_classify_text("WINNER!! Claim your FREE prize, call 09061701461 now", "") == 0);
+  nlohmann::json r = nlohmann::json::parse(advx_text());
+  REQUIRE(r["model"] == "sequence/sms_lstm");
+  REQUIRE(r["label"] == "spam");
+  REQUIRE(r["pred"] == 1);
+  REQUIRE(r["probs"].size() == 2);
+  REQUIRE(r["tokens"][0] == "winner");
+  REQUIRE(r["unknown"].is_array());
+  REQUIRE(advx_classify_text("zzqx ok", "sequence/sms_lstm") == 0);
+  REQUIRE(nlohmann::json::parse(advx_text())["unknown"] == nlohmann::json::array({0}));
+  REQUIRE(advx_seq_attack("WINNER!! Claim your FREE prize, call 09061701461 now",
+                          "attack=substitute&budget=0.2&seed=1") == 0);
+  r = nlohmann::json::parse(advx_text());
+  REQUIRE(r["attack"] == "substitute");
+  REQUIRE(r["attacked"] == 1);
+  REQUIRE(r["edits"].get<int>() <= r["budget"].get<int>());
+  REQUIRE(r["changed"].size() == r["edits"].get<size_t>());
+  REQUIRE(r["tokens"].size() == r["original"]["tokens"].size());
+  // The malware model through opts.model; its dataset's attack.
+  REQUIRE(app.models.request("sequence/api_lstm") == ModelStatus::kReady);
+  REQUIRE(advx_seq_attack("NtClose NtOpenKey NtQueryValueKey",
+                          "model=sequence/api_lstm&attack=insert&budget=0.5&label=1") == 0);
+  r = nlohmann::json::parse(advx_text());
+  REQUIRE(r["tokens"].size() == 3 + r["edits"].get<size_t>());
+  // Errors.
+  REQUIRE(advx_classify_text("x", "sequence/nope") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("unknown model 'sequence/nope'"));
+  REQUIRE(advx_classify_text("x", "small") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("is an image model"));
+  REQUIRE(advx_seq_attack("hello", "attack=insert") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("attack 'insert' edits by insert"));
+  REQUIRE(advx_seq_attack("hello", "attack=fgsm") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("attack is one of"));
+  REQUIRE(advx_seq_attack("hello", "budget=3") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("budget must be"));
+  REQUIRE(advx_seq_attack("hello", "eps=0.1") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("'eps' is not a sequence attack option"));
+  REQUIRE(advx_seq_attack("hello", "label=7") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("label 7 is not a class"));
+  REQUIRE(advx_seq_samples("cifar10") == -1);
+  REQUIRE_THAT(advx_last_error(), Catch::Contains("unknown sequence dataset 'cifar10'"));
+  REQUIRE(advx_seq_samples("sms") == 2);
+  r = nlohmann::json::parse(advx_text());
+  REQUIRE(r["texts"].size() == 1114);
+  REQUIRE(r["labels"].size() == 1114);
+  // The view and the registry carry the sequence view.
+  REQUIRE(advx_set_state("text=Hi%20there") == 0);
+  const nlohmann::json v = view();
+  REQUIRE(v["view"] == "seq");
+  REQUIRE(v["seq"]["text"] == "Hi there");
+  REQUIRE(v["seq"]["tokens"] == nlohmann::json::array({"hi", "there"}));
+  REQUIRE(v["seq"]["pred"] == 0);
+  const nlohmann::json reg = nlohmann::json::parse(advx_registry_json());
+  REQUIRE(reg["sequenceAttacks"].size() == advx::seq_attacks().size());
+  REQUIRE(reg["sequenceDefences"].size() == advx::seq_defences().size());
+  bool listed = false;
+  for (const auto& m : nlohmann::json::parse(advx_models_json()))
+    if (m["name"] == "sequence/sms_lstm") listed = m["domain"] == "sequences" && m["selected"] == true;
+  REQUIRE(listed);
   api_attach(nullptr);
 }

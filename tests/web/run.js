@@ -6,7 +6,7 @@
 //
 //   node tests/web/run.js --url http://127.0.0.1:PORT/ [--root build/web] [--native build/native/advx]
 //        [--mnist ../shared/data/mnist] [--model cnn] [--draw 50] [--fgsm 25] [--classify 1000]
-//        [--shots build/screenshots] [--soak 120] [--only startup,models,classify,draw,fgsm,api,defence,defences,train,pixel,cifar,url,soak,shots]
+//        [--shots build/screenshots] [--soak 120] [--only startup,models,classify,draw,fgsm,api,defence,defences,train,pixel,cifar,seq,url,soak,shots]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -795,6 +795,178 @@ async function main() {
     return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : 'cifar_lenet on CIFAR-10 test images, class names, RGB adversarial within eps' };
   });
 
+  if (want('seq')) await check('sequence view: typing an SMS updates the prediction within a frame; classifyText and the attack as the native CLI; ensemble votes follow the trace', async () => {
+    const bad = [];
+    const t0c = Date.now(), phases = [];
+    const phase = (name) => phases.push(`${name} ${((Date.now() - t0c) / 1000).toFixed(1)} s`);
+    const data = path.dirname(opt.mnist);
+    const smsModel = path.join(ROOT, 'assets/models/sequence/sms_lstm.safetensors');
+    if (!fs.existsSync(opt.native)) return { ok: false, detail: `${opt.native} missing: cmake --preset native && cmake --build --preset native` };
+    // The native CLI: clean accuracy on the whole SMS test split, and the substitution attack's
+    // adversarials (budget 0.1, seed 0) on the spam among the first 200 test messages.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'advx-seq-'));
+    const cli = (args) => JSON.parse(childProcess.execFileSync(opt.native, ['eval', '--dataset', 'sms', '--model', smsModel,
+      '--data', data, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
+    const clean = cli([]);
+    const advFile = path.join(tmp, 'adv.jsonl');
+    const attacked = cli(['--attack', 'substitute', '--budget', '0.1', '--seed', '0', '--n', '200', '--save-adv', advFile]);
+    const cliAdv = fs.readFileSync(advFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    fs.rmSync(tmp, { recursive: true, force: true });
+    phase('CLI');
+
+    // setState switches to the sequence view; the SMS model loads.
+    await page.evaluate(() => window.advx.setState({ view: 'seq', dataset: 'sms', text: '', defence: 'none', seed: 0, budget: 0.1 }));
+    const model = await page.evaluate(() => window.advx.view().seq.model);
+    await page.evaluate((m) => window.advx.loadModel(m), model);
+    await settled(page);
+    const lay = await page.evaluate(() => window.advx.layout());
+    for (const p of ['sequence', 'seqattack', 'seqdefence']) if (!lay.panels[p]) bad.push(`panel '${p}' not shown`);
+    if (lay.panels.input || lay.panels.robustness) bad.push('image panels still shown in the sequence view');
+    // Type the message with the keyboard, word by word: the prediction after each word.
+    await click(page, 'seq_text');
+    const words = 'Hi. FREE entry: txt WIN to claim a prize'.split(' ');
+    const preds = [];
+    let typed = '';
+    for (let w = 0; w < words.length; ++w) {
+      const chunk = (w ? ' ' : '') + words[w];
+      const last = w === words.length - 1;
+      if (last) {
+        // The last word: the main-loop frame count when its last key goes down, and the first frame
+        // whose view has the whole text and its prediction (sampled every animation frame).
+        await page.evaluate((want) => {
+          window.__seqKey = null;
+          window.__seqShown = null;
+          window.addEventListener('keydown', () => { window.__seqKey = window.advx.layout().frames; }, { capture: true });
+          const tick = () => {
+            const v = window.advx.view().seq;
+            if (v.text === want && v.pred >= 0) window.__seqShown = window.advx.layout().frames;
+            else requestAnimationFrame(tick);
+          };
+          requestAnimationFrame(tick);
+        }, typed + chunk);
+      }
+      await page.keyboard.type(chunk);
+      typed += chunk;
+      const r = await page.evaluate((typed) => new Promise((resolve) => {
+        const t0 = performance.now();
+        const tick = () => {
+          const v = window.advx.view().seq;
+          if (v.text === typed && v.pred >= 0 && (window.__seqShown !== null || window.__seqKey === undefined))
+            resolve({ pred: v.pred, label: v.label, frames: window.__seqShown, key: window.__seqKey });
+          else if (performance.now() - t0 > 5000) resolve({ pred: -1, text: v.text });
+          else requestAnimationFrame(tick);
+        };
+        tick();
+      }), typed);
+      if (r.pred < 0) { bad.push(`after typing "${typed}" the view shows "${r.text}"`); break; }
+      preds.push(r.label);
+      if (last) {
+        const lag = r.frames - r.key;
+        note(`last key down at main-loop frame ${r.key}, its prediction (${r.label}) shown by frame ${r.frames}: ${lag} frame(s)`);
+        if (!(lag <= 1)) bad.push(`the prediction came ${lag} frames after the last key`);
+      }
+    }
+    phase('typed');
+    note(`prediction after each word: ${preds.join(' ')}`);
+    if (preds[0] !== 'ham' || preds[preds.length - 1] !== 'spam') bad.push(`typing did not flip ham -> spam: ${preds.join(' ')}`);
+    // The attack once typing pauses: within its budget, every changed token a vocabulary word.
+    await settled(page);
+    const v = await page.evaluate(() => window.advx.view().seq);
+    const a = v.attack;
+    if (!a) bad.push('no adversarial after typing paused');
+    else {
+      const allowed = Math.ceil(0.1 * v.ids.length - 1e-9);
+      if (a.budget !== allowed || a.edits > allowed || a.changed.length !== a.edits) bad.push(`budget: ${a.edits} edits, ${a.budget} allowed (${allowed} expected)`);
+      const inVocab = await page.evaluate((toks) => toks.map((t) => window.advx.classifyText(t).unknown.length === 0), a.changed.map((k) => a.tokens[k]));
+      if (!inVocab.every(Boolean)) bad.push(`changed tokens outside the vocabulary: ${a.changed.map((k) => a.tokens[k]).join(' ')}`);
+      note(`adversarial (${a.edits}/${a.budget} substitutions, ${a.ms.toFixed(1)} ms): ${a.changed.map((k) => `${v.tokens[k]}->${a.tokens[k]}`).join(', ')}; ${v.label} -> ${a.label}`);
+    }
+    phase('attacked');
+    const shotFile = await shot(page, 'sequence');
+    // classifyText on every SMS test message: the native CLI's clean accuracy, to the message.
+    const t0 = Date.now();
+    const web = await page.evaluate(async () => {
+      const s = await window.advx.sequenceSamples('sms');
+      let right = 0;
+      for (let i = 0; i < s.texts.length; ++i) right += window.advx.classifyText(s.texts[i]).pred === s.labels[i];
+      return { n: s.texts.length, right, texts: s.texts };
+    });
+    const msPer = (Date.now() - t0) / web.n;
+    phase('classified');
+    if (web.n !== clean.n || web.right !== Math.round(clean.clean_acc * clean.n))
+      bad.push(`classifyText: ${web.right}/${web.n} right, the CLI ${clean.clean_acc} of ${clean.n}`);
+    // advx.attack on the CLI's attacked messages: the same adversarials, token for token.
+    const same = await page.evaluate(({ rows, texts }) => rows.map((row) => {
+      const r = window.advx.attack({ text: texts[row.index], attack: 'substitute', budget: 0.1, seed: 0, label: row.label });
+      const want = row.adversarial;
+      const ok = r.ids.length === want.length && r.ids.every((id, k) => (id === 1 ? want[k] === '<unk>' : want[k] === r.tokens[k]));
+      return { ok, edits: r.edits, budget: r.budget, success: r.success === row.success };
+    }), { rows: cliAdv, texts: web.texts });
+    const agree = same.filter((x) => x.ok && x.success).length;
+    if (agree !== same.length) bad.push(`advx.attack agreed with the CLI on ${agree}/${same.length} messages`);
+    if (same.some((x) => x.edits > x.budget)) bad.push('an API adversarial is over its budget');
+    phase('API attacks');
+    // Errors are advx Errors.
+    const errs = await page.evaluate(() => {
+      const out = [];
+      const expect = (f, re) => { try { f(); out.push('no error for ' + f); } catch (e) { if (!(e instanceof Error) || !re.test(e.message)) out.push(`${f}: ${e && e.message}`); } };
+      expect(() => window.advx.classifyText(42), /^advx: classifyText takes a string/);
+      expect(() => window.advx.classifyText('hi', { model: 'nope' }), /^advx: unknown model 'nope'/);
+      expect(() => window.advx.attack({ text: 'hi', budget: 2 }), /^advx: bad attack option 'budget=2'/);
+      expect(() => window.advx.attack({ text: 'hi', eps: 0.1 }), /^advx: 'eps' is not a sequence attack option/);
+      expect(() => window.advx.attack({ text: 7 }), /^advx: advx.attack on a sequence takes/);
+      expect(() => window.advx.setState({ view: 'seq', dataset: 'nope' }), /dataset is a sequence dataset/);
+      return out;
+    });
+    bad.push(...errs);
+    // The link reproduces the typed text, its prediction and the adversarial.
+    const hash = await page.evaluate(() => window.advx.hash());
+    if (!/view=seq&dataset=sms/.test(hash) || !/text=Hi.\+FREE\+entry%3A/.test(hash)) bad.push(`hash: ${hash.slice(0, 120)}`);
+    const p2 = await open(ctx, hash, 'seq-url');
+    await settled(p2);
+    const v2 = await p2.evaluate(() => window.advx.view().seq);
+    if (v2.text !== v.text || v2.pred !== v.pred || !v2.attack || !a || v2.attack.text !== a.text) bad.push('the link gave another result');
+    await p2.close();
+    phase('link');
+    // Traces with the RNN ensemble: each member's vote follows the trace as it is typed.
+    await page.evaluate(() => window.advx.setState({ view: 'seq', dataset: 'malbehavd', text: '', defence: 'seqensemble' }));
+    await settled(page);
+    const calls = ['NtClose', 'NtOpenKey', 'LdrLoadDll'];
+    await click(page, 'seq_text');
+    const votes = [];
+    let trace = '';
+    for (let k = 0; k < calls.length; ++k) {
+      const chunk = (k ? ' ' : '') + calls[k];
+      await page.keyboard.type(chunk);
+      trace += chunk;
+      const r = await page.evaluate((trace) => new Promise((resolve) => {
+        const t0 = performance.now();
+        const tick = () => {
+          const v = window.advx.view().seq;
+          if (v.text === trace && v.defence && v.defence.votes) resolve(v.defence.votes.map((m) => m.probs[1]));
+          else if (performance.now() - t0 > 5000) resolve(null);
+          else requestAnimationFrame(tick);
+        };
+        tick();
+      }), trace);
+      if (!r) { bad.push(`no votes after typing ${k + 1} calls`); break; }
+      votes.push(r);
+    }
+    const changed = votes.length > 1 && votes.some((r) => r.some((p, m) => Math.abs(p - votes[0][m]) > 1e-4));
+    if (!votes.every((r) => r.length === 3) || !changed) bad.push(`ensemble votes did not follow the trace: ${JSON.stringify(votes.slice(0, 3))}`);
+    note(`ensemble P(malware) per member after 1 call: ${votes[0] && votes[0].map((p) => p.toFixed(2)).join(' ')}; after ${votes.length}: ` +
+         `${votes.length && votes[votes.length - 1].map((p) => p.toFixed(2)).join(' ')}`);
+    phase('ensemble');
+    await settled(page);
+    await page.evaluate(() => window.advx.setState({ view: 'image', defence: 'none' }));
+    await settled(page);
+    note(`time: ${phases.join(', ')}`);
+    note(`classifyText: ${web.right}/${web.n} SMS test messages right (CLI: ${(clean.clean_acc * 100).toFixed(2)}%), ${msPer.toFixed(2)} ms each; ` +
+         `advx.attack = CLI on ${agree}/${same.length} attacked messages (CLI success rate ${attacked.success_rate.toFixed(3)}); ${shotFile}`);
+    return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `prediction within a frame of the key, ham -> spam while typing, ` +
+             `${web.right}/${web.n} as the CLI, ${agree}/${same.length} adversarials as the CLI, votes follow the trace` };
+  });
+
   if (want('soak')) await check(`soak: ${opt.soak} s of random drags, clicks, keys, hashes and API calls (good and bad)`, async () => {
     const p = await open(ctx, 'model=small&test=0', 'soak');
     const bad = [];
@@ -886,7 +1058,7 @@ async function main() {
         const r = await p.evaluate((x) => {
           const m = window.advx.models().find((e) => e.name === 'small');
           if (!m || m.status !== 'ready') return null;
-          window.advx.setState({ model: 'small' });
+          window.advx.setState({ view: 'image', model: 'small' });  // a click may have opened the sequence view
           return Array.from(window.advx.classify(new Float32Array(x)));
         }, image0);
         if (r && maxAbsDiff(r, ref) > 1e-6) bad.push(`classify(test image 0) changed after ${actions} actions`);
