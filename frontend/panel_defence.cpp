@@ -90,16 +90,25 @@ void defence_report(const App& app, Ui& ui) {
   ui.mark("defence_neighbours");
 }
 
-// The defence's parameters and the attacker's switches; true if the user changed one in `s`.
-bool defence_controls(const advx::DefenceSpec& spec, ViewState& s, Ui& ui) {
-  bool changed = false;
-  for (const advx::ParamSpec& p : spec.params) changed |= param_control(p, s.params, ui);
-  if (ImGui::Checkbox("adaptive attacker", &s.adaptive)) changed = true;
-  ui.mark("adaptive");
+}  // namespace
+
+bool adaptive_checkbox(bool& adaptive, const char* mark, Ui& ui) {
+  const bool changed = ImGui::Checkbox((std::string("adaptive attacker##") + mark).c_str(), &adaptive);
+  ui.mark(mark);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip(
         "on: the attack runs on the defended model itself\noff: it is crafted on the bare model "
         "(oblivious) and only scored behind the defence");
+  return changed;
+}
+
+namespace {
+
+// The defence's parameters and the attacker's switches; true if the user changed one in `s`.
+bool defence_controls(const advx::DefenceSpec& spec, ViewState& s, Ui& ui) {
+  bool changed = false;
+  for (const advx::ParamSpec& p : spec.params) changed |= param_control(p, s.params, ui);
+  changed |= adaptive_checkbox(s.adaptive, "adaptive", ui);
   if (s.adaptive) {
     ImGui::SameLine();
     if (ImGui::Checkbox("BPDA", &s.bpda)) changed = true;
@@ -155,15 +164,7 @@ bool defence_outcome(App& app, Ui& ui) {
 void panel_defence(App& app, Ui& ui) {
   const float em = ImGui::GetFontSize();
   ViewState s = app.state;
-  bool changed = false;
-  if (ImGui::RadioButton("none", s.defence == "none")) s.defence = "none", changed = true;
-  ui.mark("defence_none");
-  for (const advx::DefenceSpec& d : advx::defences()) {
-    same_line_if_fits(ImGui::CalcTextSize(d.title.c_str()).x + 2.0f * ImGui::GetFrameHeight());
-    if (ImGui::RadioButton(d.title.c_str(), s.defence == d.name)) s.defence = d.name, changed = true;
-    ui.mark(("defence_" + d.name).c_str());
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n%s", d.summary.c_str(), d.citation.c_str());
-  }
+  bool changed = defence_choice(advx::defences(), s.defence, "defence_", ui);
   const advx::DefenceSpec* spec = advx::find_defence(s.defence);
   if (!spec) {
     if (changed) app.set_state(s);

@@ -37,24 +37,11 @@ void score_cell(const advx::DefenceReport& r) {
 
 void panel_seq_defence(App& app, Ui& ui) {
   ViewState s = app.state;
-  bool changed = false;
-  if (ImGui::RadioButton("none##seq", s.seq_defence == "none")) s.seq_defence = "none", changed = true;
-  ui.mark("seq_defence_none");
-  for (const advx::SeqDefenceSpec& d : advx::seq_defences()) {
-    same_line_if_fits(ImGui::CalcTextSize(d.title.c_str()).x + 2.0f * ImGui::GetFrameHeight());
-    if (ImGui::RadioButton(d.title.c_str(), s.seq_defence == d.name)) s.seq_defence = d.name, changed = true;
-    ui.mark(("seq_defence_" + d.name).c_str());
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n%s", d.summary.c_str(), d.citation.c_str());
-  }
+  bool changed = defence_choice(advx::seq_defences(), s.seq_defence, "seq_defence_", ui);
   const advx::SeqDefenceSpec* spec = advx::find_seq_defence(s.seq_defence);
   if (spec) {
     for (const advx::ParamSpec& p : spec->params) changed |= param_control(p, s.seq_params, ui);
-    if (ImGui::Checkbox("adaptive attacker##seq", &s.adaptive)) changed = true;
-    ui.mark("seq_adaptive");
-    if (ImGui::IsItemHovered())
-      ImGui::SetTooltip(
-          "on: the attack runs on the defended model itself\noff: it is crafted on the bare model "
-          "(oblivious) and only scored behind the defence");
+    changed |= adaptive_checkbox(s.adaptive, "seq_adaptive", ui);
   }
   if (changed) app.set_state(s);
   if (!spec) {

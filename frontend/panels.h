@@ -76,6 +76,23 @@ void same_line_if_fits(float w);
 // (sorted) dimmed (outside the vocabulary).
 void token_chips(const char* id, const std::vector<std::string>& tokens, const std::vector<int>& marked,
                  const std::vector<int>& greyed, const std::vector<std::string>* was, float height);
+// "none" and a radio button per registered defence (its title; its summary and citation as the
+// tooltip), marked "<mark>none" and "<mark><name>"; true if the user picked another one.
+template <class Spec>
+bool defence_choice(const std::vector<Spec>& specs, std::string& current, const std::string& mark, Ui& ui) {
+  bool changed = false;
+  if (ImGui::RadioButton(("none##" + mark).c_str(), current == "none")) current = "none", changed = true;
+  ui.mark((mark + "none").c_str());
+  for (const Spec& d : specs) {
+    same_line_if_fits(ImGui::CalcTextSize(d.title.c_str()).x + 2.0f * ImGui::GetFrameHeight());
+    if (ImGui::RadioButton((d.title + "##" + mark).c_str(), current == d.name)) current = d.name, changed = true;
+    ui.mark((mark + d.name).c_str());
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n%s", d.summary.c_str(), d.citation.c_str());
+  }
+  return changed;
+}
+// The "adaptive attacker" switch (marked `mark`); true if the user flipped it.
+bool adaptive_checkbox(bool& adaptive, const char* mark, Ui& ui);
 // A control for one parameter of an attack or defence, from its table entry (slider, checkbox or
 // combo), marked under its key; true if the user changed the value in `params`.
 bool param_control(const advx::ParamSpec& p, advx::ParamValues& params, Ui& ui, const char* shortcut_hint = nullptr);

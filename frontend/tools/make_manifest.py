@@ -66,6 +66,13 @@ def describe(path):
     }
 
 
+def file_entry(path, url):
+    """A sample or dataset file as the manifest lists it: where the page finds it, its size and hash."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return {"file": url, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def main():
     if len(sys.argv) < 4:
         raise SystemExit(__doc__)
@@ -77,23 +84,12 @@ def main():
             rest = rest[2:]
         elif rest[0] == "--sequences":
             name, path, url = rest[1:4]
-            with open(path, "rb") as f:
-                data = f.read()
-            datasets[name] = {
-                "file": url,
-                "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "domain": "sequences",
-            }
+            datasets[name] = dict(file_entry(path, url), domain="sequences")
             rest = rest[4:]
         elif rest[0] == "--dataset":
             name, path, url, shape, classes, eps_max = rest[1:7]
-            with open(path, "rb") as f:
-                data = f.read()
             datasets[name] = {
-                "file": url,
-                "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
+                **file_entry(path, url),
                 "shape": [int(v) for v in shape.split(",")],
                 "classes": classes.split(","),
                 "eps_max": float(eps_max),
