@@ -9,16 +9,14 @@
 #include "engine/loss.h"
 #include "engine/pipeline.h"
 #include "engine/rng.h"
+#include "engine/timing.h"
 
 namespace play {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+using advx::ms_since;
 
 // [1, C, H, W] -> [C, H, W] (what the PNG encoder takes).
 advx::Tensor as_chw(const advx::Tensor& x) {
@@ -141,8 +139,7 @@ advx::Classifier* App::defended() {
   std::string key = state.model + "/" + spec->name + "/" + (state.bpda ? "bpda" : "true");
   for (const advx::ParamSpec& p : spec->params) key += "/" + advx::format_value(p, state.params.number(p.key));
   if (!defended_ || key != defended_key_) {
-    advx::ParamValues v;
-    for (const advx::ParamSpec& p : spec->params) v.set(p.key, state.params.number(p.key));
+    const advx::ParamValues v = defence_values(*spec);
     stop_live();  // a live run may refer to the old defended model
     auto it = std::find_if(built_.begin(), built_.end(), [&](const auto& b) { return b.first == key; });
     if (it == built_.end()) {
@@ -164,11 +161,16 @@ advx::Tensor App::training_image(int i) const {
   return d->samples.image(i);
 }
 
+advx::ParamValues App::defence_values(const advx::DefenceSpec& spec) const {
+  advx::ParamValues v;
+  for (const advx::ParamSpec& p : spec.params) v.set(p.key, state.params.number(p.key));
+  return v;
+}
+
 std::string App::defence_waiting() {
   const advx::DefenceSpec* spec = defence_spec();
   if (!spec) return "";
-  advx::ParamValues v;
-  for (const advx::ParamSpec& p : spec->params) v.set(p.key, state.params.number(p.key));
+  const advx::ParamValues v = defence_values(*spec);
   std::string out;
   auto add = [&out](const Asset& a, ModelStatus st, const std::string& what) {
     if (st != ModelStatus::kLoading) return;

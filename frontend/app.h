@@ -242,6 +242,7 @@ class App {
   // What the state's defence needs (DefenceSpec::models, ::data) and is still loading, after
   // requesting it: "" when everything is there (or failed: then building the defence says why).
   std::string defence_waiting();
+  advx::ParamValues defence_values(const advx::DefenceSpec& spec) const;  // its parameters from the state
   // Training image i of the state's dataset [1, C, H, W], if that split is loaded (a nearest-neighbour
   // defence's neighbours); empty otherwise.
   advx::Tensor training_image(int i) const;

@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "engine/models.h"
+#include "engine/timing.h"
 #include "engine/train/recipes.h"
 #include "frontend/app.h"
 
@@ -14,9 +15,7 @@ namespace play {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+using advx::ms_since;
 
 // The training split, as the defences get it ("mnist/train", fetched when first needed).
 const char* kTrainSet = "mnist/train";

@@ -93,6 +93,9 @@ void check_config(const TrainConfig& c) {
     ADVX_REQUIRE(!c.augment, "augmentation and adversarial training together are not supported: choose one");
   }
   ADVX_REQUIRE(c.eval.n >= 0, "the per-epoch evaluation size must be >= 0");
+  ADVX_REQUIRE(c.eval.batch >= 1, "the per-epoch evaluation batch must be >= 1, got " + std::to_string(c.eval.batch));
+  ADVX_REQUIRE(c.micro_batch >= 0,
+               "micro_batch must be >= 0 (0: the whole batch per step), got " + std::to_string(c.micro_batch));
   if (!c.eval.attack.empty()) {
     const AttackSpec& a = get_attack(c.eval.attack);
     check_values(a.params, c.eval.params, "");

@@ -349,4 +349,10 @@ TEST_CASE("Training recipes: the published settings from one parameter table", "
   REQUIRE_THROWS_WITH(get_recipe("nope"), Catch::Contains("fgsm_rs"));
   p.set("train_images", 5);
   REQUIRE_THROWS_WITH(get_recipe("natural").config(p), Catch::Contains("train_images"));
+  TrainConfig bad;
+  bad.micro_batch = -1;
+  REQUIRE_THROWS_WITH(check_config(bad), Catch::Contains("micro_batch must be >= 0"));
+  bad.micro_batch = 0;
+  bad.eval.batch = 0;
+  REQUIRE_THROWS_WITH(check_config(bad), Catch::Contains("evaluation batch must be >= 1"));
 }
