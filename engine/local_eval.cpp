@@ -154,6 +154,17 @@ struct Grid {  // an activation [C, H, W] of the local part
 
 enum class Op { Conv, MaxPool, Elementwise, Flatten };
 
+// The outputs o in [0, n) whose window [o s - p, o s - p + k) holds input coordinate v: [lo, hi).
+struct Range {
+  int lo, hi;
+};
+inline Range reach(int v, int k, int s, int p, int n) {
+  const int a = v + p - k + 1;  // o s >= a
+  const int lo = a <= 0 ? 0 : (a + s - 1) / s;
+  const int hi = std::min(n, (v + p) / s + 1);
+  return {lo, std::max(lo, hi)};
+}
+
 struct Step {
   Op op;
   std::string kind;
@@ -164,7 +175,11 @@ struct Step {
   // [ic][a][b][oc] for ki = ry + a s, kj = rx + b s (see conv()).
   std::vector<int> taps;
   std::vector<FloatVec> w;
-  std::vector<int> residue;  // Conv2d: (v + p) mod s for an input coordinate v
+  // Per input coordinate v (tables: no integer division per use): Conv2d: residue[v] = (v + p) mod s
+  // and top[v] = floor((v + p) / s), the last output whose window holds v (before clipping to the
+  // output); MaxPool2d: the outputs whose window holds row v (reach_y) or column v (reach_x).
+  std::vector<int> residue, top;
+  std::vector<Range> reach_y, reach_x;
   Layer::ElementwiseFn fn = nullptr;
 };
 
@@ -184,17 +199,6 @@ struct Scratch {
   std::vector<Tensor> tail;  // the dense layers' activations of this thread's rows (fused tail)
   std::uint32_t stamp = 0;
 };
-
-// The outputs o in [0, n) whose window [o s - p, o s - p + k) holds input coordinate v: [lo, hi).
-struct Range {
-  int lo, hi;
-};
-inline Range reach(int v, int k, int s, int p, int n) {
-  const int a = v + p - k + 1;  // o s >= a
-  const int lo = a <= 0 ? 0 : (a + s - 1) / s;
-  const int hi = std::min(n, (v + p) / s + 1);
-  return {lo, std::max(lo, hi)};
-}
 
 // Marks position `pos` of a change as changed by the candidate with stamp `st`, listing it on the
 // first touch. Returns true on the first touch: the position's values are then stale (a previous
@@ -239,9 +243,13 @@ class SequentialLocal : public LocalEvaluator {
                         cv->weight.data[static_cast<size_t>(((o * ic + c) * k + ry + a * str) * k + rx + b * str)];
             st.w.push_back(std::move(w));
           }
-        for (int v = 0; v < std::max(g.h, g.w); ++v) st.residue.push_back((v + st.p) % str);
+        for (int v = 0; v < std::max(g.h, g.w); ++v)
+          st.residue.push_back((v + st.p) % str), st.top.push_back((v + st.p) / str);
       } else if (auto* mp = dynamic_cast<MaxPool2d*>(&l); mp && !flat) {
         st.op = Op::MaxPool, st.k = mp->kernel, st.s = mp->stride;
+        const Shape o = mp->output_shape({g.c, g.h, g.w});
+        for (int v = 0; v < g.h; ++v) st.reach_y.push_back(reach(v, st.k, st.s, 0, o[1]));
+        for (int v = 0; v < g.w; ++v) st.reach_x.push_back(reach(v, st.k, st.s, 0, o[2]));
       } else if (Layer::ElementwiseFn fn = l.elementwise()) {
         st.op = Op::Elementwise, st.fn = fn;
       } else if (dynamic_cast<Flatten*>(&l)) {
@@ -491,12 +499,13 @@ class SequentialLocal : public LocalEvaluator {
       const int na = s.taps[static_cast<size_t>(ry)], nb = s.taps[static_cast<size_t>(rx)], len = na * nb * oc;
       std::fill_n(u, len, 0.0f);
       add_rows(u, s.w[static_cast<size_t>(ry * s.s + rx)].data(), sc.nz.data(), sc.nzv.data(), nnz, len);
+      const int oy0 = s.top[static_cast<size_t>(y)], ox0 = s.top[static_cast<size_t>(x)];
       for (int ta = 0; ta < na; ++ta) {
-        const int oy = (y + s.p - ry - ta * s.s) / s.s;  // exact: y + p - ki is a multiple of s
-        if (y + s.p - ry - ta * s.s < 0 || oy >= go.h) continue;
+        const int oy = oy0 - ta;  // the output whose window holds y at offset ki = ry + ta s
+        if (oy < 0 || oy >= go.h) continue;
         for (int tb = 0; tb < nb; ++tb) {
-          const int ox = (x + s.p - rx - tb * s.s) / s.s;
-          if (x + s.p - rx - tb * s.s < 0 || ox >= go.w) continue;
+          const int ox = ox0 - tb;
+          if (ox < 0 || ox >= go.w) continue;
           const int opos = oy * go.w + ox;
           float* __restrict acc = o.delta.data() + static_cast<std::int64_t>(opos) * oc;
           const float* __restrict ut = u + (ta * nb + tb) * oc;
@@ -533,8 +542,8 @@ class SequentialLocal : public LocalEvaluator {
     for (int pos : a.touched) {  // the outputs whose window holds a changed input
       const float* d = a.delta.data() + static_cast<std::int64_t>(pos) * ch;
       if (std::all_of(d, d + ch, [](float v) { return v == 0.0f; })) continue;
-      const Range ry = reach(row_[static_cast<size_t>(s.in)][static_cast<size_t>(pos)], s.k, s.s, 0, go.h),
-                  rx = reach(col_[static_cast<size_t>(s.in)][static_cast<size_t>(pos)], s.k, s.s, 0, go.w);
+      const Range ry = s.reach_y[static_cast<size_t>(row_[static_cast<size_t>(s.in)][static_cast<size_t>(pos)])],
+                  rx = s.reach_x[static_cast<size_t>(col_[static_cast<size_t>(s.in)][static_cast<size_t>(pos)])];
       for (int oy = ry.lo; oy < ry.hi; ++oy)
         for (int ox = rx.lo; ox < rx.hi; ++ox) touch(o, oy * go.w + ox, st);
     }
