@@ -71,7 +71,7 @@ def main():
         "`maxiter=100, polish=False, tol=0, atol=-1` (never stops early), `updating='deferred'`." % len(
             res["small"]["advx"]["images"]),
         "- advx: `advx_bench_pixel` (benchmarks/pixel/bench_pixel.cpp) on the engine's `start_pixel`; `one at a "
-        "time` = one image per run, 400 candidates per `logits()` call (the SciPy peer's shape of work); `K at "
+        "time` = one image per run, 400 candidates per evaluation call (the SciPy peer's shape of work); `K at "
         "once` = all images in one run, K x 400 candidates per generation (chunks of <= 4096 per call), as `advx "
         "eval` runs it. Plain forward img/s is timed like `advx bench` (best of 3 repetitions of >= 0.2 s) at the "
         "same batch, right before. Candidates are evaluated %s" % (
