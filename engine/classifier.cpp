@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/local_eval.h"
 #include "engine/loss.h"
 
 namespace advx {
@@ -23,6 +24,10 @@ GradientKind combine(GradientKind a, GradientKind b) {
   if (a == GradientKind::Zero || b == GradientKind::Zero) return GradientKind::Zero;
   if (a == GradientKind::StraightThrough || b == GradientKind::StraightThrough) return GradientKind::StraightThrough;
   return GradientKind::Exact;
+}
+
+std::unique_ptr<LocalEvaluator> Classifier::local_evaluator(const Tensor& /*base*/) {
+  return nullptr;
 }
 
 std::vector<int> Classifier::predict(const Tensor& x) {

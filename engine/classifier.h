@@ -11,12 +11,15 @@
 // A bare model (Sequential), a defended one (Pipeline: transforms in front of a model) and, later,
 // ensembles are all Classifiers, so a defended model is attacked exactly like a bare one.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/tensor.h"
 
 namespace advx {
+
+class LocalEvaluator;  // engine/local_eval.h
 
 // What input_gradient() is, compared with the true gradient of the logits.
 //   Exact:           the true gradient.
@@ -40,6 +43,11 @@ class Classifier {
   virtual const Tensor& logits(const Tensor& x) = 0;
   virtual void input_gradient(const Tensor& dlogits, Tensor& dx) = 0;
   virtual GradientKind gradient_kind() const { return GradientKind::Exact; }
+  // Optional: an evaluator of few-pixel changes of the images `base` [B, input_shape...] that is
+  // faster than logits() of the materialised images and equal to it up to float summation order
+  // (engine/local_eval.h; the one-pixel attack's candidates). nullptr, the default, when this
+  // classifier has none; make_local_evaluator() then gives one that materialises and calls logits().
+  virtual std::unique_ptr<LocalEvaluator> local_evaluator(const Tensor& base);
 
   // Conveniences on top of logits(): argmax predictions and softmax probabilities.
   std::vector<int> predict(const Tensor& x);

@@ -1,6 +1,7 @@
 #include "engine/model.h"
 
 #include "engine/error.h"
+#include "engine/local_eval.h"
 #include "engine/loss.h"
 
 namespace advx {
@@ -42,6 +43,10 @@ void Sequential::backward(const Tensor& dlogits, Tensor* dx, bool param_grads, c
     layers[i]->backward(acts_[i], acts_[i + 1], *g, out, param_grads);
     g = out;
   }
+}
+
+std::unique_ptr<LocalEvaluator> Sequential::local_evaluator(const Tensor& base) {
+  return make_sequential_local_evaluator(*this, base);
 }
 
 const Tensor& Sequential::activation(std::size_t i) const {

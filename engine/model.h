@@ -28,6 +28,11 @@ class Sequential : public Classifier {
   int num_classes() const override { return num_classes_; }
   const Tensor& logits(const Tensor& x) override { return forward(x, false); }
   void input_gradient(const Tensor& dlogits, Tensor& dx) override { backward(dlogits, &dx, false); }
+  // The exact local evaluation of engine/local_eval.h: candidates as the base images' activations
+  // plus the change their pixels make, up to the first Linear. nullptr if the input is not an
+  // image [C, H, W] or the first layer takes no local change. Creating it is one forward pass (of
+  // the base images); the model must not change while it lives.
+  std::unique_ptr<LocalEvaluator> local_evaluator(const Tensor& base) override;
 
   void add(LayerPtr layer) { layers.push_back(std::move(layer)); }
 

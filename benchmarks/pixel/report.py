@@ -71,10 +71,14 @@ def main():
         "`maxiter=100, polish=False, tol=0, atol=-1` (never stops early), `updating='deferred'`." % len(
             res["small"]["advx"]["images"]),
         "- advx: `advx_bench_pixel` (benchmarks/pixel/bench_pixel.cpp) on the engine's `start_pixel`; `one at a "
-        "time` = one image per run, 400 candidates per `logits()` call (the SciPy peer's shape of work); `K at "
+        "time` = one image per run, 400 candidates per evaluation call (the SciPy peer's shape of work); `K at "
         "once` = all images in one run, K x 400 candidates per generation (chunks of <= 4096 per call), as `advx "
         "eval` runs it. Plain forward img/s is timed like `advx bench` (best of 3 repetitions of >= 0.2 s) at the "
-        "same batch, right before.",
+        "same batch, right before. Candidates are evaluated %s" % (
+            "locally (engine/local_eval.h, ours, not in the paper: the clean image's activations plus the exact "
+            "change of the candidate's pixels, equal to a forward pass up to float summation order; `small`: %s; "
+            "`cifar_lenet`: %s)." % (res["small"]["advx"]["evaluator"], res["cifar_lenet"]["advx"]["evaluator"])
+            if "local" in res["small"]["advx"].get("evaluator", "") else "by a full forward pass each."),
         "- SciPy vectorized (`vectorized=True`): one PyTorch forward of the 400 candidates per generation; that is "
         "what Hyperparticle's one-pixel-attack-keras and ART's `PixelAttack` get from the patched copy of SciPy's "
         "DE they vendor. Not vectorized: plain SciPy, one batch-1 forward per candidate (one image only).",
@@ -103,8 +107,10 @@ def main():
         status.append((m, fastest / one, fastest / batched, one, batched))
     lines += [
         "",
-        "Model evaluations per second, as a fraction of the same side's plain forward throughput at the same batch "
-        "(what the evolution costs on top of the forward passes it needs):",
+        "Model evaluations per second, as a fraction of the same side's plain forward throughput at the same batch. "
+        "Below 1: what the evolution costs on top of the forward passes it needs. Above 1 (advx with the local "
+        "evaluation): a candidate costs less than a forward pass of an image; the fraction is how many candidates, "
+        "evolution included, advx evaluates in the time of one forward pass:",
         "",
         "| model | advx one at a time: eval/s (fwd img/s at b=400) | fraction | advx K at once: eval/s (fwd img/s at b) | "
         "fraction | SciPy+torch vectorized: eval/s (torch fwd img/s at b=400) | fraction |",

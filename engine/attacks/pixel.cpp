@@ -47,13 +47,25 @@
 // to 8 bits when applied (the genome stays continuous); (3) out-of-range children are clamped (the
 // paper does not say; SciPy, which Su et al.'s and Hyperparticle's code build on, redraws them at
 // random); (4) per image the result is the best candidate ever evaluated, the successful ones first
-// (then by fitness), so with early stop it is the fittest successful child of the last generation.
+// (then by fitness), so with early stop it is the fittest successful child of the last generation;
+// (5) a candidate's logits are computed from the clean image's activations plus the exact local
+// change of its pixels when the model allows it (below): the same logits up to float rounding.
 //
 // Batched and resumable: one step() evaluates one generation of every image still running in ONE
-// Classifier::logits() call (N images x pop candidates; consecutive chunks of at most
-// cfg.max_batch when it does not fit). Each image has its own random stream (derived from the
-// seed and its index in the batch), so an image's run does not depend on which other images are
-// running or have stopped.
+// evaluation call (N images x pop candidates; consecutive chunks of at most cfg.max_batch when it
+// does not fit). Each image has its own random stream (derived from the seed and its index in the
+// batch), so an image's run does not depend on which other images are running or have stopped.
+//
+// How a candidate is evaluated (ours, not the paper's: Su et al. run a forward pass per candidate):
+// through engine/local_eval.h, as P pixel writes on the clean image. On a model with a local
+// evaluator (a bare Sequential) its logits are the clean image's activations plus the exact local
+// change its pixels make (a changed pixel reaches 2 x 2 of `small`'s first convolution's outputs,
+// 3 x 3 of the second's), several times cheaper than a forward pass; on any other Classifier (a
+// defended Pipeline, an Ensemble) the candidates are materialised and sent through logits(), one
+// call per chunk, as before. Both give the same logits up to float summation order, so the search is
+// the same up to the last bits (a seeded run may take another branch at a near-tie than it did with
+// full forward passes). Queries are counted as before: one per candidate evaluated (the clean
+// images' one forward pass that the local evaluator starts from is not a candidate and not counted).
 #include "engine/attacks/pixel.h"
 
 #include <algorithm>
@@ -61,7 +73,7 @@
 #include <limits>
 
 #include "engine/error.h"
-#include "engine/parallel.h"
+#include "engine/local_eval.h"
 #include "engine/rng.h"
 
 namespace advx {
@@ -119,11 +131,13 @@ class PixelRun : public AttackRun {
     r_.logits = Tensor({n_, k_});
     r_.success.assign(static_cast<size_t>(n_), 0);
     for (int i = 0; i < n_; ++i) idx_.push_back(i);
-    // Scratch sized once: a chunk of candidates, its goal, its values.
+    // Every candidate is P pixel writes on its clean image (engine/local_eval.h).
+    eval_ = make_local_evaluator(m_, x_);
+    // Scratch sized once: a chunk of candidates as pixel writes, its goal, its values.
     chunk_ = static_cast<int>(std::min<std::int64_t>(cfg_.max_batch, static_cast<std::int64_t>(cands)));
-    Shape s = x_.shape;
-    s[0] = chunk_;
-    batch_.resize(s);
+    edit_base_.resize(static_cast<size_t>(chunk_));
+    edit_pixel_.resize(static_cast<size_t>(chunk_) * static_cast<size_t>(cfg_.pixels));
+    edit_value_.resize(edit_pixel_.size() * static_cast<size_t>(c_));
     rows_.labels.reserve(static_cast<size_t>(chunk_));
     if (goal_.targeted()) rows_.targets.reserve(static_cast<size_t>(chunk_));
     row_cand_.reserve(static_cast<size_t>(chunk_));
@@ -195,12 +209,14 @@ class PixelRun : public AttackRun {
   int row(float gy) const { return std::min(static_cast<int>(gy), h_ - 1); }
   int position(const float* gene) const { return row(gene[1]) * w_ + col(gene[0]); }  // y * W + x
 
+  static float level(float v) { return std::nearbyint(v * 255.0f) / 255.0f; }  // the nearest of 256 levels
+
   // img (one sample, holding the original) gets the candidate's pixels.
   void apply(const float* cand, float* img) const {
     for (int p = 0; p < cfg_.pixels; ++p) {
       const float* g = cand + p * genes_;
       float* px = img + position(g);
-      for (int ch = 0; ch < c_; ++ch) px[ch * plane_] = std::nearbyint(g[2 + ch] * 255.0f) / 255.0f;
+      for (int ch = 0; ch < c_; ++ch) px[ch * plane_] = level(g[2 + ch]);
     }
   }
 
@@ -288,7 +304,7 @@ class PixelRun : public AttackRun {
     }
   }
 
-  // Evaluates the next chunk (at most chunk_ rows, one logits() call) of the candidates `cands` of
+  // Evaluates the next chunk (at most chunk_ rows, one evaluator call) of the candidates `cands` of
   // every running image, from row `start` of them; writes their fitness into `fit`, keeps each
   // image's best result, and returns the row after the chunk.
   std::int64_t evaluate_chunk(const std::vector<float>& cands, std::vector<float>& fit, std::int64_t start) {
@@ -304,19 +320,21 @@ class PixelRun : public AttackRun {
       rows_.labels.push_back(goal_.labels[static_cast<size_t>(i)]);
       if (goal_.targeted()) rows_.targets.push_back(goal_.targets[static_cast<size_t>(i)]);
     }
-    Shape s = batch_.shape;
-    s[0] = rows;
-    batch_.resize(s);  // within capacity: no allocation
-    // Each row: the original image, then the candidate's pixels (rows in parallel: memory-bound).
-    parallel_rows(rows, static_cast<double>(per_), [&](int r0, int r1) {
-      for (int r = r0; r < r1; ++r) {
-        const std::int64_t cand = row_cand_[static_cast<size_t>(r)];
-        float* img = batch_.ptr() + r * per_;
-        std::copy_n(x_.ptr() + (cand / cfg_.pop) * per_, per_, img);
-        apply(cands.data() + cand * clen_, img);
+    // Each row: its image and the candidate's P pixel writes, in gene order (as apply() writes them).
+    for (int r = 0; r < rows; ++r) {
+      const std::int64_t cand = row_cand_[static_cast<size_t>(r)];
+      edit_base_[static_cast<size_t>(r)] = static_cast<int>(cand / cfg_.pop);
+      const float* genes = cands.data() + cand * clen_;
+      for (int p = 0; p < cfg_.pixels; ++p) {
+        const float* g = genes + p * genes_;
+        const size_t w = static_cast<size_t>(r) * static_cast<size_t>(cfg_.pixels) + static_cast<size_t>(p);
+        edit_pixel_[w] = position(g);
+        for (int ch = 0; ch < c_; ++ch)
+          edit_value_[w * static_cast<size_t>(c_) + static_cast<size_t>(ch)] = level(g[2 + ch]);
       }
-    });
-    const Tensor& logits = m_.logits(batch_);
+    }
+    const Tensor& logits =
+        eval_->logits(PixelEdits{rows, cfg_.pixels, edit_base_.data(), edit_pixel_.data(), edit_value_.data()});
     r_.queries += rows;
     objective_.evaluate(logits, rows_, values_, nullptr);
     for (int r = 0; r < rows; ++r) {
@@ -364,8 +382,10 @@ class PixelRun : public AttackRun {
   std::int64_t pos_ = -1;               // rows of the current generation evaluated (-1: not begun)
   bool finished_ = false;
   AttackResult r_;
-  // Scratch for one chunk (sized once).
-  Tensor batch_;
+  std::unique_ptr<LocalEvaluator> eval_;  // the candidates' logits
+  // Scratch for one chunk (sized once): its candidates as pixel writes.
+  std::vector<int> edit_base_, edit_pixel_;
+  std::vector<float> edit_value_;
   Goal rows_;
   std::vector<std::int64_t> row_cand_;  // row -> image * pop + candidate
   std::vector<float> values_;

@@ -31,10 +31,11 @@ struct PixelAttack {
   PixelInit init = PixelInit::Normal;
   bool early_stop = true;  // stop an image at the first generation in which a candidate meets the goal
   std::uint64_t seed = 0;  // every random choice; same seed, same result
-  // Candidates per Classifier::logits() call and per step(). A generation of N images is N * pop
-  // candidates; it is one call when that fits, else consecutive chunks of at most max_batch, one per
-  // step() (the activations of a 4096-image batch of cifar_lenet take about 290 MB). The chunking
-  // changes nothing in the result.
+  // Candidates per evaluation call (engine/local_eval.h: one Classifier::logits() call when the
+  // model has no local evaluator) and per step(). A generation of N images is N * pop candidates;
+  // it is one call when that fits, else consecutive chunks of at most max_batch, one per step() (the
+  // activations of a 4096-image batch of cifar_lenet take about 290 MB in a full forward pass). The
+  // chunking changes nothing in the result.
   int max_batch = 4096;
 };
 

@@ -14,6 +14,7 @@
 
 #include "engine/defences/defence.h"
 #include "engine/error.h"
+#include "engine/local_eval.h"
 #include "engine/model.h"
 
 namespace advx {
@@ -33,6 +34,7 @@ class Swapped : public Classifier {
   int num_classes() const override { return m_.num_classes(); }
   const Tensor& logits(const Tensor& x) override { return m_.logits(x); }
   void input_gradient(const Tensor& dlogits, Tensor& dx) override { m_.input_gradient(dlogits, dx); }
+  std::unique_ptr<LocalEvaluator> local_evaluator(const Tensor& base) override { return m_.local_evaluator(base); }
 
  private:
   Sequential& m_;

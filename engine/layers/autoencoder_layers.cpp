@@ -14,6 +14,12 @@
 namespace advx {
 
 // ---- Sigmoid -------------------------------------------------------------------------------------
+Layer::ElementwiseFn Sigmoid::elementwise() const {
+  return [](const float* x, float* y, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+  };
+}
+
 void Sigmoid::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   y.resize(x.shape);
   // 1 / (1 + e^-x) overflows e^-x for very negative x only to +inf, which gives 0: no special case.

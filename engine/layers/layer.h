@@ -12,6 +12,7 @@
 //             Forward state is never modified, so backward may run any number of times after one
 //             forward (an attack asks for gradients of several losses at the same point).
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,11 @@ class Layer {
   virtual void forward(const Tensor& x, Tensor& y, bool train) = 0;
   virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) = 0;
   virtual std::vector<Param> params() { return {}; }
+  // Elementwise layers (y_i = f(x_i), one f for every element, nothing kept at inference) return a
+  // function that applies f to n values (y may be x); every other layer nullptr. The exact local
+  // evaluation of few-pixel changes (engine/local_eval.h) runs it on the values a change reaches.
+  using ElementwiseFn = void (*)(const float* x, float* y, std::int64_t n);
+  virtual ElementwiseFn elementwise() const { return nullptr; }
   // Multiply-accumulates per sample for a forward pass (for FLOP/s reporting).
   virtual double macs(const Shape& in) const {
     (void)in;

@@ -68,6 +68,7 @@ class ReLU : public Layer {
  public:
   std::string kind() const override { return "ReLU"; }
   Shape output_shape(const Shape& in) const override { return in; }
+  ElementwiseFn elementwise() const override;  // max(x, 0)
   void forward(const Tensor& x, Tensor& y, bool train) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
 };
@@ -88,6 +89,7 @@ class Dropout : public Layer {
   Dropout(float p, std::uint64_t seed);
   std::string kind() const override { return "Dropout"; }
   Shape output_shape(const Shape& in) const override { return in; }
+  ElementwiseFn elementwise() const override;  // the identity (inference)
   void forward(const Tensor& x, Tensor& y, bool train) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
   float p;
@@ -102,6 +104,7 @@ class Sigmoid : public Layer {
  public:
   std::string kind() const override { return "Sigmoid"; }
   Shape output_shape(const Shape& in) const override { return in; }
+  ElementwiseFn elementwise() const override;  // 1 / (1 + e^-x), as forward
   void forward(const Tensor& x, Tensor& y, bool train) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool param_grads) override;
 };

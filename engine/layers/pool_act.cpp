@@ -78,6 +78,12 @@ void MaxPool2d::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
 }
 
 // ---- ReLU: y = max(x, 0) --------------------------------------------------------------------
+Layer::ElementwiseFn ReLU::elementwise() const {
+  return [](const float* x, float* y, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = std::max(x[i], 0.0f);
+  };
+}
+
 void ReLU::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   y.resize(x.shape);
   y.mat() = x.mat().cwiseMax(0.0f);
@@ -109,6 +115,12 @@ void Flatten::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, T
 // ---- Dropout (inverted) ---------------------------------------------------------------------
 Dropout::Dropout(float prob, std::uint64_t seed) : p(prob), rng_(seed) {
   ADVX_REQUIRE(prob >= 0.0f && prob < 1.0f, "Dropout: p must be in [0, 1), got " + std::to_string(prob));
+}
+
+Layer::ElementwiseFn Dropout::elementwise() const {
+  return [](const float* x, float* y, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = x[i];  // (not std::copy_n: y may be x)
+  };
 }
 
 void Dropout::forward(const Tensor& x, Tensor& y, bool train) {

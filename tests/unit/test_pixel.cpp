@@ -1,8 +1,9 @@
 // The one-pixel attack (engine/attacks/pixel.cpp): one batched logits() call per generation (a
-// counting Classifier), at most P pixels changed with values on the 8-bit grid, seeded, an image's
-// run independent of the rest of the batch, the snapshot the playground draws, clear errors; and on
-// the shipped cifar_lenet and real CIFAR-10 test images, evolution that finds what the random start
-// did not. (The registry test runs it through every attack's invariants as well.)
+// counting Classifier, which has no local evaluator; tests/unit/test_local_eval.cpp tests the local
+// path), at most P pixels changed with values on the 8-bit grid, seeded, an image's run independent
+// of the rest of the batch, the snapshot the playground draws, clear errors; and on the shipped
+// cifar_lenet and real CIFAR-10 test images, evolution that finds what the random start did not.
+// (The registry test runs it through every attack's invariants as well.)
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
