@@ -29,6 +29,9 @@ void setup_train(Command& c) {
   c.option("lr", "learning rate: the starting one, or the peak of --lr-schedule cyclic (default 0.001)", "LR");
   c.option("optimizer", "adam (default) or sgd", "NAME");
   c.option("lr-decay", "learning rate factor per epoch, in (0, 1] (default 1)", "F");
+  c.option("momentum", "sgd's momentum, in [0, 1) (default 0.9)", "MU");
+  c.flag("nesterov", "sgd with Nesterov momentum (torch's form)");
+  c.option("weight-decay", "L2 penalty on every weight, as torch's weight_decay (default 0)", "WD");
   c.option("lr-schedule",
            "exp (default: lr * lr-decay^(epoch-1)) or cyclic (per batch, 0 -> lr at 2/5 of the run -> 0; Wong, Rice, "
            "Kolter 2020)",
@@ -100,6 +103,9 @@ std::string recipe(const std::string& arch, const std::string& dataset, const Tr
                   std::to_string(c.batch) + " --optimizer " + c.optimizer + " --lr " + fmt(c.lr);
   if (c.lr_schedule != LrSchedule::Exp) r += std::string(" --lr-schedule ") + lr_schedule_name(c.lr_schedule);
   if (c.lr_decay != 1.0f) r += " --lr-decay " + fmt(c.lr_decay);
+  if (c.optimizer == "sgd" && c.momentum != TrainConfig{}.momentum) r += " --momentum " + fmt(c.momentum);
+  if (c.nesterov) r += " --nesterov";
+  if (c.weight_decay != 0.0f) r += " --weight-decay " + fmt(c.weight_decay);
   if (c.augment) r += " --augment";
   if (c.limit > 0) r += " --limit " + std::to_string(c.limit);
   if (c.parts > 1) r += " --part " + std::to_string(c.part) + "/" + std::to_string(c.parts);
@@ -131,6 +137,11 @@ TrainConfig config_from_flags(const Command& a) {
   ADVX_REQUIRE(cfg.optimizer == "adam" || cfg.optimizer == "sgd",
                "--optimizer must be adam or sgd, got '" + cfg.optimizer + "'");
   cfg.lr_decay = static_cast<float>(a.number("lr-decay", 1.0, 1e-6, 1.0));
+  cfg.momentum = static_cast<float>(a.number("momentum", 0.9, 0.0, 0.999999));
+  cfg.nesterov = a.has("nesterov");
+  cfg.weight_decay = static_cast<float>(a.number("weight-decay", 0.0, 0.0, 0.999999));
+  ADVX_REQUIRE(cfg.optimizer == "sgd" || (!a.has("momentum") && !cfg.nesterov),
+               "--momentum and --nesterov are sgd's; add --optimizer sgd");
   const std::string sched = a.str("lr-schedule", "exp");
   ADVX_REQUIRE(sched == "exp" || sched == "cyclic", "--lr-schedule must be exp or cyclic, got '" + sched + "'");
   cfg.lr_schedule = sched == "cyclic" ? LrSchedule::Cyclic : LrSchedule::Exp;
@@ -176,8 +187,9 @@ int train_ae(const Command& a, const std::string& arch, const std::string& out) 
   cfg.limit = a.integer("limit", 0, 0, 100000000);
   cfg.noise = static_cast<float>(a.number("noise", 0.0, 0.0, 1.0));
   cfg.contractive = static_cast<float>(a.number("contractive", 0.0, 0.0, 1000.0));
-  ADVX_REQUIRE(a.str("optimizer", "adam") == "adam" && !a.has("augment"),
-               "autoencoders train with adam and without --augment");
+  ADVX_REQUIRE(a.str("optimizer", "adam") == "adam" && !a.has("augment") && !a.has("momentum") && !a.has("nesterov") &&
+                   !a.has("weight-decay"),
+               "autoencoders train with adam, without --augment, --momentum, --nesterov or --weight-decay");
   Sequential m = make_model(arch, cfg.seed);
   check_writable(out);
   const std::string dataset = a.str("dataset", "mnist");
@@ -236,9 +248,9 @@ int run_train(const Command& a) {
   TrainConfig cfg;
   std::string arch, dataset;
   if (resume) {
-    for (const char* f :
-         {"model", "epochs", "seed", "batch", "lr", "optimizer", "lr-decay", "lr-schedule", "limit", "part", "dataset",
-          "augment", "adv", "adv-weight", "adv-source", "eval-n", "noise", "contractive"})
+    for (const char* f : {"model",    "epochs",   "seed",         "batch",       "lr",     "optimizer", "lr-decay",
+                          "momentum", "nesterov", "weight-decay", "lr-schedule", "limit",  "part",      "dataset",
+                          "augment",  "adv",      "adv-weight",   "adv-source",  "eval-n", "noise",     "contractive"})
       ADVX_REQUIRE(!a.has(f), std::string("--") + f +
                                   " is recorded in the checkpoint; with --resume give only --out "
                                   "(and --checkpoint, --checkpoint-every, --data, --quiet)");

@@ -72,8 +72,9 @@ void SGD::step(const std::vector<Param>& params) {
     const float* g = params[i].grad->ptr();
     float* v = velocity_[i].data();
     for (size_t j = 0; j < velocity_[i].size(); ++j) {
-      v[j] = momentum * v[j] + g[j];  // v <- mu v + g
-      w[j] -= lr * v[j];              // w <- w - lr v
+      const float gj = g[j] + weight_decay * w[j];            // the L2 penalty's gradient
+      v[j] = momentum * v[j] + gj;                            // v <- mu v + g
+      w[j] -= lr * (nesterov ? gj + momentum * v[j] : v[j]);  // w <- w - lr v (Nesterov: lr (g + mu v))
     }
   }
 }
@@ -94,7 +95,7 @@ void Adam::step(const std::vector<Param>& params) {
   // thread updating 150k-3M weights while the other waited was 8% of a `small` epoch). Vectorised:
   // -fno-math-errno for this file (CMakeLists.txt), and locals instead of members in the loop (a
   // store through w could alias this->beta1 as far as the compiler knows).
-  const float b1 = beta1, b2 = beta2, rate = lr, e = eps;
+  const float b1 = beta1, b2 = beta2, rate = lr, e = eps, wd = weight_decay;
   for (size_t i = 0; i < params.size(); ++i) {
     float* __restrict w = params[i].value->ptr();
     const float* __restrict g = params[i].grad->ptr();
@@ -102,8 +103,9 @@ void Adam::step(const std::vector<Param>& params) {
     float* __restrict v = v_[i].data();
     parallel_rows(static_cast<int>(m_[i].size()), 8.0, [=](int begin, int end) {
       for (int j = begin; j < end; ++j) {
-        m[j] = b1 * m[j] + (1.0f - b1) * g[j];         // first moment
-        v[j] = b2 * v[j] + (1.0f - b2) * g[j] * g[j];  // second moment
+        const float gj = g[j] + wd * w[j];         // the L2 penalty's gradient (torch.optim.Adam)
+        m[j] = b1 * m[j] + (1.0f - b1) * gj;       // first moment
+        v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;  // second moment
         // w <- w - lr * m_hat / (sqrt(v_hat) + eps), bias-corrected as in torch.optim.Adam
         w[j] -= rate * (m[j] / c1) / (std::sqrt(v[j] / c2) + e);
       }

@@ -1,5 +1,8 @@
 // Optimisers over a model's parameters. Same update rules as torch.optim.SGD (momentum,
-// dampening 0) and torch.optim.Adam (Kingma & Ba 2015, arXiv:1412.6980).
+// dampening 0, optional Nesterov momentum of Sutskever et al. 2013 in torch's form) and
+// torch.optim.Adam (Kingma & Ba 2015, arXiv:1412.6980), each with torch's weight decay: an L2
+// penalty (wd / 2) |w|^2 added to the loss, i.e. g <- g + wd * w before the update (for Adam the
+// coupled form of torch.optim.Adam, not AdamW's decoupled one).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -27,15 +30,19 @@ class Optimizer {
   virtual OptimizerState state(const std::vector<Param>& params) const = 0;
   virtual void set_state(const std::vector<Param>& params, const OptimizerState& s) = 0;
   float lr = 1e-3f;
+  float weight_decay = 0.0f;
 };
 
 class SGD : public Optimizer {
  public:
-  SGD(float learning_rate, float momentum_) : momentum(momentum_) { lr = learning_rate; }
+  SGD(float learning_rate, float momentum_, bool nesterov_ = false) : momentum(momentum_), nesterov(nesterov_) {
+    lr = learning_rate;
+  }
   void step(const std::vector<Param>& params) override;
   OptimizerState state(const std::vector<Param>& params) const override;
   void set_state(const std::vector<Param>& params, const OptimizerState& s) override;
   float momentum;
+  bool nesterov;  // step along g + mu v instead of v
 
  private:
   std::vector<std::vector<float>> velocity_;

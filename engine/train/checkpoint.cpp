@@ -56,6 +56,8 @@ nlohmann::json to_json(const TrainConfig& c) {
   // Written only when set, so the record of a run without them is what it always was.
   if (c.eval.batch != EpochEval{}.batch) j["eval"]["batch"] = c.eval.batch;
   if (c.micro_batch != 0) j["micro_batch"] = c.micro_batch;
+  if (c.nesterov) j["nesterov"] = true;
+  if (c.weight_decay != 0.0f) j["weight_decay"] = static_cast<double>(c.weight_decay);
   return j;
 }
 
@@ -88,6 +90,8 @@ TrainConfig from_json(const nlohmann::json& j) {
   c.eval.seed = e.at("seed").get<std::uint64_t>();
   if (e.contains("batch")) c.eval.batch = e.at("batch").get<int>();
   if (j.contains("micro_batch")) c.micro_batch = j.at("micro_batch").get<int>();
+  if (j.contains("nesterov")) c.nesterov = j.at("nesterov").get<bool>();
+  if (j.contains("weight_decay")) c.weight_decay = j.at("weight_decay").get<float>();
   return c;
 }
 

@@ -60,9 +60,11 @@ struct TrainConfig {
   float lr = 1e-3f;                // the constant or starting rate (Exp), the peak (Cyclic)
   float lr_decay = 1.0f;           // Exp only: per-epoch factor
   LrSchedule lr_schedule = LrSchedule::Exp;
-  float momentum = 0.9f;   // sgd only
-  std::uint64_t seed = 1;  // shuffling and the attack's random choices (initialisation is seeded by make_model)
-  int limit = 0;           // use only the first `limit` training samples (0 = all)
+  float momentum = 0.9f;      // sgd only
+  bool nesterov = false;      // sgd only: Nesterov momentum (torch's form)
+  float weight_decay = 0.0f;  // L2 penalty (wd / 2) |w|^2 on every parameter, torch's weight_decay
+  std::uint64_t seed = 1;     // shuffling and the attack's random choices (initialisation is seeded by make_model)
+  int limit = 0;              // use only the first `limit` training samples (0 = all)
   // Train on part `part` (0-based) of `parts` contiguous, equal parts of the (limited) training set:
   // the members of a subsequence ensemble each see a different part. parts = 1: all of it.
   int part = 0, parts = 1;

@@ -27,8 +27,13 @@ namespace {
 constexpr int kPrepareBatch = 256;  // images per prepare step (static adversarial set)
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& cfg) {
-  if (cfg.optimizer == "adam") return std::make_unique<Adam>(cfg.lr);
-  return std::make_unique<SGD>(cfg.lr, cfg.momentum);
+  std::unique_ptr<Optimizer> o;
+  if (cfg.optimizer == "adam")
+    o = std::make_unique<Adam>(cfg.lr);
+  else
+    o = std::make_unique<SGD>(cfg.lr, cfg.momentum, cfg.nesterov);
+  o->weight_decay = cfg.weight_decay;
+  return o;
 }
 
 }  // namespace
@@ -73,6 +78,12 @@ void check_config(const TrainConfig& c) {
                "lr decay applies to the exp schedule only; the cyclic one rises and falls by itself");
   ADVX_REQUIRE(c.optimizer == "adam" || c.optimizer == "sgd",
                "unknown optimizer '" + c.optimizer + "'; use adam or sgd");
+  ADVX_REQUIRE(std::isfinite(c.weight_decay) && c.weight_decay >= 0.0f && c.weight_decay < 1.0f,
+               "weight decay must be in [0, 1), got " + std::to_string(c.weight_decay));
+  ADVX_REQUIRE(std::isfinite(c.momentum) && c.momentum >= 0.0f && c.momentum < 1.0f,
+               "momentum must be in [0, 1), got " + std::to_string(c.momentum));
+  ADVX_REQUIRE(!c.nesterov || (c.optimizer == "sgd" && c.momentum > 0.0f),
+               "Nesterov momentum needs --optimizer sgd with a momentum > 0");
   ADVX_REQUIRE(c.limit >= 0, "limit must be >= 0 (0: all training samples)");
   ADVX_REQUIRE(c.parts >= 1 && c.part >= 0 && c.part < c.parts, "part must be in 0.." + std::to_string(c.parts - 1) +
                                                                     " of " + std::to_string(c.parts) + " parts, got " +

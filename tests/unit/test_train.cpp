@@ -12,6 +12,35 @@
 
 using namespace advx;
 
+TEST_CASE("SGD (momentum, Nesterov) and Adam with weight decay give torch.optim's weights", "[train]") {
+  // Expected: torch 1.13 (Debian python3-torch), torch.optim.SGD(lr 0.1, momentum 0.9, nesterov,
+  // weight_decay 0.01) / SGD(lr 0.1, momentum 0.9, weight_decay 0.01) / Adam(lr 0.1, weight_decay
+  // 0.01) from w = (1, -2, 0.5), three steps with the gradients below.
+  const float grads[3][3] = {{0.3f, -0.1f, 0.0f}, {-0.2f, 0.4f, 0.1f}, {0.05f, 0.0f, -0.3f}};
+  auto run = [&](Optimizer& opt) {
+    Tensor w({3}), g({3});
+    w.data = {1.0f, -2.0f, 0.5f};
+    const std::vector<Param> params = {{"w", &w, &g}};
+    for (const auto& gr : grads) {
+      g.data.assign(gr, gr + 3);
+      opt.step(params);
+    }
+    return w.data;
+  };
+  SGD nesterov(0.1f, 0.9f, true), heavy_ball(0.1f, 0.9f);
+  Adam adam(0.1f);
+  nesterov.weight_decay = heavy_ball.weight_decay = adam.weight_decay = 0.01f;
+  const std::vector<std::vector<float>> want = {{0.933731437f, -2.05789828f, 0.525918543f},
+                                                {0.946188748f, -2.03768754f, 0.50820744f},
+                                                {0.858084381f, -1.98700917f, 0.362903535f}};
+  Optimizer* opts[3] = {&nesterov, &heavy_ball, &adam};
+  for (int k = 0; k < 3; ++k) {
+    const auto got = run(*opts[k]);
+    for (int j = 0; j < 3; ++j)
+      CHECK(got[static_cast<size_t>(j)] == Approx(want[static_cast<size_t>(k)][static_cast<size_t>(j)]).epsilon(1e-5));
+  }
+}
+
 TEST_CASE("Adam follows torch.optim.Adam's update rule (bias-corrected), on one thread or several", "[train]") {
   // 300k parameters: large enough that the update is split over threads.
   const int n = 300000;
