@@ -708,20 +708,21 @@ async function main() {
     return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `2 epochs in ${secs.toFixed(1)} s over ${r.frames} frames; the trained model is attacked` };
   });
 
-  if (want('pixel')) await check('one-pixel attack in the page: differential evolution sliced across frames (engine <= 20 ms a frame), then the robustness curve', async () => {
-    // small, 1 pixel, the paper's population 400 and 30 generations (12,400 model evaluations when
-    // nothing fools the model early; the paper's 100 take three times as long). The live run is sliced across frames (App::kAttackSliceMs, a
-    // generation split into chunks of rows); then the robustness curve runs DE on its images, a
-    // generation chunk at a time too. Both phases are timed frame by frame: the engine's share of
-    // each frame (App::update, view().timing.update) must leave room for 30 fps. The frame rate
-    // itself is reported, not checked: headless Chromium draws with SwiftShader (software GL),
-    // where drawing the whole UI costs tens of ms a frame that a GPU does not.
+  if (want('pixel')) await check('one-pixel attack in the page: the paper\'s DE (400 x 100), sliced across frames (engine <= 20 ms a frame), then the robustness curve', async () => {
+    // small, 1 pixel, the paper's population 400 and 100 generations (40,400 model evaluations when
+    // nothing fools the model early). Issue 8's target: <= 3 s for the whole run in the browser on
+    // `small`. The live run is sliced across frames (App::kAttackSliceMs, a generation split into
+    // chunks of rows); then the robustness curve runs DE on its images, a generation chunk at a
+    // time too. Both phases are timed frame by frame: the engine's share of each frame (App::update,
+    // view().timing.update) must leave room for 30 fps. The frame rate itself is reported, not
+    // checked: headless Chromium draws with SwiftShader (software GL), where drawing the whole UI
+    // costs tens of ms a frame that a GPU does not.
     const bad = [];
     await useModel(page, 'small');
-    await page.evaluate(() => window.advx.setState({ test: 0, attack: 'pixel', pixels: 1, pop: 400, gens: 30, target: -1, seed: 0, defence: 'none', adaptive: false }));
     const rec = await page.evaluate(() => new Promise((resolve) => {
       const run = [], after = [], runUpdate = [], afterUpdate = [];
       let maxIter = 0, cands = 0, bests = 0, ended = 0;
+      window.advx.setState({ test: 0, attack: 'pixel', pixels: 1, pop: 400, gens: 100, target: -1, seed: 0, defence: 'none', adaptive: false });
       const t0 = performance.now();
       const tick = (now) => {
         const v = window.advx.view();
@@ -733,7 +734,7 @@ async function main() {
           if (!ended) ended = now;
           after.push(now), afterUpdate.push(u);
         }
-        if ((ended && now - ended > 2000) || now - t0 > 90000) resolve({ run, after, runUpdate, afterUpdate, maxIter, cands, bests, v, ms: now - t0 });
+        if ((ended && now - ended > 2000) || now - t0 > 90000) resolve({ run, after, runUpdate, afterUpdate, maxIter, cands, bests, v, ms: now - t0, t0 });
         else requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
@@ -746,7 +747,13 @@ async function main() {
     const p95 = (a) => (a.length ? [...a].sort((x, y) => x - y)[Math.floor(0.95 * (a.length - 1))] : 0);
     const maxOf = (a) => a.reduce((m, x) => Math.max(m, x), 0);
     const runP95 = p95(rec.runUpdate), afterP95 = p95(rec.afterUpdate);
-    if (rec.run.length < 10) bad.push(`the run was seen in ${rec.run.length} frames (not sliced?)`);
+    // From the frame that set the state to the first frame without the run: the whole attack.
+    const runMs = rec.run.length ? rec.after.length ? rec.after[0] - rec.t0 : rec.run[rec.run.length - 1] - rec.t0 : 0;
+    if (rec.run.length < 3) bad.push(`the run was seen in ${rec.run.length} frames (not sliced?)`);
+    // Issue 8's <= 3 s is a speed claim: reported here (and in BENCHMARKS.md), never a failure of a
+    // timed test. Wall time includes software GL's drawing of every frame; engine time is the sum
+    // of the engine's share of the run's frames.
+    const engineMs = rec.runUpdate.reduce((t, x) => t + x, 0);
     if (runP95 > 20) bad.push(`the engine took ${runP95.toFixed(1)} ms of a frame (p95) during the run`);
     if (afterP95 > 20) bad.push(`the engine took ${afterP95.toFixed(1)} ms of a frame (p95) while the robustness curve ran DE`);
     if (rec.cands !== 400) bad.push(`population shown: ${rec.cands} candidates`);
@@ -754,13 +761,14 @@ async function main() {
     if (!a) bad.push('no result after the run');
     else {
       if (a.l0 > 1) bad.push(`L0 ${a.l0} > 1 pixel`);
-      if (a.queries > 12400 || a.queries < 400) bad.push(`queries ${a.queries}`);
-      if (!a.success && a.queries !== 12400) bad.push(`a failed run spent ${a.queries} queries, not 31 x 400`);
+      if (a.queries > 40400 || a.queries < 400) bad.push(`queries ${a.queries}`);
+      if (!a.success && a.queries !== 40400) bad.push(`a failed run spent ${a.queries} queries, not 101 x 400`);
     }
     const px = await page.evaluate(() => ({ x: Array.from(window.advx.image('input')), adv: Array.from(window.advx.image('adversarial')) }));
     const changed = px.x.filter((v, i) => v !== px.adv[i]).length;
     if (changed > 1 || px.adv.some((v) => !(v >= 0 && v <= 1))) bad.push(`${changed} pixels changed, or a value outside [0, 1]`);
-    note(`DE on 'small': ${rec.run.length} frames, engine ${runP95.toFixed(1)} ms p95 / ${maxOf(rec.runUpdate).toFixed(1)} ms max per frame, ` +
+    note(`DE on 'small': ${(runMs / 1000).toFixed(2)} s wall (target <= 3 s: ${runMs <= 3000 ? 'met' : 'NOT met'}), ` +
+         `${(engineMs / 1000).toFixed(2)} s of engine time in ${rec.run.length} frames, engine ${runP95.toFixed(1)} ms p95 / ${maxOf(rec.runUpdate).toFixed(1)} ms max per frame, ` +
          `${runFps.toFixed(1)} fps drawn by software GL (worst frame ${worst(rec.run).toFixed(0)} ms), ${rec.bests} populations, ` +
          `${a && a.queries} queries, ${a && a.success ? 'fooled' : 'not fooled'}, ${changed} pixel changed; ` +
          `then the robustness curve's DE: engine ${afterP95.toFixed(1)} ms p95 / ${maxOf(rec.afterUpdate).toFixed(1)} ms max, ${afterFps.toFixed(1)} fps`);
