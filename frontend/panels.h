@@ -14,7 +14,11 @@ namespace play {
 struct Ui {
   // Textures, re-uploaded when their source changes.
   Texture canvas_tex, input_tex, adv_tex, delta_tex, defended_tex, photo_tex;
-  std::array<Texture, 8> neighbour_tex;  // a nearest-neighbour defence's nearest training images
+  Texture patch_tex, patched_tex;              // the patch workbench: the patch, the input with it placed
+  float patch_colour[3] = {1.0f, 1.0f, 1.0f};  // its brush (grey: the first channel)
+  float patch_brush = 0.6f;                    // brush radius in patch pixels
+  int patch_steps = 200;                       // steps a "Train" adds
+  std::array<Texture, 8> neighbour_tex;        // a nearest-neighbour defence's nearest training images
   int canvas_version = -1;
   bool images_dirty = true;
   // The drawing canvas on screen (ImGui/window coordinates), from the last frame.
@@ -54,6 +58,7 @@ void panel_attack(App& app, Ui& ui);
 void panel_defence(App& app, Ui& ui);
 void panel_robustness(App& app, Ui& ui);
 void panel_train(App& app, Ui& ui);
+void panel_patch(App& app, Ui& ui);
 void panel_timing(App& app, Ui& ui);  // a small overlay, not part of the flow layout
 void panel_help(App& app, Ui& ui);
 // The sequence view (view=seq): text and prediction, attack, defence.
