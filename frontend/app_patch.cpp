@@ -283,7 +283,8 @@ std::string App::patch_eval_key() const {
 
 void App::patch_eval_slice(double ms) {
   PatchView& p = patch;
-  if (state.patch.empty() || p.pixels.data.empty() || samples().size() == 0 || model_status() != ModelStatus::kReady) return;
+  if (state.patch.empty() || p.pixels.data.empty() || samples().size() == 0 || model_status() != ModelStatus::kReady)
+    return;
   const std::string key = patch_eval_key();
   if (key == p.eval_key && !p.eval) return;  // done for this patch
   const auto t0 = Clock::now();

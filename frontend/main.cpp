@@ -75,7 +75,7 @@ const PanelDef kPanels[] = {
     {"robustness", "Robustness", 31.0f, 20.0f, play::panel_robustness, "image"},
     {"model", "Model", 17.0f, 20.0f, play::panel_model, "image"},
     {"train", "Train robustly", 31.0f, 22.0f, play::panel_train, "image"},
-    {"patch", "Adversarial patch", 31.0f, 33.0f, play::panel_patch, "image"},
+    {"patch", "Adversarial patch", 31.0f, 36.0f, play::panel_patch, "image"},
     {"sequence", "Text or trace", 31.0f, 27.0f, play::panel_sequence, "seq"},
     {"seqattack", "Attack", 31.0f, 27.0f, play::panel_seq_attack, "seq"},
     {"seqdefence", "Defence", 31.0f, 21.0f, play::panel_seq_defence, "seq"},

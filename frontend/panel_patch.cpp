@@ -133,13 +133,15 @@ void panel_patch(App& app, Ui& ui) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(6.0f * em);
     ImGui::SliderFloat("brush", &ui.patch_brush, 0.3f, 4.0f, "%.1f px");
-    ImGui::SameLine();
     if (ImGui::Button("Clear")) app.fill_patch(false);
     ImGui::SameLine();
     if (ImGui::Button("Random")) app.fill_patch(true);
     ImGui::SameLine();
     if (ImGui::Button("Remove")) app.remove_patch();
     ui.mark("patch_remove");
+    ImGui::SameLine();
+    // A universal patch keeps working on other images: try it on one.
+    if (ImGui::Button("Other test image")) app.random_test_image();
     float angle = app.state.patch_angle;
     ImGui::SetNextItemWidth(10.0f * em);
     if (ImGui::SliderFloat("angle", &angle, -180.0f, 180.0f, "%.0f deg"))
@@ -197,7 +199,7 @@ void panel_patch(App& app, Ui& ui) {
     }
     // Held out: the engine's patch evaluation (advx patch eval) on test images.
     if (p.success >= 0.0)
-      ImGui::Text(
+      ImGui::TextWrapped(
           "on %d held-out test images at random placements: %.1f%% taken for '%s' (of %d)",
           std::min(App::kPatchHeldOut, app.samples().size()), p.success * 100.0,
           names[static_cast<size_t>(std::clamp(app.state.patch_target, 0, static_cast<int>(names.size()) - 1))].c_str(),
