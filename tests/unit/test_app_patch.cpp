@@ -273,3 +273,36 @@ TEST_CASE("Patch workbench: the browser check's 40 steps, natively", "[app][ship
                << app.patch.step_ms << " ms/step");
   api_attach(nullptr);
 }
+
+TEST_CASE("Patch workbench on CIFAR-10: colour paint, the patch follows the dataset, trains on held-apart images",
+          "[app][shipped]") {
+  App app(assets());
+  open(app);
+  app.set_patch_size(0.1f);
+  app.fill_patch(true);
+  REQUIRE(app.apply_query("model=cifar_lenet&test=0"));
+  for (int f = 0; f < 5; ++f) app.update(false);
+  REQUIRE(app.input.shape == advx::Shape({1, 3, 32, 32}));
+  // The grey patch comes along as RGB, resampled to CIFAR's resolution: sqrt(0.1 * 32 * 32) = 10.1 -> 10.
+  REQUIRE(app.patch.pixels.shape == advx::Shape({3, 10, 10}));
+  REQUIRE(app.patch_on());
+  REQUIRE(app.model_input().shape == advx::Shape({1, 3, 32, 32}));
+  // A red brush: the three channels of the pixel under it, nothing else.
+  const advx::Tensor before = app.patch.pixels;
+  const float red[3] = {1.0f, 0.0f, 0.0f};
+  app.paint_patch(5.5f, 5.5f, 0.4f, red);
+  for (int c = 0; c < 3; ++c)
+    for (int q = 0; q < 100; ++q) {
+      const float v = app.patch.pixels.data[static_cast<size_t>(c * 100 + q)];
+      REQUIRE(v == (q == 55 ? red[c] : before.data[static_cast<size_t>(c * 100 + q)]));
+    }
+  // Training: the second half of the shipped test sample; the score: the first 200, never trained on.
+  app.set_patch_target(3);
+  app.train_patch(5);
+  for (int f = 0; f < 1000 && (app.patch.running() || !app.patch.waiting.empty()); ++f) app.update(false);
+  INFO(app.patch.error);
+  REQUIRE(app.patch.history.size() == 5);
+  REQUIRE(app.patch.train_images.dim(0) == 500);
+  REQUIRE(held_out(app, 5) >= 0.0);
+  REQUIRE(app.patch.held_out.size() == 200);
+}
