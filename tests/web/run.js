@@ -832,6 +832,8 @@ async function main() {
     await page.waitForFunction(() => { const h = window.advx.patch().heldOut; return h.success !== null && !h.running && h.step === 40; },
                                null, { timeout: 30000, polling: 100 });
     const held = await page.evaluate(() => window.advx.patch().heldOut);
+    await frames(page, 2);
+    const shotFile = await shot(page, 'patch');
     // Export: the panel's button downloads the model-scale PNG; patchPng gives it and the printable copy.
     let downloaded = '';
     try {
@@ -869,7 +871,6 @@ async function main() {
     if (!there.patch || maxAbsDiff(there.patch.pixels, here.v.patch.pixels) > 0 || there.pred !== here.v.pred ||
         maxAbsDiff(there.probs, here.v.probs) > 1e-6) bad.push('the link does not replay the patch and its prediction');
     await linked.close();
-    const shotFile = await shot(page, 'patch');
     await page.evaluate(() => { window.advx.patch({ remove: true }); window.advx.setState({ hide: [] }); });
     note(`40 steps on 'small' (target 8, 20%) in ${secs.toFixed(1)} s (training images loaded first), ${rec.frames} frames, ` +
          `${q && q.stepMs.toFixed(1)} ms a step; engine a frame: median ${sorted.length ? sorted[Math.floor(sorted.length / 2)].toFixed(1) : '-'}, ` +
