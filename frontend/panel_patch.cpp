@@ -65,14 +65,36 @@ void placement_view(App& app, Ui& ui, float side) {
   if (ImGui::IsItemActive() && ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
     // Image pixel (i, j) is drawn over [j, j + 1) x [i, i + 1) (scaled); its centre is (i, j).
     const ImVec2 m = ImGui::GetIO().MousePos;
-    const float kx = static_cast<float>(w) / side, ky = static_cast<float>(h) / side;
-    const float px = std::clamp((m.x - p0.x) * kx - 0.5f, 0.0f, static_cast<float>(w - 1));
-    const float py = std::clamp((m.y - p0.y) * ky - 0.5f, 0.0f, static_cast<float>(h - 1));
-    if (px != app.state.patch_x || py != app.state.patch_y) app.place_patch(px, py, app.state.patch_angle);
+    patch_drag_to(app, p0, side, m.x, m.y);
   }
 }
 
 }  // namespace
+
+bool patch_outline(const App& app, ImVec2 p0, float side) {
+  // A drawing is preprocessed (fitted and centred) before the model sees it: the canvas's
+  // coordinates are not the model's, so the outline (and dragging) is for given images only.
+  if (!app.patch_on() || (app.drawable() && !app.exact_input)) return false;
+  const advx::PatchPlacement& w = app.patch.where;
+  const float k = side / static_cast<float>(app.input.dim(3));
+  const double c = std::cos(w.angle), s = std::sin(w.angle), h = w.side / 2.0;
+  ImVec2 corner[4];
+  const double du[4] = {-h, h, h, -h}, dv[4] = {-h, -h, h, h};
+  for (int i = 0; i < 4; ++i) {
+    // The square's corner (du, dv) rotated by the angle, around the centre (pixel centres at +0.5).
+    const double x = w.cx + c * du[i] - s * dv[i], y = w.cy + s * du[i] + c * dv[i];
+    corner[i] = ImVec2(p0.x + static_cast<float>(x + 0.5) * k, p0.y + static_cast<float>(y + 0.5) * k);
+  }
+  ImGui::GetWindowDrawList()->AddPolyline(corner, 4, IM_COL32(230, 159, 0, 255), ImDrawFlags_Closed, 2.0f);
+  return true;
+}
+
+void patch_drag_to(App& app, ImVec2 p0, float side, float x, float y) {
+  const int h = app.input.dim(2), w = app.input.dim(3);
+  const float px = std::clamp((x - p0.x) / side * static_cast<float>(w) - 0.5f, 0.0f, static_cast<float>(w - 1));
+  const float py = std::clamp((y - p0.y) / side * static_cast<float>(h) - 0.5f, 0.0f, static_cast<float>(h - 1));
+  if (px != app.state.patch_x || py != app.state.patch_y) app.place_patch(px, py, app.state.patch_angle);
+}
 
 void panel_patch(App& app, Ui& ui) {
   const float em = ImGui::GetFontSize();
@@ -140,6 +162,11 @@ void panel_patch(App& app, Ui& ui) {
     if (ImGui::Button("Remove")) app.remove_patch();
     ui.mark("patch_remove");
     ImGui::SameLine();
+    ImGui::Checkbox("drag on input", &ui.patch_on_input);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip(
+          "drag the patch on the input image too (a test image or an imported one; a drawing is "
+          "preprocessed first, so drag it here)");
     // A universal patch keeps working on other images: try it on one.
     if (ImGui::Button("Other test image")) app.random_test_image();
     float angle = app.state.patch_angle;

@@ -768,7 +768,7 @@ async function main() {
     await settled(page);
     return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `engine <= ${Math.max(runP95, afterP95).toFixed(1)} ms of a frame (p95) during DE and the curve's DE, within 1 pixel and [0, 1]` };
   });
-  if (want('patch')) await check('patch workbench: set and drag a patch, train a universal patch in the page (engine <= 25 ms a frame), held-out success, export, import, URL', async () => {
+  if (want('patch')) await check('patch workbench: set a patch, drag it (panel and input canvas), train a universal patch in the page (engine <= 25 ms a frame), held-out success, export, import, URL', async () => {
     // Brown et al.'s adversarial patch on `small`: a 20% patch (at 10% it does little on these
     // models: REPRODUCTIONS.md) set through the API, dragged with the
     // mouse on the panel's view of what the model sees, then 40 training steps (16 MNIST training
@@ -798,6 +798,21 @@ async function main() {
     await frames(page, 3);
     p = await page.evaluate(() => window.advx.patch());
     if (Math.abs(p.x - 6) > 0.6 || Math.abs(p.y - 20) > 0.6) bad.push(`dragged to (${p.x}, ${p.y}), not (6, 20)`);
+    // And on the input canvas (a test image: the pointer moves the patch, it does not paint).
+    await page.evaluate(() => window.advx.setState({ hide: ['prediction', 'defence', 'robustness', 'model', 'help', 'train', 'attack'] }));
+    await frames(page, 3);
+    const c = (await page.evaluate(() => window.advx.layout())).canvas;
+    const atc = (x, y) => [c.x + (x + 0.5) / 28 * c.w, c.y + (y + 0.5) / 28 * c.h];
+    await page.mouse.move(...atc(6, 20));
+    await page.mouse.down();
+    for (let k = 1; k <= 5; ++k) await page.mouse.move(...atc(6 + 14 * k / 5, 20 - 12 * k / 5));
+    await page.mouse.up();
+    await frames(page, 3);
+    const onCanvas = await page.evaluate(() => ({ p: window.advx.patch(), st: window.advx.state(), x: Array.from(window.advx.image('input')) }));
+    if (Math.abs(onCanvas.p.x - 20) > 0.6 || Math.abs(onCanvas.p.y - 8) > 0.6) bad.push(`dragged on the input canvas to (${onCanvas.p.x}, ${onCanvas.p.y}), not (20, 8)`);
+    if (onCanvas.st.test !== 0 || maxAbsDiff(onCanvas.x, input0) > 0) bad.push('dragging the patch on the input canvas changed the input');
+    await page.evaluate(() => window.advx.setState({ hide: ['input', 'prediction', 'defence', 'robustness', 'model', 'help', 'train'] }));
+    await frames(page, 3);
     // Train 40 steps from a random patch; the engine's share of every frame while it trains.
     const t0 = Date.now();
     await page.evaluate(() => window.advx.patch({ fill: 'random', x: 14, y: 14, train: 40 }));
