@@ -310,6 +310,9 @@ void after_frame(Main& m) {
       std::snprintf(buf, sizeof buf, "Prediction %d, %.0f percent.", app.clean.top, conf);
     play::announce(buf);
   }
+  // A patch in training changes every frame: the URL takes it when the run stops (browsers throttle
+  // history.replaceState calls made every frame).
+  if (app.patch.running()) return;
   const std::string h = app.hash();
   if (h != m.platform.last_hash) {
     m.platform.last_hash = h;
