@@ -17,6 +17,7 @@
 #include "engine/io/file.h"
 #include "engine/io/image.h"
 #include "engine/io/model_io.h"
+#include "engine/patch_file.h"
 
 namespace advx::cli {
 namespace {
@@ -143,7 +144,6 @@ int run_patch_train(const Command& a) {
                        (a.has("train-n") ? " --train-n " + std::to_string(train.size()) : "") +
                        (a.has("init") ? " --init " + a.str("init") : "");
   std::map<std::string, std::string> text = {
-      {"advx.kind", "adversarial patch"},
       {"advx.target", std::to_string(target)},
       {"advx.size", fmt(cfg.eot.area)},
       {"advx.rotation", fmt(cfg.eot.rotation)},
@@ -152,11 +152,8 @@ int run_patch_train(const Command& a) {
       {"advx.train_success", fmt(last.success)},
       {"advx.recipe", recipe},
   };
-  write_file(out, add_png_text(encode_png(t.patch(), 1), text));
-  if (a.has("print")) {
-    text["advx.print_scale"] = std::to_string(print_scale);
-    write_file(a.str("print"), add_png_text(encode_png(t.patch(), print_scale), text));
-  }
+  write_file(out, encode_patch_png(t.patch(), text, 1));
+  if (a.has("print")) write_file(a.str("print"), encode_patch_png(t.patch(), text, print_scale));
   if (json) {
     nlohmann::ordered_json j;
     j["model"] = m.arch;
@@ -228,11 +225,7 @@ int run_patch_eval(const Command& a) {
   const Dataset d = test.head(a.integer("n", test.size(), 1, test.size()));
   check_input(m, d.images.slice(0, 1), true);
 
-  EvalConfig cfg;
-  cfg.attack = patch_crafter(patch, eot, seed);
-  cfg.target = target;
-  cfg.batch = a.integer("batch", 256, 1, 100000);
-  cfg.keep_adv = false;
+  const EvalConfig cfg = patch_eval_config(patch, eot, target, seed, a.integer("batch", 256, 1, 100000));
   const EvalResult r = evaluate(m, d, cfg);
   const std::string trained_on = text.count("advx.model") ? text.at("advx.model") : "";
   // Changed pixels per patched image (the EvalResult's mean is over all n, zero for the others).

@@ -99,6 +99,8 @@ void App::models_changed() {
   defended_key_.clear();
   robust.eval.reset();
   robust.key.clear();
+  patch.eval.reset();  // it refers to the model; computed again
+  patch.eval_key.clear();
   const ModelEntry* e = model_entry();
   if (e && e->status == ModelStatus::kReady) input_changed();  // compute what waited for this model
   // The sequence view: what waited for its model, its dataset or a defence's companion models.
@@ -355,6 +357,10 @@ void App::random_test_image() {
 
 bool App::import_png(const std::vector<std::uint8_t>& bytes, const std::string& name) {
   try {
+    // A patch written by `advx patch train` or the patch workbench says so: it goes to the workbench.
+    const std::map<std::string, std::string> text = advx::png_text(bytes, name);
+    if (auto it = text.find("advx.kind"); it != text.end() && it->second == "adversarial patch")
+      return import_patch_png(bytes, name);
     const advx::Shape shape = input_shape();
     advx::Tensor img = advx::decode_image(bytes, shape[0], name);
     if (!drawable()) {  // colour images: resized to the model's input and used as given
@@ -466,6 +472,7 @@ bool App::set_state(const ViewState& s) {
                            "' (0.." + std::to_string(class_names().size() - 1) + ")";
     state.target = old.target;
   }
+  if (!state.seq()) apply_patch_state(old);
   const bool defence_changed =
       state.defence != old.defence || state.bpda != old.bpda || (state.defence != "none" && state.params != old.params);
   if (state.model != old.model || defence_changed) input_changed();
@@ -522,7 +529,12 @@ std::string App::robust_key() const {
 
 void App::update(bool run_robustness, bool drawing) {
   const auto t0 = Clock::now();
-  update_work(run_robustness, drawing);
+  // A patch in training changes what the model sees every frame: only the predictions follow it
+  // (as they follow a pen); the attack and the curves wait until it stops.
+  const bool patch_training = !state.seq() && (patch.running() || !patch.waiting.empty());
+  if (patch_training) patch_slice(kPatchSliceMs);
+  update_work(run_robustness, drawing || patch_training);
+  if (!state.seq() && !patch_training && !drawing) patch_eval_slice(kPatchSliceMs);
   if (training.running() || !training.waiting.empty()) training_slice(kTrainSliceMs);
   timing.update_ms = ms_since(t0);
 }
@@ -566,8 +578,9 @@ void App::update_work(bool run_robustness, bool drawing) {
   if (input_dirty_) {
     input_dirty_ = false;
     try {
+      place_patched();  // the input (or the patch) changed: place it again
       const auto t0 = Clock::now();
-      clean = classify(input);
+      clean = classify(model_input());
       timing.classify_ms = ms_since(t0);
     } catch (const advx::Error& e) {
       clean = Prediction{};
@@ -582,10 +595,10 @@ void App::update_work(bool run_robustness, bool drawing) {
       advx::Classifier* d = defence.waiting.empty() ? defended() : nullptr;
       if (d) {
         defence.on = true;
-        defence.clean = first_row(d->probabilities(input), d->num_classes());
+        defence.clean = first_row(d->probabilities(model_input()), d->num_classes());
         defence.gradient = d->gradient_kind();
         if (const auto* pipe = dynamic_cast<const advx::Pipeline*>(d)) defence.seen = pipe->transformed();
-        if (auto* r = dynamic_cast<advx::Reporter*>(d)) defence.report = r->report(input);
+        if (auto* r = dynamic_cast<advx::Reporter*>(d)) defence.report = r->report(model_input());
       }
       defence.ms = timing.defence_ms = ms_since(t0);
     } catch (const advx::Error& e) {
@@ -615,7 +628,7 @@ void App::compute_attack() {
   try {
     attack.label = true_label >= 0 ? true_label : clean.top;
     const auto t0 = Clock::now();
-    live_ = start_run(input, {attack.label}, state, true, rows_for(kAttackSliceMs / 2));
+    live_ = start_run(model_input(), {attack.label}, state, true, rows_for(kAttackSliceMs / 2));
     live_ms_ = ms_since(t0);
   } catch (const advx::Error& e) {
     error = e.what();
@@ -672,12 +685,12 @@ void App::finish_attack(advx::AttackResult r) {
         d ? (adaptive && own.top >= 0 ? own : first_row(d->probabilities(r.adv), d->num_classes())) : Prediction{};
     const int shown = d ? attack.defended.top : attack.pred.top;
     attack.success = advx::attack_succeeded(shown, attack.label, state.target);
-    attack.norms = advx::perturbation_norms(r.adv, input, 0, 0.5f / 255.0f);
+    attack.norms = advx::perturbation_norms(r.adv, model_input(), 0, 0.5f / 255.0f);
     attack.queries = r.queries;
     attack.gradient_calls = r.gradient_calls;
     attack.adv = std::move(r.adv);
     attack.delta = attack.adv;
-    for (size_t i = 0; i < attack.delta.data.size(); ++i) attack.delta.data[i] -= input.data[i];
+    for (size_t i = 0; i < attack.delta.data.size(); ++i) attack.delta.data[i] -= model_input().data[i];
     attack.valid = true;
   } catch (const advx::Error& e) {
     error = e.what();

@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "engine/attacks/attack.h"
+#include "engine/attacks/patch_trainer.h"
 #include "engine/defences/defence.h"
 #include "engine/eval/evaluate.h"
 #include "engine/eval/sequence_eval.h"
 #include "engine/norms.h"
+#include "engine/patch.h"
 #include "engine/preprocess.h"
 #include "engine/seqattacks/seq_attack.h"
 #include "engine/seqdefences/seq_defence.h"
@@ -106,8 +108,42 @@ struct TrainView {
   bool running() const { return trainer && !trainer->done() && !paused; }
 };
 
+// The patch workbench (app_patch.cpp): an adversarial patch (Brown, Mane, Roy, Abadi, Gilmer 2017,
+// arXiv:1712.09665) painted by hand or trained, placed on the input (the model then sees the
+// patched image; `input` stays the original), trained as a universal targeted patch over training
+// images by the engine's PatchTrainer a few steps per frame, and scored on held-out test images by
+// the engine's patch evaluation (the one `advx patch eval` runs). Its pixels, size, placement and
+// target live in the ViewState (the URL); this holds what is derived from them and the runs.
+struct PatchView {
+  advx::Tensor pixels;       // [C, S, S] in [0, 1], quantised to k/255 (what state.patch encodes)
+  advx::Tensor seen;         // [1, C, H, W]: the input with the patch placed (empty without a patch)
+  std::vector<int> covered;  // image pixels (i * W + j) the placed patch covers
+  advx::PatchPlacement where;
+  // Training: a universal patch towards state.patch_target on the first kPatchTrainImages training
+  // images (CIFAR-10, which ships no training split here: the second half of its test sample).
+  advx::Tensor train_images;  // what the trainer draws from (it refers to them)
+  std::vector<int> train_labels;
+  std::unique_ptr<advx::PatchTrainer> trainer;  // null: not training (none, or stopped)
+  std::string trained_model;                    // the model the trainer refers to
+  int goal = 200;                               // train until this many steps
+  bool paused = false;
+  std::string waiting;  // "loading the mnist/train images (...)"
+  std::string error;
+  std::vector<advx::PatchStepStats> history;  // loss and batch success per step (kept after a run)
+  double ms = 0, step_ms = 0;                 // engine time training; a step's recent cost
+  // Held-out: the patch dropped on the first kPatchHeldOut test images at seeded random placements.
+  advx::Dataset held_out;  // the evaluation refers to it (declared first: outlives it)
+  std::unique_ptr<advx::Evaluation> eval;
+  std::string eval_key;     // what the running or finished evaluation was for
+  double success = -1;      // its targeted success rate (< 0: not computed yet)
+  int attacked = 0;         // images it counts (correct and not of the target class)
+  int evaluated_step = -1;  // the training step of the patch evaluated (-1: not a trained patch)
+  bool running() const { return trainer && !paused && trainer->steps() < goal; }
+};
+
 struct Timing {
   double preprocess_ms = 0, classify_ms = 0, defence_ms = 0, attack_ms = 0, robustness_ms = 0, train_ms = 0;
+  double patch_ms = 0;
   double update_ms = 0;  // the last App::update: the engine's share of the last frame
 };
 
@@ -169,6 +205,7 @@ class App {
   AttackView attack;
   RobustnessCurve robust;
   TrainView training;
+  PatchView patch;
   Timing timing;
   std::string error;     // last error, shown in the UI
   std::string notice;    // last info message (export done, ...)
@@ -212,6 +249,36 @@ class App {
   void adopt_trained();
   void training_slice(double ms);
   static constexpr double kTrainSliceMs = 8.0;  // training's share of a frame
+
+  // The patch workbench (app_patch.cpp). The model sees model_input(): the input with the patch
+  // placed when there is one, else the input itself.
+  bool patch_on() const { return !state.patch.empty() && !patch.seen.data.empty(); }
+  const advx::Tensor& model_input() const { return patch_on() ? patch.seen : input; }
+  int patch_resolution() const;  // S for state.patch_size on the dataset's images
+  // Sets the patch's pixels ([C, S, S] of the dataset's channels and patch_resolution(), in [0, 1]):
+  // quantised, written to state.patch, placed again. Stops a training run (the painted patch wins).
+  void set_patch_pixels(const advx::Tensor& p);
+  void fill_patch(bool random);  // random: uniform noise from the state's seed; else black
+  // Paints a disc of `radius` patch pixels at patch pixel (a, b) (row, column) with `colour` (one
+  // value per channel, in [0, 1]): only the patch's pixels change.
+  void paint_patch(float a, float b, float radius, const float* colour);
+  void remove_patch();
+  // Moves the placed patch: centre in image pixels (rounded to 1/100), angle in degrees (1/10).
+  void place_patch(float x, float y, float angle);
+  void set_patch_size(float size);  // resamples the pixels to the new resolution
+  void set_patch_target(int target);
+  // Training: starts (from the current pixels) or continues towards `goal` steps; pause; stop.
+  void train_patch(int goal);
+  void pause_patch(bool paused) { patch.paused = paused; }
+  void stop_patch_training();
+  void patch_slice(double ms);  // update() calls it each frame; steps while the slice lasts
+  static constexpr double kPatchSliceMs = 8.0;
+  static constexpr int kPatchTrainImages = 4000;
+  static constexpr int kPatchHeldOut = 200;
+  static constexpr int kPatchBatch = 16;  // images (each at its own placement) per training step
+  // PNGs in the format of `advx patch train --out` (scale 1) and its printable copy (scale > 1).
+  std::vector<std::uint8_t> patch_png(int scale) const;
+  bool import_patch_png(const std::vector<std::uint8_t>& bytes, const std::string& name);
 
   // Engine calls on the state's model (throw advx::Error).
   Prediction classify(const advx::Tensor& x);  // x [1, ...]: the bare model
@@ -309,7 +376,16 @@ class App {
   void robustness_slice();
   void reset_robustness(const std::string& key);
   void update_image_state();  // keep state.image / test_index in sync with the input
-  void models_changed();      // a model finished loading or failed
+  // The patch: decode state.patch (after set_state), place it on the input, keep state.patch in sync.
+  void apply_patch_state(const ViewState& old);
+  void place_patched();
+  void patch_pixels_changed();
+  void patch_eval_slice(double ms);
+  std::string patch_eval_key() const;
+  std::string patch_encoded_;  // the state.patch that patch.pixels hold
+  std::string patch_dataset_;  // the dataset patch.pixels were made for
+  std::uint64_t patch_draws_ = 0;
+  void models_changed();  // a model finished loading or failed
   bool input_dirty_ = true, attack_dirty_ = true;
   bool shown_dirty_ = true;  // input changed: views re-upload even while the model loads
   int models_seen_ = -1;

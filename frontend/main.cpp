@@ -75,6 +75,7 @@ const PanelDef kPanels[] = {
     {"robustness", "Robustness", 31.0f, 20.0f, play::panel_robustness, "image"},
     {"model", "Model", 17.0f, 20.0f, play::panel_model, "image"},
     {"train", "Train robustly", 31.0f, 22.0f, play::panel_train, "image"},
+    {"patch", "Adversarial patch", 31.0f, 36.0f, play::panel_patch, "image"},
     {"sequence", "Text or trace", 31.0f, 27.0f, play::panel_sequence, "seq"},
     {"seqattack", "Attack", 31.0f, 27.0f, play::panel_seq_attack, "seq"},
     {"seqdefence", "Defence", 31.0f, 21.0f, play::panel_seq_defence, "seq"},
@@ -235,6 +236,8 @@ void draw_ui(Main& m) {
     if (std::string(p.name) == "defence" && app.hidden("attack") && app.state.defence == "none") continue;
     // Training is a tool of the full playground: an embed that hides the attack hides it too.
     if (std::string(p.name) == "train" && app.hidden("attack")) continue;
+    // The patch workbench likewise, unless the view has a patch on.
+    if (std::string(p.name) == "patch" && app.hidden("attack") && app.state.patch.empty()) continue;
     shown.push_back(&p);
     sizes.push_back({0, 0, p.w_em * em, p.h_em * em});
   }
@@ -307,6 +310,9 @@ void after_frame(Main& m) {
       std::snprintf(buf, sizeof buf, "Prediction %d, %.0f percent.", app.clean.top, conf);
     play::announce(buf);
   }
+  // A patch in training changes every frame: the URL takes it when the run stops (browsers throttle
+  // history.replaceState calls made every frame).
+  if (app.patch.running()) return;
   const std::string h = app.hash();
   if (h != m.platform.last_hash) {
     m.platform.last_hash = h;
@@ -331,7 +337,8 @@ bool should_render(Main& m, bool events, double now) {
   // Downloads and training show progress: redrawn every 200 ms while they go on.
   const bool loading = app.view_model_status() == play::ModelStatus::kLoading ||
                        (app.state.seq() && app.seq_data_status() == play::ModelStatus::kLoading) ||
-                       !app.defence.waiting.empty() || !app.training.waiting.empty() || app.training.running();
+                       !app.defence.waiting.empty() || !app.training.waiting.empty() || app.training.running() ||
+                       app.patch.running() || !app.patch.waiting.empty() || app.patch.eval != nullptr;
   if (events || app.view_version != m.last_view_version || robust_progress != pf.robust_seen) pf.settle = 3;
   pf.robust_seen = robust_progress;
   bool render = pf.settle > 0 || m.ui.rendered < 3 || now - pf.last_render > 1000.0 ||

@@ -20,6 +20,11 @@ void photo_input(App& app, Ui& ui) {
   const int c = app.input.dim(1), h = app.input.dim(2), w = app.input.dim(3);
   if (ui.images_dirty) ui.photo_tex.upload(image_rgba(app.input.ptr(), c, h, w), w, h);
   image_with_border(ui.photo_tex, side);
+  // The adversarial patch's place (panel_patch.cpp): outlined, and dragged here when asked.
+  const ImVec2 p0 = ImGui::GetItemRectMin();
+  if (patch_outline(app, p0, side) && ui.patch_on_input && ImGui::IsItemHovered() &&
+      ImGui::IsMouseDown(ImGuiMouseButton_Left))
+    patch_drag_to(app, p0, side, ImGui::GetIO().MousePos.x, ImGui::GetIO().MousePos.y);
   ui.canvas_min = ui.canvas_max = ImVec2(0, 0);
   if (app.samples().size() == 0) {
     ImGui::TextColored(kAccentColour, "Loading the %s test images\u2026", app.dataset().c_str());
@@ -91,6 +96,7 @@ void draw_input(App& app, Ui& ui) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddImage(ui.canvas_tex.id(), ui.canvas_min, ui.canvas_max);
   dl->AddRect(ui.canvas_min, ui.canvas_max, IM_COL32(128, 128, 128, 255));
+  patch_outline(app, ui.canvas_min, side);  // the adversarial patch's place, on a given image
   // The preprocessing's ink box.
   if (app.state.preprocess && !app.exact_input && !app.prep.box.empty()) {
     const float k = side / static_cast<float>(Canvas::kSize);
@@ -132,6 +138,14 @@ bool canvas_pointer(App& app, Ui& ui, int kind, float x, float y) {
   const float k = static_cast<float>(Canvas::kSize) / side;
   const ImVec2 p((x - ui.canvas_min.x) * k, (y - ui.canvas_min.y) * k);
   const bool inside = x >= ui.canvas_min.x && x < ui.canvas_max.x && y >= ui.canvas_min.y && y < ui.canvas_max.y;
+  // With an adversarial patch on a given image (not a drawing, which is preprocessed first), the
+  // pointer drags the patch instead of painting (panel_patch.cpp's "drag on input").
+  if (ui.patch_on_input && app.patch_on() && app.exact_input && !ui.drawing) {
+    if (kind == 0 && inside) ui.patch_dragging = true;
+    if (ui.patch_dragging) patch_drag_to(app, ui.canvas_min, side, x, y);
+    if (kind == 2) ui.patch_dragging = false;
+    return false;
+  }
   if (kind == 0) {  // button down
     if (!inside) return false;
     ui.drawing = true;

@@ -92,9 +92,10 @@ void panel_prediction(App& app, Ui& ui) {
   }
   probability_bars(app.clean, app.true_label, ImGui::GetContentRegionAvail().x, app.class_names());
   ImGui::Separator();
-  const int c = app.input.dim(1), h = app.input.dim(2), w = app.input.dim(3);
-  ImGui::Text("What the model sees (%dx%d%s)", w, h, c == 3 ? " RGB" : "");
-  if (ui.images_dirty) ui.input_tex.upload(image_rgba(app.input.ptr(), c, h, w), w, h);
+  const advx::Tensor& seen = app.model_input();  // the input, with the patch when one is placed
+  const int c = seen.dim(1), h = seen.dim(2), w = seen.dim(3);
+  ImGui::Text("What the model sees (%dx%d%s%s)", w, h, c == 3 ? " RGB" : "", app.patch_on() ? ", patched" : "");
+  if (ui.images_dirty) ui.input_tex.upload(image_rgba(seen.ptr(), c, h, w), w, h);
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   const float side = 8.0f * em;
   image_with_border(ui.input_tex, side);

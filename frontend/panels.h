@@ -14,7 +14,13 @@ namespace play {
 struct Ui {
   // Textures, re-uploaded when their source changes.
   Texture canvas_tex, input_tex, adv_tex, delta_tex, defended_tex, photo_tex;
-  std::array<Texture, 8> neighbour_tex;  // a nearest-neighbour defence's nearest training images
+  Texture patch_tex, patched_tex;              // the patch workbench: the patch, the input with it placed
+  float patch_colour[3] = {1.0f, 1.0f, 1.0f};  // its brush (grey: the first channel)
+  float patch_brush = 0.6f;                    // brush radius in patch pixels
+  int patch_steps = 200;                       // steps a "Train" adds
+  bool patch_on_input = true;                  // dragging on the input image moves the patch
+  bool patch_dragging = false;                 // a drag of the patch on the input canvas is on
+  std::array<Texture, 8> neighbour_tex;        // a nearest-neighbour defence's nearest training images
   int canvas_version = -1;
   bool images_dirty = true;
   // The drawing canvas on screen (ImGui/window coordinates), from the last frame.
@@ -54,6 +60,12 @@ void panel_attack(App& app, Ui& ui);
 void panel_defence(App& app, Ui& ui);
 void panel_robustness(App& app, Ui& ui);
 void panel_train(App& app, Ui& ui);
+void panel_patch(App& app, Ui& ui);
+// The placed patch's outline over the input image drawn at p0 with `side` pixels (when the image is
+// the model's input as given, not a drawing still to preprocess); true if it was drawn there.
+bool patch_outline(const App& app, ImVec2 p0, float side);
+// Moves the patch to the image point under screen point (x, y) of that image.
+void patch_drag_to(App& app, ImVec2 p0, float side, float x, float y);
 void panel_timing(App& app, Ui& ui);  // a small overlay, not part of the flow layout
 void panel_help(App& app, Ui& ui);
 // The sequence view (view=seq): text and prediction, attack, defence.

@@ -33,7 +33,8 @@ EM_JS(void, advx_js_download, (const char* name, const std::uint8_t* data, int s
   document.body.appendChild(a); a.click(); a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 });
-EM_JS(void, advx_js_open_picker, (), {
+EM_JS(void, advx_js_open_picker, (const char* purpose), {
+  if (window.advx) window.advx._pickFor = UTF8ToString(purpose);
   const input = document.getElementById('advx-file');
   if (input) input.click();
 });
@@ -71,8 +72,8 @@ std::string offer_download(const std::string& name, const std::vector<std::uint8
   advx_js_download(name.c_str(), bytes.data(), static_cast<int>(bytes.size()));
   return "downloaded " + name;
 }
-bool open_file_picker() {
-  advx_js_open_picker();
+bool open_file_picker(const char* purpose) {
+  advx_js_open_picker(purpose);
   return true;
 }
 void signal_ready() {
@@ -101,7 +102,7 @@ std::string offer_download(const std::string& name, const std::vector<std::uint8
     return e.what();
   }
 }
-bool open_file_picker() {
+bool open_file_picker(const char*) {
   return false;
 }
 void signal_ready() {}

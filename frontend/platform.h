@@ -16,9 +16,10 @@ std::string url_hash();
 // Web: the browser downloads the bytes as `name`. Native: writes `name` in the working directory.
 // Returns a message for the UI.
 std::string offer_download(const std::string& name, const std::vector<std::uint8_t>& bytes);
-// Web: opens the browser's file picker; the chosen PNG arrives through advx_import_file.
-// Native: returns false (the UI offers a path field and drag-and-drop instead).
-bool open_file_picker();
+// Web: opens the browser's file picker; the chosen PNG arrives through advx_import_file (purpose
+// "input") or advx_import_patch_file ("patch"). Native: returns false (the UI offers a path field
+// and drag-and-drop instead).
+bool open_file_picker(const char* purpose = "input");
 // Web: window.advx.firstFrameMs = performance.now() (call after the first frame). Native: no-op.
 void signal_first_frame();
 // Web: the App exists; window.advx calls queued before this (advx.loadModel) may proceed. Native: no-op.

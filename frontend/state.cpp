@@ -17,8 +17,9 @@
 namespace play {
 
 const std::vector<std::string>& panel_names() {
-  static const std::vector<std::string> names = {"input", "prediction", "model", "attack",   "defence",   "robustness",
-                                                 "train", "timing",     "help",  "sequence", "seqattack", "seqdefence"};
+  static const std::vector<std::string> names = {"input",      "prediction", "model",  "attack", "defence",
+                                                 "robustness", "train",      "timing", "help",   "sequence",
+                                                 "seqattack",  "seqdefence", "patch"};
   return names;
 }
 
@@ -256,6 +257,9 @@ std::string encode_query(const ViewState& s) {
     if (!s.bpda) q << "&bpda=0";
   }
   if (!s.preprocess) q << "&preprocess=0";
+  if (!s.patch.empty())
+    q << "&patch=" << s.patch << "&patch_size=" << s.patch_size << "&patch_x=" << s.patch_x << "&patch_y=" << s.patch_y
+      << "&patch_angle=" << s.patch_angle << "&patch_target=" << s.patch_target;
   if (s.test_index >= 0)
     q << "&test=" << s.test_index;
   else if (!s.image.empty())
@@ -383,6 +387,34 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
         s.image = value, s.test_index = -1;
       else
         bad(key, value.substr(0, 16), "img is a base64url PNG");
+    } else if (key == "patch") {
+      std::vector<std::uint8_t> bytes;
+      if (value.empty() || value == "none")
+        s.patch.clear();
+      else if (base64url_decode(value, bytes))
+        s.patch = value;
+      else
+        bad(key, value.substr(0, 16), "patch is a base64url PNG (or none)");
+    } else if (key == "patch_size") {
+      if (parse_float(value, f) && f >= 0.01f && f <= 0.5f)
+        s.patch_size = f;
+      else
+        bad(key, value, "patch_size is a share of the image area in [0.01, 0.5] (0.1 = 10%)");
+    } else if (key == "patch_x" || key == "patch_y") {
+      if (parse_float(value, f) && f >= -1.0f && f <= 4096.0f)
+        (key == "patch_x" ? s.patch_x : s.patch_y) = f;
+      else
+        bad(key, value, key + " is the patch centre in image pixels (-1: the image's centre)");
+    } else if (key == "patch_angle") {
+      if (parse_float(value, f) && f >= -180.0f && f <= 180.0f)
+        s.patch_angle = f;
+      else
+        bad(key, value, "patch_angle is in [-180, 180] degrees");
+    } else if (key == "patch_target") {
+      if (parse_int(value, i) && i >= 0 && i <= 999)
+        s.patch_target = static_cast<int>(i);
+      else
+        bad(key, value, "patch_target is a class of the model");
     } else if (key == "brush") {
       if (parse_float(value, f) && f >= 0.5f && f <= 20.0f)
         s.brush = f;
@@ -453,6 +485,10 @@ std::string state_json(const ViewState& s) {
   j["img"] = s.image;
   j["preprocess"] = s.preprocess;
   j["brush"] = s.brush;
+  j["patch"] = s.patch;
+  j["patch_size"] = s.patch_size;
+  j["patch_x"] = s.patch_x, j["patch_y"] = s.patch_y, j["patch_angle"] = s.patch_angle;
+  j["patch_target"] = s.patch_target;
   j["hide"] = std::vector<std::string>(s.hide.begin(), s.hide.end());
   return j.dump();
 }

@@ -35,6 +35,16 @@ struct ViewState {
   bool preprocess = true;        // MNIST-style preprocessing of drawings
   float brush = 4.5f;            // brush radius in canvas pixels
   std::set<std::string> hide;    // panels to hide: see panel_names()
+  // The patch workbench (frontend/app_patch.cpp): a patch placed on the input, or none. The patch's
+  // pixels travel as a base64url PNG at the model's scale (like a drawn digit's img=); its side
+  // covers patch_size of the image area (the engine's convention: side = sqrt(size * H * W)),
+  // centred at (patch_x, patch_y) image pixels (< 0: the image's centre), rotated by patch_angle
+  // degrees; patch_target is the class it is trained towards.
+  std::string patch;  // "" = no patch
+  float patch_size = 0.1f;
+  float patch_x = -1.0f, patch_y = -1.0f;
+  float patch_angle = 0.0f;
+  int patch_target = 0;
 
   std::string view = "image";        // "image" or "seq"
   std::string seq_dataset;           // a sequence dataset's short name ("sms", "malbehavd")

@@ -326,6 +326,107 @@ ADVX_API int advx_train(const char* opts) {
   });
 }
 
+// The patch workbench from the page. px: n values for the patch's pixels ([C, S, S] of the size in
+// opts or the current one; n = 0 keeps them). opts in the URL's syntax: size, x, y, angle, target
+// (the state's patch_* keys), fill (random or clear), train (steps to add), pause (0/1), stop, remove.
+// 0, or -1 with the reason; view().patch follows it.
+ADVX_API int advx_patch(const float* px, int n, const char* opts) {
+  return guarded([&](App& app) {
+    const std::string q = opts;
+    std::string state_query, fill;
+    int train = 0, pause = -1;
+    bool stop = false, remove = false;
+    for (size_t pos = 0; pos < q.size();) {
+      size_t amp = q.find('&', pos);
+      if (amp == std::string::npos) amp = q.size();
+      const std::string item = q.substr(pos, amp - pos);
+      pos = amp + 1;
+      if (item.empty()) continue;
+      const size_t eq = item.find('=');
+      const std::string key = play::url_decode(item.substr(0, eq));
+      const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+      const std::string plain = play::url_decode(value);
+      if (key == "size" || key == "x" || key == "y" || key == "angle" || key == "target") {
+        state_query += (state_query.empty() ? "patch_" : "&patch_") + key + "=" + value;
+      } else if (key == "fill") {
+        ADVX_REQUIRE(plain == "random" || plain == "clear", "patch fill is 'random' or 'clear', got '" + plain + "'");
+        fill = plain;
+      } else if (key == "train") {
+        char* end = nullptr;
+        const long v = std::strtol(plain.c_str(), &end, 10);
+        ADVX_REQUIRE(!plain.empty() && *end == '\0' && v >= 1 && v <= 100000,
+                     "patch train is a number of steps in 1..100000, got '" + plain + "'");
+        train = static_cast<int>(v);
+      } else if (key == "pause") {
+        ADVX_REQUIRE(plain == "0" || plain == "1" || plain == "true" || plain == "false",
+                     "patch pause is true or false, got '" + plain + "'");
+        pause = plain == "1" || plain == "true";
+      } else if (key == "stop" || key == "remove") {
+        (key == "stop" ? stop : remove) = plain != "0" && plain != "false";
+      } else {
+        throw advx::Error("'" + key +
+                          "' is not a patch option (pixels, size, x, y, angle, target, fill, train, pause, stop, "
+                          "remove)");
+      }
+    }
+    if (remove) {
+      app.remove_patch();
+      app.update(false);
+      return 0;
+    }
+    if (!state_query.empty()) {
+      std::string errors;
+      play::ViewState s = play::apply_query(app.state, state_query, &errors);
+      if (!errors.empty()) throw advx::Error("bad patch option " + errors.substr(0, errors.size() - 1));
+      app.error.clear();
+      if (!app.set_state(s)) throw advx::Error(app.error);
+    }
+    if (n > 0) {
+      advx::Tensor p({n});
+      std::copy(px, px + n, p.data.begin());
+      app.set_patch_pixels(p);
+    } else if (!fill.empty()) {
+      app.fill_patch(fill == "random");
+    } else if (app.state.patch.empty() && (train > 0 || !state_query.empty())) {
+      app.fill_patch(true);  // a patch to place or to train from
+    }
+    if (stop) app.stop_patch_training();
+    if (train > 0) {
+      app.train_patch(train);
+      if (!app.patch.error.empty()) throw advx::Error(app.patch.error);
+    }
+    if (pause >= 0) app.pause_patch(pause == 1);
+    app.update(false);
+    return 0;
+  });
+}
+
+// The patch as PNG (scale 1: the model's pixels, the format of `advx patch train --out`; scale > 1:
+// the printable copy, upscaled by nearest neighbour). Returns the byte count; advx_patch_png_data()
+// points at the bytes (valid until the next call).
+namespace {
+std::vector<std::uint8_t> g_png;  // the last advx_patch_png's bytes
+}  // namespace
+ADVX_API int advx_patch_png(int scale) {
+  return guarded([&](App& app) {
+    g_png = app.patch_png(scale);
+    return static_cast<int>(g_png.size());
+  });
+}
+ADVX_API const std::uint8_t* advx_patch_png_data() {
+  return g_png.data();
+}
+
+// Reads a patch PNG the page wrote into the in-memory file system (advx.importPatch, the picker).
+ADVX_API int advx_import_patch_file(const char* path, const char* name) {
+  return guarded([&](App& app) {
+    app.error.clear();
+    if (!app.import_patch_png(advx::read_file(path), name)) throw advx::Error(app.error);
+    app.update(false);
+    return 0;
+  });
+}
+
 ADVX_API const char* advx_state_json() {
   g_error.clear();
   g_text = g_app ? play::state_json(g_app->state) : "{}";
@@ -585,6 +686,36 @@ ADVX_API const char* advx_view_json() {
     }
     o["training"] = tr;
   }
+  if (!app.state.patch.empty()) {  // the patch workbench (PatchView)
+    const play::PatchView& p = app.patch;
+    json pj;
+    pj["size"] = app.state.patch_size;
+    pj["side"] = p.pixels.data.empty() ? 0 : p.pixels.dim(1);
+    pj["channels"] = p.pixels.data.empty() ? 0 : p.pixels.dim(0);
+    pj["pixels"] = p.pixels.data;
+    pj["x"] = p.where.cx, pj["y"] = p.where.cy, pj["angle"] = app.state.patch_angle;
+    pj["placedSide"] = p.where.side;
+    pj["target"] = app.state.patch_target;
+    pj["covered"] = p.covered.size();
+    pj["running"] = p.running();
+    pj["paused"] = p.paused;
+    pj["waiting"] = p.waiting;
+    pj["error"] = p.error;
+    pj["step"] = p.trainer ? p.trainer->steps() : static_cast<int>(p.history.size());
+    pj["goal"] = p.goal;
+    pj["ms"] = p.ms, pj["stepMs"] = p.step_ms;
+    json loss = json::array(), success = json::array();
+    for (const advx::PatchStepStats& st : p.history) loss.push_back(st.loss), success.push_back(st.success);
+    pj["loss"] = loss, pj["success"] = success;
+    pj["heldOut"] = {{"n", std::min(App::kPatchHeldOut, app.samples().size())},
+                     {"success", p.success >= 0 ? json(p.success) : json(nullptr)},
+                     {"attacked", p.attacked},
+                     {"step", p.evaluated_step},
+                     {"running", p.eval != nullptr}};
+    o["patch"] = pj;
+  } else {
+    o["patch"] = nullptr;
+  }
   o["view"] = app.state.view;
   if (app.state.seq()) {
     const play::SeqView& v = app.seq;
@@ -619,17 +750,22 @@ ADVX_API const char* advx_view_json() {
     o["modelStatus"] = play::status_name(app.seq_model_status());
   }
   o["error"] = app.error;
-  o["timing"] = {{"preprocess", app.timing.preprocess_ms}, {"classify", app.timing.classify_ms},
-                 {"defence", app.timing.defence_ms},       {"attack", app.timing.attack_ms},
-                 {"train", app.timing.train_ms},           {"update", app.timing.update_ms}};
+  o["timing"] = {{"preprocess", app.timing.preprocess_ms},
+                 {"classify", app.timing.classify_ms},
+                 {"defence", app.timing.defence_ms},
+                 {"attack", app.timing.attack_ms},
+                 {"train", app.timing.train_ms},
+                 {"update", app.timing.update_ms},
+                 {"patch", app.timing.patch_ms}};
   g_text = o.dump();
   return g_text.c_str();
 }
 
-// which: 0 = model input, 1 = adversarial, 2 = perturbation (adversarial - input). The input size.
+// which: 0 = the input, 1 = adversarial, 2 = perturbation (adversarial - what the model sees), 3 =
+// what the model sees (the input with the patch placed, if any). The input size.
 ADVX_API int advx_view_image(int which, float* out) {
   return guarded([&](App& app) {
-    const advx::Tensor* t = &app.input;
+    const advx::Tensor* t = which == 3 ? &app.model_input() : &app.input;
     if (which == 1 || which == 2) {
       ADVX_REQUIRE(app.attack.valid, "no adversarial computed (no model?)");
       t = which == 1 ? &app.attack.adv : &app.attack.delta;

@@ -78,7 +78,7 @@
       return encodeURIComponent(k) + '=' + encodeURIComponent(String(v));
     }).join('&');
   }
-  var IMAGES = { input: 0, adversarial: 1, perturbation: 2 };
+  var IMAGES = { input: 0, adversarial: 1, perturbation: 2, seen: 3 };
   function describe(v) { return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v; }
   // A sequence attack: advx.attack({text, attack, <its parameters>, seed, adaptive, model, label}).
   function seqAttack(o) {
@@ -91,6 +91,23 @@
     return JSON.parse(UTF8ToString(_advx_text()));
   }
   var STATUS = ['not loaded', 'loading', 'ready', 'error'];
+  // Bytes (File, Blob, ArrayBuffer, Uint8Array) -> a Promise of a Uint8Array, written to the in-memory
+  // file system for fn(path, name) (importPng, importPatch).
+  function importFile(data, name, what, fn) {
+    if (name !== undefined && typeof name !== 'string') return Promise.reject(new Error('advx: ' + what + '\'s name must be a string, got ' + typeof name));
+    var bytesP = data instanceof Uint8Array ? Promise.resolve(data)
+      : data instanceof ArrayBuffer ? Promise.resolve(new Uint8Array(data))
+      : data && typeof data.arrayBuffer === 'function' ? data.arrayBuffer().then(function (b) { return new Uint8Array(b); })
+      : Promise.reject(new Error('advx: ' + what + ' takes a File, Blob, ArrayBuffer or Uint8Array with a PNG, got ' +
+                                 (data === null ? 'null' : typeof data)));
+    return bytesP.then(function (bytes) {
+      if (bytes.length > 64 * 1048576) fail(what + ': the file is ' + (bytes.length / 1048576).toFixed(0) + ' MB; PNGs up to 64 MB are read');
+      FS.writeFile('/tmp/advx-import.png', bytes);
+      withString('/tmp/advx-import.png', function (p) {
+        withString(name || data.name || 'image.png', function (n) { check(fn(p, n)); });
+      });
+    });
+  }
 
   // ---- lazy model loading ----------------------------------------------------------------------
   var waiters = {};  // model name -> [{resolve, reject}] (advx.loadModel calls in flight)
@@ -323,10 +340,11 @@
     // error, adopted, ms, and once a run exists: done, phase, progress, epoch, epochs, batch, batches,
     // loss, imagesPerSecond, history: [{epoch, loss, seconds, evalN, clean, robust}]}, error, timing}.
     view: function () { return JSON.parse(UTF8ToString(_advx_view_json())); },
-    // 'input' | 'adversarial' | 'perturbation' -> Float32Array of the input size (784 for MNIST).
+    // 'input' | 'adversarial' | 'perturbation' | 'seen' (what the model sees: the input with the patch
+    // placed, if any) -> Float32Array of the input size (784 for MNIST).
     image: function (which) {
       var k = IMAGES[which === undefined ? 'input' : which];
-      if (typeof which !== 'undefined' && typeof which !== 'string' || k === undefined) fail("image takes 'input', 'adversarial' or 'perturbation', got " + JSON.stringify(which));
+      if (typeof which !== 'undefined' && typeof which !== 'string' || k === undefined) fail("image takes 'input', 'adversarial', 'perturbation' or 'seen', got " + JSON.stringify(which));
       var size = inputSize();
       return withFloats([], [size], function (out) {
         check(_advx_view_image(k, out));
@@ -339,21 +357,45 @@
     // The URL hash for the current view (what the address bar shows).
     hash: function () { return UTF8ToString(_advx_hash()); },
     // Loads a PNG (File, Blob, ArrayBuffer or Uint8Array) as the input.
-    importPng: function (data, name) {
-      if (name !== undefined && typeof name !== 'string') return Promise.reject(new Error('advx: importPng\'s name must be a string, got ' + typeof name));
-      var bytesP = data instanceof Uint8Array ? Promise.resolve(data)
-        : data instanceof ArrayBuffer ? Promise.resolve(new Uint8Array(data))
-        : data && typeof data.arrayBuffer === 'function' ? data.arrayBuffer().then(function (b) { return new Uint8Array(b); })
-        : Promise.reject(new Error('advx: importPng takes a File, Blob, ArrayBuffer or Uint8Array with a PNG, got ' +
-                                   (data === null ? 'null' : typeof data)));
-      return bytesP.then(function (bytes) {
-        if (bytes.length > 64 * 1048576) fail('importPng: the file is ' + (bytes.length / 1048576).toFixed(0) + ' MB; PNGs up to 64 MB are read');
-        FS.writeFile('/tmp/advx-import.png', bytes);
-        withString('/tmp/advx-import.png', function (p) {
-          withString(name || data.name || 'image.png', function (n) { check(_advx_import_file(p, n)); });
+    importPng: function (data, name) { return importFile(data, name, 'importPng', _advx_import_file); },
+    // The patch workbench (an adversarial patch, Brown et al. 2017). advx.patch() returns
+    // view().patch: {size, side, channels, pixels (C x side x side, row-major), x, y, angle, placedSide,
+    // target, covered, running, paused, waiting, error, step, goal, ms, stepMs, loss: [per step],
+    // success: [per step, targeted success of the step's batch], heldOut: {n, success, attacked, step,
+    // running}}, or null without a patch. advx.patch(opts) sets and returns it; opts: pixels (an array
+    // of C x side x side values in [0, 1] for the size given or current), size (share of the image
+    // area, 0.01-0.5), x, y (centre in image pixels), angle (degrees), target (class), fill ('random' or
+    // 'clear'), train (steps to train, from the current patch, a few per frame), pause (bool), stop,
+    // remove. Setting a placement or training with no patch starts from a random one.
+    patch: function (opts) {
+      if (opts === undefined) return api.view().patch;
+      if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) fail('patch takes an object such as {size: 0.1, x: 14, y: 14, target: 3}, got ' + describe(opts));
+      var rest = {}, pixels = null;
+      Object.keys(opts).forEach(function (k) { if (k === 'pixels') pixels = opts[k]; else rest[k] = opts[k]; });
+      var query = toQuery(rest, 'patch\'s options');
+      if (pixels !== null) {
+        if (!pixels || typeof pixels.length !== 'number' || pixels.length === 0) fail('patch.pixels must be an array of C x side x side numbers in [0, 1], got ' + describe(pixels));
+        withFloats([pixels], [pixels.length], function (p) {
+          withString(query, function (q) { check(_advx_patch(p, pixels.length, q)); });
         });
-      });
+      } else {
+        withString(query, function (q) { check(_advx_patch(0, 0, q)); });
+      }
+      return api.view().patch;
     },
+    // The patch as PNG bytes (Uint8Array): at the model's scale, the format of `advx patch train --out`
+    // (text chunks: target, size, model); {print: true} the printable copy upscaled by nearest
+    // neighbour (scale: 1-64, default 8). The panel's buttons download the same bytes.
+    patchPng: function (opts) {
+      if (opts !== undefined && (opts === null || typeof opts !== 'object')) fail('patchPng takes {print: true, scale: 8} or nothing');
+      opts = opts || {};
+      var scale = opts.print ? (opts.scale === undefined ? 8 : integer(opts.scale, 'patchPng\'s scale', 1, 64)) : 1;
+      var n = check(_advx_patch_png(scale)), p = _advx_patch_png_data();
+      return HEAPU8.slice(p, p + n);
+    },
+    // Loads a patch PNG (File, Blob, ArrayBuffer or Uint8Array; the model-scale or the printable copy)
+    // into the patch workbench; its recorded size and target come with it.
+    importPatch: function (data, name) { return importFile(data, name, 'importPatch', _advx_import_patch_file); },
     _resolveReady: function () {
       document.title = 'advx playground';
       var status = document.getElementById('status');
@@ -364,6 +406,7 @@
     // The WebAssembly heap's size in bytes (for the soak test's memory check).
     _memoryBytes: function () { return HEAP8.length; },
     _fetchModel: fetchModel,
+    _pickFor: 'input',  // what the file picker's PNG is for: 'input' or 'patch' (platform.cpp sets it)
     _lastHash: '',
   };
   window.advx = api;
@@ -374,7 +417,9 @@
   });
   var file = document.getElementById('advx-file');
   if (file) file.addEventListener('change', function () {
-    if (file.files && file.files[0]) api.importPng(file.files[0]).catch(function (e) { console.warn(e.message); });
+    var into = api._pickFor === 'patch' ? api.importPatch : api.importPng;
+    api._pickFor = 'input';
+    if (file.files && file.files[0]) into(file.files[0]).catch(function (e) { console.warn(e.message); });
     file.value = '';
   });
   var canvas = Module['canvas'];
