@@ -315,7 +315,7 @@ ADVX_API int advx_train(const char* opts) {
         params.set(key, advx::parse_value(*p, value, "train's " + key));
       } else {
         std::string known = "arch, recipe, stop";
-        for (const advx::ParamSpec& p : advx::recipe_params()) known += ", " + p.key;
+        for (const advx::ParamSpec& spec : advx::recipe_params()) known += ", " + spec.key;
         throw advx::Error("'" + key + "' is not a training option (" + known + ")");
       }
     }

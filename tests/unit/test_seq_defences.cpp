@@ -110,6 +110,30 @@ TEST_CASE("transition model: add-alpha probabilities, mean NLL per transition fr
   CHECK_THROWS_WITH(TransitionModel({{2}}, 5, 0.0), Contains("alpha must be > 0"));
 }
 
+TEST_CASE("transition model: edit_scores is the exact score of every one-token edit", "[seqdefence]") {
+  const TransitionModel tm({{2, 3, 4}, {3, 4, 5, 6}, {2, 2, 3}, {7, 8}}, 9, 0.1);
+  const TokenSeq seq = {2, 7, 3, 1, 5};
+  std::vector<float> out;
+  for (SeqEdit edit : {SeqEdit::Insert, SeqEdit::Substitute}) {
+    const int slots = static_cast<int>(seq.size()) + (edit == SeqEdit::Insert ? 1 : 0);
+    for (int slot = 0; slot < slots; ++slot) {
+      tm.edit_scores(seq, edit, slot, out);
+      REQUIRE(out.size() == 9);
+      CHECK(std::isinf(out[0]));  // <pad> is never written
+      for (std::int32_t u = 1; u < 9; ++u) {
+        TokenSeq t = seq;
+        if (edit == SeqEdit::Insert)
+          t.insert(t.begin() + slot, u);
+        else
+          t[static_cast<size_t>(slot)] = u;
+        INFO("edit " << seq_edit_name(edit) << " slot " << slot << " token " << u);
+        CHECK(out[static_cast<size_t>(u)] == Approx(tm.score(t)).epsilon(1e-5));
+      }
+    }
+  }
+  CHECK_THROWS_WITH(tm.edit_scores(seq, SeqEdit::Substitute, 5, out), Contains("outside a sequence of 5"));
+}
+
 TEST_CASE("mean_embeddings: the mean of the sequence's embedding rows", "[seqdefence]") {
   Tensor w({4, 2});
   for (int i = 0; i < 8; ++i) w.data[static_cast<size_t>(i)] = static_cast<float>(i);
