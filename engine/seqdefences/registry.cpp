@@ -88,9 +88,10 @@ SeqDetectorTerm SeqDefended::detector_term() const {
 }
 
 ParamSpec seq_detector_weight_param() {
-  ParamSpec s = float_param("detector_weight", 0.0, 1000.0, 10.0,
-                            "the adaptive attacker's weight on the detector: it maximises its loss minus weight * "
-                            "max(0, score - threshold) (0: ignore the detector)");
+  ParamSpec s = float_param(
+      "detector_weight", 0.0, 1000.0, 10.0,
+      "the adaptive attacker's weight on the detector: it maximises its loss minus weight * "
+      "max(0, score - threshold) (0: the detector only decides when it may stop: misclassified and unflagged)");
   s.advanced = true;
   return s;
 }

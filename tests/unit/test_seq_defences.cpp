@@ -49,7 +49,7 @@ TEST_CASE("sequence defences: every registration reachable, built, calibrated on
     CHECK_THAT(seq_defence_names(), Contains(spec.name));
     ParamValues p = defaults(spec.params);
     if (p.has("k")) p.set("k", 4);
-    if (spec.name == "seqensemble") {  // its members are shipped for MalbehavD only (test_seq_ensemble.cpp)
+    if (spec.name == "seqensemble") {  // members only for MalbehavD and SMS (test_seq_ensemble.cpp)
       CHECK_THROWS_WITH(build_seq_defence(spec, {train, val_a, "toy"}, model, p), Contains("no RNN ensemble members"));
       continue;
     }
