@@ -211,8 +211,8 @@ SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDe
   }
   // One arm: attack the source-class samples `source` gets right, score on the defended model.
   // The adaptive attacker of a detector evades it too (Carlini & Wagner 2017, arXiv:1705.07263).
-  const bool with_detector = d.detects() && cfg.attack->detector_term;
-  const SeqDetectorTerm term = with_detector ? d.detector_term() : SeqDetectorTerm{};
+  const SeqDetectorTerm term = adaptive_detector_term(d, *cfg.attack);
+  const bool with_detector = static_cast<bool>(term.score);
   auto arm = [&](SequenceClassifier& source, const std::vector<int>& pred, double* source_success,
                  const SeqDetectorTerm* detector) {
     SeqDefenceArm a;

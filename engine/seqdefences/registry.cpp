@@ -87,6 +87,10 @@ SeqDetectorTerm SeqDefended::detector_term() const {
   return t;
 }
 
+SeqDetectorTerm adaptive_detector_term(const SeqDefended& d, const SeqAttackSpec& attack) {
+  return d.detects() && attack.detector_term ? d.detector_term() : SeqDetectorTerm{};
+}
+
 ParamSpec seq_detector_weight_param() {
   ParamSpec s = float_param(
       "detector_weight", 0.0, 1000.0, 10.0,

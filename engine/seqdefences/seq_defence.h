@@ -79,6 +79,11 @@ std::string seq_defence_names(const std::string& sep = ", ");
 SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx, SequenceClassifier& base,
                               const ParamValues& params);
 
+// The detector term of the adaptive attacker of `d` with `attack` (Carlini & Wagner 2017,
+// arXiv:1705.07263): d.detector_term() when d detects and the attack takes one, else an empty term
+// (no score: pass nullptr to the attack then).
+SeqDetectorTerm adaptive_detector_term(const SeqDefended& d, const SeqAttackSpec& attack);
+
 // What a built defence says of one sequence, for a live view (the playground): *probs gets the
 // defended model's class probabilities; the report holds the detector's score against its threshold
 // (when it detects) and each member's vote (when the defended model is an ensemble).
