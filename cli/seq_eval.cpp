@@ -94,6 +94,7 @@ int print_sequence_defence(const Command& a, const std::string& arch, const Sequ
     j["bare_" + task.success_name] = r.bare_success_rate;
     j["oblivious"] = arm_json(r.oblivious);
     j["adaptive"] = arm_json(r.adaptive);
+    j["adaptive_detector_term"] = r.adaptive_detector_term;
     j["adaptive_note"] = d.note;
     j["seconds"] = r.seconds;
     std::printf("%s\n", j.dump().c_str());

@@ -357,8 +357,11 @@ SeqAttackView App::attack_text(const std::string& model, const advx::EncodedText
   const std::vector<advx::TokenSeq> seqs = {text.ids};
   advx::Goal goal;
   goal.labels = {v.label};
-  const advx::SeqAttackResult r = advx::run_seq_attack(
-      *spec, {target, advx::cross_entropy_objective(), seqs, goal, values_of(spec->params, s.seq_params), s.seed});
+  // The adaptive attacker of a detector evades it too (the engine decides which defences and attacks).
+  const advx::SeqDetectorTerm term = adaptive ? advx::adaptive_detector_term(*d, *spec) : advx::SeqDetectorTerm{};
+  const advx::SeqAttackResult r =
+      advx::run_seq_attack(*spec, {target, advx::cross_entropy_objective(), seqs, goal,
+                                   values_of(spec->params, s.seq_params), s.seed, term.score ? &term : nullptr});
   v.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   v.adv = r.adv.at(0);
   v.edit = e.codec.describe(text, v.adv, spec->edit);

@@ -210,7 +210,11 @@ SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDe
     r.fpr = fraction_above(r.clean_scores, r.threshold);
   }
   // One arm: attack the source-class samples `source` gets right, score on the defended model.
-  auto arm = [&](SequenceClassifier& source, const std::vector<int>& pred, double* source_success) {
+  // The adaptive attacker of a detector evades it too (Carlini & Wagner 2017, arXiv:1705.07263).
+  const SeqDetectorTerm term = adaptive_detector_term(d, *cfg.attack);
+  const bool with_detector = static_cast<bool>(term.score);
+  auto arm = [&](SequenceClassifier& source, const std::vector<int>& pred, double* source_success,
+                 const SeqDetectorTerm* detector) {
     SeqDefenceArm a;
     std::vector<TokenSeq> victims;
     Goal goal;
@@ -225,7 +229,7 @@ SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDe
     a.attacked = static_cast<int>(victims.size());
     if (victims.empty()) return a;
     const SeqAttackResult res =
-        run_seq_attack(*cfg.attack, {source, cross_entropy_objective(), victims, goal, cfg.params, cfg.seed});
+        run_seq_attack(*cfg.attack, {source, cross_entropy_objective(), victims, goal, cfg.params, cfg.seed, detector});
     if (source_success) {
       int s = 0;
       for (char c : res.success) s += c != 0;
@@ -258,9 +262,12 @@ SeqDefenceResult evaluate_sequence_defence(SequenceClassifier& bare, const SeqDe
     }
     return a;
   };
-  r.oblivious = arm(bare, yb, &r.bare_success_rate);
-  // A defence that only detects classifies with the bare model: its white-box attack is the same run.
-  r.adaptive = d.model == &bare ? r.oblivious : arm(*d.model, yd, nullptr);
+  r.oblivious = arm(bare, yb, &r.bare_success_rate, nullptr);
+  // A defence that classifies with the bare model and has no detector for the attack to evade: its
+  // white-box attack is the same run.
+  r.adaptive =
+      d.model == &bare && !with_detector ? r.oblivious : arm(*d.model, yd, nullptr, with_detector ? &term : nullptr);
+  r.adaptive_detector_term = with_detector;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -100,7 +100,10 @@ int held_out_test_index(int i);
 //   oblivious  the task's attack crafted on the bare model against the source-class samples it gets
 //              right, scored on the defended model: evasion = adversarials the defended model puts
 //              in another class / attacked
-//   adaptive   the attack crafted on the defended model itself against the samples IT gets right
+//   adaptive   the attack crafted on the defended model itself against the samples IT gets right,
+//              with the detector in its objective when the defence detects and the attack takes a
+//              detector term (seq_attack.h): its goal is misclassified AND unflagged, which is
+//              undetected_success below
 // Detection (when the defence detects): flagged = score > threshold; detect_rate = successful
 // adversarials flagged / successful; undetected = attacked samples whose adversarial succeeds and is
 // not flagged / attacked; ROC-AUC of held-out clean scores vs successful adversarials' (NaN if none).
@@ -126,6 +129,7 @@ struct SeqDefenceResult {
   std::vector<float> clean_scores;  // per held-out sample
   double bare_success_rate = 0.0;   // the oblivious adversarials on the bare model they were made on
   SeqDefenceArm oblivious, adaptive;
+  bool adaptive_detector_term = false;  // the adaptive attacker had the detector in its objective
   double seconds = 0.0;
 };
 // cfg.attack must be set; cfg.n limits the held-out samples (0: all), cfg.max_attacked the attacked

@@ -30,6 +30,15 @@
 // reaches the goal (engine/objective.h: untargeted pred != label, targeted pred == target), or when
 // its budget of edits (seq_attack.h) is spent.
 //
+// With a detector term (seq_attack.h, SeqDetectorTerm; the adaptive attacker of a detecting defence,
+// after Carlini & Wagner 2017, arXiv:1705.07263) every value above becomes (H): the verified value
+// less weight * max(0, score - threshold), the score computed exactly for the verified trials (one
+// batched call), and, when the detector gives exact per-token scores (edit_scores: a transition
+// model is a function of the tokens, so no gradient is needed), for every proposal before ranking.
+// A detector without edit_scores (squeezing: its score takes two forward passes) only re-ranks the
+// `candidates` verified trials, which the classifier's gradient proposed. A sample stops when it is
+// misclassified AND unflagged, or its budget is spent; detector scorings count as queries.
+//
 // Deviations, stated: Rosenberg et al. insert at random positions and choose only the call from the
 // gradient; here the position is chosen too (from the probed gaps), and every step is verified by
 // forward passes (Papernot et al. take the linear step blindly). Both make the attack stronger per
@@ -125,9 +134,15 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
   for (float& x : probe) x /= static_cast<float>(vocab - kFirstToken);
   std::map<std::int32_t, std::vector<std::int32_t>> neighbours;  // substitute: per original token
 
-  evaluate_seq_result(model, in.goal, r);  // the clean predictions: a sample already at its goal is done
+  const SeqDetectorTerm* det = in.detector;
+  // A sample is at its goal when the classifier is fooled and (with a detector term) it is unflagged.
+  auto reached = [&](size_t i, int pred, float score) {
+    return in.goal.succeeded(i, pred) && !(det && det->flags(score));
+  };
+  evaluate_seq_result(model, in.goal, r, det);  // the clean predictions: a sample already at its goal is done
   std::vector<char> done(n, 0);
-  for (size_t i = 0; i < n; ++i) done[i] = r.success[i] || r.budget[i] == 0;
+  for (size_t i = 0; i < n; ++i) done[i] = reached(i, r.pred[i], det ? r.scores[i] : 0.0f) || r.budget[i] == 0;
+  std::vector<float> after;  // detector scores of one slot's edits (det->edit_scores)
 
   // Workspace, reused by every step.
   const int per_sample = insert ? cfg.positions : 1;
@@ -142,6 +157,8 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
   std::vector<TokenSeq> trial(chunk * cap);
   std::vector<const TokenSeq*> trial_ptrs;
   std::vector<int> trial_sample, trial_index;
+  std::vector<TokenSeq> trial_seqs;  // the trials again, for the detector's batched score
+  std::vector<float> trial_scores;
   Tokens batch;
   std::vector<int> active;
 
@@ -214,15 +231,21 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
         for (int q = 0; q < nrows; ++q) {
           const float base = dot(grads.ptr() + static_cast<std::ptrdiff_t>(q) * e, probe.data(), e);
           const float* sq = scores.ptr() + static_cast<std::ptrdiff_t>(q) * vocab;
-          auto& b = best[static_cast<size_t>(row_sample[static_cast<size_t>(q)])];
+          const auto c = static_cast<size_t>(row_sample[static_cast<size_t>(q)]);
+          const int gap = row_slot[static_cast<size_t>(q)];
+          const bool exact = det && det->edit_scores;  // rank by (H) of seq_attack.h, the detector exactly
+          if (exact) det->edit_scores(r.adv[static_cast<size_t>(active[c0 + c])], SeqEdit::Insert, gap, after);
           for (std::int32_t u = kFirstToken; u < vocab; ++u)
-            keep_best(b, cap, {sq[u] - base, row_slot[static_cast<size_t>(q)], u});
+            keep_best(best[c], cap,
+                      {sq[u] - base - (exact ? static_cast<float>(det->penalty(after[static_cast<size_t>(u)])) : 0.0f),
+                       gap, u});
         }
       } else {
         for (int q = 0; q < nrows; ++q) {
           const auto c = static_cast<size_t>(row_sample[static_cast<size_t>(q)]);
           const auto i = static_cast<size_t>(active[c0 + c]);
           const TokenSeq& orig = in.sequences[i];
+          const bool exact = det && det->edit_scores;
           for (size_t s = 0; s < orig.size(); ++s) {
             if (changed[i][s]) continue;
             auto it = neighbours.find(orig[s]);
@@ -230,9 +253,12 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
               it = neighbours.emplace(orig[s], nearest_tokens(w, orig[s], cfg.neighbours)).first;
             const float* g = demb.ptr() + (static_cast<std::ptrdiff_t>(q) * t_max + static_cast<std::ptrdiff_t>(s)) * e;
             const float base = dot(g, w.ptr() + static_cast<std::ptrdiff_t>(orig[s]) * e, e);
+            if (exact) det->edit_scores(r.adv[i], SeqEdit::Substitute, static_cast<int>(s), after);
             for (std::int32_t u : it->second)
               keep_best(best[c], cap,
-                        {dot(g, w.ptr() + static_cast<std::ptrdiff_t>(u) * e, e) - base, static_cast<int>(s), u});
+                        {dot(g, w.ptr() + static_cast<std::ptrdiff_t>(u) * e, e) - base -
+                             (exact ? static_cast<float>(det->penalty(after[static_cast<size_t>(u)])) : 0.0f),
+                         static_cast<int>(s), u});
           }
         }
       }
@@ -261,6 +287,13 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
       in.objective.evaluate(z, rows, values, nullptr);
       r.queries += static_cast<std::int64_t>(trial_ptrs.size());
       const std::vector<int> pred = argmax_rows(z);
+      if (det) {  // (H): the verified value less the detector's hinge, its score exact
+        trial_seqs.clear();
+        for (const TokenSeq* t : trial_ptrs) trial_seqs.push_back(*t);
+        trial_scores = det->score(trial_seqs);
+        r.queries += static_cast<std::int64_t>(trial_ptrs.size());
+        for (size_t q = 0; q < values.size(); ++q) values[q] -= static_cast<float>(det->penalty(trial_scores[q]));
+      }
       for (size_t q = 0; q < trial_ptrs.size();) {
         const auto c = static_cast<size_t>(trial_sample[q]);
         size_t pick = q;
@@ -272,12 +305,12 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
         r.adv[i] = *trial_ptrs[pick];
         if (!insert) changed[i][static_cast<size_t>(p.slot)] = 1;
         ++r.edits[i];
-        if (in.goal.succeeded(i, pred[pick]) || r.edits[i] >= r.budget[i]) done[i] = 1;
+        if (reached(i, pred[pick], det ? trial_scores[pick] : 0.0f) || r.edits[i] >= r.budget[i]) done[i] = 1;
         q = end;
       }
     }
   }
-  evaluate_seq_result(model, in.goal, r);
+  evaluate_seq_result(model, in.goal, r, det);
   return r;
 }
 

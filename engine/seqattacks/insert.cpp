@@ -17,6 +17,7 @@ SeqAttackSpec insert_seq_attack() {
   s.edit = SeqEdit::Insert;
   s.budget = "budget";
   s.gradient = true;
+  s.detector_term = true;
   ParamSpec positions = int_param("positions", 1, 256, 16, "insertion gaps probed by the gradient per step");
   positions.advanced = true;
   ParamSpec candidates = int_param("candidates", 1, 64, 8, "best proposals verified by a forward pass per step");

@@ -66,7 +66,8 @@ void pack_tokens(const std::vector<const TokenSeq*>& seqs, Tokens& out) {
   }
 }
 
-void evaluate_seq_result(SequenceClassifier& model, const Goal& goal, SeqAttackResult& r) {
+void evaluate_seq_result(SequenceClassifier& model, const Goal& goal, SeqAttackResult& r,
+                         const SeqDetectorTerm* detector) {
   constexpr size_t kBatch = 256;
   const size_t n = r.adv.size();
   r.pred.assign(n, -1);
@@ -84,6 +85,7 @@ void evaluate_seq_result(SequenceClassifier& model, const Goal& goal, SeqAttackR
     }
   }
   r.queries += static_cast<std::int64_t>(n);
+  if (detector) r.scores = detector->score(r.adv);
 }
 
 SeqAttackResult run_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& in) {
@@ -108,6 +110,16 @@ SeqAttackResult run_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& 
       ADVX_REQUIRE(y >= 0 && y < k, std::string(what) + " " + std::to_string(y) + " is out of range: classes are 0.." +
                                         std::to_string(k - 1));
   };
+  ADVX_REQUIRE(
+      !in.detector || spec.detector_term,
+      "attack '" + spec.name + "' has no detector term; the attacks that take one: " + [] {
+        std::string s;
+        for (const SeqAttackSpec& a : seq_attacks())
+          if (a.detector_term) s += (s.empty() ? "" : ", ") + a.name;
+        return s;
+      }());
+  ADVX_REQUIRE(!in.detector || (in.detector->score && in.detector->weight >= 0.0),
+               "a detector term needs a score function and a weight >= 0");
   check_classes(in.goal.labels, "labels");
   if (in.goal.targeted()) check_classes(in.goal.targets, "targets");
   return spec.run(in);

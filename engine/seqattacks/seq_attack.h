@@ -14,6 +14,7 @@
 // from Rng(mix_seed(seed, i)) for sample i, so a sample's result does not depend on the rest of the
 // batch, and one seed gives one result.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -33,12 +34,40 @@ enum class SeqEdit { Insert, Substitute };
 const char* seq_edit_name(SeqEdit e);    // "insert", "substitute"
 const char* seq_edited_name(SeqEdit e);  // "inserted", "substituted" (report keys: inserted_mean)
 
+// A detector the attacker must evade as well as the classifier: the adaptive attacker of a detecting
+// defence (Carlini & Wagner 2017, "Adversarial Examples Are Not Easily Detected", arXiv:1705.07263:
+// put the detector in the attacker's objective). With one, an attack's value of a candidate is
+//
+//     v(x') - weight * max(0, score(x') - threshold)                                        (H)
+//
+// (v: the classifier objective, larger = closer to the goal), and a sample is done only when its goal
+// is reached AND the detector does not flag it (score <= threshold). The hinge makes (H) the
+// constrained choice "fool the classifier among the edits that stay unflagged" when weight is large,
+// with a graded fallback when every edit is flagged: a score already below the threshold costs
+// nothing, so no edit is spent lowering it further. C&W fold the detector into the classifier as an
+// extra class or add its loss; the hinge is the discrete analogue of their loss being zero once the
+// detector is satisfied.
+struct SeqDetectorTerm {
+  // The exact score of each sequence (batched); flagged: score > threshold.
+  std::function<std::vector<float>(const std::vector<TokenSeq>&)> score;
+  double threshold = 0.0;
+  double weight = 10.0;  // lambda in (H)
+  // Optional, for detectors that are a cheap function of the tokens (a transition model): out[u] =
+  // the exact score of `seq` with token u inserted before position `slot` (Insert; slot = size()
+  // appends) or written at `slot` (Substitute), for every u in [0, V). Lets an attack rank every
+  // proposal by (H) before verifying, rather than only the verified few.
+  std::function<void(const TokenSeq& seq, SeqEdit edit, int slot, std::vector<float>& out)> edit_scores;
+  double penalty(double s) const { return weight * std::max(0.0, s - threshold); }
+  bool flags(double s) const { return s > threshold; }
+};
+
 struct SeqAttackResult {
   std::vector<TokenSeq> adv;        // per sample, every token a vocabulary id >= 2 except the original's own
   std::vector<int> pred;            // the model's prediction on adv
-  std::vector<char> success;        // goal.succeeded(i, pred[i])
+  std::vector<char> success;        // goal.succeeded(i, pred[i]): the classifier's (flags: scores)
   std::vector<int> edits;           // tokens inserted or substituted (<= the budget)
   std::vector<int> budget;          // the allowed number of edits per sample
+  std::vector<float> scores;        // with a detector term: its score of adv (else empty)
   std::int64_t gradient_calls = 0;  // per-sequence backward passes
   std::int64_t queries = 0;         // per-sequence forward passes (those of gradient calls included)
 };
@@ -50,6 +79,7 @@ struct SeqAttackInput {
   Goal goal;
   ParamValues params;  // checked against the attack's table
   std::uint64_t seed = 0;
+  const SeqDetectorTerm* detector = nullptr;  // set: evade it too (only attacks with detector_term)
 };
 
 struct SeqAttackSpec {
@@ -58,8 +88,9 @@ struct SeqAttackSpec {
   std::string summary;   // one line for --help
   std::string citation;  // "Rosenberg et al. 2018, arXiv:1707.05970"
   SeqEdit edit = SeqEdit::Insert;
-  std::string budget;    // the parameter that bounds the edits ("budget")
-  bool gradient = true;  // white-box (embedding gradients) or black-box (queries only)
+  std::string budget;          // the parameter that bounds the edits ("budget")
+  bool gradient = true;        // white-box (embedding gradients) or black-box (queries only)
+  bool detector_term = false;  // takes SeqAttackInput::detector (adaptive attacks on detectors)
   std::vector<ParamSpec> params;
   std::function<SeqAttackResult(const SeqAttackInput&)> run;
 };
@@ -78,7 +109,9 @@ ParamSpec seq_budget_param();
 int edit_budget(double fraction, int length);
 // A padded batch of `seqs` (T = the longest).
 void pack_tokens(const std::vector<const TokenSeq*>& seqs, Tokens& out);
-// One batched forward on r.adv fills r.pred and r.success (and counts the queries).
-void evaluate_seq_result(SequenceClassifier& model, const Goal& goal, SeqAttackResult& r);
+// One batched forward on r.adv fills r.pred and r.success (and counts the queries); with a detector
+// term also r.scores.
+void evaluate_seq_result(SequenceClassifier& model, const Goal& goal, SeqAttackResult& r,
+                         const SeqDetectorTerm* detector = nullptr);
 
 }  // namespace advx

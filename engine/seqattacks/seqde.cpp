@@ -15,6 +15,10 @@
 // One batched forward per generation evaluates the whole population of every running sample
 // (chunks of at most 1024 sequences). Each sample draws from its own Rng(mix_seed(seed, i)).
 //
+// With a detector term (seq_attack.h; Carlini & Wagner 2017, arXiv:1705.07263) the fitness is (H):
+// the objective less weight * max(0, score - threshold), every child scored exactly by the detector
+// (counted as queries), and a candidate reaches the goal only if the detector does not flag it.
+//
 // Deviations: always inserts the whole budget (the paper's pixel count is fixed too); insertion only,
 // so it serves the malware traces (a substitution variant is not written).
 #include <algorithm>
@@ -60,6 +64,7 @@ SeqAttackSpec seqde_seq_attack() {
   s.edit = SeqEdit::Insert;
   s.budget = "budget";
   s.gradient = false;
+  s.detector_term = true;
   ParamSpec pop_p = int_param("de_pop", 4, 1000, 50, "candidates per sequence in each generation");
   ParamSpec gens_p = int_param("de_gens", 0, 1000, 30, "generations (0: the random start only)");
   ParamSpec mut_p = float_param("de_mutation", 0.0, 2.0, 0.5, "differential weight F in child = a + F (b - c)");
@@ -78,9 +83,15 @@ SeqAttackSpec seqde_seq_attack() {
     r.edits.assign(n, 0);
     r.budget.resize(n);
     for (size_t i = 0; i < n; ++i) r.budget[i] = edit_budget(budget, static_cast<int>(in.sequences[i].size()));
-    evaluate_seq_result(model, in.goal, r);
+    const SeqDetectorTerm* det = in.detector;
+    // At the goal: the classifier fooled and (with a detector term) the detector not flagging.
+    auto reached = [&](size_t i, int pred, float score) {
+      return in.goal.succeeded(i, pred) && !(det && det->flags(score));
+    };
+    evaluate_seq_result(model, in.goal, r, det);
     std::vector<char> done(n, 0);
-    for (size_t i = 0; i < n; ++i) done[i] = r.success[i] || r.budget[i] == 0;
+    for (size_t i = 0; i < n; ++i) done[i] = reached(i, r.pred[i], det ? r.scores[i] : 0.0f) || r.budget[i] == 0;
+    std::vector<float> scores;
 
     // Per sample: population and children [pop, 2B], fitness.
     std::vector<std::vector<float>> popn(n), kids(n), fit(n);
@@ -157,13 +168,18 @@ SeqAttackSpec seqde_seq_attack() {
         in.objective.evaluate(z, rows, values, nullptr);
         const std::vector<int> pred = argmax_rows(z);
         r.queries += static_cast<std::int64_t>(ptrs.size());
+        if (det) {  // fitness (H) of seq_attack.h: the objective less the detector's hinge
+          scores = det->score(seqs);
+          r.queries += static_cast<std::int64_t>(ptrs.size());
+          for (size_t q = 0; q < values.size(); ++q) values[q] -= static_cast<float>(det->penalty(scores[q]));
+        }
         for (size_t a = a0; a < a1; ++a) {
           const auto i = static_cast<size_t>(active[a]);
           const int g = 2 * r.budget[i];
           int best_ok = -1;
           for (int c = 0; c < pop; ++c) {
             const size_t q = (a - a0) * static_cast<size_t>(pop) + static_cast<size_t>(c);
-            if (in.goal.succeeded(i, pred[q]) &&
+            if (reached(i, pred[q], det ? scores[q] : 0.0f) &&
                 (best_ok < 0 || values[q] > values[(a - a0) * static_cast<size_t>(pop) + static_cast<size_t>(best_ok)]))
               best_ok = c;
             if (values[q] >= fit[i][static_cast<size_t>(c)]) {
@@ -187,7 +203,7 @@ SeqAttackSpec seqde_seq_attack() {
       apply_genome(in.sequences[i], popn[i].data() + best * 2 * r.budget[i], r.budget[i], vocab, tmp, r.adv[i]);
       r.edits[i] = r.budget[i];
     }
-    evaluate_seq_result(model, in.goal, r);
+    evaluate_seq_result(model, in.goal, r, det);
     return r;
   };
   return s;

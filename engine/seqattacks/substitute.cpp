@@ -18,6 +18,7 @@ SeqAttackSpec substitute_seq_attack() {
   s.edit = SeqEdit::Substitute;
   s.budget = "budget";
   s.gradient = true;
+  s.detector_term = true;
   ParamSpec nearest =
       int_param("nearest", 1, 100, 10, "candidate replacements per word: its k nearest tokens in embedding space");
   ParamSpec candidates = int_param("candidates", 1, 64, 8, "best proposals verified by a forward pass per step");

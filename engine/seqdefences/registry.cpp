@@ -77,6 +77,29 @@ DefenceReport seq_defence_report(const SeqDefended& d, const TokenSeq& sequence,
   return r;
 }
 
+SeqDetectorTerm SeqDefended::detector_term() const {
+  ADVX_REQUIRE(detects(), "detector_term: this sequence defence does not detect");
+  SeqDetectorTerm t;
+  t.score = score;
+  t.threshold = threshold;
+  t.weight = detector_weight;
+  t.edit_scores = edit_scores;
+  return t;
+}
+
+SeqDetectorTerm adaptive_detector_term(const SeqDefended& d, const SeqAttackSpec& attack) {
+  return d.detects() && attack.detector_term ? d.detector_term() : SeqDetectorTerm{};
+}
+
+ParamSpec seq_detector_weight_param() {
+  ParamSpec s = float_param(
+      "detector_weight", 0.0, 1000.0, 10.0,
+      "the adaptive attacker's weight on the detector: it maximises its loss minus weight * "
+      "max(0, score - threshold) (0: the detector only decides when it may stop: misclassified and unflagged)");
+  s.advanced = true;
+  return s;
+}
+
 ParamSpec seq_fpr_param() {
   return float_param("fpr", 0.001, 0.5, 0.05,
                      "false-positive rate the detector's threshold is set for, on clean validation samples "

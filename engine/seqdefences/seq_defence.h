@@ -15,7 +15,9 @@
 //   clean      the defended model on held-out clean samples (and its detector's false-positive rate)
 //   oblivious  adversarials crafted on the bare model, scored on the defended one
 //   adaptive   adversarials crafted on the defended model itself (its gradient_kind() says whether
-//              that gradient is exact or a straight-through surrogate)
+//              that gradient is exact or a straight-through surrogate) and, when it detects, with the
+//              detector in the attacker's objective (detector_term(); Carlini & Wagner 2017,
+//              arXiv:1705.07263): success = misclassified AND not flagged
 #pragma once
 #include <functional>
 #include <memory>
@@ -51,7 +53,13 @@ struct SeqDefended {
   double target_fpr = 0.0;      // the rate asked for
   double validation_fpr = 0.0;  // the rate on the validation samples themselves (<= target_fpr)
   std::string note;             // what the adaptive attacker of this defence does and does not see
+  // The adaptive attacker's detector term (seq_attack.h, SeqDetectorTerm): its weight, and the
+  // exact score of every one-token edit when the score is a cheap function of the tokens (else empty).
+  double detector_weight = 10.0;
+  std::function<void(const TokenSeq&, SeqEdit, int, std::vector<float>&)> edit_scores;
   bool detects() const { return static_cast<bool>(score); }
+  // score, threshold, detector_weight and edit_scores as the attacks take them (detects() must hold).
+  SeqDetectorTerm detector_term() const;
 };
 
 struct SeqDefenceSpec {
@@ -71,6 +79,11 @@ std::string seq_defence_names(const std::string& sep = ", ");
 SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx, SequenceClassifier& base,
                               const ParamValues& params);
 
+// The detector term of the adaptive attacker of `d` with `attack` (Carlini & Wagner 2017,
+// arXiv:1705.07263): d.detector_term() when d detects and the attack takes one, else an empty term
+// (no score: pass nullptr to the attack then).
+SeqDetectorTerm adaptive_detector_term(const SeqDefended& d, const SeqAttackSpec& attack);
+
 // What a built defence says of one sequence, for a live view (the playground): *probs gets the
 // defended model's class probabilities; the report holds the detector's score against its threshold
 // (when it detects) and each member's vote (when the defended model is an ensemble).
@@ -79,6 +92,8 @@ DefenceReport seq_defence_report(const SeqDefended& d, const TokenSeq& sequence,
 // ---- helpers for defence files ------------------------------------------------------------------
 // "fpr": the false-positive rate a detector's threshold is set for on the validation samples.
 ParamSpec seq_fpr_param();
+// "detector_weight": lambda of the adaptive attacker's detector term (seq_attack.h, (H)).
+ParamSpec seq_detector_weight_param();
 // Sets d.threshold, d.target_fpr and d.validation_fpr from the scores of ctx.validation.
 void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr);
 

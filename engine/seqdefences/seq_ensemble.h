@@ -62,8 +62,9 @@ class SequenceEnsemble : public SequenceClassifier {
 };
 
 // The shipped members of the registered defence seqensemble (seqensemble.cpp): the names of the
-// three models of `kind` ("regular", "subsequence") for `dataset` (paths under assets/models without
-// the extension: "sequence/api_lstm_regular_2"); throws if none are shipped for the dataset.
+// three models of `kind` ("regular", "subsequence", "adversarial") for `dataset` (paths under
+// assets/models without the extension: "sequence/api_lstm_regular_2", "sequence/sms_lstm_regular_2");
+// throws if none are shipped for the dataset.
 std::vector<std::string> seq_ensemble_member_names(const std::string& dataset, const std::string& kind);
 // Their files on disk; throws if one is missing.
 std::vector<std::string> seq_ensemble_member_files(const std::string& dataset, const std::string& kind);

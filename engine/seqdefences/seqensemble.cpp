@@ -1,11 +1,16 @@
 // seqensemble: an RNN ensemble (seq_ensemble.h; Rosenberg et al. 2019, arXiv:1901.09963) of three
-// members shipped in assets/models/sequence (recipes in its README.md) in place of the base model:
-//   regular      api_lstm_regular_{2,3,4}: api_lstm's recipe with seeds 2, 3, 4 on all the training data
-//   subsequence  api_lstm_subsequence_{0,1,2}: each on a third of the training split (i % 3)
-// soft or hard voting. The base model (api_lstm, seed 1) is not a member: the oblivious attacker's
+// members shipped in assets/models/sequence (recipes in its README.md) in place of the base model,
+// for MalbehavD (members api_lstm_*, api_lstm's recipe) and SMS (sms_lstm_*, sms_lstm's recipe):
+//   regular      <model>_regular_{2,3,4}: the base model's recipe with seeds 2, 3, 4 on all the training data
+//   subsequence  <model>_subsequence_{0,1,2}: each on a third of the training split (i % 3)
+//   adversarial  <model>_adversarial_{0,1,2}: each on the training split plus the task's attack (insert /
+//                substitute, budget 10%) crafted once on regular_{2,3,4} respectively against its
+//                training malware / spam (engine/train/sequence_adversarial.h: ensemble adversarial
+//                training, Tramer et al. 2018, arXiv:1705.07204; Goodfellow et al.'s mixed loss)
+// soft or hard voting. The base model (seed 1) is not a member: the oblivious attacker's
 // adversarials, crafted on it, transfer to the ensemble. The adaptive attacker attacks the whole
-// ensemble (exact gradient for soft voting, the soft vote's gradient for hard). No detector. Only
-// MalbehavD has members; Rosenberg et al.'s adversarial members are not shipped.
+// ensemble (exact gradient for soft voting, the soft vote's gradient for hard). No detector.
+#include <algorithm>
 #include <memory>
 
 #include "engine/error.h"
@@ -19,18 +24,28 @@ namespace advx {
 namespace {
 
 const std::vector<std::string>& member_kinds() {
-  static const std::vector<std::string> k = {"regular", "subsequence"};
+  static const std::vector<std::string> k = {"regular", "subsequence", "adversarial"};
   return k;
+}
+
+// The shipped base model whose recipe the members follow, per dataset ("" if none).
+std::string member_prefix(const std::string& dataset) {
+  if (dataset == "malbehavd-v1") return "api_lstm";
+  if (dataset == "sms-spam-collection") return "sms_lstm";
+  return "";
 }
 
 }  // namespace
 
 std::vector<std::string> seq_ensemble_member_names(const std::string& dataset, const std::string& kind) {
-  ADVX_REQUIRE(dataset == "malbehavd-v1", "no RNN ensemble members are shipped for '" + dataset +
-                                              "': --defence seqensemble works on --dataset malbehavd");
+  const std::string prefix = member_prefix(dataset);
+  ADVX_REQUIRE(!prefix.empty(), "no RNN ensemble members are shipped for '" + dataset +
+                                    "': --defence seqensemble works on --dataset malbehavd and sms");
+  ADVX_REQUIRE(std::find(member_kinds().begin(), member_kinds().end(), kind) != member_kinds().end(),
+               "no RNN ensemble members of kind '" + kind + "'");
   std::vector<std::string> out;
   for (int i : kind == "regular" ? std::vector<int>{2, 3, 4} : std::vector<int>{0, 1, 2})
-    out.push_back("sequence/api_lstm_" + kind + "_" + std::to_string(i));
+    out.push_back("sequence/" + prefix + "_" + kind + "_" + std::to_string(i));
   return out;
 }
 
@@ -52,13 +67,13 @@ SeqDefenceSpec seqensemble_seq_defence() {
   s.name = "seqensemble";
   s.title = "RNN ensemble";
   s.summary =
-      "three LSTMs vote in place of the model: regular (other seeds) or subsequence (each on a third of "
-      "the training data), soft or hard";
+      "three LSTMs vote in place of the model: regular (other seeds), subsequence (each on a third of "
+      "the training data) or adversarial (trained on adversarials of a regular member), soft or hard";
   s.citation = "Rosenberg et al. 2019, arXiv:1901.09963";
   s.params = {
       choice_param("members", member_kinds(), 0,
                    "which three members: regular (three seeds, all the data), subsequence (each on a third "
-                   "of the data)"),
+                   "of the data), adversarial (the data plus the attack's adversarials of a regular member)"),
       choice_param("vote", {"soft", "hard"}, 0, "soft: mean probability; hard: majority of the members' argmax")};
   s.build = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
     const std::string kind = member_kinds()[static_cast<size_t>(p.integer("members"))];

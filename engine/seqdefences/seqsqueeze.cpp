@@ -4,8 +4,9 @@
 // validation accuracy is within 2 points of the bare model's, DEFENCES.md), and fpr, the detector's
 // false-positive rate on the clean validation samples. The clustering seed is fixed (1), as in the
 // reproduction. The adaptive attacker goes straight through the squeezer (BPDA) against the
-// classifier; it has no detector term (deviation: Rosenberg et al. do not attack the detector
-// either).
+// classifier, with the detector in its objective (seq_attack.h, (H); Carlini & Wagner 2017,
+// arXiv:1705.07263): the verified candidates are re-ranked by their exact detector score (two
+// forward passes each), lambda = `detector_weight`. Rosenberg et al. do not attack the detector.
 #include <algorithm>
 #include <memory>
 
@@ -24,7 +25,7 @@ SeqDefenceSpec seqsqueeze_seq_defence() {
       "softmaxes of the sequence and its squeezed copy";
   s.citation = "Rosenberg et al. 2019, arXiv:1901.09963";
   s.params = {int_param("k", 1, 4096, 224, "k-means clusters of the embedding rows (tokens merged into k)"),
-              seq_fpr_param()};
+              seq_fpr_param(), seq_detector_weight_param()};
   s.build = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
     const int k = p.integer("k"), real = base.vocab_size() - 2;
     ADVX_REQUIRE(k <= real, "--k " + std::to_string(k) + ": the model has only " + std::to_string(real) +
@@ -35,7 +36,10 @@ SeqDefenceSpec seqsqueeze_seq_defence() {
     d.owned = std::move(sq);
     d.score = [raw](const std::vector<TokenSeq>& seqs) { return raw->scores(seqs); };
     d.score_name = "squeeze L1";
-    d.note = "adaptive: straight-through the squeezer against the classifier, no detector term";
+    d.detector_weight = p.number("detector_weight");
+    d.note =
+        "adaptive: straight-through the squeezer against the classifier, the detector's hinge in its "
+        "objective (verified candidates scored exactly); success = misclassified and not flagged";
     calibrate_seq_detector(d, ctx, p.number("fpr"));
     return d;
   };

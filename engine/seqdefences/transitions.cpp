@@ -2,6 +2,7 @@
 #include "engine/seqdefences/transitions.h"
 
 #include <cmath>
+#include <limits>
 
 #include "engine/error.h"
 
@@ -44,6 +45,34 @@ double TransitionModel::score(const TokenSeq& s) const {
     prev = t;
   }
   return nll / static_cast<double>(s.size());
+}
+
+void TransitionModel::edit_scores(const TokenSeq& s, SeqEdit edit, int slot, std::vector<float>& out) const {
+  const int len = static_cast<int>(s.size());
+  const bool insert = edit == SeqEdit::Insert;
+  ADVX_REQUIRE(!s.empty() && slot >= 0 && slot <= (insert ? len : len - 1),
+               "transition model: edit slot " + std::to_string(slot) + " outside a sequence of " + std::to_string(len) +
+                   " tokens");
+  const double total = score(s) * len;  // the sum of the transitions' NLL
+  const std::int32_t prev = slot == 0 ? start() : s[static_cast<size_t>(slot - 1)];
+  const int after = insert ? slot : slot + 1;  // the token that follows the written one, if any
+  const bool has_next = after < len;
+  const std::int32_t next = has_next ? s[static_cast<size_t>(after)] : 0;
+  // The transitions the edit removes: prev -> next (insert) or prev -> s[slot] (-> next) (substitute).
+  double removed = 0.0;
+  if (insert) {
+    if (has_next) removed -= log_prob(prev, next);
+  } else {
+    removed -= log_prob(prev, s[static_cast<size_t>(slot)]);
+    if (has_next) removed -= log_prob(s[static_cast<size_t>(slot)], next);
+  }
+  const double new_len = insert ? len + 1 : len;
+  out.assign(static_cast<size_t>(v_), std::numeric_limits<float>::infinity());
+  for (std::int32_t u = 1; u < v_; ++u) {
+    double added = -log_prob(prev, u);
+    if (has_next) added -= log_prob(u, next);
+    out[static_cast<size_t>(u)] = static_cast<float>((total - removed + added) / new_len);
+  }
 }
 
 std::vector<float> TransitionModel::scores(const std::vector<TokenSeq>& seqs) const {

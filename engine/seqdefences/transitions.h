@@ -29,6 +29,11 @@ class TransitionModel {
   std::int32_t start() const { return 0; }                      // S uses <pad>'s row (never a token)
   double score(const TokenSeq& s) const;                        // mean NLL per transition
   std::vector<float> scores(const std::vector<TokenSeq>& seqs) const;
+  // out[u] = score(s with token u inserted before position `slot` (Insert; slot = size() appends) or
+  // written at `slot` (Substitute)), for every u in [0, V); out[0] (<pad>) = +infinity. Exact, O(V +
+  // L): only the one or two transitions around the slot change (the adaptive attacker's detector
+  // term, seq_attack.h).
+  void edit_scores(const TokenSeq& s, SeqEdit edit, int slot, std::vector<float>& out) const;
   int vocab() const { return v_; }
 
  private:

@@ -1,9 +1,10 @@
 // transitions: statistical sequence irregularity detection as a registered defence (the model and
 // its score are in transitions.h; Rosenberg et al. 2019, arXiv:1901.09963). The classifier is the
 // base model unchanged; the detector is the transition model fitted on the training split, its
-// threshold set at `fpr` on the clean validation samples. The adaptive attacker here is the plain
-// white-box attacker of the classifier: it has no detector term (the greedy attacks of
-// engine/seqattacks have no objective for it yet), so "adaptive" equals oblivious for this defence.
+// threshold set at `fpr` on the clean validation samples. The adaptive attacker attacks the
+// classifier with the detector in its objective (seq_attack.h, (H); Carlini & Wagner 2017,
+// arXiv:1705.07263): the score is a function of the tokens, so every proposed edit's score is
+// computed exactly (TransitionModel::edit_scores), no gradient needed; `detector_weight` is lambda.
 #include <memory>
 
 #include "engine/seqdefences/seq_defence.h"
@@ -21,13 +22,19 @@ SeqDefenceSpec transitions_seq_defence() {
   s.citation = "Rosenberg et al. 2019, arXiv:1901.09963";
   ParamSpec alpha = float_param("alpha", 0.001, 10.0, 0.1, "add-alpha smoothing of the transition counts");
   alpha.advanced = true;
-  s.params = {alpha, seq_fpr_param()};
+  s.params = {alpha, seq_fpr_param(), seq_detector_weight_param()};
   s.build = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
     auto tm = std::make_shared<const TransitionModel>(ctx.train.sequences, base.vocab_size(), p.number("alpha"));
     SeqDefended d;
     d.score = [tm](const std::vector<TokenSeq>& seqs) { return tm->scores(seqs); };
     d.score_name = "transition NLL";
-    d.note = "adaptive: the white-box attack on the classifier, no detector term (not implemented)";
+    d.edit_scores = [tm](const TokenSeq& seq, SeqEdit e, int slot, std::vector<float>& out) {
+      tm->edit_scores(seq, e, slot, out);
+    };
+    d.detector_weight = p.number("detector_weight");
+    d.note =
+        "adaptive: the white-box attack on the classifier with the detector's hinge in its objective "
+        "(every edit's transition score exact); success = misclassified and not flagged";
     calibrate_seq_detector(d, ctx, p.number("fpr"));
     return d;
   };

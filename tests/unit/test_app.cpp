@@ -652,11 +652,13 @@ TEST_CASE("App: the sequence view predicts on every key, attacks once typing pau
   const double before = app.seq.defence.report.scores[0].value;
   app.set_seq_text("URGENT! You have won a 1 week FREE membership in our prize jackpot");
   REQUIRE(app.seq.defence.report.scores[0].value != before);  // in the same call, no frame in between
-  // An ensemble only has members for the traces: the panel says so.
-  REQUIRE(app.apply_query("defence=seqensemble"));
+  // The SMS ensemble: sms_lstm's adversarially trained members vote on the message.
+  REQUIRE(app.apply_query("defence=seqensemble&members=adversarial"));
   settle_seq(app);
-  REQUIRE(!app.seq.defence.on);
-  REQUIRE_THAT(app.seq.defence.error, Catch::Contains("no RNN ensemble members"));
+  REQUIRE(app.seq.defence.on);
+  REQUIRE(app.seq.defence.report.votes.size() == 3);
+  REQUIRE(app.models.request("sequence/sms_lstm_adversarial_0") == ModelStatus::kReady);
+  REQUIRE(app.apply_query("members=regular"));
   // Traces: insertion attacks only; the ensemble's members vote.
   REQUIRE(app.apply_query("dataset=malbehavd&test=0&defence=seqensemble"));
   settle_seq(app);

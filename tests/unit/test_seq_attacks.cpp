@@ -131,6 +131,66 @@ TEST_CASE("insert on api_lstm: insertion only, budget, vocabulary, input untouch
   CHECK(head.adv[0] == r.adv[0]);
 }
 
+TEST_CASE("detector term: the attack evades a detector it knows, and is unchanged by one that never flags",
+          "[seqattack]") {
+  Shipped& s = shipped("api_lstm", "malbehavd");
+  const SeqAttackSpec& spec = *find_seq_attack("insert");
+  const std::vector<TokenSeq> seqs = detected(s, 16);
+  const Goal goal{labels_of(seqs.size(), 1), {}, -1};
+  const ParamValues p = params(spec, 0.1);
+  const SeqAttackResult plain = run_seq_attack(spec, {s.model, cross_entropy_objective(), seqs, goal, p, 3});
+  // A detector that flags the calls the plain attack put into its successful adversarials (those no
+  // original here contains): score = how many such calls a sequence has, flagged above 0.5.
+  std::vector<char> banned(static_cast<size_t>(s.model.vocab_size()), 0);
+  for (size_t i = 0; i < seqs.size(); ++i)
+    if (plain.success[i])
+      for (std::int32_t t : plain.adv[i]) banned[static_cast<size_t>(t)] = 1;
+  for (const TokenSeq& q : seqs)
+    for (std::int32_t t : q) banned[static_cast<size_t>(t)] = 0;
+  auto count = [&](const TokenSeq& q) {
+    return static_cast<float>(
+        std::count_if(q.begin(), q.end(), [&](std::int32_t t) { return banned[static_cast<size_t>(t)]; }));
+  };
+  SeqDetectorTerm det;
+  det.score = [&](const std::vector<TokenSeq>& v) {
+    std::vector<float> out;
+    for (const TokenSeq& q : v) out.push_back(count(q));
+    return out;
+  };
+  det.threshold = 0.5;
+  int plain_unflagged = 0;
+  for (size_t i = 0; i < seqs.size(); ++i) plain_unflagged += plain.success[i] && count(plain.adv[i]) <= 0.5f;
+  // Almost every plain success is flagged by construction (not one whose calls all occur in some original).
+  CHECK(plain_unflagged <= 2);
+  for (bool exact : {false, true}) {
+    INFO((exact ? "with" : "without") << " exact edit scores");
+    if (exact)
+      det.edit_scores = [&](const TokenSeq& q, SeqEdit, int, std::vector<float>& out) {
+        out.assign(banned.size(), count(q));
+        for (size_t u = 0; u < banned.size(); ++u) out[u] += banned[u];
+      };
+    SeqAttackInput in{s.model, cross_entropy_objective(), seqs, goal, p, 3, &det};
+    const SeqAttackResult r = run_seq_attack(spec, in);
+    REQUIRE(r.scores.size() == seqs.size());
+    int unflagged = 0;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      CHECK(r.scores[i] == count(r.adv[i]));
+      CHECK(is_subsequence(seqs[i], r.adv[i]));
+      CHECK(r.edits[i] <= r.budget[i]);
+      // Stopped early only at the goal: fooled and unflagged.
+      if (r.edits[i] < r.budget[i]) CHECK((r.success[i] && r.scores[i] <= 0.5f));
+      unflagged += r.success[i] && r.scores[i] <= 0.5f;
+    }
+    CHECK(unflagged > plain_unflagged);  // it found other calls that evade both
+  }
+  // A detector that never flags (threshold above any score) changes nothing.
+  SeqDetectorTerm never = det;
+  never.edit_scores = nullptr;
+  never.threshold = 1e9;
+  const SeqAttackResult same = run_seq_attack(spec, {s.model, cross_entropy_objective(), seqs, goal, p, 3, &never});
+  CHECK(same.adv == plain.adv);
+}
+
 TEST_CASE("substitute on sms_lstm: neighbours only, budget, never pad/unk, input untouched, seeded", "[seqattack]") {
   Shipped& s = shipped("sms_lstm", "sms");
   const SeqAttackSpec& spec = *find_seq_attack("substitute");

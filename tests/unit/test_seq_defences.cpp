@@ -49,7 +49,7 @@ TEST_CASE("sequence defences: every registration reachable, built, calibrated on
     CHECK_THAT(seq_defence_names(), Contains(spec.name));
     ParamValues p = defaults(spec.params);
     if (p.has("k")) p.set("k", 4);
-    if (spec.name == "seqensemble") {  // its members are shipped for MalbehavD only (test_seq_ensemble.cpp)
+    if (spec.name == "seqensemble") {  // members only for MalbehavD and SMS (test_seq_ensemble.cpp)
       CHECK_THROWS_WITH(build_seq_defence(spec, {train, val_a, "toy"}, model, p), Contains("no RNN ensemble members"));
       continue;
     }
@@ -108,6 +108,30 @@ TEST_CASE("transition model: add-alpha probabilities, mean NLL per transition fr
   CHECK_THROWS_WITH(tm.score({}), Contains("empty sequence"));
   CHECK_THROWS_WITH(tm.score({2, 7}), Contains("outside the 5-token vocabulary"));
   CHECK_THROWS_WITH(TransitionModel({{2}}, 5, 0.0), Contains("alpha must be > 0"));
+}
+
+TEST_CASE("transition model: edit_scores is the exact score of every one-token edit", "[seqdefence]") {
+  const TransitionModel tm({{2, 3, 4}, {3, 4, 5, 6}, {2, 2, 3}, {7, 8}}, 9, 0.1);
+  const TokenSeq seq = {2, 7, 3, 1, 5};
+  std::vector<float> out;
+  for (SeqEdit edit : {SeqEdit::Insert, SeqEdit::Substitute}) {
+    const int slots = static_cast<int>(seq.size()) + (edit == SeqEdit::Insert ? 1 : 0);
+    for (int slot = 0; slot < slots; ++slot) {
+      tm.edit_scores(seq, edit, slot, out);
+      REQUIRE(out.size() == 9);
+      CHECK(std::isinf(out[0]));  // <pad> is never written
+      for (std::int32_t u = 1; u < 9; ++u) {
+        TokenSeq t = seq;
+        if (edit == SeqEdit::Insert)
+          t.insert(t.begin() + slot, u);
+        else
+          t[static_cast<size_t>(slot)] = u;
+        INFO("edit " << seq_edit_name(edit) << " slot " << slot << " token " << u);
+        CHECK(out[static_cast<size_t>(u)] == Approx(tm.score(t)).epsilon(1e-5));
+      }
+    }
+  }
+  CHECK_THROWS_WITH(tm.edit_scores(seq, SeqEdit::Substitute, 5, out), Contains("outside a sequence of 5"));
 }
 
 TEST_CASE("mean_embeddings: the mean of the sequence's embedding rows", "[seqdefence]") {

@@ -113,23 +113,31 @@ TEST_CASE("SequenceEnsemble: embedded input = tokens, soft-vote dL/de against ce
   CHECK_THROWS_WITH(SequenceEnsemble({}, Vote::Soft), Contains("at least one member"));
 }
 
-TEST_CASE("seqensemble: the shipped MalbehavD members load, vote, and beat the majority class",
+TEST_CASE("seqensemble: the shipped MalbehavD and SMS members load, vote, and beat the majority class",
           "[seqensemble][shipped]") {
-  const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/api_lstm.safetensors";
-  std::map<std::string, std::string> meta;
-  SequenceModel base = load_sequence_model(path, &meta);
-  const SequenceDataset d = load_dataset_for(*find_sequence_task("malbehavd"), resolve_data_dir(""), meta, path);
-  const SequenceSplit val = sequence_validation_split(d.test), held = sequence_held_out_split(d.test);
-  const SeqDefenceSpec& spec = *find_seq_defence("seqensemble");
-  for (int kind : {0, 1})
-    for (int vote : {0, 1}) {
-      ParamValues p = defaults(spec.params);
-      p.set("members", kind), p.set("vote", vote);
-      const SeqDefended def = build_seq_defence(spec, {d.train, val, d.name}, base, p);
-      REQUIRE(def.model != &base);
-      SeqEvalConfig cfg;
-      const SeqEvalResult r = evaluate_sequences(*def.model, *find_sequence_task("malbehavd"), held, cfg);
-      INFO(def.model->name() << ": " << r.clean_acc);
-      CHECK(r.clean_acc > 0.9);
-    }
+  for (const char* model : {"api_lstm", "sms_lstm"}) {
+    const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/" + model + ".safetensors";
+    std::map<std::string, std::string> meta;
+    SequenceModel base = load_sequence_model(path, &meta);
+    const SequenceTask& task = *find_sequence_task(meta.at("advx.dataset"));
+    const SequenceDataset d = load_dataset_for(task, resolve_data_dir(""), meta, path);
+    const SequenceSplit val = sequence_validation_split(d.test), held = sequence_held_out_split(d.test);
+    const SeqDefenceSpec& spec = *find_seq_defence("seqensemble");
+    const ParamSpec& members = *find_param(spec.params, "members");
+    REQUIRE(members.choices.size() == 3);  // regular, subsequence, adversarial
+    for (size_t kind = 0; kind < members.choices.size(); ++kind)
+      for (int vote : {0, 1}) {
+        ParamValues p = defaults(spec.params);
+        p.set("members", static_cast<double>(kind)), p.set("vote", vote);
+        const SeqDefended def = build_seq_defence(spec, {d.train, val, d.name}, base, p);
+        REQUIRE(def.model != &base);
+        // Every member is the file of its dataset and kind.
+        for (const std::string& name : seq_ensemble_member_names(d.name, members.choices[kind]))
+          CHECK_THAT(name, Contains(std::string(model) + "_" + members.choices[kind]));
+        SeqEvalConfig cfg;
+        const SeqEvalResult r = evaluate_sequences(*def.model, task, held, cfg);
+        INFO(model << " " << members.choices[kind] << " " << def.model->name() << ": " << r.clean_acc);
+        CHECK(r.clean_acc > 0.9);
+      }
+  }
 }

@@ -9,6 +9,8 @@
 
 #include "engine/data/dataset.h"
 #include "engine/error.h"
+#include "engine/eval/sequence_eval.h"
+#include "engine/train/sequence_adversarial.h"
 #include "engine/train/sequence_train.h"
 
 using namespace advx;
@@ -111,6 +113,52 @@ TEST_CASE("Shipped sequence models load and reach the test accuracy their metada
 // The recipes behind the numbers in assets/models/sequence/README.md. Hidden; run with
 //   ./build/native/advx_tests "[.seq-recipe]"                      (prints accuracies)
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-recipe]"  (also saves the LSTMs)
+TEST_CASE("with_adversarial_sequences: the split plus one adversarial per spam the source gets right", "[seq][train]") {
+  const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/sms_lstm.safetensors";
+  SequenceModel source = load_sequence_model(path);
+  const SequenceTask& task = *find_sequence_task("sms");
+  SequenceSplit train;  // the first 150 training messages (about 20 spam)
+  for (int i = 0; i < 150; ++i) {
+    train.sequences.push_back(sms().train.sequences[static_cast<size_t>(i)]);
+    train.labels.push_back(sms().train.labels[static_cast<size_t>(i)]);
+    train.lines.push_back(sms().train.lines[static_cast<size_t>(i)]);
+    train.texts.push_back(sms().train.texts[static_cast<size_t>(i)]);
+  }
+  const SeqAttackSpec& sub = *find_seq_attack("substitute");
+  ParamValues p = defaults(sub.params);
+  p.set("budget", 0.1);
+  SequenceAdversarialStats st;
+  const SequenceSplit out = with_adversarial_sequences(source, train, task, sub, p, 0, &st);
+  const std::vector<int> pred = predict_sequences(source, train.sequences);
+  std::vector<int> victims;
+  for (int i = 0; i < train.size(); ++i)
+    if (train.labels[static_cast<size_t>(i)] == 1 && pred[static_cast<size_t>(i)] == 1) victims.push_back(i);
+  REQUIRE(!victims.empty());
+  CHECK(st.crafted == static_cast<int>(victims.size()));
+  REQUIRE(out.size() == train.size() + st.crafted);
+  CHECK(out.texts.empty());
+  CHECK(out.lines.size() == out.sequences.size());
+  int changed = 0, evade = 0;
+  for (size_t k = 0; k < victims.size(); ++k) {
+    const TokenSeq& orig = train.sequences[static_cast<size_t>(victims[k])];
+    const TokenSeq& adv = out.sequences[static_cast<size_t>(train.size()) + k];
+    CHECK(out.labels[static_cast<size_t>(train.size()) + k] == 1);  // the true class, not the fooled one
+    REQUIRE(adv.size() == orig.size());                             // substitution keeps the length
+    int diff = 0;
+    for (size_t j = 0; j < adv.size(); ++j) diff += adv[j] != orig[j];
+    CHECK(diff <= edit_budget(0.1, static_cast<int>(orig.size())));
+    changed += diff > 0;
+    evade += predict_sequences(source, {adv})[0] != 1;
+  }
+  CHECK(changed > 0);
+  CHECK(st.successful == evade);
+  for (int i = 0; i < train.size(); ++i)
+    CHECK(out.sequences[static_cast<size_t>(i)] == train.sequences[static_cast<size_t>(i)]);
+  // The task's edit only: insertion is refused on SMS.
+  CHECK_THROWS_WITH(with_adversarial_sequences(source, train, task, *find_seq_attack("insert"), p, 0),
+                    Catch::Matchers::Contains("substitute"));
+}
+
 TEST_CASE("Sequence model recipes: SMS and MalbehavD, LSTM and GRU, test accuracy", "[.seq-recipe]") {
   struct Recipe {
     const char* dataset;
