@@ -49,9 +49,11 @@ class Classifier {
   // classifier has none; make_local_evaluator() then gives one that materialises and calls logits().
   virtual std::unique_ptr<LocalEvaluator> local_evaluator(const Tensor& base);
 
-  // Conveniences on top of logits(): argmax predictions and softmax probabilities.
+  // Conveniences on top of logits(): argmax predictions and class probabilities (softmax of the
+  // logits, unless the classifier's logits are scores of another kind: a k-NN's votes, engine/knn.h).
+  // The largest probability is always the predicted class.
   std::vector<int> predict(const Tensor& x);
-  Tensor probabilities(const Tensor& x);
+  virtual Tensor probabilities(const Tensor& x);
 };
 
 // Checks that x is [N, input_shape...], finite, and (if `pixels`) every value is in [0, 1].

@@ -69,6 +69,14 @@ GradientKind Ensemble::gradient_kind() const {
   return vote_ == Vote::Hard && surrogate_ ? combine(k, GradientKind::StraightThrough) : k;
 }
 
+Tensor Ensemble::probabilities(const Tensor& x) {
+  if (vote_ == Vote::Soft) return Classifier::probabilities(x);  // softmax(log p̄) = p̄
+  Tensor p = logits(x);
+  const float total = static_cast<float>(members_.size()) + 0.5f;
+  for (float& v : p.data) v /= total;
+  return p;
+}
+
 const Tensor& Ensemble::logits(const Tensor& x) {
   check_input(*this, x, false);
   const int n = x.dim(0), kc = num_classes();

@@ -8,8 +8,9 @@
 //                                                goes to the one with the larger mean probability p̄,
 //                                                then to the lower class index (|p̄_k - p̄_j| / 2 < 1, so
 //                                                the term never overturns a count)
-// The hard logits are scores, not log-probabilities: softmax(o) is no calibrated probability (the
-// members' own probabilities are what a UI should show: member_probs()).
+// The hard logits are scores, not log-probabilities, so probabilities() are the vote shares
+// (c_k + p̄_k / 2) / (N + 1/2) (they sum to 1; the largest is the prediction), not softmax(o); the
+// members' own probabilities are member_probs().
 //
 // Gradients, for g = dL/do (Kuncheva 2004 and the ensemble papers vote this way; the gradients are
 // ours):
@@ -52,6 +53,7 @@ class Ensemble : public Classifier {
   const Shape& input_shape() const override { return members_[0]->input_shape(); }
   int num_classes() const override { return members_[0]->num_classes(); }
   const Tensor& logits(const Tensor& x) override;
+  Tensor probabilities(const Tensor& x) override;  // soft: p̄; hard: the vote shares (above)
   void input_gradient(const Tensor& dlogits, Tensor& dx) override;
   GradientKind gradient_kind() const override;
 

@@ -204,6 +204,13 @@ const Tensor& KNearestNeighbours::logits(const Tensor& x) {
   return out_;
 }
 
+Tensor KNearestNeighbours::probabilities(const Tensor& x) {
+  Tensor p = logits(x);  // virtual: a subclass's logits (a defence's cache) are the votes too
+  const float total = static_cast<float>(cfg_.k) + 0.5f;
+  for (float& v : p.data) v /= total;
+  return p;
+}
+
 void KNearestNeighbours::input_gradient(const Tensor& dlogits, Tensor& dx) {
   ADVX_REQUIRE(dlogits.shape == out_.shape && last_n_ > 0, "k-NN backward: gradient shape " + shape_str(dlogits.shape) +
                                                                " != logits shape " + shape_str(out_.shape));

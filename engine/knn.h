@@ -88,6 +88,9 @@ class KNearestNeighbours : public Classifier {
   const Shape& input_shape() const override { return input_shape_; }
   int num_classes() const override { return classes_; }
   const Tensor& logits(const Tensor& x) override;
+  // The vote shares, not a softmax of the vote scores: p_y = (c_y + 1/2 [y = t]) / (k + 1/2), so a
+  // unanimous vote is 1 and the winner of a tie (its half vote) stays the largest.
+  Tensor probabilities(const Tensor& x) override;
   void input_gradient(const Tensor& dlogits, Tensor& dx) override;
   GradientKind gradient_kind() const override {
     return cfg_.surrogate ? GradientKind::StraightThrough : GradientKind::Zero;

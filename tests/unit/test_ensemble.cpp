@@ -86,6 +86,16 @@ TEST_CASE("ensemble voting: soft = log of the mean probability, hard = majority,
   const Tensor zh = hard.logits(x);
   CHECK(argmax_rows(zh)[0] == 1);
   CHECK(zh.data[1] == Approx(2.0f + 0.5f * mean.data[1]));
+  // Shown probabilities: soft = the mean; hard = vote shares (c_k + p̄_k / 2) / (N + 1/2), summing to 1.
+  const Tensor ps = soft.probabilities(x), ph = hard.probabilities(x);
+  double sum_h = 0.0;
+  for (int k = 0; k < 3; ++k) {
+    CHECK(ps.data[static_cast<size_t>(k)] == Approx(mean.data[static_cast<size_t>(k)]));
+    sum_h += ph.data[static_cast<size_t>(k)];
+  }
+  CHECK(sum_h == Approx(1.0));
+  CHECK(ph.data[1] == Approx((2.0 + 0.5 * mean.data[1]) / 3.5));
+  CHECK(argmax_rows(ph)[0] == 1);
   CHECK(hard.member_preds(0)[0] == 0);
   CHECK(hard.member_preds(2)[0] == 1);
   // A tie (one vote each for 0, 1, 2): the larger mean probability wins (class 0, thanks to member a).

@@ -118,7 +118,14 @@ TEST_CASE("k-NN classifier: votes, the nearest neighbour breaks ties, neighbours
   CHECK(argmax_rows(z2)[0] == 5);
   CHECK(z2.data[5] == 1.5f);
   CHECK(z2.data[8] == 1.0f);
-  c.k = 4;  // two votes for 3 beat the nearer single ones
+  // Probabilities are vote shares (the tie's winner keeps its half vote), not a softmax of votes.
+  const Tensor p2 = k2.probabilities(x);
+  CHECK(p2.data[5] == Approx(1.5 / 2.5));
+  CHECK(p2.data[8] == Approx(1.0 / 2.5));
+  CHECK(p2.data[3] == 0.0f);
+  CHECK(argmax_rows(p2)[0] == 5);
+  CHECK(k1.probabilities(x).data[5] == 1.0f);  // 1-NN: certain
+  c.k = 4;                                     // two votes for 3 beat the nearer single ones
   KNearestNeighbours k4(train, c);
   CHECK(argmax_rows(k4.logits(x))[0] == 3);
   // Without the surrogate the gradient is the true one: zero.
