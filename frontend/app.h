@@ -170,7 +170,8 @@ struct SeqAttackView {
   Prediction defended;         // the defended model on it (top -1 without a defence)
   advx::DefenceReport report;  // the defence's report on it
   int label = -1;              // the class attacked (the true label if known, else the prediction)
-  bool success = false;        // the model shown (the defended one when a defence is on) is fooled
+  bool flagged = false;        // a detecting defence flags the adversarial
+  bool success = false;        // the model shown (the defended one when a defence is on) is fooled, unflagged
   int edits = 0, budget = 0;   // tokens put in, and allowed
   std::int64_t queries = 0, gradient_calls = 0;
   std::string crafted_on;

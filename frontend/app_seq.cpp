@@ -374,7 +374,10 @@ SeqAttackView App::attack_text(const std::string& model, const advx::EncodedText
     v.report = advx::seq_defence_report(*d, v.adv, &probs);
     v.defended = prediction_of(std::move(probs));
   }
-  v.success = advx::attack_succeeded(d ? v.defended.top : v.pred.top, v.label, -1);
+  // Against a detecting defence, success is the adaptive attacker's (and advx eval's): misclassified
+  // AND not flagged.
+  for (const advx::DefenceReport::Score& sc : v.report.scores) v.flagged = v.flagged || sc.flagged;
+  v.success = advx::attack_succeeded(d ? v.defended.top : v.pred.top, v.label, -1) && !v.flagged;
   v.valid = true;
   return v;
 }

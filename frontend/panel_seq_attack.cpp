@@ -79,7 +79,8 @@ void panel_seq_attack(App& app, Ui& ui) {
   ImGui::TextColored(a.success ? kErrorColour : ImGui::GetStyleColorVec4(ImGuiCol_Text), "%s (%.0f%%)",
                      name_of(shown).c_str(), static_cast<double>(shown.probs[static_cast<size_t>(shown.top)]) * 100.0);
   ImGui::SameLine();
-  ImGui::Text("%s", a.success ? "fooled" : "not fooled");
+  const bool misled = shown.top >= 0 && shown.top != a.label;
+  ImGui::Text("%s", a.success ? "fooled" : misled && a.flagged ? "fooled, but flagged by the detector" : "not fooled");
   ui.mark("seq_adv_pred");
   ImGui::TextDisabled(
       "attacked class %s%s; crafted on %s",

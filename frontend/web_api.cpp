@@ -163,7 +163,8 @@ json seq_attack_json(const play::SeqAttackView& a, const std::vector<std::string
   j["text"] = a.edit.text;
   j["changed"] = a.edit.edited;
   j["attacked"] = a.label;
-  j["success"] = a.success;
+  j["success"] = a.success;  // misclassified and, against a detector, not flagged
+  j["flagged"] = a.flagged;
   j["edits"] = a.edits;
   j["budget"] = a.budget;
   if (a.defended.top >= 0) {

@@ -652,6 +652,14 @@ TEST_CASE("App: the sequence view predicts on every key, attacks once typing pau
   const double before = app.seq.defence.report.scores[0].value;
   app.set_seq_text("URGENT! You have won a 1 week FREE membership in our prize jackpot");
   REQUIRE(app.seq.defence.report.scores[0].value != before);  // in the same call, no frame in between
+  // Its adaptive attacker: success = the defended model misled AND the detector not flagging it.
+  REQUIRE(app.apply_query("adaptive=1"));
+  settle_seq(app);
+  const SeqAttackView& adaptive = app.seq.attack;
+  REQUIRE(adaptive.valid);
+  REQUIRE(adaptive.report.scores.size() == 1);
+  REQUIRE(adaptive.flagged == adaptive.report.scores[0].flagged);
+  REQUIRE(adaptive.success == (adaptive.defended.top != adaptive.label && !adaptive.flagged));
   // The SMS ensemble: sms_lstm's adversarially trained members vote on the message.
   REQUIRE(app.apply_query("defence=seqensemble&members=adversarial"));
   settle_seq(app);
