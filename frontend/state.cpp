@@ -272,6 +272,20 @@ std::string encode_query(const ViewState& s) {
   return q.str();
 }
 
+std::vector<std::pair<std::string, std::string>> query_pairs(const std::string& q) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t pos = 0; pos < q.size();) {
+    size_t amp = q.find('&', pos);
+    if (amp == std::string::npos) amp = q.size();
+    const std::string item = q.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    pairs.emplace_back(url_decode(item.substr(0, eq)), eq == std::string::npos ? "" : url_decode(item.substr(eq + 1)));
+  }
+  return pairs;
+}
+
 ViewState apply_query(const ViewState& base, const std::string& query, std::string* errors) {
   ViewState s = base;
   std::string q = query;
@@ -279,16 +293,7 @@ ViewState apply_query(const ViewState& base, const std::string& query, std::stri
   auto bad = [&](const std::string& key, const std::string& value, const std::string& why) {
     if (errors) *errors += "'" + key + "=" + value + "': " + why + "\n";
   };
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (size_t pos = 0; pos <= q.size();) {
-    size_t amp = q.find('&', pos);
-    if (amp == std::string::npos) amp = q.size();
-    const std::string pair = q.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (pair.empty()) continue;
-    const size_t eq = pair.find('=');
-    pairs.emplace_back(url_decode(pair.substr(0, eq)), eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1)));
-  }
+  const std::vector<std::pair<std::string, std::string>> pairs = query_pairs(q);
   // `view` first: it says what model, attack, defence, test and the parameter keys mean.
   for (const auto& [key, value] : pairs)
     if (key == "view") {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/params.h"
@@ -83,5 +84,7 @@ std::string base64url_encode(const std::vector<std::uint8_t>& bytes);
 bool base64url_decode(const std::string& text, std::vector<std::uint8_t>& out);
 std::string url_decode(const std::string& s);  // %XX and '+'
 std::string url_encode(const std::string& s);  // all but A-Z a-z 0-9 - _ . ~ / as %XX, space as '+'
+// "k1=v1&k2&k3=v3" as decoded (key, value) pairs in order ("" for a key without '='; empty items skipped).
+std::vector<std::pair<std::string, std::string>> query_pairs(const std::string& q);
 
 }  // namespace play

@@ -83,11 +83,8 @@ json probs(const Prediction& p) {
 // attack settings are options (the attack, its parameters, target, seed, adaptive); anything else is
 // an error that names it.
 play::ViewState attack_options(const App& app, const std::string& query) {
-  for (size_t pos = 0; pos < query.size();) {
-    size_t amp = query.find('&', pos);
-    if (amp == std::string::npos) amp = query.size();
-    const std::string key = play::url_decode(query.substr(pos, std::min(query.find('=', pos), amp) - pos));
-    pos = amp + 1;
+  for (const auto& pair : play::query_pairs(query)) {
+    const std::string& key = pair.first;
     const bool is_param = std::any_of(advx::attacks().begin(), advx::attacks().end(),
                                       [&](const advx::AttackSpec& a) { return advx::find_param(a.params, key); });
     if (!key.empty() && !is_param && key != "attack" && key != "target" && key != "seed" && key != "adaptive")
@@ -105,14 +102,7 @@ play::ViewState attack_options(const App& app, const std::string& query) {
 // in the sequence view: the attack, its parameters, seed, adaptive, model; `label` is returned apart.
 play::ViewState seq_attack_options(const App& app, const std::string& query, int* label) {
   std::string rest;
-  for (size_t pos = 0; pos < query.size();) {
-    size_t amp = query.find('&', pos);
-    if (amp == std::string::npos) amp = query.size();
-    const std::string pair = query.substr(pos, amp - pos);
-    pos = amp + 1;
-    const size_t eq = pair.find('=');
-    const std::string key = play::url_decode(pair.substr(0, eq));
-    const std::string value = eq == std::string::npos ? "" : play::url_decode(pair.substr(eq + 1));
+  for (const auto& [key, value] : play::query_pairs(query)) {
     if (key.empty()) continue;
     if (key == "label") {
       char* end = nullptr;
@@ -127,7 +117,7 @@ play::ViewState seq_attack_options(const App& app, const std::string& query, int
       throw advx::Error("'" + key +
                         "' is not a sequence attack option (text, attack, its parameters, seed, adaptive, model, "
                         "label); setState changes the rest");
-    rest += (rest.empty() ? "" : "&") + pair;
+    rest += (rest.empty() ? "" : "&") + play::url_encode(key) + "=" + play::url_encode(value);
   }
   play::ViewState base = app.state;
   base.view = "seq";
@@ -294,16 +284,7 @@ ADVX_API int advx_train(const char* opts) {
     play::TrainView& t = app.training;
     std::string arch = t.arch, recipe = t.recipe;
     advx::ParamValues params = t.params;
-    const std::string q = opts;
-    for (size_t pos = 0; pos < q.size();) {
-      size_t amp = q.find('&', pos);
-      if (amp == std::string::npos) amp = q.size();
-      const std::string item = q.substr(pos, amp - pos);
-      pos = amp + 1;
-      if (item.empty()) continue;
-      const size_t eq = item.find('=');
-      const std::string key = play::url_decode(item.substr(0, eq));
-      const std::string value = eq == std::string::npos ? "" : play::url_decode(item.substr(eq + 1));
+    for (const auto& [key, value] : play::query_pairs(opts)) {
       if (key == "stop") {
         app.stop_training();
         return 0;
@@ -333,22 +314,12 @@ ADVX_API int advx_train(const char* opts) {
 // 0, or -1 with the reason; view().patch follows it.
 ADVX_API int advx_patch(const float* px, int n, const char* opts) {
   return guarded([&](App& app) {
-    const std::string q = opts;
     std::string state_query, fill;
     int train = 0, pause = -1;
     bool stop = false, remove = false;
-    for (size_t pos = 0; pos < q.size();) {
-      size_t amp = q.find('&', pos);
-      if (amp == std::string::npos) amp = q.size();
-      const std::string item = q.substr(pos, amp - pos);
-      pos = amp + 1;
-      if (item.empty()) continue;
-      const size_t eq = item.find('=');
-      const std::string key = play::url_decode(item.substr(0, eq));
-      const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
-      const std::string plain = play::url_decode(value);
+    for (const auto& [key, plain] : play::query_pairs(opts)) {
       if (key == "size" || key == "x" || key == "y" || key == "angle" || key == "target") {
-        state_query += (state_query.empty() ? "patch_" : "&patch_") + key + "=" + value;
+        state_query += (state_query.empty() ? "patch_" : "&patch_") + key + "=" + play::url_encode(plain);
       } else if (key == "fill") {
         ADVX_REQUIRE(plain == "random" || plain == "clear", "patch fill is 'random' or 'clear', got '" + plain + "'");
         fill = plain;
