@@ -183,12 +183,6 @@ int run_patch_train(const Command& a) {
   return 0;
 }
 
-// A number recorded in the PNG, checked like a command-line value.
-double recorded(const std::map<std::string, std::string>& text, const std::string& key, double min, double max,
-                const std::string& file) {
-  return parse_value(float_param(key, min, max, min, ""), text.at(key), "'" + key + "' in " + file);
-}
-
 int run_patch_eval(const Command& a) {
   ADVX_REQUIRE(a.has("patch") && a.has("model"),
                "patch eval needs --patch PNG and --model (see advx patch eval --help)");
@@ -210,15 +204,16 @@ int run_patch_eval(const Command& a) {
                                                          " images, but " + m.arch + " is scored on " + dataset);
   ADVX_REQUIRE(a.has("target") || text.count("advx.target"),
                file + " does not record its target class: give --target T");
-  const int target = a.has("target") ? a.integer("target", 0, 0, m.num_classes() - 1)
-                                     : static_cast<int>(recorded(text, "advx.target", 0, m.num_classes() - 1, file));
+  const int target = a.has("target")
+                         ? a.integer("target", 0, 0, m.num_classes() - 1)
+                         : static_cast<int>(patch_text_number(text, "advx.target", 0, m.num_classes() - 1, file));
   PatchEot eot;
   const double own = static_cast<double>(s) * s / (static_cast<double>(h) * w);  // one patch pixel per image pixel
   eot.area = a.has("size")             ? a.number("size", own, 1e-4, 1.0)
-             : text.count("advx.size") ? recorded(text, "advx.size", 1e-4, 1.0, file)
+             : text.count("advx.size") ? patch_text_number(text, "advx.size", 1e-4, 1.0, file)
                                        : std::min(own, 1.0);
   eot.rotation = a.has("rotation")             ? a.number("rotation", 20.0, 0.0, 180.0)
-                 : text.count("advx.rotation") ? recorded(text, "advx.rotation", 0.0, 180.0, file)
+                 : text.count("advx.rotation") ? patch_text_number(text, "advx.rotation", 0.0, 180.0, file)
                                                : 20.0;
   const std::uint64_t seed = static_cast<std::uint64_t>(a.integer("seed", 0, 0, 2147483647));
   const Dataset test = load_dataset(resolve_data_dir(a.str("data")), dataset, "test");

@@ -9,11 +9,8 @@
 
 namespace advx {
 
-namespace {
-
-// A recorded number, or an error naming the chunk and the file.
-double recorded(const std::map<std::string, std::string>& text, const std::string& key, double lo, double hi,
-                const std::string& source) {
+double patch_text_number(const std::map<std::string, std::string>& text, const std::string& key, double lo, double hi,
+                         const std::string& source) {
   const std::string& v = text.at(key);
   char* end = nullptr;
   const double d = std::strtod(v.c_str(), &end);
@@ -22,8 +19,6 @@ double recorded(const std::map<std::string, std::string>& text, const std::strin
                    std::to_string(hi) + "], got '" + v + "'");
   return d;
 }
-
-}  // namespace
 
 std::vector<std::uint8_t> encode_patch_png(const Tensor& patch, std::map<std::string, std::string> text, int scale) {
   ADVX_REQUIRE(patch.rank() == 3 && patch.dim(1) == patch.dim(2) && (patch.dim(0) == 1 || patch.dim(0) == 3),
@@ -41,7 +36,7 @@ PatchFile decode_patch_png(const std::vector<std::uint8_t>& bytes, int channels,
   ADVX_REQUIRE(img.dim(1) == img.dim(2), source + " is " + std::to_string(img.dim(2)) + "x" +
                                              std::to_string(img.dim(1)) + " pixels: a patch must be square");
   if (f.text.count("advx.print_scale"))
-    f.print_scale = static_cast<int>(recorded(f.text, "advx.print_scale", 1, 64, source));
+    f.print_scale = static_cast<int>(patch_text_number(f.text, "advx.print_scale", 1, 64, source));
   const int k = f.print_scale, s = img.dim(1) / k;
   ADVX_REQUIRE(s >= 1 && s * k == img.dim(1), source + " is " + std::to_string(img.dim(1)) +
                                                   " pixels square, not a multiple of its print scale " +
@@ -53,8 +48,9 @@ PatchFile decode_patch_png(const std::vector<std::uint8_t>& bytes, int channels,
       for (int b = 0; b < s; ++b)
         f.patch.data[(static_cast<size_t>(c) * s + a) * s + b] =
             img.data[(static_cast<size_t>(c) * img.dim(1) + a * k) * img.dim(2) + b * k];
-  if (f.text.count("advx.target")) f.target = static_cast<int>(recorded(f.text, "advx.target", 0, 999, source));
-  if (f.text.count("advx.size")) f.size = recorded(f.text, "advx.size", 1e-4, 1.0, source);
+  if (f.text.count("advx.target"))
+    f.target = static_cast<int>(patch_text_number(f.text, "advx.target", 0, 999, source));
+  if (f.text.count("advx.size")) f.size = patch_text_number(f.text, "advx.size", 1e-4, 1.0, source);
   return f;
 }
 

@@ -35,6 +35,11 @@ std::vector<std::uint8_t> encode_patch_png(const Tensor& patch, std::map<std::st
 // advx::Error naming `source` for a bad PNG, a non-square image, or recorded values out of range.
 PatchFile decode_patch_png(const std::vector<std::uint8_t>& bytes, int channels, const std::string& source);
 
+// A number recorded in a patch PNG's text chunk `key` (which must be present), in [lo, hi]; throws
+// advx::Error naming the chunk and `source` otherwise.
+double patch_text_number(const std::map<std::string, std::string>& text, const std::string& key, double lo, double hi,
+                         const std::string& source);
+
 // The held-out evaluation of a fixed patch (what `advx patch eval` and the playground's "drop it on
 // test images" run, through advx::Evaluation): the patch placed at a seeded random placement from
 // `eot` on every test image, success = the model takes a correctly classified image not of the

@@ -323,7 +323,7 @@ std::vector<std::uint8_t> App::patch_png(int scale) const {
   std::snprintf(size, sizeof size, "%g", static_cast<double>(state.patch_size));
   std::map<std::string, std::string> text = {{"advx.target", std::to_string(state.patch_target)},
                                              {"advx.size", size},
-                                             {"advx.rotation", "20"},
+                                             {"advx.rotation", std::to_string(static_cast<int>(kTrainRotation))},
                                              {"advx.model", state.model},
                                              {"advx.dataset", dataset()}};
   if (!patch.history.empty()) text["advx.steps"] = std::to_string(patch.history.size());

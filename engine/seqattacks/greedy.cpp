@@ -135,13 +135,10 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
   std::map<std::int32_t, std::vector<std::int32_t>> neighbours;  // substitute: per original token
 
   const SeqDetectorTerm* det = in.detector;
-  // A sample is at its goal when the classifier is fooled and (with a detector term) it is unflagged.
-  auto reached = [&](size_t i, int pred, float score) {
-    return in.goal.succeeded(i, pred) && !(det && det->flags(score));
-  };
   evaluate_seq_result(model, in.goal, r, det);  // the clean predictions: a sample already at its goal is done
   std::vector<char> done(n, 0);
-  for (size_t i = 0; i < n; ++i) done[i] = reached(i, r.pred[i], det ? r.scores[i] : 0.0f) || r.budget[i] == 0;
+  for (size_t i = 0; i < n; ++i)
+    done[i] = seq_goal_reached(in.goal, det, i, r.pred[i], det ? r.scores[i] : 0.0f) || r.budget[i] == 0;
   std::vector<float> after;  // detector scores of one slot's edits (det->edit_scores)
 
   // Workspace, reused by every step.
@@ -287,12 +284,10 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
       in.objective.evaluate(z, rows, values, nullptr);
       r.queries += static_cast<std::int64_t>(trial_ptrs.size());
       const std::vector<int> pred = argmax_rows(z);
-      if (det) {  // (H): the verified value less the detector's hinge, its score exact
-        trial_seqs.clear();
-        for (const TokenSeq* t : trial_ptrs) trial_seqs.push_back(*t);
-        trial_scores = det->score(trial_seqs);
-        r.queries += static_cast<std::int64_t>(trial_ptrs.size());
-        for (size_t q = 0; q < values.size(); ++q) values[q] -= static_cast<float>(det->penalty(trial_scores[q]));
+      if (det) {                               // (H): the verified value less the detector's hinge, its score exact
+        trial_seqs.resize(trial_ptrs.size());  // copies into kept buffers: no allocation once grown
+        for (size_t q = 0; q < trial_ptrs.size(); ++q) trial_seqs[q] = *trial_ptrs[q];
+        apply_detector_term(*det, trial_seqs, values, trial_scores, r.queries);
       }
       for (size_t q = 0; q < trial_ptrs.size();) {
         const auto c = static_cast<size_t>(trial_sample[q]);
@@ -305,7 +300,8 @@ SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg)
         r.adv[i] = *trial_ptrs[pick];
         if (!insert) changed[i][static_cast<size_t>(p.slot)] = 1;
         ++r.edits[i];
-        if (reached(i, pred[pick], det ? trial_scores[pick] : 0.0f) || r.edits[i] >= r.budget[i]) done[i] = 1;
+        if (seq_goal_reached(in.goal, det, i, pred[pick], det ? trial_scores[pick] : 0.0f) || r.edits[i] >= r.budget[i])
+          done[i] = 1;
         q = end;
       }
     }

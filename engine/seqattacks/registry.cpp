@@ -88,6 +88,20 @@ void evaluate_seq_result(SequenceClassifier& model, const Goal& goal, SeqAttackR
   if (detector) r.scores = detector->score(r.adv);
 }
 
+bool seq_goal_reached(const Goal& goal, const SeqDetectorTerm* detector, std::size_t i, int pred, float score) {
+  return goal.succeeded(i, pred) && !(detector && detector->flags(score));
+}
+
+void apply_detector_term(const SeqDetectorTerm& detector, const std::vector<TokenSeq>& seqs, std::vector<float>& values,
+                         std::vector<float>& scores, std::int64_t& queries) {
+  scores = detector.score(seqs);
+  ADVX_REQUIRE(
+      scores.size() == seqs.size() && values.size() >= seqs.size(),
+      "detector term: " + std::to_string(scores.size()) + " scores for " + std::to_string(seqs.size()) + " sequences");
+  queries += static_cast<std::int64_t>(seqs.size());
+  for (size_t q = 0; q < seqs.size(); ++q) values[q] -= static_cast<float>(detector.penalty(scores[q]));
+}
+
 SeqAttackResult run_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& in) {
   check_values(spec.params, in.params, "");
   for (const ParamSpec& p : spec.params)

@@ -113,5 +113,12 @@ void pack_tokens(const std::vector<const TokenSeq*>& seqs, Tokens& out);
 // term also r.scores.
 void evaluate_seq_result(SequenceClassifier& model, const Goal& goal, SeqAttackResult& r,
                          const SeqDetectorTerm* detector = nullptr);
+// Whether sample i is at its goal: goal.succeeded(i, pred) and, with a detector term, its score
+// (the detector's of that sequence) not flagged.
+bool seq_goal_reached(const Goal& goal, const SeqDetectorTerm* detector, std::size_t i, int pred, float score);
+// (H) on a batch of verified candidates `seqs`: scores <- detector.score(seqs) (counted in queries),
+// values[q] -= detector.penalty(scores[q]).
+void apply_detector_term(const SeqDetectorTerm& detector, const std::vector<TokenSeq>& seqs, std::vector<float>& values,
+                         std::vector<float>& scores, std::int64_t& queries);
 
 }  // namespace advx

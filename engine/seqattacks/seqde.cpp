@@ -84,13 +84,10 @@ SeqAttackSpec seqde_seq_attack() {
     r.budget.resize(n);
     for (size_t i = 0; i < n; ++i) r.budget[i] = edit_budget(budget, static_cast<int>(in.sequences[i].size()));
     const SeqDetectorTerm* det = in.detector;
-    // At the goal: the classifier fooled and (with a detector term) the detector not flagging.
-    auto reached = [&](size_t i, int pred, float score) {
-      return in.goal.succeeded(i, pred) && !(det && det->flags(score));
-    };
     evaluate_seq_result(model, in.goal, r, det);
     std::vector<char> done(n, 0);
-    for (size_t i = 0; i < n; ++i) done[i] = reached(i, r.pred[i], det ? r.scores[i] : 0.0f) || r.budget[i] == 0;
+    for (size_t i = 0; i < n; ++i)
+      done[i] = seq_goal_reached(in.goal, det, i, r.pred[i], det ? r.scores[i] : 0.0f) || r.budget[i] == 0;
     std::vector<float> scores;
 
     // Per sample: population and children [pop, 2B], fitness.
@@ -149,9 +146,9 @@ SeqAttackSpec seqde_seq_attack() {
       // Evaluate every child of every running sample, in chunks of whole samples.
       for (size_t a0 = 0; a0 < active.size();) {
         size_t a1 = a0;
-        seqs.clear(), ptrs.clear(), row_sample.clear(), rows.labels.clear(), rows.targets.clear();
+        ptrs.clear(), row_sample.clear(), rows.labels.clear(), rows.targets.clear();
         while (a1 < active.size() && (a1 == a0 || (a1 - a0 + 1) * static_cast<size_t>(pop) <= kMaxRows)) ++a1;
-        seqs.resize((a1 - a0) * static_cast<size_t>(pop));
+        seqs.resize((a1 - a0) * static_cast<size_t>(pop));  // kept sequences: apply_genome reuses their memory
         for (size_t a = a0; a < a1; ++a) {
           const auto i = static_cast<size_t>(active[a]);
           const int g = 2 * r.budget[i];
@@ -168,18 +165,14 @@ SeqAttackSpec seqde_seq_attack() {
         in.objective.evaluate(z, rows, values, nullptr);
         const std::vector<int> pred = argmax_rows(z);
         r.queries += static_cast<std::int64_t>(ptrs.size());
-        if (det) {  // fitness (H) of seq_attack.h: the objective less the detector's hinge
-          scores = det->score(seqs);
-          r.queries += static_cast<std::int64_t>(ptrs.size());
-          for (size_t q = 0; q < values.size(); ++q) values[q] -= static_cast<float>(det->penalty(scores[q]));
-        }
+        if (det) apply_detector_term(*det, seqs, values, scores, r.queries);  // fitness (H) of seq_attack.h
         for (size_t a = a0; a < a1; ++a) {
           const auto i = static_cast<size_t>(active[a]);
           const int g = 2 * r.budget[i];
           int best_ok = -1;
           for (int c = 0; c < pop; ++c) {
             const size_t q = (a - a0) * static_cast<size_t>(pop) + static_cast<size_t>(c);
-            if (reached(i, pred[q], det ? scores[q] : 0.0f) &&
+            if (seq_goal_reached(in.goal, det, i, pred[q], det ? scores[q] : 0.0f) &&
                 (best_ok < 0 || values[q] > values[(a - a0) * static_cast<size_t>(pop) + static_cast<size_t>(best_ok)]))
               best_ok = c;
             if (values[q] >= fit[i][static_cast<size_t>(c)]) {
