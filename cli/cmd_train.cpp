@@ -28,18 +28,25 @@ void setup_train(Command& c) {
   c.option("batch", "batch size (default 64)", "B");
   c.option("lr", "learning rate: the starting one, or the peak of --lr-schedule cyclic (default 0.001)", "LR");
   c.option("optimizer", "adam (default) or sgd", "NAME");
-  c.option("lr-decay", "learning rate factor per epoch, in (0, 1] (default 1)", "F");
+  c.option("lr-decay",
+           "learning rate factor per epoch (exp schedule) or at each milestone (step schedule), in (0, 1] (default 1)",
+           "F");
   c.option("momentum", "sgd's momentum, in [0, 1) (default 0.9)", "MU");
   c.flag("nesterov", "sgd with Nesterov momentum (torch's form)");
   c.option("weight-decay", "L2 penalty on every weight, as torch's weight_decay (default 0)", "WD");
   c.option("lr-schedule",
-           "exp (default: lr * lr-decay^(epoch-1)) or cyclic (per batch, 0 -> lr at 2/5 of the run -> 0; Wong, Rice, "
-           "Kolter 2020)",
+           "exp (default: lr * lr-decay^(epoch-1)), cyclic (per batch, 0 -> lr at 2/5 of the run -> 0; Wong, Rice, "
+           "Kolter 2020) or step (lr * lr-decay after each of --lr-milestones; torch's MultiStepLR)",
            "NAME");
+  c.option("lr-milestones", "the step schedule's epochs after which the rate is multiplied by --lr-decay, e.g. 60,120",
+           "E1,E2,...");
   c.option("limit", "train on the first N images only (default: all)", "N");
   c.option("part", "train on part I (0-based) of N equal, contiguous parts of the training set, e.g. 2/5", "I/N");
   c.option("dataset", "mnist (default), fashion-mnist, cifar10 (the 50k JPEG training images)", "NAME");
   c.flag("augment", "random crop (4-pixel zero padding) and horizontal flip per image, seeded (for cifar10)");
+  c.flag("standardize",
+         "train on per-channel standardised inputs (the training images' mean and std), folded into the first "
+         "convolution so the saved model still reads [0, 1] pixels (for cifar10, as the Keras recipes)");
   std::string list;
   for (const AttackSpec& a : attacks())
     if (a.gradient) list += (list.empty() ? "" : ", ") + a.name;
@@ -106,7 +113,12 @@ std::string recipe(const std::string& arch, const std::string& dataset, const Tr
   if (c.optimizer == "sgd" && c.momentum != TrainConfig{}.momentum) r += " --momentum " + fmt(c.momentum);
   if (c.nesterov) r += " --nesterov";
   if (c.weight_decay != 0.0f) r += " --weight-decay " + fmt(c.weight_decay);
+  if (!c.lr_milestones.empty()) {
+    r += " --lr-milestones ";
+    for (size_t i = 0; i < c.lr_milestones.size(); ++i) r += (i ? "," : "") + std::to_string(c.lr_milestones[i]);
+  }
   if (c.augment) r += " --augment";
+  if (c.standardize) r += " --standardize";
   if (c.limit > 0) r += " --limit " + std::to_string(c.limit);
   if (c.parts > 1) r += " --part " + std::to_string(c.part) + "/" + std::to_string(c.parts);
   if (c.adv.enabled()) {
@@ -143,13 +155,30 @@ TrainConfig config_from_flags(const Command& a) {
   ADVX_REQUIRE(cfg.optimizer == "sgd" || (!a.has("momentum") && !cfg.nesterov),
                "--momentum and --nesterov are sgd's; add --optimizer sgd");
   const std::string sched = a.str("lr-schedule", "exp");
-  ADVX_REQUIRE(sched == "exp" || sched == "cyclic", "--lr-schedule must be exp or cyclic, got '" + sched + "'");
-  cfg.lr_schedule = sched == "cyclic" ? LrSchedule::Cyclic : LrSchedule::Exp;
+  ADVX_REQUIRE(sched == "exp" || sched == "cyclic" || sched == "step",
+               "--lr-schedule must be exp, cyclic or step, got '" + sched + "'");
+  cfg.lr_schedule = sched == "cyclic" ? LrSchedule::Cyclic : sched == "step" ? LrSchedule::Step : LrSchedule::Exp;
+  if (a.has("lr-milestones")) {
+    ADVX_REQUIRE(cfg.lr_schedule == LrSchedule::Step, "--lr-milestones belongs to --lr-schedule step");
+    const std::string list = a.str("lr-milestones");
+    const ParamSpec epoch = int_param("milestone", 1, 10000, 1, "");
+    size_t start = 0;
+    while (start <= list.size()) {
+      const size_t comma = std::min(list.find(',', start), list.size());
+      cfg.lr_milestones.push_back(
+          static_cast<int>(parse_value(epoch, list.substr(start, comma - start), "--lr-milestones")));
+      start = comma + 1;
+    }
+  }
+  ADVX_REQUIRE(cfg.lr_schedule != LrSchedule::Step || a.has("lr-milestones"),
+               "--lr-schedule step needs --lr-milestones E1,E2,... (the epochs after which the rate is multiplied "
+               "by --lr-decay)");
   ADVX_REQUIRE(!(a.has("lr-decay") && cfg.lr_schedule == LrSchedule::Cyclic),
-               "--lr-decay applies to --lr-schedule exp; the cyclic schedule rises and falls by itself");
+               "--lr-decay applies to --lr-schedule exp and step; the cyclic schedule rises and falls by itself");
   cfg.limit = a.integer("limit", 0, 0, 100000000);
   if (a.has("part")) parse_part(a.str("part"), cfg);
   cfg.augment = a.has("augment");
+  cfg.standardize = a.has("standardize");
   // --adv and the attack's parameters; no attack parameter without --adv.
   const std::string adv = a.str("adv");
   const AttackSpec* spec = nullptr;
@@ -188,8 +217,9 @@ int train_ae(const Command& a, const std::string& arch, const std::string& out) 
   cfg.noise = static_cast<float>(a.number("noise", 0.0, 0.0, 1.0));
   cfg.contractive = static_cast<float>(a.number("contractive", 0.0, 0.0, 1000.0));
   ADVX_REQUIRE(a.str("optimizer", "adam") == "adam" && !a.has("augment") && !a.has("momentum") && !a.has("nesterov") &&
-                   !a.has("weight-decay"),
-               "autoencoders train with adam, without --augment, --momentum, --nesterov or --weight-decay");
+                   !a.has("weight-decay") && !a.has("standardize") && !a.has("lr-milestones"),
+               "autoencoders train with adam, without --augment, --standardize, --momentum, --nesterov, "
+               "--weight-decay or --lr-milestones");
   Sequential m = make_model(arch, cfg.seed);
   check_writable(out);
   const std::string dataset = a.str("dataset", "mnist");
@@ -248,9 +278,10 @@ int run_train(const Command& a) {
   TrainConfig cfg;
   std::string arch, dataset;
   if (resume) {
-    for (const char* f : {"model",    "epochs",   "seed",         "batch",       "lr",     "optimizer", "lr-decay",
-                          "momentum", "nesterov", "weight-decay", "lr-schedule", "limit",  "part",      "dataset",
-                          "augment",  "adv",      "adv-weight",   "adv-source",  "eval-n", "noise",     "contractive"})
+    for (const char* f : {"model",    "epochs",   "seed",        "batch",        "lr",           "optimizer",
+                          "lr-decay", "momentum", "nesterov",    "weight-decay", "lr-schedule",  "limit",
+                          "part",     "dataset",  "augment",     "adv",          "adv-weight",   "adv-source",
+                          "eval-n",   "noise",    "contractive", "standardize",  "lr-milestones"})
       ADVX_REQUIRE(!a.has(f), std::string("--") + f +
                                   " is recorded in the checkpoint; with --resume give only --out "
                                   "(and --checkpoint, --checkpoint-every, --data, --quiet)");

@@ -58,6 +58,8 @@ nlohmann::json to_json(const TrainConfig& c) {
   if (c.micro_batch != 0) j["micro_batch"] = c.micro_batch;
   if (c.nesterov) j["nesterov"] = true;
   if (c.weight_decay != 0.0f) j["weight_decay"] = static_cast<double>(c.weight_decay);
+  if (!c.lr_milestones.empty()) j["lr_milestones"] = c.lr_milestones;
+  if (c.standardize) j["standardize"] = true;
   return j;
 }
 
@@ -69,8 +71,8 @@ TrainConfig from_json(const nlohmann::json& j) {
   c.lr = j.at("lr").get<float>();
   c.lr_decay = j.at("lr_decay").get<float>();
   const std::string s = j.at("lr_schedule").get<std::string>();
-  ADVX_REQUIRE(s == "exp" || s == "cyclic", "unknown learning-rate schedule '" + s + "'");
-  c.lr_schedule = s == "cyclic" ? LrSchedule::Cyclic : LrSchedule::Exp;
+  ADVX_REQUIRE(s == "exp" || s == "cyclic" || s == "step", "unknown learning-rate schedule '" + s + "'");
+  c.lr_schedule = s == "cyclic" ? LrSchedule::Cyclic : s == "step" ? LrSchedule::Step : LrSchedule::Exp;
   c.momentum = j.at("momentum").get<float>();
   c.seed = j.at("seed").get<std::uint64_t>();
   c.limit = j.at("limit").get<int>();
@@ -92,6 +94,8 @@ TrainConfig from_json(const nlohmann::json& j) {
   if (j.contains("micro_batch")) c.micro_batch = j.at("micro_batch").get<int>();
   if (j.contains("nesterov")) c.nesterov = j.at("nesterov").get<bool>();
   if (j.contains("weight_decay")) c.weight_decay = j.at("weight_decay").get<float>();
+  if (j.contains("lr_milestones")) c.lr_milestones = j.at("lr_milestones").get<std::vector<int>>();
+  if (j.contains("standardize")) c.standardize = j.at("standardize").get<bool>();
   return c;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/data/dataset.h"
 #include "engine/model.h"
@@ -50,21 +51,24 @@ enum class LrSchedule {
   Cyclic,  // per batch, one triangle over the run: lr * interp(t, [0, 2E/5, E], [0, 1, 0]),
            // t = epochs done + (batch + 1) / batches (Wong et al. 2020's schedule, with 2E/5 as a real
            // number where their code floors it: the same for their E = 10)
+  Step,    // epoch e uses lr * lr_decay^(number of milestones m < e): the rate is multiplied by
+           // lr_decay after each milestone epoch (torch MultiStepLR, milestones counted from 1)
 };
-const char* lr_schedule_name(LrSchedule s);  // "exp", "cyclic"
+const char* lr_schedule_name(LrSchedule s);  // "exp", "cyclic", "step"
 
 struct TrainConfig {
   int epochs = 1;
   int batch = 64;
   std::string optimizer = "adam";  // "adam" or "sgd"
   float lr = 1e-3f;                // the constant or starting rate (Exp), the peak (Cyclic)
-  float lr_decay = 1.0f;           // Exp only: per-epoch factor
+  float lr_decay = 1.0f;           // Exp: per-epoch factor; Step: the factor at each milestone
   LrSchedule lr_schedule = LrSchedule::Exp;
-  float momentum = 0.9f;      // sgd only
-  bool nesterov = false;      // sgd only: Nesterov momentum (torch's form)
-  float weight_decay = 0.0f;  // L2 penalty (wd / 2) |w|^2 on every parameter, torch's weight_decay
-  std::uint64_t seed = 1;     // shuffling and the attack's random choices (initialisation is seeded by make_model)
-  int limit = 0;              // use only the first `limit` training samples (0 = all)
+  std::vector<int> lr_milestones;  // Step only: increasing epochs (1-based) after which lr *= lr_decay
+  float momentum = 0.9f;           // sgd only
+  bool nesterov = false;           // sgd only: Nesterov momentum (torch's form)
+  float weight_decay = 0.0f;       // L2 penalty (wd / 2) |w|^2 on every parameter, torch's weight_decay
+  std::uint64_t seed = 1;          // shuffling and the attack's random choices (initialisation is seeded by make_model)
+  int limit = 0;                   // use only the first `limit` training samples (0 = all)
   // Train on part `part` (0-based) of `parts` contiguous, equal parts of the (limited) training set:
   // the members of a subsequence ensemble each see a different part. parts = 1: all of it.
   int part = 0, parts = 1;
@@ -75,6 +79,16 @@ struct TrainConfig {
   // or without it). Not for digits: a flipped 2 is no 2. Not with adversarial training.
   bool augment = false;
   int augment_pad = 4;
+  // Per-channel standardisation of the inputs while training, (x - mean_c) / std_c with the training
+  // images' own channel statistics, as the Keras CIFAR-10 recipes do (e.g. the LeNet of
+  // Hyperparticle's one-pixel-attack-keras, after BIGBALLON/cifar-10-cnn). The shipped model still
+  // reads [0, 1] pixels: between steps the first layer (a convolution without padding) holds the
+  // standardisation folded in, W' = W / std_c, b' = b - sum W mean_c / std_c, which is exact; each
+  // step unfolds it, trains on standardised inputs and folds it back. The optimiser's state lives in
+  // the standardised parametrisation, where the step is taken (a different path from training on
+  // raw pixels: the first layer's effective step size is scaled by 1 / std_c^2). Not with adversarial
+  // training or micro-batches.
+  bool standardize = false;
   AdvTraining adv;
   EpochEval eval;
   // Images per Trainer::step() (0: the whole batch). Smaller splits each batch into parts whose

@@ -19,6 +19,7 @@
 
 #include "engine/attacks/attack.h"
 #include "engine/error.h"
+#include "engine/layers/layers.h"
 #include "engine/loss.h"
 
 namespace advx {
@@ -39,7 +40,15 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& cfg) {
 }  // namespace
 
 const char* lr_schedule_name(LrSchedule s) {
-  return s == LrSchedule::Cyclic ? "cyclic" : "exp";
+  switch (s) {
+    case LrSchedule::Cyclic:
+      return "cyclic";
+    case LrSchedule::Step:
+      return "step";
+    case LrSchedule::Exp:
+      break;
+  }
+  return "exp";
 }
 
 const char* phase_name(Trainer::Phase p) {
@@ -74,8 +83,17 @@ void check_config(const TrainConfig& c) {
   ADVX_REQUIRE(c.batch >= 1 && c.batch <= 100000, "batch size must be in 1..100000, got " + std::to_string(c.batch));
   ADVX_REQUIRE(std::isfinite(c.lr) && c.lr > 0.0f, "learning rate must be > 0");
   ADVX_REQUIRE(c.lr_decay > 0.0f && c.lr_decay <= 1.0f, "lr decay must be in (0, 1]");
-  ADVX_REQUIRE(c.lr_schedule == LrSchedule::Exp || c.lr_decay == 1.0f,
-               "lr decay applies to the exp schedule only; the cyclic one rises and falls by itself");
+  ADVX_REQUIRE(c.lr_schedule != LrSchedule::Cyclic || c.lr_decay == 1.0f,
+               "lr decay applies to the exp and step schedules only; the cyclic one rises and falls by itself");
+  ADVX_REQUIRE(c.lr_schedule == LrSchedule::Step || c.lr_milestones.empty(),
+               "learning-rate milestones belong to the step schedule (--lr-schedule step)");
+  ADVX_REQUIRE(c.lr_schedule != LrSchedule::Step || !c.lr_milestones.empty(),
+               "the step schedule needs its milestones, e.g. --lr-milestones 60,120 (the epochs after which "
+               "the rate is multiplied by --lr-decay)");
+  for (size_t i = 0; i < c.lr_milestones.size(); ++i)
+    ADVX_REQUIRE(c.lr_milestones[i] >= 1 && (i == 0 || c.lr_milestones[i] > c.lr_milestones[i - 1]),
+                 "learning-rate milestones must be increasing epochs >= 1, got " + std::to_string(c.lr_milestones[i]) +
+                     " at position " + std::to_string(i + 1));
   ADVX_REQUIRE(c.optimizer == "adam" || c.optimizer == "sgd",
                "unknown optimizer '" + c.optimizer + "'; use adam or sgd");
   ADVX_REQUIRE(std::isfinite(c.weight_decay) && c.weight_decay >= 0.0f && c.weight_decay < 1.0f,
@@ -102,7 +120,12 @@ void check_config(const TrainConfig& c) {
         c.adv.clean_weight >= 0.0f && c.adv.clean_weight <= 1.0f,
         "the clean weight a of a*J(x) + (1-a)*J(x_adv) must be in [0, 1], got " + std::to_string(c.adv.clean_weight));
     ADVX_REQUIRE(!c.augment, "augmentation and adversarial training together are not supported: choose one");
+    ADVX_REQUIRE(!c.standardize,
+                 "standardised inputs and adversarial training together are not supported: the attack works on "
+                 "pixels; train without --standardize");
   }
+  ADVX_REQUIRE(!c.standardize || c.micro_batch == 0,
+               "standardised inputs are not supported with micro-batches (the first layer is folded per batch)");
   ADVX_REQUIRE(c.eval.n >= 0, "the per-epoch evaluation size must be >= 0");
   ADVX_REQUIRE(c.eval.batch >= 1, "the per-epoch evaluation batch must be >= 1, got " + std::to_string(c.eval.batch));
   ADVX_REQUIRE(c.micro_batch >= 0,
@@ -154,6 +177,29 @@ Trainer::Trainer(Sequential& m, const Dataset& data, TrainConfig cfg, const Data
   if (source_) std::iota(order_.begin() + count_, order_.end(), data_.size());  // the adversarial copies
   ADVX_REQUIRE(static_cast<std::int64_t>(data_.size()) + count_ < (1 << 24),
                "too many training samples for a checkpoint's order (at most 16.7 million)");
+  if (cfg_.standardize) {
+    auto* conv = m_.layers.empty() ? nullptr : dynamic_cast<Conv2d*>(m_.layers.front().get());
+    ADVX_REQUIRE(conv && conv->padding == 0 && data_.images.rank() == 4,
+                 "--standardize needs images [N, C, H, W] and a model whose first layer is a convolution without "
+                 "padding (where the standardisation folds in exactly), e.g. cifar_lenet");
+    const int c = data_.images.shape[1];
+    const std::int64_t plane = static_cast<std::int64_t>(data_.images.shape[2]) * data_.images.shape[3];
+    channel_mean_.assign(static_cast<size_t>(c), 0.0f);
+    channel_std_.assign(static_cast<size_t>(c), 0.0f);
+    for (int ch = 0; ch < c; ++ch) {
+      double sum = 0.0, sq = 0.0;
+      for (int i = base_; i < base_ + count_; ++i) {
+        const float* p = data_.images.ptr() + (static_cast<std::int64_t>(i) * c + ch) * plane;
+        for (std::int64_t k = 0; k < plane; ++k) sum += p[k], sq += static_cast<double>(p[k]) * p[k];
+      }
+      const double count = static_cast<double>(count_) * static_cast<double>(plane);
+      const double mean = sum / count, var = std::max(0.0, sq / count - mean * mean);
+      ADVX_REQUIRE(var > 1e-12, "--standardize: channel " + std::to_string(ch) +
+                                    " of the training images is constant; nothing to standardise");
+      channel_mean_[static_cast<size_t>(ch)] = static_cast<float>(mean);
+      channel_std_[static_cast<size_t>(ch)] = static_cast<float>(std::sqrt(var));
+    }
+  }
   opt_ = make_optimizer(cfg_);
   params_ = m_.params();
   batches_ = (samples() + cfg_.batch - 1) / cfg_.batch;
@@ -171,6 +217,12 @@ double Trainer::progress() const {
 
 float Trainer::learning_rate(int epoch, int batch) const {
   if (cfg_.lr_schedule == LrSchedule::Exp) return cfg_.lr * std::pow(cfg_.lr_decay, static_cast<float>(epoch - 1));
+  if (cfg_.lr_schedule == LrSchedule::Step) {
+    float lr = cfg_.lr;
+    for (const int m : cfg_.lr_milestones)
+      if (epoch > m) lr *= cfg_.lr_decay;
+    return lr;
+  }
   // Wong et al.'s triangle: 0 -> lr at 2E/5 -> 0 at E, t in epochs.
   const double e = cfg_.epochs, t = (epoch - 1) + static_cast<double>(batch + 1) / batches_;
   const double peak = 0.4 * e;
@@ -272,6 +324,17 @@ void Trainer::train_step() {
     xadv_ = std::move(r.adv);
     learn = &xadv_;
   }
+  if (cfg_.standardize) {
+    const int c = xb_.shape[1];
+    const std::int64_t plane = xb_.sample_size() / c;
+    for (int k = 0; k < n; ++k)
+      for (int ch = 0; ch < c; ++ch) {
+        float* p = xb_.ptr() + (static_cast<std::int64_t>(k) * c + ch) * plane;
+        const float mean = channel_mean_[static_cast<size_t>(ch)], inv = 1.0f / channel_std_[static_cast<size_t>(ch)];
+        for (std::int64_t i = 0; i < plane; ++i) p[i] = (p[i] - mean) * inv;
+      }
+    fold_standardization(false);
+  }
   if (part_ == 0) m_.zero_grad();  // the parts of a batch add into the same gradients
   const float a = per_batch_adv ? cfg_.adv.clean_weight : 0.0f;
   double loss = 0.0;  // this part's mean
@@ -302,6 +365,7 @@ void Trainer::train_step() {
   }
   part_ = 0;
   opt_->step(params_);
+  if (cfg_.standardize) fold_standardization(true);
   ++batch_;
   last_.epoch = epoch_, last_.batch = batch_;
   last_.loss = loss_sum_ / static_cast<double>(seen_);
@@ -311,6 +375,26 @@ void Trainer::train_step() {
   last_.lr = opt_->lr;
   last_.epoch_done = batch_ == batches_;
   if (last_.epoch_done) end_epoch();
+}
+
+void Trainer::fold_standardization(bool fold) {
+  auto& conv = dynamic_cast<Conv2d&>(*m_.layers.front());
+  const int c = conv.in_ch;
+  const std::int64_t k = static_cast<std::int64_t>(conv.kernel) * conv.kernel;  // weight [O, C, K, K]
+  for (int o = 0; o < conv.out_ch; ++o) {
+    double shift = 0.0;  // sum over the filter of W * mean_c (in the pixel parametrisation)
+    for (int ch = 0; ch < c; ++ch) {
+      float* w = conv.weight.ptr() + (static_cast<std::int64_t>(o) * c + ch) * k;
+      const float mean = channel_mean_[static_cast<size_t>(ch)], sd = channel_std_[static_cast<size_t>(ch)];
+      for (std::int64_t i = 0; i < k; ++i) {
+        if (fold) w[i] /= sd;  // standardised -> pixels: W = W' / std
+        shift += static_cast<double>(w[i]) * mean;
+        if (!fold) w[i] *= sd;  // pixels -> standardised: W' = W std
+      }
+    }
+    // pixels: b = b' - sum W mean; standardised: b' = b + sum W mean (W the pixel-space weights)
+    conv.bias.ptr()[o] += static_cast<float>(fold ? -shift : shift);
+  }
 }
 
 void Trainer::end_epoch() {

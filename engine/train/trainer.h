@@ -83,6 +83,9 @@ class Trainer {
   void start_evaluation();
   void finish_epoch(int eval_n, double clean, double robust);
   float learning_rate(int epoch, int batch) const;
+  // TrainConfig::standardize: the first layer between the pixel and the standardised
+  // parametrisation (fold: standardised -> pixels; unfold: pixels -> standardised).
+  void fold_standardization(bool fold);
 
   Sequential& m_;
   const Dataset& data_;
@@ -106,6 +109,7 @@ class Trainer {
   Dataset eval_set_;
   std::vector<EpochStats> history_;
   TrainProgress last_;
+  std::vector<float> channel_mean_, channel_std_;  // TrainConfig::standardize: the training images'
   // Scratch, reused across batches.
   Tensor xb_, xadv_, dlogits_;
   std::vector<int> yb_;

@@ -365,7 +365,11 @@ expect_error "adv weight out of range" "--adv-weight must be >= 0 and <= 1" "$AD
 expect_error "part out of range" "--part's I must be" "$ADVX" train --model small --part 5/5 --out "$T/x.safetensors"
 expect_error "part without a slash" "--part must look like I/N" "$ADVX" train --model small --part 2 --out "$T/x.safetensors"
 expect_error "cyclic with decay" "--lr-decay applies to --lr-schedule exp" "$ADVX" train --model small --lr-schedule cyclic --lr-decay 0.5 --out "$T/x.safetensors"
-expect_error "unknown schedule" "--lr-schedule must be exp or cyclic" "$ADVX" train --model small --lr-schedule step --out "$T/x.safetensors"
+expect_error "unknown schedule" "--lr-schedule must be exp, cyclic or step" "$ADVX" train --model small --lr-schedule steps --out "$T/x.safetensors"
+expect_error "step without milestones" "--lr-schedule step needs --lr-milestones" "$ADVX" train --model small --lr-schedule step --out "$T/x.safetensors"
+expect_error "milestones without step" "--lr-milestones belongs to --lr-schedule step" "$ADVX" train --model small --lr-milestones 3 --out "$T/x.safetensors"
+expect_error "bad milestone" "--lr-milestones" "$ADVX" train --model small --lr-schedule step --lr-milestones 3,x --out "$T/x.safetensors"
+expect_error "standardize with padding" "convolution without" "$ADVX" train --model small --standardize --limit 100 --out "$T/x.safetensors"
 expect_error "checkpoint-every without checkpoint" "--checkpoint-every needs --checkpoint" "$ADVX" train --model small --checkpoint-every 5 --out "$T/x.safetensors"
 expect_error "unknown ensemble" "--members must be one of" "$ADVX" eval --model small --defence ensemble --members bagged --n 10
 expect_error "knn on cifar" "use an MNIST model" "$ADVX" eval --model cifar_lenet --defence knn --n 10

@@ -8,6 +8,7 @@
 #include "engine/attacks/attack.h"
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
+#include "engine/loss.h"
 #include "engine/models.h"
 #include "engine/optim.h"
 #include "engine/train/recipes.h"
@@ -268,6 +269,144 @@ TEST_CASE("Trainer: a run stopped and resumed from its checkpoint ends with the 
   std::remove(path.c_str());
 }
 
+namespace {
+
+// n random colour images [n, 3, 32, 32] with channel means unlike 1/2 and labels from their content.
+Dataset toy_colour_set(int n, std::uint64_t seed) {
+  Dataset d;
+  d.name = "toy";
+  Rng rng(seed);
+  d.images = Tensor({n, 3, 32, 32});
+  const std::int64_t plane = 32 * 32;
+  for (int i = 0; i < n; ++i) {
+    double s = 0.0;
+    for (int c = 0; c < 3; ++c)
+      for (std::int64_t j = 0; j < plane; ++j) {
+        const float v = 0.2f * static_cast<float>(c) + 0.6f * rng.uniform() * (0.5f + 0.25f * static_cast<float>(c));
+        d.images.data[static_cast<size_t>((i * 3 + c) * plane + j)] = v;
+        s += v * static_cast<double>(j % 5);
+      }
+    d.labels.push_back(static_cast<int>(s) % 10);
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("Trainer: standardised inputs are folded into the first convolution; the step schedule", "[trainer]") {
+  const Dataset d = toy_colour_set(48, 4);
+  TrainConfig c;
+  c.epochs = 3, c.batch = 48, c.seed = 2, c.optimizer = "sgd", c.momentum = 0.0f, c.lr = 0.05f;
+  c.lr_schedule = LrSchedule::Step, c.lr_milestones = {1, 2}, c.lr_decay = 0.5f;
+  c.standardize = true;
+  Sequential m = make_model("cifar_lenet", 1);
+  // By hand: the same model with the standardisation unfolded into its first layer, trained on
+  // standardised images, then folded back. Same batches (one batch of all 48: the order only
+  // changes the summation order), same steps.
+  Sequential h = make_model("cifar_lenet", 1);
+  std::vector<double> mean(3), sd(3);
+  const std::int64_t plane = 32 * 32;
+  for (int ch = 0; ch < 3; ++ch) {
+    double s = 0.0, q = 0.0;
+    for (int i = 0; i < 48; ++i)
+      for (std::int64_t j = 0; j < plane; ++j) {
+        const double v = d.images.data[static_cast<size_t>((i * 3 + ch) * plane + j)];
+        s += v, q += v * v;
+      }
+    mean[static_cast<size_t>(ch)] = s / (48.0 * plane);
+    sd[static_cast<size_t>(ch)] =
+        std::sqrt(q / (48.0 * plane) - mean[static_cast<size_t>(ch)] * mean[static_cast<size_t>(ch)]);
+  }
+  Dataset z = d;
+  for (int i = 0; i < 48; ++i)
+    for (int ch = 0; ch < 3; ++ch)
+      for (std::int64_t j = 0; j < plane; ++j) {
+        float& v = z.images.data[static_cast<size_t>((i * 3 + ch) * plane + j)];
+        v = static_cast<float>((v - mean[static_cast<size_t>(ch)]) / sd[static_cast<size_t>(ch)]);
+      }
+  Tensor& w = *h.params()[0].value;  // [6, 3, 5, 5]
+  Tensor& b = *h.params()[1].value;
+  auto fold = [&](bool to_pixels) {
+    for (int o = 0; o < 6; ++o) {
+      double shift = 0.0;
+      for (int ch = 0; ch < 3; ++ch)
+        for (int k = 0; k < 25; ++k) {
+          float& x = w.data[static_cast<size_t>((o * 3 + ch) * 25 + k)];
+          if (to_pixels) x = static_cast<float>(x / sd[static_cast<size_t>(ch)]);
+          shift += x * mean[static_cast<size_t>(ch)];
+          if (!to_pixels) x = static_cast<float>(x * sd[static_cast<size_t>(ch)]);
+        }
+      b.data[static_cast<size_t>(o)] += static_cast<float>(to_pixels ? -shift : shift);
+    }
+  };
+  fold(false);
+  Trainer t(m, d, c);
+  std::vector<double> rates;
+  SGD sgd(0.05f, 0.0f);
+  std::vector<Param> hp = h.params();
+  Tensor dlogits;
+  while (!t.done()) {
+    t.step();
+    rates.push_back(t.last().lr);
+    h.zero_grad();
+    cross_entropy(h.forward(z.images, true), z.labels, Reduction::Mean, &dlogits);
+    h.backward(dlogits, nullptr, true);
+    sgd.lr = static_cast<float>(t.last().lr);
+    sgd.step(hp);
+  }
+  fold(true);
+  REQUIRE(rates == std::vector<double>{0.05f, 0.025f, 0.0125f});  // lr * 0.5 after epochs 1 and 2
+  const std::vector<float> got = weights(m), want = weights(h);
+  REQUIRE(got.size() == want.size());
+  double worst = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(got[i]) - want[i]));
+  CHECK(worst < 1e-5);
+  // The saved model reads pixels: its logits on the images are the by-hand model's (folded) logits.
+  const Tensor a = m.forward(d.images, false), e = h.forward(d.images, false);
+  for (size_t i = 0; i < a.data.size(); ++i) CHECK(a.data[i] == Approx(e.data[i]).margin(1e-4));
+
+  // Stopped and resumed from a checkpoint: the same weights, bit for bit (batches of 16, momentum).
+  TrainConfig r = c;
+  r.batch = 16, r.momentum = 0.9f, r.nesterov = true, r.weight_decay = 1e-3f, r.augment = true;
+  Sequential whole = make_model("cifar_lenet", 1);
+  Trainer full(whole, d, r);
+  while (!full.step()) {
+  }
+  const std::string path = test::temp_path("standardize.safetensors");
+  {
+    Sequential part = make_model("cifar_lenet", 1);
+    Trainer first(part, d, r);
+    for (int i = 0; i < 4; ++i) first.step();
+    first.save_checkpoint(path);
+  }
+  const TrainConfig back = checkpoint_config(path);
+  REQUIRE(back.standardize);
+  REQUIRE(back.lr_milestones == r.lr_milestones);
+  Sequential resumed = make_model("cifar_lenet", 5);
+  Trainer rest(resumed, d, back);
+  rest.load_checkpoint(path);
+  while (!rest.step()) {
+  }
+  REQUIRE(weights(resumed) == weights(whole));
+  std::remove(path.c_str());
+
+  // Clear errors: a first layer with padding, adversarial training, micro-batches, milestones.
+  Sequential small = make_model("small", 1);
+  REQUIRE_THROWS_WITH(Trainer(small, toy_set(8, 1), c), Catch::Contains("convolution without padding"));
+  TrainConfig bad = fgsm_rs_config();
+  bad.standardize = true;
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("standardised inputs and adversarial training"));
+  bad = c;
+  bad.micro_batch = 8;
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("micro-batches"));
+  bad = c;
+  bad.lr_milestones = {2, 2};
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("milestones must be increasing"));
+  bad = c;
+  bad.lr_milestones.clear();
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("needs its milestones"));
+}
+
 TEST_CASE("Trainer: clear errors before any work", "[trainer][errors]") {
   const Dataset d = toy_set(64, 1);
   Sequential m = make_model("small", 1);
@@ -293,7 +432,7 @@ TEST_CASE("Trainer: clear errors before any work", "[trainer][errors]") {
   REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("part must be in 0..2"));
   bad = c;
   bad.lr_decay = 0.5f;
-  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("lr decay applies to the exp schedule"));
+  REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("lr decay applies to the exp and step schedules"));
   bad = c;
   bad.eval.n = 10;
   REQUIRE_THROWS_WITH(Trainer(m, d, bad), Catch::Contains("needs a validation set"));
