@@ -93,6 +93,10 @@ ModelStatus App::model_status() const {
 
 void App::models_changed() {
   stop_live();
+  if (seq_job_) {  // a live sequence attack refers to a model and a defence: start it again
+    seq_drop_attack();
+    seq_attack_dirty_ = true;
+  }
   // A defence refers to the models it was built on; the curves' evaluation may refer to a defence.
   built_.clear();
   defended_ = nullptr;

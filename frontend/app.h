@@ -178,6 +178,21 @@ struct SeqAttackView {
   double ms = 0;
 };
 
+// A sequence attack in progress: what its run refers to (kept here, so they outlive it) and what
+// the view needs when it finishes. App::start_seq_attack makes one; App::finish_seq_attack turns it
+// into the view.
+struct SeqAttackJob {
+  const advx::SeqAttackSpec* spec = nullptr;
+  std::string model;
+  advx::EncodedText text;
+  std::vector<advx::TokenSeq> seqs;
+  advx::SeqDefended* defended = nullptr;  // the defence shown (nullptr without one)
+  bool adaptive = false;                  // crafted through the defence
+  advx::SeqDetectorTerm term;             // the adaptive attacker's detector term (empty: none)
+  SeqAttackView view;                     // label and attack filled in at the start
+  std::unique_ptr<advx::SeqAttackRun> run;
+};
+
 struct SeqView {
   std::string text;         // the text shown (typed, or the test sample's)
   advx::EncodedText input;  // its tokens as the model reads them
@@ -186,6 +201,8 @@ struct SeqView {
   SeqDefenceView defence;
   SeqAttackView attack;
   double classify_ms = 0, defence_ms = 0;
+  bool attack_running = false;  // the attack is being computed, a slice per frame
+  double attack_progress = 0;   // 0..1 while it runs
 };
 
 class App {
@@ -341,13 +358,17 @@ class App {
   // model's codec) away from `label` (< 0: the model's prediction), on the defended model when a
   // defence is on and s.adaptive.
   SeqAttackView attack_text(const std::string& model, const advx::EncodedText& text, int label, const ViewState& s);
+  // attack_text in parts, for a run sliced across frames: start, step the job's run, finish.
+  std::unique_ptr<SeqAttackJob> start_seq_attack(const std::string& model, const advx::EncodedText& text, int label,
+                                                 const ViewState& s);
+  SeqAttackView finish_seq_attack(SeqAttackJob& job);
   ModelStatus view_model_status() const { return state.seq() ? seq_model_status() : model_status(); }
 
   std::string hash() const;  // encode_query(state)
   // Results not computed yet (a model or a test sample still loading).
   bool pending() const {
     return state.seq()
-               ? seq_pending_ || seq_input_dirty_ || seq_attack_dirty_
+               ? seq_pending_ || seq_input_dirty_ || seq_attack_dirty_ || seq_job_ != nullptr
                : input_dirty_ || attack_dirty_ || source_pending_ || live_ != nullptr || !defence.waiting.empty();
   }
   bool hidden(const std::string& panel) const { return state.hide.count(panel) > 0; }
@@ -407,6 +428,9 @@ class App {
   void seq_update();                             // from update, in the sequence view
   void seq_compute_input();
   void seq_compute_attack();
+  void seq_attack_slice(double budget_ms);  // steps the live sequence attack; finishes it when done
+  void seq_drop_attack();                   // stops the live sequence attack (its inputs changed)
+  std::unique_ptr<SeqAttackJob> seq_job_;   // the live sequence attack
   // The state's sequence defence around `base` (nullptr without one); rebuilt when the model, the
   // defence or its parameters change; throws while its data or companion models load.
   advx::SeqDefended* seq_defended(const std::string& model);

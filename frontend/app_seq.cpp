@@ -103,6 +103,7 @@ void App::set_seq_text(const std::string& text) {
   seq.text = state.seq_text;
   seq.true_label = -1;
   seq.attack = SeqAttackView{};  // it was the old text's; the new one comes when typing pauses
+  seq_drop_attack();
   seq_input_dirty_ = seq_attack_dirty_ = true;
   seq_last_edit_ms_ = now_ms();
   // The prediction follows every key, in the frame of the key (once the model is there).
@@ -119,6 +120,7 @@ void App::load_seq_test(int index) {
                                                          std::to_string(d->test.size()) + ") of " + d->name);
   state.seq_test = index;
   state.seq_text.clear();
+  seq_drop_attack();
   seq_input_dirty_ = seq_attack_dirty_ = true;
   seq_last_edit_ms_ = -1e18;
 }
@@ -194,7 +196,15 @@ void App::seq_state_changed(const ViewState& old) {
 
 // ---- per frame ---------------------------------------------------------------------------------
 
+void App::seq_drop_attack() {
+  seq_job_.reset();
+  seq.attack_running = false;
+}
+
 void App::seq_update() {
+  // A live attack refers to the model, the defence and the text it started on: a change to any of
+  // them starts it again.
+  if (seq_input_dirty_ || seq_attack_dirty_) seq_drop_attack();
   const std::string name = seq_model_name();
   const ModelStatus st = name.empty() ? ModelStatus::kError : models.request(name);
   bool waiting = st != ModelStatus::kReady;
@@ -248,6 +258,8 @@ void App::seq_update() {
   if (seq_attack_dirty_ && !seq_pending_ && now_ms() - seq_last_edit_ms_ >= kSeqAttackDelayMs) {
     seq_attack_dirty_ = false;
     seq_compute_attack();
+  } else if (seq_job_ && !seq_pending_) {
+    seq_attack_slice(kAttackSliceMs);
   }
 }
 
@@ -329,7 +341,8 @@ void App::seq_compute_input() {
   }
 }
 
-SeqAttackView App::attack_text(const std::string& model, const advx::EncodedText& text, int label, const ViewState& s) {
+std::unique_ptr<SeqAttackJob> App::start_seq_attack(const std::string& model, const advx::EncodedText& text, int label,
+                                                    const ViewState& s) {
   const advx::SeqAttackSpec* spec = advx::find_seq_attack(s.seq_attack);
   ADVX_REQUIRE(spec,
                "attack is one of " + advx::seq_attack_names() + " (a sequence attack), got '" + s.seq_attack + "'");
@@ -338,36 +351,49 @@ SeqAttackView App::attack_text(const std::string& model, const advx::EncodedText
   ADVX_REQUIRE(task, "model '" + model + "' reads '" + e.dataset + "', not a sequence dataset of the engine");
   advx::require_task_edit(*task, *spec);
   advx::SequenceModel& bare = *e.seq_model;
-  advx::SeqDefended* d = nullptr;
+  auto job = std::make_unique<SeqAttackJob>();
   if (const advx::SeqDefenceSpec* ds = advx::find_seq_defence(s.seq_defence)) {
     ADVX_REQUIRE(s.seq_defence == state.seq_defence && task == &seq_task() &&
                      values_of(ds->params, s.seq_params) == values_of(ds->params, state.seq_params),
                  "an attack with a defence runs on the playground's defence (its dataset, defence and parameters): "
                  "set them with setState first");
-    d = seq_defended(model);
+    job->defended = seq_defended(model);
   }
-  const bool adaptive = d && s.adaptive;
-  advx::SequenceClassifier& target = adaptive ? *d->model : static_cast<advx::SequenceClassifier&>(bare);
-  SeqAttackView v;
+  advx::SeqDefended* d = job->defended;
+  job->adaptive = d && s.adaptive;
+  advx::SequenceClassifier& target = job->adaptive ? *d->model : static_cast<advx::SequenceClassifier&>(bare);
+  job->spec = spec;
+  job->model = model;
+  job->text = text;
+  job->seqs = {text.ids};
+  SeqAttackView& v = job->view;
   v.attack = spec->name;
   v.label = label >= 0 ? label : prediction_of(advx::sequence_probabilities(bare, text.ids)).top;
   ADVX_REQUIRE(v.label < bare.classes(), "label " + std::to_string(v.label) + " is not a class of model '" + model +
                                              "' (0.." + std::to_string(bare.classes() - 1) + ")");
   const auto t0 = Clock::now();
-  const std::vector<advx::TokenSeq> seqs = {text.ids};
   advx::Goal goal;
   goal.labels = {v.label};
   // The adaptive attacker of a detector evades it too (the engine decides which defences and attacks).
-  const advx::SeqDetectorTerm term = adaptive ? advx::adaptive_detector_term(*d, *spec) : advx::SeqDetectorTerm{};
-  const advx::SeqAttackResult r =
-      advx::run_seq_attack(*spec, {target, advx::cross_entropy_objective(), seqs, goal,
-                                   values_of(spec->params, s.seq_params), s.seed, term.score ? &term : nullptr});
+  if (job->adaptive) job->term = advx::adaptive_detector_term(*d, *spec);
+  job->run = advx::start_seq_attack(
+      *spec, {target, advx::cross_entropy_objective(), job->seqs, goal, values_of(spec->params, s.seq_params), s.seed,
+              job->term.score ? &job->term : nullptr});
   v.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  return job;
+}
+
+SeqAttackView App::finish_seq_attack(SeqAttackJob& job) {
+  const advx::SeqAttackResult& r = job.run->result();
+  ModelEntry& e = seq_model_entry(job.model);
+  advx::SequenceModel& bare = *e.seq_model;
+  advx::SeqDefended* d = job.defended;
+  SeqAttackView v = job.view;
   v.adv = r.adv.at(0);
-  v.edit = e.codec.describe(text, v.adv, spec->edit);
+  v.edit = e.codec.describe(job.text, v.adv, job.spec->edit);
   v.edits = r.edits.at(0), v.budget = r.budget.at(0);
   v.queries = r.queries, v.gradient_calls = r.gradient_calls;
-  v.crafted_on = adaptive ? d->model->name() + " (" + s.seq_defence + ")" : model;
+  v.crafted_on = job.adaptive ? d->model->name() + " (" + state.seq_defence + ")" : job.model;
   v.pred = prediction_of(advx::sequence_probabilities(bare, v.adv));
   if (d) {
     std::vector<float> probs;
@@ -382,16 +408,50 @@ SeqAttackView App::attack_text(const std::string& model, const advx::EncodedText
   return v;
 }
 
+SeqAttackView App::attack_text(const std::string& model, const advx::EncodedText& text, int label, const ViewState& s) {
+  const auto t0 = Clock::now();
+  std::unique_ptr<SeqAttackJob> job = start_seq_attack(model, text, label, s);
+  while (!job->run->step()) {
+  }
+  job->view.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  return finish_seq_attack(*job);
+}
+
 void App::seq_compute_attack() {
   ++view_version;
   seq.attack = SeqAttackView{};
+  seq_drop_attack();
   if (seq.clean.top < 0 || state.seq_attack.empty()) return;
   try {
-    seq.attack = attack_text(seq_model_name(), seq.input, seq.true_label, state);
+    seq_job_ = start_seq_attack(seq_model_name(), seq.input, seq.true_label, state);
+    seq.attack_running = true;
+    seq.attack_progress = 0.0;
+  } catch (const advx::Error& e) {
+    error = e.what();
+    return;
+  }
+  seq_attack_slice(kAttackSliceMs);
+}
+
+void App::seq_attack_slice(double budget_ms) {
+  if (!seq_job_) return;
+  try {
+    const auto t0 = Clock::now();
+    bool done = seq_job_->run->done();
+    while (!done) {  // at least one step, then more while the slice lasts
+      done = seq_job_->run->step();
+      if (std::chrono::duration<double, std::milli>(Clock::now() - t0).count() >= budget_ms) break;
+    }
+    seq_job_->view.ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    seq.attack_progress = seq_job_->run->progress();
+    ++view_version;
+    if (!done) return;
+    seq.attack = finish_seq_attack(*seq_job_);
     timing.attack_ms = seq.attack.ms;
   } catch (const advx::Error& e) {
     error = e.what();
   }
+  seq_drop_attack();
 }
 
 }  // namespace play

@@ -52,7 +52,10 @@ void panel_seq_attack(App& app, Ui& ui) {
 
   const SeqAttackView& a = app.seq.attack;
   if (!a.valid) {
-    ImGui::TextDisabled(app.pending() ? "(attacking once typing pauses\u2026)" : "(no result)");
+    if (app.seq.attack_running)
+      ImGui::ProgressBar(static_cast<float>(app.seq.attack_progress), ImVec2(-1.0f, 0.0f), "attacking\u2026");
+    else
+      ImGui::TextDisabled(app.pending() ? "(attacking once typing pauses\u2026)" : "(no result)");
     return;
   }
   const ModelEntry* e = app.models.find(app.seq_model_name());

@@ -717,6 +717,8 @@ ADVX_API const char* advx_view_json() {
       q["defence"] = nullptr;
     }
     q["attack"] = v.attack.valid ? seq_attack_json(v.attack, classes) : json(nullptr);
+    q["attackRunning"] = v.attack_running;  // computed a slice per frame; "attack" comes when it is done
+    q["attackProgress"] = v.attack_progress;
     q["timing"] = {{"classify", v.classify_ms}, {"defence", v.defence_ms}};
     o["seq"] = q;
     o["modelStatus"] = play::status_name(app.seq_model_status());

@@ -2,6 +2,8 @@
 // edits from the embedding-space gradient, verify the best few by forward passes, keep the best,
 // until the goal is reached or the budget is spent. See greedy.cpp for the math.
 #pragma once
+#include <memory>
+
 #include "engine/seqattacks/seq_attack.h"
 
 namespace advx {
@@ -14,7 +16,9 @@ struct GreedyConfig {
   int candidates = 8;   // (position, token) proposals verified by a forward pass per step
 };
 
-SeqAttackResult greedy_attack(const SeqAttackInput& in, const GreedyConfig& cfg);
+// A run of the loop: each step() is one round (one edit for every sample still running). `in`'s
+// references (model, objective, sequences, detector) must outlive the run.
+std::unique_ptr<SeqAttackRun> start_greedy(const SeqAttackInput& in, const GreedyConfig& cfg);
 
 // The k nearest vocabulary tokens of `token` in W's rows (Euclidean), never itself, <pad> or <unk>;
 // ties by id. For tests and the substitution attack.

@@ -23,13 +23,13 @@ SeqAttackSpec insert_seq_attack() {
   ParamSpec candidates = int_param("candidates", 1, 64, 8, "best proposals verified by a forward pass per step");
   candidates.advanced = true;
   s.params = {seq_budget_param(), positions, candidates};
-  s.run = [](const SeqAttackInput& in) {
+  s.start = [](const SeqAttackInput& in) {
     GreedyConfig c;
     c.edit = SeqEdit::Insert;
     c.budget = in.params.number("budget");
     c.positions = in.params.integer("positions");
     c.candidates = in.params.integer("candidates");
-    return greedy_attack(in, c);
+    return start_greedy(in, c);
   };
   return s;
 }

@@ -102,7 +102,7 @@ void apply_detector_term(const SeqDetectorTerm& detector, const std::vector<Toke
   for (size_t q = 0; q < seqs.size(); ++q) values[q] -= static_cast<float>(detector.penalty(scores[q]));
 }
 
-SeqAttackResult run_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& in) {
+std::unique_ptr<SeqAttackRun> start_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& in) {
   check_values(spec.params, in.params, "");
   for (const ParamSpec& p : spec.params)
     ADVX_REQUIRE(in.params.has(p.key), "attack '" + spec.name + "' needs parameter '" + p.key + "' (" + p.help + ")");
@@ -136,7 +136,14 @@ SeqAttackResult run_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& 
                "a detector term needs a score function and a weight >= 0");
   check_classes(in.goal.labels, "labels");
   if (in.goal.targeted()) check_classes(in.goal.targets, "targets");
-  return spec.run(in);
+  return spec.start(in);
+}
+
+SeqAttackResult run_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& in) {
+  std::unique_ptr<SeqAttackRun> run = start_seq_attack(spec, in);
+  while (!run->step()) {
+  }
+  return run->result();
 }
 
 }  // namespace advx

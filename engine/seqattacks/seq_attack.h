@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,18 @@ struct SeqAttackInput {
   const SeqDetectorTerm* detector = nullptr;  // set: evade it too (only attacks with detector_term)
 };
 
+// A resumable attack: step() does one unit of work (a round of edits, a DE generation) for the
+// whole batch, so the playground can slice an attack across frames; result() is final once step()
+// returns true. The same work and result as running it through.
+class SeqAttackRun {
+ public:
+  virtual ~SeqAttackRun() = default;
+  virtual bool step() = 0;  // true once finished
+  virtual bool done() const = 0;
+  virtual double progress() const = 0;  // 0..1
+  virtual const SeqAttackResult& result() const = 0;
+};
+
 struct SeqAttackSpec {
   std::string name;      // "insert": the CLI's --attack
   std::string title;     // "Gradient-guided insertion"
@@ -92,14 +105,17 @@ struct SeqAttackSpec {
   bool gradient = true;        // white-box (embedding gradients) or black-box (queries only)
   bool detector_term = false;  // takes SeqAttackInput::detector (adaptive attacks on detectors)
   std::vector<ParamSpec> params;
-  std::function<SeqAttackResult(const SeqAttackInput&)> run;
+  // Starts a run; the input's references (model, objective, sequences, detector) must outlive it.
+  std::function<std::unique_ptr<SeqAttackRun>(const SeqAttackInput&)> start;
 };
 
 const std::vector<SeqAttackSpec>& seq_attacks();
 const SeqAttackSpec* find_seq_attack(const std::string& name);  // nullptr if unknown
 std::string seq_attack_names(const std::string& sep = ", ");
 
-// Validates the input (sequences, labels, targets, parameters) and runs the attack.
+// Validates the input (sequences, labels, targets, parameters) and starts a run of the attack.
+std::unique_ptr<SeqAttackRun> start_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& in);
+// start_seq_attack, then step() until done.
 SeqAttackResult run_seq_attack(const SeqAttackSpec& spec, const SeqAttackInput& in);
 
 // ---- helpers for attack files ------------------------------------------------------------------

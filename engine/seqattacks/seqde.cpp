@@ -23,6 +23,7 @@
 // so it serves the malware traces (a substitution variant is not written).
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "engine/error.h"
 #include "engine/loss.h"
@@ -53,6 +54,177 @@ void apply_genome(const TokenSeq& orig, const float* genome, int pairs, int voca
   }
 }
 
+// The evolution as a resumable run: each step() is one generation (generation 0: the random
+// start) for every running sample, then a last step that finishes.
+class SeqDeRun : public SeqAttackRun {
+ public:
+  explicit SeqDeRun(const SeqAttackInput& in)
+      : in_(in),
+        model_(in.model),
+        vocab_(model_.vocab_size()),
+        pop_(in.params.integer("de_pop")),
+        gens_(in.params.integer("de_gens")),
+        fmut_(static_cast<float>(in.params.number("de_mutation"))),
+        n_(in.sequences.size()),
+        det_(in.detector) {
+    const double budget = in.params.number("budget");
+    ADVX_REQUIRE(vocab_ > 2, "the model's vocabulary has no real token (only <pad> and <unk>)");
+    r_.adv = in.sequences;
+    r_.edits.assign(n_, 0);
+    r_.budget.resize(n_);
+    for (size_t i = 0; i < n_; ++i) r_.budget[i] = edit_budget(budget, static_cast<int>(in.sequences[i].size()));
+    evaluate_seq_result(model_, in.goal, r_, det_);
+    done_.assign(n_, 0);
+    for (size_t i = 0; i < n_; ++i)
+      done_[i] = seq_goal_reached(in.goal, det_, i, r_.pred[i], det_ ? r_.scores[i] : 0.0f) || r_.budget[i] == 0;
+    // Per sample: population and children [pop, 2B], fitness.
+    popn_.resize(n_), kids_.resize(n_), fit_.resize(n_);
+    rngs_.reserve(n_);
+    for (size_t i = 0; i < n_; ++i) {
+      rngs_.emplace_back(mix_seed(in.seed, i));
+      if (done_[i]) continue;
+      const int g = 2 * r_.budget[i], len = static_cast<int>(in.sequences[i].size());
+      popn_[i].resize(static_cast<size_t>(pop_ * g));
+      kids_[i].resize(static_cast<size_t>(pop_ * g));
+      fit_[i].assign(static_cast<size_t>(pop_), -1e30f);
+      for (int c = 0; c < pop_; ++c)
+        for (int b = 0; b < r_.budget[i]; ++b) {
+          kids_[i][static_cast<size_t>(c * g + 2 * b)] = rngs_[i].uniform(0.0f, static_cast<float>(len) + 0.999f);
+          kids_[i][static_cast<size_t>(c * g + 2 * b + 1)] =
+              rngs_[i].uniform(2.0f, static_cast<float>(vocab_) - 0.001f);
+        }
+    }
+    rows_.reject = in.goal.reject;
+  }
+
+  bool step() override {
+    if (finished_) return true;
+    active_.clear();
+    for (size_t i = 0; i < n_; ++i)
+      if (!done_[i]) active_.push_back(static_cast<int>(i));
+    if (gen_ > gens_ || active_.empty()) {
+      finish();
+      return true;
+    }
+    if (gen_ > 0) breed();
+    for (size_t a0 = 0; a0 < active_.size();) a0 = evaluate_chunk(a0);
+    ++gen_;
+    return false;
+  }
+  bool done() const override { return finished_; }
+  double progress() const override {
+    return finished_ ? 1.0 : 0.99 * static_cast<double>(gen_) / static_cast<double>(gens_ + 1);
+  }
+  const SeqAttackResult& result() const override { return r_; }
+
+ private:
+  void breed();                      // DE/rand/1 children of every running sample
+  size_t evaluate_chunk(size_t a0);  // evaluates whole samples from active_[a0]; returns the next a0
+  void finish();                     // the fittest candidate of samples that never reached the goal
+
+  SeqAttackInput in_;
+  SequenceClassifier& model_;
+  const int vocab_, pop_, gens_;
+  const float fmut_;
+  const size_t n_;
+  const SeqDetectorTerm* det_;
+  SeqAttackResult r_;
+  std::vector<char> done_;
+  std::vector<std::vector<float>> popn_, kids_, fit_;
+  std::vector<Rng> rngs_;
+  int gen_ = 0;
+  bool finished_ = false;
+  // Workspace, reused by every generation.
+  std::vector<float> scores_;
+  std::vector<TokenSeq> seqs_;
+  std::vector<const TokenSeq*> ptrs_;
+  std::vector<std::pair<int, int>> tmp_;
+  std::vector<float> values_;
+  Goal rows_;
+  Tokens batch_;
+  std::vector<int> active_;
+};
+
+void SeqDeRun::breed() {
+  for (int ii : active_) {
+    const auto i = static_cast<size_t>(ii);
+    const int g = 2 * r_.budget[i], len = static_cast<int>(in_.sequences[i].size());
+    for (int c = 0; c < pop_; ++c) {
+      int a, b, d;
+      do a = static_cast<int>(rngs_[i].below(static_cast<std::uint64_t>(pop_)));
+      while (a == c);
+      do b = static_cast<int>(rngs_[i].below(static_cast<std::uint64_t>(pop_)));
+      while (b == c || b == a);
+      do d = static_cast<int>(rngs_[i].below(static_cast<std::uint64_t>(pop_)));
+      while (d == c || d == a || d == b);
+      for (int j = 0; j < g; ++j) {
+        const float hi = j % 2 == 0 ? static_cast<float>(len) + 0.999f : static_cast<float>(vocab_) - 0.001f;
+        const float lo = j % 2 == 0 ? 0.0f : 2.0f;
+        const float v = popn_[i][static_cast<size_t>(a * g + j)] +
+                        fmut_ * (popn_[i][static_cast<size_t>(b * g + j)] - popn_[i][static_cast<size_t>(d * g + j)]);
+        kids_[i][static_cast<size_t>(c * g + j)] = std::clamp(v, lo, hi);
+      }
+    }
+  }
+}
+
+size_t SeqDeRun::evaluate_chunk(size_t a0) {
+  const auto pop = static_cast<size_t>(pop_);
+  size_t a1 = a0;
+  ptrs_.clear(), rows_.labels.clear(), rows_.targets.clear();
+  while (a1 < active_.size() && (a1 == a0 || (a1 - a0 + 1) * pop <= kMaxRows)) ++a1;
+  seqs_.resize((a1 - a0) * pop);  // kept sequences: apply_genome reuses their memory
+  for (size_t a = a0; a < a1; ++a) {
+    const auto i = static_cast<size_t>(active_[a]);
+    const int g = 2 * r_.budget[i];
+    for (int c = 0; c < pop_; ++c) {
+      TokenSeq& t = seqs_[(a - a0) * pop + static_cast<size_t>(c)];
+      apply_genome(in_.sequences[i], kids_[i].data() + c * g, r_.budget[i], vocab_, tmp_, t);
+      ptrs_.push_back(&t);
+      rows_.labels.push_back(in_.goal.labels[i]);
+      if (in_.goal.targeted()) rows_.targets.push_back(in_.goal.targets[i]);
+    }
+  }
+  pack_tokens(ptrs_, batch_);
+  const Tensor& z = model_.logits(batch_);
+  in_.objective.evaluate(z, rows_, values_, nullptr);
+  const std::vector<int> pred = argmax_rows(z);
+  r_.queries += static_cast<std::int64_t>(ptrs_.size());
+  if (det_) apply_detector_term(*det_, seqs_, values_, scores_, r_.queries);  // fitness (H) of seq_attack.h
+  for (size_t a = a0; a < a1; ++a) {
+    const auto i = static_cast<size_t>(active_[a]);
+    const int g = 2 * r_.budget[i];
+    int best_ok = -1;
+    for (int c = 0; c < pop_; ++c) {
+      const size_t q = (a - a0) * pop + static_cast<size_t>(c);
+      if (seq_goal_reached(in_.goal, det_, i, pred[q], det_ ? scores_[q] : 0.0f) &&
+          (best_ok < 0 || values_[q] > values_[(a - a0) * pop + static_cast<size_t>(best_ok)]))
+        best_ok = c;
+      if (values_[q] >= fit_[i][static_cast<size_t>(c)]) {
+        fit_[i][static_cast<size_t>(c)] = values_[q];
+        std::copy(kids_[i].begin() + c * g, kids_[i].begin() + (c + 1) * g, popn_[i].begin() + c * g);
+      }
+    }
+    if (best_ok >= 0) {
+      r_.adv[i] = seqs_[(a - a0) * pop + static_cast<size_t>(best_ok)];
+      r_.edits[i] = r_.budget[i];
+      done_[i] = 1;
+    }
+  }
+  return a1;
+}
+
+void SeqDeRun::finish() {
+  for (size_t i = 0; i < n_; ++i) {
+    if (r_.edits[i] > 0 || popn_[i].empty()) continue;
+    const auto best = static_cast<int>(std::max_element(fit_[i].begin(), fit_[i].end()) - fit_[i].begin());
+    apply_genome(in_.sequences[i], popn_[i].data() + best * 2 * r_.budget[i], r_.budget[i], vocab_, tmp_, r_.adv[i]);
+    r_.edits[i] = r_.budget[i];
+  }
+  evaluate_seq_result(model_, in_.goal, r_, det_);
+  finished_ = true;
+}
+
 }  // namespace
 
 SeqAttackSpec seqde_seq_attack() {
@@ -70,135 +242,7 @@ SeqAttackSpec seqde_seq_attack() {
   ParamSpec mut_p = float_param("de_mutation", 0.0, 2.0, 0.5, "differential weight F in child = a + F (b - c)");
   mut_p.advanced = true;
   s.params = {seq_budget_param(), pop_p, gens_p, mut_p};
-  s.run = [](const SeqAttackInput& in) {
-    SequenceClassifier& model = in.model;
-    const int vocab = model.vocab_size();
-    const int pop = in.params.integer("de_pop"), gens = in.params.integer("de_gens");
-    const auto fmut = static_cast<float>(in.params.number("de_mutation"));
-    const double budget = in.params.number("budget");
-    const size_t n = in.sequences.size();
-    ADVX_REQUIRE(vocab > 2, "the model's vocabulary has no real token (only <pad> and <unk>)");
-    SeqAttackResult r;
-    r.adv = in.sequences;
-    r.edits.assign(n, 0);
-    r.budget.resize(n);
-    for (size_t i = 0; i < n; ++i) r.budget[i] = edit_budget(budget, static_cast<int>(in.sequences[i].size()));
-    const SeqDetectorTerm* det = in.detector;
-    evaluate_seq_result(model, in.goal, r, det);
-    std::vector<char> done(n, 0);
-    for (size_t i = 0; i < n; ++i)
-      done[i] = seq_goal_reached(in.goal, det, i, r.pred[i], det ? r.scores[i] : 0.0f) || r.budget[i] == 0;
-    std::vector<float> scores;
-
-    // Per sample: population and children [pop, 2B], fitness.
-    std::vector<std::vector<float>> popn(n), kids(n), fit(n);
-    std::vector<Rng> rngs;
-    rngs.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      rngs.emplace_back(mix_seed(in.seed, i));
-      if (done[i]) continue;
-      const int g = 2 * r.budget[i], len = static_cast<int>(in.sequences[i].size());
-      popn[i].resize(static_cast<size_t>(pop * g));
-      kids[i].resize(static_cast<size_t>(pop * g));
-      fit[i].assign(static_cast<size_t>(pop), -1e30f);
-      for (int c = 0; c < pop; ++c)
-        for (int b = 0; b < r.budget[i]; ++b) {
-          kids[i][static_cast<size_t>(c * g + 2 * b)] = rngs[i].uniform(0.0f, static_cast<float>(len) + 0.999f);
-          kids[i][static_cast<size_t>(c * g + 2 * b + 1)] = rngs[i].uniform(2.0f, static_cast<float>(vocab) - 0.001f);
-        }
-    }
-    std::vector<TokenSeq> seqs;
-    std::vector<const TokenSeq*> ptrs;
-    std::vector<std::pair<int, int>> tmp;
-    std::vector<int> row_sample;
-    std::vector<float> values;
-    Goal rows;
-    rows.reject = in.goal.reject;
-    Tokens batch;
-    std::vector<int> active;
-    for (int gen = 0; gen <= gens; ++gen) {
-      active.clear();
-      for (size_t i = 0; i < n; ++i)
-        if (!done[i]) active.push_back(static_cast<int>(i));
-      if (active.empty()) break;
-      if (gen > 0)  // DE/rand/1 children of every running sample
-        for (int ii : active) {
-          const auto i = static_cast<size_t>(ii);
-          const int g = 2 * r.budget[i], len = static_cast<int>(in.sequences[i].size());
-          for (int c = 0; c < pop; ++c) {
-            int a, b, d;
-            do a = static_cast<int>(rngs[i].below(static_cast<std::uint64_t>(pop)));
-            while (a == c);
-            do b = static_cast<int>(rngs[i].below(static_cast<std::uint64_t>(pop)));
-            while (b == c || b == a);
-            do d = static_cast<int>(rngs[i].below(static_cast<std::uint64_t>(pop)));
-            while (d == c || d == a || d == b);
-            for (int j = 0; j < g; ++j) {
-              const float hi = j % 2 == 0 ? static_cast<float>(len) + 0.999f : static_cast<float>(vocab) - 0.001f;
-              const float lo = j % 2 == 0 ? 0.0f : 2.0f;
-              const float v =
-                  popn[i][static_cast<size_t>(a * g + j)] +
-                  fmut * (popn[i][static_cast<size_t>(b * g + j)] - popn[i][static_cast<size_t>(d * g + j)]);
-              kids[i][static_cast<size_t>(c * g + j)] = std::clamp(v, lo, hi);
-            }
-          }
-        }
-      // Evaluate every child of every running sample, in chunks of whole samples.
-      for (size_t a0 = 0; a0 < active.size();) {
-        size_t a1 = a0;
-        ptrs.clear(), row_sample.clear(), rows.labels.clear(), rows.targets.clear();
-        while (a1 < active.size() && (a1 == a0 || (a1 - a0 + 1) * static_cast<size_t>(pop) <= kMaxRows)) ++a1;
-        seqs.resize((a1 - a0) * static_cast<size_t>(pop));  // kept sequences: apply_genome reuses their memory
-        for (size_t a = a0; a < a1; ++a) {
-          const auto i = static_cast<size_t>(active[a]);
-          const int g = 2 * r.budget[i];
-          for (int c = 0; c < pop; ++c) {
-            TokenSeq& t = seqs[(a - a0) * static_cast<size_t>(pop) + static_cast<size_t>(c)];
-            apply_genome(in.sequences[i], kids[i].data() + c * g, r.budget[i], vocab, tmp, t);
-            ptrs.push_back(&t), row_sample.push_back(static_cast<int>(i));
-            rows.labels.push_back(in.goal.labels[i]);
-            if (in.goal.targeted()) rows.targets.push_back(in.goal.targets[i]);
-          }
-        }
-        pack_tokens(ptrs, batch);
-        const Tensor& z = model.logits(batch);
-        in.objective.evaluate(z, rows, values, nullptr);
-        const std::vector<int> pred = argmax_rows(z);
-        r.queries += static_cast<std::int64_t>(ptrs.size());
-        if (det) apply_detector_term(*det, seqs, values, scores, r.queries);  // fitness (H) of seq_attack.h
-        for (size_t a = a0; a < a1; ++a) {
-          const auto i = static_cast<size_t>(active[a]);
-          const int g = 2 * r.budget[i];
-          int best_ok = -1;
-          for (int c = 0; c < pop; ++c) {
-            const size_t q = (a - a0) * static_cast<size_t>(pop) + static_cast<size_t>(c);
-            if (seq_goal_reached(in.goal, det, i, pred[q], det ? scores[q] : 0.0f) &&
-                (best_ok < 0 || values[q] > values[(a - a0) * static_cast<size_t>(pop) + static_cast<size_t>(best_ok)]))
-              best_ok = c;
-            if (values[q] >= fit[i][static_cast<size_t>(c)]) {
-              fit[i][static_cast<size_t>(c)] = values[q];
-              std::copy(kids[i].begin() + c * g, kids[i].begin() + (c + 1) * g, popn[i].begin() + c * g);
-            }
-          }
-          if (best_ok >= 0) {
-            r.adv[i] = seqs[(a - a0) * static_cast<size_t>(pop) + static_cast<size_t>(best_ok)];
-            r.edits[i] = r.budget[i];
-            done[i] = 1;
-          }
-        }
-        a0 = a1;
-      }
-    }
-    // Samples that never reached the goal: their fittest candidate.
-    for (size_t i = 0; i < n; ++i) {
-      if (r.edits[i] > 0 || popn[i].empty()) continue;
-      const auto best = static_cast<int>(std::max_element(fit[i].begin(), fit[i].end()) - fit[i].begin());
-      apply_genome(in.sequences[i], popn[i].data() + best * 2 * r.budget[i], r.budget[i], vocab, tmp, r.adv[i]);
-      r.edits[i] = r.budget[i];
-    }
-    evaluate_seq_result(model, in.goal, r, det);
-    return r;
-  };
+  s.start = [](const SeqAttackInput& in) { return std::make_unique<SeqDeRun>(in); };
   return s;
 }
 

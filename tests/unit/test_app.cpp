@@ -683,6 +683,38 @@ TEST_CASE("App: the sequence view predicts on every key, attacks once typing pau
   REQUIRE_THAT(app.error, Catch::Contains("a model of sms-spam-collection, not of malbehavd-v1"));
 }
 
+TEST_CASE("App: a sequence attack runs a slice per frame and ends where one uninterrupted run ends", "[app][shipped]") {
+  App app(asset_dir());
+  // Black-box DE with a budget too small to succeed early: all its generations, over several frames.
+  REQUIRE(app.apply_query("view=seq&dataset=malbehavd&test=0&attack=seqde&budget=0.01&de_gens=30"));
+  int running_frames = 0;
+  double progress = 0.0;
+  for (int frames = 0; frames < 2000; ++frames) {
+    app.update(false);
+    if (app.seq.attack_running) {
+      ++running_frames;
+      REQUIRE(app.seq.attack_progress >= progress);  // it moves on, frame by frame
+      progress = app.seq.attack_progress;
+      REQUIRE(!app.seq.attack.valid);
+    }
+    if (!app.pending()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  REQUIRE(!app.pending());
+  REQUIRE(app.seq.attack.valid);
+  REQUIRE(running_frames >= 2);
+  const SeqAttackView whole = app.attack_text(app.seq_model_name(), app.seq.input, app.seq.true_label, app.state);
+  REQUIRE(whole.adv == app.seq.attack.adv);
+  REQUIRE(whole.queries == app.seq.attack.queries);
+  // Typing (here: another test sample) drops the live run and starts the new one's.
+  REQUIRE(app.apply_query("test=1"));
+  app.update(false);
+  REQUIRE(app.pending());
+  settle_seq(app);
+  REQUIRE(app.seq.attack.valid);
+  REQUIRE(app.seq.input.ids == app.seq_data()->test.sequences[1]);
+}
+
 TEST_CASE("JS API natively: classifyText and a sequence attack, clear errors", "[app][shipped]") {
   App app(asset_dir());
   api_attach(&app);
