@@ -43,27 +43,34 @@ class ScopedThreads {
 
 }  // namespace
 
-void train_sequence_model(SequenceModel& m, const SequenceSplit& data, const SequenceTrainConfig& cfg,
-                          const std::function<void(const SequenceEpoch&)>& progress) {
+void train_sequence_model(SequenceModel& m, const SequenceSplit& all, const SequenceTrainConfig& cfg,
+                          const std::function<void(const SequenceEpoch&)>& progress,
+                          const std::function<const SequenceSplit&(int epoch)>& epoch_data) {
   ADVX_REQUIRE(cfg.epochs >= 1 && cfg.batch >= 1, "epochs and batch size must be >= 1");
   ADVX_REQUIRE(cfg.lr > 0.0f, "learning rate must be > 0");
   ADVX_REQUIRE(cfg.clip >= 0.0f, "gradient clipping norm must be >= 0 (0 = off)");
   ADVX_REQUIRE(cfg.threads >= 0, "threads must be >= 0 (0 = all)");
   const ScopedThreads scoped(cfg.threads);
-  const int n = cfg.limit > 0 ? std::min(cfg.limit, data.size()) : data.size();
-  ADVX_REQUIRE(n > 0, "no training data");
-  for (int i = 0; i < n; ++i)
-    ADVX_REQUIRE(data.labels[static_cast<size_t>(i)] >= 0 && data.labels[static_cast<size_t>(i)] < m.num_classes,
-                 "training label " + std::to_string(data.labels[static_cast<size_t>(i)]) + " is outside the model's " +
-                     std::to_string(m.num_classes) + " classes");
   Adam opt(cfg.lr);
   Rng rng(cfg.seed);
-  std::vector<int> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
+  std::vector<int> order;
   const std::vector<Param> params = m.params();
   std::vector<int> idx, yb;
   Tensor dlogits;
   for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    const SequenceSplit& data = epoch_data ? epoch_data(epoch) : all;
+    const int n = cfg.limit > 0 ? std::min(cfg.limit, data.size()) : data.size();
+    ADVX_REQUIRE(n > 0, "no training data");
+    if (epoch == 1 || epoch_data) {  // the same order carries on from epoch to epoch over the same data
+      for (int i = 0; i < n; ++i)
+        ADVX_REQUIRE(data.labels[static_cast<size_t>(i)] >= 0 && data.labels[static_cast<size_t>(i)] < m.num_classes,
+                     "training label " + std::to_string(data.labels[static_cast<size_t>(i)]) +
+                         " is outside the model's " + std::to_string(m.num_classes) + " classes");
+      if (static_cast<int>(order.size()) != n) {
+        order.resize(static_cast<size_t>(n));
+        std::iota(order.begin(), order.end(), 0);
+      }
+    }
     // Fisher-Yates with our own Rng, as engine/train/train.cpp.
     for (int i = n - 1; i > 0; --i)
       std::swap(order[static_cast<size_t>(i)],

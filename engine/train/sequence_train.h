@@ -32,9 +32,13 @@ struct SequenceEpoch {
 };
 
 // Trains in place; calls `progress` after every epoch (may be empty). Throws advx::Error on bad
-// settings or a non-finite loss.
+// settings or a non-finite loss. `epoch_data`, when set, gives the split to train on in each epoch
+// (1-based; it must stay valid until the next call), e.g. a training split with adversarials crafted
+// against the model as it is (sequence_adversarial.h); `data` is then only the first epoch's size
+// hint and is not read. Without it, every epoch trains on `data`.
 void train_sequence_model(SequenceModel& m, const SequenceSplit& data, const SequenceTrainConfig& cfg,
-                          const std::function<void(const SequenceEpoch&)>& progress);
+                          const std::function<void(const SequenceEpoch&)>& progress,
+                          const std::function<const SequenceSplit&(int epoch)>& epoch_data = nullptr);
 
 // Fraction of `data` classified correctly, in batches of `batch`.
 double sequence_accuracy(SequenceModel& m, const SequenceSplit& data, int batch = 256);

@@ -159,6 +159,56 @@ TEST_CASE("with_adversarial_sequences: the split plus one adversarial per spam t
                     Catch::Matchers::Contains("substitute"));
 }
 
+TEST_CASE("train_sequence_adversarial: adversarials re-crafted on the model being trained, every epoch",
+          "[seq][train]") {
+  const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/sms_lstm.safetensors";
+  const SequenceTask& task = *find_sequence_task("sms");
+  SequenceSplit train;  // the first 150 training messages (about 20 spam)
+  for (int i = 0; i < 150; ++i) {
+    train.sequences.push_back(sms().train.sequences[static_cast<size_t>(i)]);
+    train.labels.push_back(sms().train.labels[static_cast<size_t>(i)]);
+    train.lines.push_back(sms().train.lines[static_cast<size_t>(i)]);
+  }
+  SequenceTrainConfig cfg;
+  cfg.epochs = 2, cfg.batch = 16, cfg.seed = 3;
+  auto weights = [](SequenceModel& m) {
+    std::vector<float> w;
+    for (const Param& p : m.params()) w.insert(w.end(), p.value->data.begin(), p.value->data.end());
+    return w;
+  };
+  // The per-epoch data hook, given the plain split every epoch, is plain training, bit for bit.
+  SequenceModel a = load_sequence_model(path), b = load_sequence_model(path);
+  train_sequence_model(a, train, cfg, nullptr);
+  int calls = 0;
+  train_sequence_model(b, train, cfg, nullptr, [&](int epoch) -> const SequenceSplit& {
+    CHECK(epoch == ++calls);
+    return train;
+  });
+  CHECK(calls == 2);
+  REQUIRE(weights(a) == weights(b));
+  // Re-crafted: up to 8 spam per epoch attacked on the model as it is; seeded.
+  const SeqAttackSpec& sub = *find_seq_attack("substitute");
+  ParamValues p = defaults(sub.params);
+  p.set("budget", 0.1);
+  SequenceModel c = load_sequence_model(path), d = load_sequence_model(path);
+  SequenceAdversarialStats st, st2;
+  int epochs = 0;
+  train_sequence_adversarial(
+      c, train, task, sub, p, cfg, 8, 5, [&](const SequenceEpoch&) { ++epochs; }, &st);
+  train_sequence_adversarial(d, train, task, sub, p, cfg, 8, 5, nullptr, &st2);
+  CHECK(epochs == 2);
+  CHECK(st.crafted > 0);
+  CHECK(st.crafted <= 16);
+  CHECK(st.successful <= st.crafted);
+  CHECK(st.crafted == st2.crafted);
+  CHECK(weights(c) == weights(d));  // seeded: the same run twice
+  CHECK(weights(c) != weights(a));  // it trained on more than the plain split
+  CHECK_THROWS_WITH(train_sequence_adversarial(c, train, task, *find_seq_attack("insert"), p, cfg, 8, 5, nullptr),
+                    Catch::Matchers::Contains("substitute"));
+  CHECK_THROWS_WITH(train_sequence_adversarial(c, train, task, sub, p, cfg, 0, 5, nullptr),
+                    Catch::Matchers::Contains("at least one sample"));
+}
+
 TEST_CASE("Sequence model recipes: SMS and MalbehavD, LSTM and GRU, test accuracy", "[.seq-recipe]") {
   struct Recipe {
     const char* dataset;
