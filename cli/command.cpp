@@ -126,11 +126,15 @@ void Command::check_unknown() const {
 
 std::string model_path(const std::string& s) {
   ADVX_REQUIRE(!s.empty(), "--model is required: a shipped model (see assets/models) or a .safetensors file");
-  if (file_exists(s) || s.find('/') != std::string::npos || s.find(".safetensors") != std::string::npos) return s;
-  for (const std::string& dir : {std::string("assets/models"), std::string(ADVX_SOURCE_DIR) + "/assets/models"}) {
-    std::string p = dir + "/" + s + ".safetensors";
-    if (file_exists(p)) return p;
-  }
+  if (file_exists(s) || s.find(".safetensors") != std::string::npos) return s;
+  // A shipped model by its name, as the playground names it: "cnn", "sequence/api_lstm",
+  // "ensemble/regular_0"; a sequence model also by its bare name ("api_lstm").
+  for (const std::string& dir : {std::string("assets/models"), std::string(ADVX_SOURCE_DIR) + "/assets/models"})
+    for (const char* sub : {"", "sequence/"}) {
+      std::string p = dir + "/" + sub + s + ".safetensors";
+      if (file_exists(p)) return p;
+    }
+  if (s.find('/') != std::string::npos) return s;  // a path: the loader says what is wrong with it
   throw Error("model '" + s + "' is neither a file nor a shipped model in assets/models/ (" + ADVX_SOURCE_DIR +
               "/assets/models)");
 }

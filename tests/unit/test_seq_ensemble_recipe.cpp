@@ -13,6 +13,7 @@
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-ensemble-recipe]"
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-adversarial-recipe]"
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-sms-ensemble-recipe]"
+//   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-recraft-recipe]"
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -29,8 +30,14 @@ struct Member {
   std::string file;
   std::uint64_t seed;
   int part;            // -1: all of the training split
-  std::string source;  // adversarial members: the regular member the adversarials are crafted on
+  std::string source;  // adversarial members: the regular member the adversarials are crafted on,
+                       // or kSelf: re-crafted on the member itself before every epoch
 };
+
+// Re-crafted adversarial training (engine/train/sequence_adversarial.h, train_sequence_adversarial):
+// kPerEpoch attacked-class training samples a epoch, attacked on the member being trained.
+const char* const kSelf = "self";
+constexpr int kPerEpoch = 256;
 
 struct Recipe {
   std::string dataset;  // loader name
@@ -48,7 +55,16 @@ void train_members(const Recipe& rc, const std::vector<Member>& members) {
     SequenceSplit train;
     std::string data_note;
     SequenceAdversarialStats adv;
-    if (!mb.source.empty()) {
+    const bool recraft = mb.source == kSelf;
+    if (recraft) {
+      train = d.train;
+      char note[256];
+      std::snprintf(note, sizeof note,
+                    "all + %s adversarials (budget 0.1) re-crafted on the member itself before every epoch, %d "
+                    "attacked-class samples an epoch (seed %llu)",
+                    rc.attack.c_str(), kPerEpoch, static_cast<unsigned long long>(mb.seed));
+      data_note = note;
+    } else if (!mb.source.empty()) {
       SequenceModel source = load_sequence_model(dir + "/" + mb.source + ".safetensors");
       const SeqAttackSpec& attack = *find_seq_attack(rc.attack);
       ParamValues p = defaults(attack.params);
@@ -77,7 +93,21 @@ void train_members(const Recipe& rc, const std::vector<Member>& members) {
     cfg.clip = rc.clip;
     cfg.seed = mb.seed;
     double seconds = 0.0;
-    train_sequence_model(m, train, cfg, [&](const SequenceEpoch& e) { seconds += e.seconds; });
+    if (recraft) {
+      const SeqAttackSpec& attack = *find_seq_attack(rc.attack);
+      ParamValues p = defaults(attack.params);
+      p.set("budget", 0.1);
+      train_sequence_adversarial(
+          m, train, task, attack, p, cfg, kPerEpoch, mb.seed,
+          [&](const SequenceEpoch& e) {
+            seconds += e.seconds;
+            std::printf("epoch %d/%d loss %.4f acc %.4f\n", e.epoch, e.epochs, e.loss, e.accuracy);
+            std::fflush(stdout);
+          },
+          &adv);
+    } else {
+      train_sequence_model(m, train, cfg, [&](const SequenceEpoch& e) { seconds += e.seconds; });
+    }
     const double acc = sequence_accuracy(m, d.test);
     char recipe[768];
     std::snprintf(recipe, sizeof recipe,
@@ -127,6 +157,10 @@ TEST_CASE("RNN ensemble members on MalbehavD: adversarial (insertions crafted on
   train_members(kMalbehavd, {{"api_lstm_adversarial_0", 5, -1, "api_lstm_regular_2"},
                              {"api_lstm_adversarial_1", 6, -1, "api_lstm_regular_3"},
                              {"api_lstm_adversarial_2", 7, -1, "api_lstm_regular_4"}});
+}
+
+TEST_CASE("A MalbehavD member with adversarials re-crafted on itself every epoch", "[.seq-recraft-recipe]") {
+  train_members(kMalbehavd, {{"api_lstm_recrafted_0", 5, -1, kSelf}});
 }
 
 TEST_CASE("RNN ensemble members on SMS: regular, subsequence, adversarial", "[.seq-sms-ensemble-recipe]") {
