@@ -147,7 +147,7 @@ int run_patch_train(const Command& a) {
       {"advx.target", std::to_string(target)},
       {"advx.size", fmt(cfg.eot.area)},
       {"advx.rotation", fmt(cfg.eot.rotation)},
-      {"advx.model", m.arch},
+      {"advx.model", model_label(path)},
       {"advx.dataset", dataset},
       {"advx.train_success", fmt(last.success)},
       {"advx.recipe", recipe},
@@ -156,7 +156,7 @@ int run_patch_train(const Command& a) {
   if (a.has("print")) write_file(a.str("print"), encode_patch_png(t.patch(), text, print_scale));
   if (json) {
     nlohmann::ordered_json j;
-    j["model"] = m.arch;
+    j["model"] = model_label(path);
     j["dataset"] = dataset;
     j["target"] = target;
     j["size"] = cfg.eot.area;
@@ -227,11 +227,13 @@ int run_patch_eval(const Command& a) {
   const double changed = r.attacked ? r.l0_mean * r.n / r.attacked : 0.0;
   if (a.has("json")) {
     nlohmann::ordered_json j;
-    j["model"] = m.arch;
+    j["model"] = model_label(path);
     j["dataset"] = dataset;
     j["patch"] = file;
     j["trained_on"] = trained_on;
-    j["transfer"] = !trained_on.empty() && trained_on != m.arch;
+    // Another model than the one it was trained on (two shipped models may share an architecture:
+    // cifar_lenet and cifar_lenet_adam).
+    j["transfer"] = !trained_on.empty() && trained_on != model_label(path);
     j["target"] = target;
     j["patch_area_fraction"] = eot.area;
     j["patch_pixels"] = s;
@@ -248,8 +250,8 @@ int run_patch_eval(const Command& a) {
     return 0;
   }
   std::printf("patch %s (%dx%d%s) on %s, %d %s test images, target %d, %.1f%% of the image, rotation +-%g deg\n",
-              file.c_str(), s, s, trained_on.empty() ? "" : (", trained on " + trained_on).c_str(), m.arch.c_str(), r.n,
-              dataset.c_str(), target, 100.0 * eot.area, eot.rotation);
+              file.c_str(), s, s, trained_on.empty() ? "" : (", trained on " + trained_on).c_str(),
+              model_label(path).c_str(), r.n, dataset.c_str(), target, 100.0 * eot.area, eot.rotation);
   std::printf(
       "  clean accuracy          %.4f\n  targeted success rate   %.4f (of %d attacked: right, and not of class %d)\n"
       "  accuracy with patch     %.4f\n  changed pixels / image  %.1f of %d\n  seconds                 %.2f\n",

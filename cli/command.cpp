@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include "engine/io/file.h"
 #include "engine/seqattacks/seq_attack.h"
@@ -137,6 +138,10 @@ std::string model_path(const std::string& s) {
   if (s.find('/') != std::string::npos) return s;  // a path: the loader says what is wrong with it
   throw Error("model '" + s + "' is neither a file nor a shipped model in assets/models/ (" + ADVX_SOURCE_DIR +
               "/assets/models)");
+}
+
+std::string model_label(const std::string& path) {
+  return std::filesystem::path(path).stem().string();
 }
 
 Tables attack_tables() {

@@ -62,6 +62,9 @@ class Command {
 
 // A shipped model name ("cnn") or a path to a .safetensors file.
 std::string model_path(const std::string& name_or_path);
+// The name a model goes by in reports and patch files: its file name without the extension ("cnn",
+// "cifar_lenet_adam", "api_lstm"), so two models of one architecture stay apart.
+std::string model_label(const std::string& path);
 
 // The parameter tables of every registered attack / defence, with their owners' names (for
 // Command::table_options and reject_others).
