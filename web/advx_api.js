@@ -181,6 +181,9 @@
     version: '0.2.0',
     // performance.now() when the first frame was drawn (null until then).
     firstFrameMs: null,
+    // Threads the engine's batched work runs on: 1 in the single-thread build, 2 or more in the
+    // threaded one (build/web/mt), which the page loads when it is cross-origin isolated.
+    threads: function () { return _advx_threads(); },
     // Probabilities of the state's model: a Float32Array of K values (one per class) for one image,
     // or N x K (row-major) for a batch of N images given as one array of N x input-size values.
     // Throws if that model is not loaded (await advx.loadModel(name) first).
