@@ -5,6 +5,8 @@
 // when selected (UI, setState, URL).
 (function () {
   'use strict';
+  // The threaded build's Web Workers (pthreads) run this file too: the API lives on the page only.
+  if (typeof ENVIRONMENT_IS_PTHREAD !== 'undefined' && ENVIRONMENT_IS_PTHREAD) return;
   var resolveReady, rejectReady, resolveStarted;
   var ready = new Promise(function (res, rej) { resolveReady = res; rejectReady = rej; });
   var started = new Promise(function (res) { resolveStarted = res; });  // the C++ App exists

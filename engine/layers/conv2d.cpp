@@ -176,6 +176,27 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
                      out_per = static_cast<std::int64_t>(out_ch) * pp;
   const bool own = kernels::use_own_gemm();
   train_x_ = nullptr;
+#ifdef __EMSCRIPTEN_PTHREADS__
+  // One image at inference in the threaded web build: im2col on the calling thread, then Y = W col
+  // in blocks of output positions (multiples of 8 columns) on the pool's threads. Natively a single
+  // image stays on one thread, as in Linear::forward.
+  if (n == 1 && !train && own && threads > 1) {
+    Tensor& col = cols_[0];
+    col.resize({kk, pp});
+    col.fill(0.0f);
+    im2col(x.ptr(), in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr(), pp);
+    parallel_rows((pp + 7) / 8, 8.0 * out_ch * kk, [&](int b0, int b1) {
+      const int p0 = b0 * 8, p1 = std::min(pp, b1 * 8);
+      kernels::gemm_nn(out_ch, p1 - p0, kk, weight.ptr(), kk, 1, col.ptr() + p0, pp, y.ptr() + p0, pp, false);
+      for (int oc = 0; oc < out_ch; ++oc) {
+        float* dst = y.ptr() + static_cast<std::int64_t>(oc) * pp;
+        const float b = bias.data[static_cast<size_t>(oc)];
+        for (int t = p0; t < p1; ++t) dst[t] += b;
+      }
+    });
+    return;
+  }
+#endif
   if (train) train_cols_.resize(static_cast<size_t>(chunks));
   parallel_for(chunks, static_cast<double>(cs) * pp * out_ch * kk, [&](int ch) {
     const int s0 = ch * cs, c = std::min(cs, n - s0);

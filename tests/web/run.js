@@ -43,6 +43,7 @@ if (!opt.url) {
 }
 if (!opt.url.endsWith('/')) opt.url += '/';
 const ORIGIN = new URL(opt.url).origin;
+const ORIGINS = [ORIGIN, ...(opt.isolated ? [new URL(opt.isolated).origin] : [])];  // the same folder, served twice
 const PAGE = opt.url + 'index.html';
 const only = opt.only ? new Set(opt.only.split(',')) : null;
 const T0 = Date.now();
@@ -109,7 +110,7 @@ function watch(page, label) {
   page.on('request', (r) => {
     ++log.requests;
     const u = r.url();
-    if (!u.startsWith(ORIGIN + '/') && u !== 'about:blank' && !u.startsWith('data:')) log.foreign.push(`[${label}] ${u}`);
+    if (!ORIGINS.some((o) => u.startsWith(o + '/')) && u !== 'about:blank' && !u.startsWith('data:')) log.foreign.push(`[${label}] ${u}`);
   });
 }
 async function launch(deviceScaleFactor, viewport = { width: 1280, height: 860 }) {
