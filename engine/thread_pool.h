@@ -4,22 +4,28 @@
 //
 // Contract:
 //   ThreadPool(threads)   starts threads - 1 workers, once (std::thread); the caller of run() is
-//                         thread 0. threads < 1 counts as 1 (no workers).
-//   run(blocks, task, ctx) requires 1 <= blocks <= size(); calls task(ctx, b) for every b in
-//                         [0, blocks), block b on thread b (block 0 on the calling thread), and
-//                         returns when all have returned. No heap allocation, no thread creation.
-//                         While a worker runs block b, pool_thread_index() on it is b.
+//                         the other thread. threads < 1 counts as 1 (no workers).
+//   run(blocks, task, ctx) requires 1 <= blocks <= size(); calls task(ctx, b) exactly once for every
+//                         b in [0, blocks), each on one thread, in parallel, and returns when all
+//                         have returned. While block b runs, pool_thread_index() on its thread is b
+//                         (what thread_id() in engine/parallel.h returns: per-block buffers stay
+//                         private). No heap allocation, no thread creation.
 //   try_run(...)          the same if the pool is free; false (nothing run) when another thread is
 //                         inside run() or the caller is itself a pool task (nested parallelism).
 //
+// Blocks are claimed, not assigned: the caller takes block 0, then every block no worker has taken
+// yet. A worker that the OS has not scheduled (a busy machine: the browser's other work, other
+// processes) then costs nothing; the caller waits only for blocks already running.
+//
 // Why a pool and not a thread per call: a forward pass of `cnn` is ~10 parallel sections within a
 // millisecond; creating a pthread in the browser posts a message to a Web Worker (~0.1-1 ms).
-// Workers spin for a short while after a job (the next layer's job usually arrives within tens of
-// microseconds), then sleep on a condition variable. The calling thread busy-waits for the
-// workers: on the browser's main thread Atomics.wait is not allowed (Emscripten spins there
-// anyway), and the waits are as short as the sections are.
+// Workers poll for a short while after a job (the next layer's job usually arrives within tens of
+// microseconds), then sleep on a condition variable. The calling thread busy-waits for running
+// blocks: on the browser's main thread Atomics.wait is not allowed (Emscripten spins there anyway),
+// and the waits are as short as a block.
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -41,18 +47,21 @@ class ThreadPool {
   bool try_run(int blocks, Task task, void* ctx);
 
  private:
-  void work(int index);
+  void work();
   void dispatch(int blocks, Task task, void* ctx);
+
+  bool claim_and_run(std::uint64_t gen);
 
   std::vector<std::thread> workers_;
   std::mutex caller_;  // one run() at a time
   std::mutex sleep_;   // guards the workers' condition variable
   std::condition_variable wake_;
-  std::atomic<unsigned> generation_{0};  // bumped once per job; workers wait for a change
-  std::atomic<int> pending_{0};          // workers that have not finished the current job
-  Task task_ = nullptr;                  // the current job (written before generation_ is bumped)
+  // The job: generation (high 32 bits, bumped once per job), blocks (bits 16-31), next unclaimed
+  // block (bits 0-15). Claiming a block is one compare-exchange that also checks the generation.
+  std::atomic<std::uint64_t> state_{0};
+  std::atomic<int> done_{0};  // blocks of the current job that have returned
+  Task task_ = nullptr;       // the current job (written before state_ publishes it)
   void* ctx_ = nullptr;
-  int blocks_ = 0;
   bool stop_ = false;
 };
 

@@ -50,6 +50,7 @@ const DEFAULTS = {
   'profile-build': 'web',
   quick: false,        // smoke test: few loads and calls (the numbers are not for the report)
   batch: true,         // the batched-forward section (advx threads vs ONNX Runtime Web)
+  'batch-only': false, // only that section; prints its report, writes web-batch.json (not web.md)
 };
 function parseArgs(argv) {
   const o = { ...DEFAULTS };
@@ -338,6 +339,17 @@ async function main() {
   const modelFiles = {};  // name -> {url, file} actually used by the page (for TF.js and native)
   const advxProbs = {}, advxFgsm = {};
   try {
+    if (opt['batch-only']) {
+      await runBatch({ newPage, waitReady, selectModel, setImagesAdvx, stats, log, repo, base: srv.base, b64, nImg, labels,
+                       models: opt.models.split(','), calls: opt.calls, warmup: opt.warmup }, result);
+      result.load.end = loadavg();
+      fs.mkdirSync(opt.out, { recursive: true });
+      fs.writeFileSync(path.join(opt.out, 'web-batch.json'), JSON.stringify(result, null, 1) + '\n');
+      const f = (x, d = 2) => (x == null || Number.isNaN(x) ? '-' : x.toFixed(d));
+      console.log(reportBatch(result, f, (ok) => (ok == null ? 'n/a' : ok ? '**met**' : '**not met**')).join('\n'));
+      log('load average', result.load.start.uptime, '->', result.load.end.uptime);
+      return;
+    }
     // ---- 1. first frame and bundle, fresh page loads ---------------------------------------------
     for (const b of builds) {
       if (b === opt['profile-build'] && b !== 'web') continue;

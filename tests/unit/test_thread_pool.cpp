@@ -1,9 +1,10 @@
 // The persistent thread pool of the threaded web build (engine/thread_pool.h), run natively: every
-// block runs exactly once on its own thread with its index, the workers are reused job after job,
-// a nested run and a busy pool fall back to the caller, a one-thread pool runs inline.
+// block runs exactly once, with its index, the workers take part and are reused job after job
+// (polling or woken from sleep), a nested run and a busy pool fall back to the caller, a one-thread
+// pool runs inline.
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <set>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -27,24 +28,25 @@ void record(void* ctx, int b) {
 
 }  // namespace
 
-TEST_CASE("thread pool: each block once, on its own thread, index = block", "[threads]") {
+TEST_CASE("thread pool: each block once, with its index; the workers take part", "[threads]") {
   ThreadPool pool(3);
   REQUIRE(pool.size() == 3);
+  int on_workers = 0;
   for (int blocks = 1; blocks <= 3; ++blocks)
-    for (int job = 0; job < 200; ++job) {  // many jobs: workers are reused (spinning or asleep)
+    for (int job = 0; job < 200; ++job) {  // many jobs: workers are reused (polling or asleep)
       Blocks r{std::vector<int>(3, 0), std::vector<int>(3, -1), std::vector<std::thread::id>(3)};
       pool.run(blocks, record, &r);
-      std::set<std::thread::id> distinct;
       for (int b = 0; b < blocks; ++b) {
         REQUIRE(r.runs[static_cast<size_t>(b)] == 1);
         REQUIRE(r.index[static_cast<size_t>(b)] == b);
-        distinct.insert(r.thread[static_cast<size_t>(b)]);
+        on_workers += r.thread[static_cast<size_t>(b)] != std::this_thread::get_id();
       }
       for (int b = blocks; b < 3; ++b) REQUIRE(r.runs[static_cast<size_t>(b)] == 0);
-      REQUIRE(static_cast<int>(distinct.size()) == blocks);
-      REQUIRE(r.thread[0] == std::this_thread::get_id());  // block 0: the caller
+      REQUIRE(advx::pool_thread_index() == 0);  // the caller's index is back
       if (job == 100) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers fall asleep
     }
+  // Blocks are claimed by whoever comes first; over 400 multi-block jobs the workers get some.
+  REQUIRE(on_workers > 0);
 }
 
 TEST_CASE("thread pool: sums over blocks match a serial sum; nested and busy runs fall back", "[threads]") {
