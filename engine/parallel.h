@@ -20,16 +20,27 @@
 
 namespace advx {
 
+#if !defined(_OPENMP) && defined(__EMSCRIPTEN_PTHREADS__)
+// The threaded web build cuts a parallel section into this many blocks per pool thread, claimed
+// by whichever thread is free (engine/thread_pool.h): when the browser or the OS holds a worker
+// back, the others take its blocks instead of waiting for it. Each block is a fixed range of rows
+// with its own buffers, so results do not depend on which thread ran what.
+constexpr int kBlocksPerThread = 4;
+#endif
+
+// How many blocks parallel_rows cuts work into, at most (per-block buffers are sized by it):
+// natively OpenMP's thread count; in the threaded web build kBlocksPerThread per pool thread.
 inline int max_threads() {
 #ifdef _OPENMP
   return omp_get_max_threads();
 #elif defined(__EMSCRIPTEN_PTHREADS__)
-  return engine_pool().size();
+  return engine_pool().size() > 1 ? engine_pool().size() * kBlocksPerThread : 1;
 #else
   return 1;
 #endif
 }
 
+// The block the calling code runs in (0 outside parallel sections): natively the OpenMP thread.
 inline int thread_id() {
 #ifdef _OPENMP
   return omp_get_thread_num();

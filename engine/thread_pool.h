@@ -5,7 +5,7 @@
 // Contract:
 //   ThreadPool(threads)   starts threads - 1 workers, once (std::thread); the caller of run() is
 //                         the other thread. threads < 1 counts as 1 (no workers).
-//   run(blocks, task, ctx) requires 1 <= blocks <= size(); calls task(ctx, b) exactly once for every
+//   run(blocks, task, ctx) requires 1 <= blocks <= 65535; calls task(ctx, b) exactly once for every
 //                         b in [0, blocks), each on one thread, in parallel, and returns when all
 //                         have returned. While block b runs, pool_thread_index() on its thread is b
 //                         (what thread_id() in engine/parallel.h returns: per-block buffers stay

@@ -183,7 +183,13 @@ void api_attach(App* app) {
 
 // Threads the engine's parallel sections use: 1 in the single-thread page, the pool's size in the
 // threaded one (web/README.md, "Threads"); natively OpenMP's.
-ADVX_API int advx_threads() { return advx::max_threads(); }
+ADVX_API int advx_threads() {
+#if defined(__EMSCRIPTEN_PTHREADS__)
+  return advx::engine_pool().size();
+#else
+  return advx::max_threads();
+#endif
+}
 
 // Values per image of the state's model's dataset (784 for MNIST, 3072 for CIFAR-10).
 ADVX_API int advx_input_size() {

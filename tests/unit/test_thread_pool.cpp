@@ -42,7 +42,7 @@ TEST_CASE("thread pool: each block once, with its index; the workers take part",
         on_workers += r.thread[static_cast<size_t>(b)] != std::this_thread::get_id();
       }
       for (int b = blocks; b < 3; ++b) REQUIRE(r.runs[static_cast<size_t>(b)] == 0);
-      REQUIRE(advx::pool_thread_index() == 0);  // the caller's index is back
+      REQUIRE(advx::pool_thread_index() == 0);                                    // the caller's index is back
       if (job == 100) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers fall asleep
     }
   // Blocks are claimed by whoever comes first; over 400 multi-block jobs the workers get some.
@@ -60,7 +60,9 @@ TEST_CASE("thread pool: sums over blocks match a serial sum; nested and busy run
     auto& sum = *static_cast<Sum*>(ctx);
     for (int i = b * 1000; i < (b + 1) * 1000; ++i) sum.total += i;
     // A pool task asking the pool again is refused (the caller then runs its work itself).
-    if (!sum.pool->try_run(2, [](void*, int) {}, nullptr)) ++sum.nested_refused;
+    if (!sum.pool->try_run(
+            2, [](void*, int) {}, nullptr))
+      ++sum.nested_refused;
   };
   for (int job = 0; job < 50; ++job) {
     s.total = 0;
