@@ -22,9 +22,15 @@ constexpr auto kSpin = std::chrono::microseconds(200);
 #endif
 
 // ThreadPool::state_: generation | blocks | next unclaimed block.
-std::uint64_t gen_of(std::uint64_t s) { return s >> 32; }
-int blocks_of(std::uint64_t s) { return static_cast<int>((s >> 16) & 0xffff); }
-int next_of(std::uint64_t s) { return static_cast<int>(s & 0xffff); }
+std::uint64_t gen_of(std::uint64_t s) {
+  return s >> 32;
+}
+int blocks_of(std::uint64_t s) {
+  return static_cast<int>((s >> 16) & 0xffff);
+}
+int next_of(std::uint64_t s) {
+  return static_cast<int>(s & 0xffff);
+}
 
 }  // namespace
 
@@ -128,12 +134,14 @@ bool ThreadPool::try_run(int blocks, Task task, void* ctx) {
   return true;
 }
 
-int pool_thread_index() { return tls_index; }
+int pool_thread_index() {
+  return tls_index;
+}
 
 ThreadPool& engine_pool() {
   // Never destroyed: the workers live as long as the page (or the process).
-  static ThreadPool* pool = new ThreadPool(
-      std::min(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), ADVX_POOL_THREADS));
+  static ThreadPool* pool =
+      new ThreadPool(std::min(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), ADVX_POOL_THREADS));
   return *pool;
 }
 

@@ -25,8 +25,8 @@
 // and the waits are as short as a block.
 #pragma once
 #include <atomic>
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>

@@ -28,7 +28,7 @@ void record(void* ctx, int b) {
 
 }  // namespace
 
-TEST_CASE("thread pool: each block once, with its index; the workers take part", "[threads]") {
+TEST_CASE("thread pool: each block once, with its index, the workers take part", "[threads]") {
   ThreadPool pool(3);
   REQUIRE(pool.size() == 3);
   int on_workers = 0;
@@ -49,7 +49,7 @@ TEST_CASE("thread pool: each block once, with its index; the workers take part",
   REQUIRE(on_workers > 0);
 }
 
-TEST_CASE("thread pool: sums over blocks match a serial sum; nested and busy runs fall back", "[threads]") {
+TEST_CASE("thread pool: sums over blocks match a serial sum, nested runs fall back", "[threads]") {
   ThreadPool pool(2);
   struct Sum {
     ThreadPool* pool;
