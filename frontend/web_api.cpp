@@ -16,6 +16,7 @@
 #include "engine/error.h"
 #include "engine/io/file.h"
 #include "engine/loss.h"
+#include "engine/parallel.h"
 #include "engine/train/recipes.h"
 
 #ifdef __EMSCRIPTEN__
@@ -179,6 +180,16 @@ void api_attach(App* app) {
   g_app = app;
 }
 }  // namespace play
+
+// Threads the engine's parallel sections use: 1 in the single-thread page, the pool's size in the
+// threaded one (web/README.md, "Threads"); natively OpenMP's.
+ADVX_API int advx_threads() {
+#if defined(__EMSCRIPTEN_PTHREADS__)
+  return advx::engine_pool().size();
+#else
+  return advx::max_threads();
+#endif
+}
 
 // Values per image of the state's model's dataset (784 for MNIST, 3072 for CIFAR-10).
 ADVX_API int advx_input_size() {

@@ -5,6 +5,8 @@
 // when selected (UI, setState, URL).
 (function () {
   'use strict';
+  // The threaded build's Web Workers (pthreads) run this file too: the API lives on the page only.
+  if (typeof ENVIRONMENT_IS_PTHREAD !== 'undefined' && ENVIRONMENT_IS_PTHREAD) return;
   var resolveReady, rejectReady, resolveStarted;
   var ready = new Promise(function (res, rej) { resolveReady = res; rejectReady = rej; });
   var started = new Promise(function (res) { resolveStarted = res; });  // the C++ App exists
@@ -181,6 +183,9 @@
     version: '0.2.0',
     // performance.now() when the first frame was drawn (null until then).
     firstFrameMs: null,
+    // Threads the engine's batched work runs on: 1 in the single-thread build, 2 or more in the
+    // threaded one (build/web/mt), which the page loads when it is cross-origin isolated.
+    threads: function () { return _advx_threads(); },
     // Probabilities of the state's model: a Float32Array of K values (one per class) for one image,
     // or N x K (row-major) for a batch of N images given as one array of N x input-size values.
     // Throws if that model is not loaded (await advx.loadModel(name) first).

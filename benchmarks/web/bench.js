@@ -10,6 +10,8 @@
 //     then classify / input gradient / FGSM step timings
 //   - the same single-image calls natively (build/bench-web/native_calls, 1 and 2 OpenMP threads)
 //   - bundle size: gzip -9 bytes of what the page fetches before its first frame, and with models
+//   - batched forward (batch.js): advx.classify on 1 and 64 images in the single-thread and the
+//     threaded build vs ONNX Runtime Web 1.30 (1 and 2 threads) on the same weights
 // Writes benchmarks/results/web.json (raw) and benchmarks/results/web.md (report).
 'use strict';
 const childProcess = require('child_process');
@@ -20,6 +22,7 @@ const path = require('path');
 const zlib = require('zlib');
 const { chromium } = require('playwright-core');
 const staticServer = require('./server');
+const { runBatch, reportBatch } = require('./batch');
 
 const repo = path.resolve(__dirname, '..', '..');
 
@@ -46,6 +49,8 @@ const DEFAULTS = {
                        // the wasm to be useful: see README.md, "Profiling")
   'profile-build': 'web',
   quick: false,        // smoke test: few loads and calls (the numbers are not for the report)
+  batch: true,         // the batched-forward section (advx threads vs ONNX Runtime Web)
+  'batch-only': false, // only that section; prints its report, writes web-batch.json (not web.md)
 };
 function parseArgs(argv) {
   const o = { ...DEFAULTS };
@@ -57,6 +62,7 @@ function parseArgs(argv) {
     }
     if (!a.startsWith('--')) throw new Error('unexpected argument ' + a);
     const key = a.slice(2);
+    if (key === 'no-batch') { o.batch = false; continue; }
     if (!(key in DEFAULTS)) throw new Error('unknown option ' + a + ' (see --help)');
     if (typeof DEFAULTS[key] === 'boolean') { o[key] = true; continue; }
     const v = argv[++i];
@@ -304,6 +310,8 @@ async function main() {
     '/tfjs/': path.join(tfjsDir, 'tfjs', 'dist'),
     '/tfjs-wasm/': path.join(tfjsDir, 'tfjs-backend-wasm', 'dist'),
     '/models/': path.join(repo, 'assets', 'models'),
+    '/ort/': path.join(__dirname, 'node_modules', 'onnxruntime-web', 'dist'),
+    '/onnx/': path.join(repo, 'build', 'bench-web', 'onnx'),
   };
   for (const b of builds) mounts[`/${b}/`] = path.join(broot, b);
   const srv = await staticServer.start(mounts);
@@ -331,6 +339,17 @@ async function main() {
   const modelFiles = {};  // name -> {url, file} actually used by the page (for TF.js and native)
   const advxProbs = {}, advxFgsm = {};
   try {
+    if (opt['batch-only']) {
+      await runBatch({ newPage, waitReady, selectModel, setImagesAdvx, stats, log, repo, base: srv.base, b64, nImg, labels,
+                       models: opt.models.split(','), calls: opt.calls, warmup: opt.warmup }, result);
+      result.load.end = loadavg();
+      fs.mkdirSync(opt.out, { recursive: true });
+      fs.writeFileSync(path.join(opt.out, 'web-batch.json'), JSON.stringify(result, null, 1) + '\n');
+      const f = (x, d = 2) => (x == null || Number.isNaN(x) ? '-' : x.toFixed(d));
+      console.log(reportBatch(result, f, (ok) => (ok == null ? 'n/a' : ok ? '**met**' : '**not met**')).join('\n'));
+      log('load average', result.load.start.uptime, '->', result.load.end.uptime);
+      return;
+    }
     // ---- 1. first frame and bundle, fresh page loads ---------------------------------------------
     for (const b of builds) {
       if (b === opt['profile-build'] && b !== 'web') continue;
@@ -339,7 +358,7 @@ async function main() {
       for (let i = 0; i < n; ++i) {
         const { ctx, page } = await newPage();
         const t0 = Date.now();
-        await page.goto(`${srv.base}/${b}/index.html`);
+        await page.goto(`${srv.base}/${b}/index.html?threads=1`);
         await waitReady(page);
         const ff = await firstFrameInfo(page);
         ff.wallMs = Date.now() - t0;
@@ -365,7 +384,7 @@ async function main() {
     for (const b of builds) {
       if (b === opt['profile-build'] && b !== 'web') continue;
       const { ctx, page } = await newPage();
-      await page.goto(`${srv.base}/${b}/index.html`);
+      await page.goto(`${srv.base}/${b}/index.html?threads=1`);
       await waitReady(page);
       const api = await page.evaluate(() => ({
         keys: Object.keys(window.advx).sort(), loadModel: typeof window.advx.loadModel === 'function',
@@ -450,7 +469,7 @@ async function main() {
     }
     if (opt.profile && opt['profile-build'] !== 'web' && builds.includes(opt['profile-build'])) {
       const { ctx, page } = await newPage();
-      await page.goto(`${srv.base}/${opt['profile-build']}/index.html`);
+      await page.goto(`${srv.base}/${opt['profile-build']}/index.html?threads=1`);
       await waitReady(page);
       await setImagesAdvx(page, b64, nImg, labels);
       await profileFgsm(page, ctx, result);
@@ -522,6 +541,12 @@ async function main() {
         }
       }
       await ctx.close();
+    }
+
+    // ---- 3b. batched forward: advx single-thread and threaded builds vs ONNX Runtime Web ----------
+    if (opt.batch) {
+      await runBatch({ newPage, waitReady, selectModel, setImagesAdvx, stats, log, repo, base: srv.base, b64, nImg, labels,
+                       models: opt.models.split(','), calls: opt.calls, warmup: opt.warmup }, result);
     }
   } finally {
     await browser.close();
@@ -728,6 +753,8 @@ function report(r) {
   L.push(`| first frame <= 1.5 s | ${f(w.firstFrame.stats.median, 0)} ms median of ${w.firstFrame.stats.n} loads (${w.firstFrame.source}) | ${met(w.firstFrame.stats.median <= 1500)} |`);
   L.push('');
 
+  L.push(...reportBatch(r, f, met));
+
   // Bundle and first frame details.
   L.push('### First frame and bundle', '');
   for (const [b, info] of Object.entries(r.builds)) {
@@ -775,7 +802,7 @@ function report(r) {
       notes.push(`Native \`${name}\` with 2 OpenMP threads is ${(n[2].classify.median_ms / n[1].classify.median_ms).toFixed(0)}x slower than 1 thread on single images: Eigen splits each small GEMM over both threads (fork/join per product); with the other core busy the join waits for a descheduled thread. With Eigen::setNbThreads(1) (column "2e1" in web.json) it is back to ${n['2e1'] ? n['2e1'].classify.median_ms.toFixed(3) : '?'} ms. The 2-thread runs use ${Math.min(r.options.calls, 50)} calls (BIM-10: ${Math.min(r.options['bim-calls'], 20)}).`);
   }
   notes.push(`The machine has ${r.machine.cores} cores shared with other work: single calls are timed one by one and the median is reported; the p90 shows the noise. Rerun on a quiet machine for final numbers (the 1-minute load average is recorded above).`);
-  notes.push('The pages are served cross-origin isolated (COOP/COEP) so that performance.now() has 5 us resolution; advx itself is single-threaded either way. TF.js threads are set explicitly per configuration (the "1 thread" one is what a plain, non-isolated static host gets).');
+  notes.push('The pages are served cross-origin isolated (COOP/COEP) so that performance.now() has 5 us resolution; the advx numbers above come from the single-thread build (index.html?threads=1; the isolated page would otherwise load the threaded build, measured in its own section). TF.js threads are set explicitly per configuration (the "1 thread" one is what a plain, non-isolated static host gets).');
   notes.push('advx FGSM round trip = JS Float32Array in -> wasm -> Float32Array out, and the engine runs one forward + backward (advx.fgsm returns only the image, so the attack skips evaluating it: LinfAttack::evaluate = false). TF.js FGSM step = gradient + sign + clip + dataSync: the same work. BIM-10 = 10 forwards + 10 backwards. (The FGSM panel of the playground does evaluate the adversarial image, one more forward, for its prediction bars.)');
   notes.push('First frame: headless Chromium with --disable-gpu renders WebGL2 on SwiftShader (CPU), so shader compilation and the first draw cost CPU time a real GPU would not; page loads come from 127.0.0.1 (no network latency) with a fresh browser context each (cold HTTP and code cache, warm OS file cache).');
   notes.push('Native = build/native/libadvx_engine.a (-O3 -march=native) through benchmarks/web/native_calls.cpp, the same calls as frontend/web_api.cpp; OMP_NUM_THREADS=1 is the fair comparison with single-threaded wasm.');

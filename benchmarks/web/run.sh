@@ -15,8 +15,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$here"
 
-if [ ! -f node_modules/@tensorflow/tfjs-backend-wasm/package.json ] || [ ! -f node_modules/playwright-core/package.json ]; then
-  echo "[run.sh] npm ci (TF.js 4.22.0, playwright-core 1.65.1)" >&2
+if [ ! -f node_modules/@tensorflow/tfjs-backend-wasm/package.json ] || [ ! -f node_modules/playwright-core/package.json ] || [ ! -f node_modules/onnxruntime-web/package.json ]; then
+  echo "[run.sh] npm ci (TF.js 4.22.0, ONNX Runtime Web 1.30.0, playwright-core 1.65.1)" >&2
   npm ci --no-audit --no-fund >&2
 fi
 

@@ -176,9 +176,29 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
                      out_per = static_cast<std::int64_t>(out_ch) * pp;
   const bool own = kernels::use_own_gemm();
   train_x_ = nullptr;
+#ifdef __EMSCRIPTEN_PTHREADS__
+  // One image at inference in the threaded web build: im2col on the calling thread, then Y = W col
+  // in blocks of output positions (multiples of 8 columns) on the pool's threads. Natively a single
+  // image stays on one thread, as in Linear::forward.
+  if (n == 1 && !train && own && threads > 1) {
+    Tensor& col = cols_[0];
+    col.resize({kk, pp});
+    col.fill(0.0f);
+    im2col(x.ptr(), in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr(), pp);
+    parallel_rows((pp + 7) / 8, 8.0 * out_ch * kk, [&](int b0, int b1) {
+      const int p0 = b0 * 8, p1 = std::min(pp, b1 * 8);
+      kernels::gemm_nn(out_ch, p1 - p0, kk, weight.ptr(), kk, 1, col.ptr() + p0, pp, y.ptr() + p0, pp, false);
+      for (int oc = 0; oc < out_ch; ++oc) {
+        float* dst = y.ptr() + static_cast<std::int64_t>(oc) * pp;
+        const float b = bias.data[static_cast<size_t>(oc)];
+        for (int t = p0; t < p1; ++t) dst[t] += b;
+      }
+    });
+    return;
+  }
+#endif
   if (train) train_cols_.resize(static_cast<size_t>(chunks));
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int ch = 0; ch < chunks; ++ch) {
+  parallel_for(chunks, static_cast<double>(cs) * pp * out_ch * kk, [&](int ch) {
     const int s0 = ch * cs, c = std::min(cs, n - s0);
     const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
     Tensor& col = train ? train_cols_[static_cast<size_t>(ch)] : cols_[static_cast<size_t>(thread_id())];
@@ -204,7 +224,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
         const float b = bias.data[static_cast<size_t>(oc)];
         for (int t = 0; t < pp; ++t) dst[t] = src[t] + b;  // + b (in place when c = 1)
       }
-  }
+  });
   if (train) {
     train_x_ = x.ptr();
     train_shape_ = x.shape;
@@ -237,8 +257,7 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   const bool own = kernels::use_own_gemm();
   // The columns of the training forward pass on this same x, if that was the last forward.
   const bool have_cols = train_x_ == x.ptr() && train_shape_ == x.shape && train_chunk_ == cs;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int ch = 0; ch < chunks; ++ch) {
+  parallel_for(chunks, 2.0 * cs * pp * out_ch * kk, [&](int ch) {
     const size_t t = static_cast<size_t>(thread_id());
     const int s0 = ch * cs, c = std::min(cs, n - s0);
     const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
@@ -277,7 +296,7 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
       for (int s = 0; s < c; ++s)                                      // dL/dX_s = col2im(dL/dcol block s)
         col2im(dcol.ptr() + s * pp, ld, in_ch, h, w, kernel, stride, padding, oh, ow, dx->ptr() + (s0 + s) * in_per);
     }
-  }
+  });
   if (param_grads) {
     // Reduce per-thread partial sums in thread order (deterministic for a given thread count).
     for (size_t t = 0; t < cols_.size(); ++t) {

@@ -37,6 +37,20 @@ void Linear::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   const CMapR w(weight.ptr(), out_features, in_features);
   const Eigen::Map<const Eigen::RowVectorXf> b(bias.ptr(), out_features);
   const bool own = kernels::use_own_gemm();
+#ifdef __EMSCRIPTEN_PTHREADS__
+  // One image in the threaded web build: blocks of output features on the pool's threads (`cnn`'s
+  // 3136 x 1024 GEMV is 3.2M multiply-adds). Natively a single image stays on one thread (OpenMP's
+  // fork per small product cost more than it saved: benchmarks/web/engine_analysis.md).
+  if (n == 1 && own) {
+    parallel_rows(out_features, static_cast<double>(in_features), [&](int o0, int o1) {
+      kernels::gemm_nt(1, o1 - o0, in_features, x.ptr(), in_features,
+                       weight.ptr() + static_cast<std::int64_t>(o0) * in_features, in_features, y.ptr() + o0,
+                       out_features, false);
+      for (int o = o0; o < o1; ++o) y.ptr()[o] += bias.data[static_cast<size_t>(o)];
+    });
+    return;
+  }
+#endif
   // Z = X W^T + 1 b^T, row blocks of the batch on separate threads.
   parallel_rows(n, static_cast<double>(in_features) * out_features, [&](int r0, int r1) {
     auto z = y.mat().middleRows(r0, r1 - r0);

@@ -5,6 +5,7 @@
 
 #include "engine/error.h"
 #include "engine/layers/layers.h"
+#include "engine/parallel.h"
 
 namespace advx {
 
@@ -51,8 +52,7 @@ void MaxPool2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   const int oh = o[1], ow = o[2];
   y.resize({n, c, oh, ow});
   argmax_.resize(static_cast<size_t>(y.size()));
-#pragma omp parallel for schedule(static) if (n > 1)
-  for (int s = 0; s < n; ++s)
+  parallel_for(n, static_cast<double>(c) * h * w, [&](int s) {
     for (int ci = 0; ci < c; ++ci) {
       const std::int64_t plane = (static_cast<std::int64_t>(s) * c + ci);
       const std::int64_t o0 = plane * oh * ow;
@@ -61,6 +61,7 @@ void MaxPool2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
       else
         pool_plane<0>(x.ptr() + plane * h * w, w, kernel, stride, oh, ow, y.ptr() + o0, argmax_.data() + o0);
     }
+  });
 }
 
 void MaxPool2d::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool /*param_grads*/) {

@@ -6,7 +6,10 @@
 //
 //   node tests/web/run.js --url http://127.0.0.1:PORT/ [--root build/web] [--native build/native/advx]
 //        [--mnist ../shared/data/mnist] [--model cnn] [--draw 50] [--fgsm 25] [--classify 1000]
-//        [--shots build/screenshots] [--soak 120] [--only startup,models,classify,draw,fgsm,api,defence,defences,train,pixel,patch,cifar,seq,url,soak,shots]
+//        [--shots build/screenshots] [--soak 120] [--isolated http://127.0.0.1:PORT2/]
+//        [--only startup,models,classify,draw,fgsm,api,defence,defences,train,pixel,patch,cifar,seq,url,soak,shots,threads]
+// --url serves build/web plainly (the single-thread page: every check but `threads`); --isolated
+// serves it with COOP/COEP (scripts/serve.py), where the page loads its threaded build (threads).
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -24,6 +27,7 @@ const opt = {
   shots: path.join(ROOT, 'build/screenshots'), only: '', chromium: '/usr/bin/chromium',
   preprocess: 1,  // 0: draw with MNIST preprocessing off (to see what it is worth; the check then fails)
   soak: 120,      // seconds of the soak check (random hostile use); 600 by hand
+  isolated: '',   // the same folder served cross-origin isolated (the threads check)
 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, '');
@@ -39,6 +43,7 @@ if (!opt.url) {
 }
 if (!opt.url.endsWith('/')) opt.url += '/';
 const ORIGIN = new URL(opt.url).origin;
+const ORIGINS = [ORIGIN, ...(opt.isolated ? [new URL(opt.isolated).origin] : [])];  // the same folder, served twice
 const PAGE = opt.url + 'index.html';
 const only = opt.only ? new Set(opt.only.split(',')) : null;
 const T0 = Date.now();
@@ -105,7 +110,7 @@ function watch(page, label) {
   page.on('request', (r) => {
     ++log.requests;
     const u = r.url();
-    if (!u.startsWith(ORIGIN + '/') && u !== 'about:blank' && !u.startsWith('data:')) log.foreign.push(`[${label}] ${u}`);
+    if (!ORIGINS.some((o) => u.startsWith(o + '/')) && u !== 'about:blank' && !u.startsWith('data:')) log.foreign.push(`[${label}] ${u}`);
   });
 }
 async function launch(deviceScaleFactor, viewport = { width: 1280, height: 860 }) {
@@ -1342,6 +1347,78 @@ async function main() {
     files.push(await shot(e, 'embedded-hide'));
     await closeCtx(hi);
     return { ok: bad.length === 0, detail: (bad.length ? bad.join('; ') + '; ' : '') + files.map((f) => path.basename(f)).join(', ') };
+  });
+
+  if (want('threads')) await check('threads: isolated, the threaded build loads with its pool; same batched forward and one-pixel DE as the single-thread build; plain, the single-thread build', async () => {
+    if (!opt.isolated) return { ok: false, detail: 'needs --isolated URL (build/web served with COOP/COEP: scripts/serve.py)' };
+    const iso = opt.isolated.endsWith('/') ? opt.isolated : opt.isolated + '/';
+    const bad = [];
+    const n = 64;
+    const b64 = Buffer.from(mnist.bytes(0).buffer, mnist.bytes(0).byteOffset, n * 784).toString('base64');
+    const labels = Array.from(mnist.labels.subarray(0, 4));
+    // One page: which build runs, then 64 images through `small` and `cnn` in one call each, and a
+    // short one-pixel DE (population 50, 5 generations: batched forwards of 50 images) on 4.
+    const run = async (ctx, url, label) => {
+      const p = await ctx.newPage();
+      watch(p, label);
+      await p.goto(url);
+      await waitReady(p);
+      const r = await p.evaluate(async ({ b64, n, labels }) => {
+        const raw = atob(b64), x = new Float32Array(n * 784);
+        for (let i = 0; i < x.length; ++i) x[i] = raw.charCodeAt(i) / 255;
+        const scripts = performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)
+          .filter((u) => /index\.(js|wasm|worker\.js)$/.test(u));
+        const out = { isolated: self.crossOriginIsolated, threads: window.advx.threads(), scripts,
+                      cores: navigator.hardwareConcurrency, probs: {}, ms: {}, de: {} };
+        for (const m of ['small', 'cnn']) {
+          await window.advx.loadModel(m);
+          window.advx.setState({ model: m });
+          window.advx.classify(x);  // warm-up
+          const t = performance.now();
+          out.probs[m] = Array.from(window.advx.classify(x));
+          out.ms[m] = performance.now() - t;
+          const d = window.advx.attack(x.subarray(0, labels.length * 784), labels,
+                                       { attack: 'pixel', pixels: 1, pop: 50, gens: 5, seed: 3 });
+          out.de[m] = { success: d.success, pred: d.pred, adv: Array.from(d.adv) };
+        }
+        return out;
+      }, { b64, n, labels });
+      await p.close();
+      return r;
+    };
+    const isoCtx = await launch(1);
+    const mt = await run(isoCtx, iso + 'index.html', 'threads-mt');
+    const st = await run(isoCtx, iso + 'index.html?threads=1', 'threads-st');
+    await closeCtx(isoCtx);
+    const plainCtx = await launch(1);
+    const plain = await plainCtx.newPage();
+    watch(plain, 'threads-plain');
+    await plain.goto(PAGE);
+    await waitReady(plain);
+    const pl = await plain.evaluate(() => ({
+      isolated: self.crossOriginIsolated, threads: window.advx.threads(),
+      mt: performance.getEntriesByType('resource').some((e) => new URL(e.name).pathname.includes('/mt/')) }));
+    await closeCtx(plainCtx);
+    const expected = Math.min(mt.cores, 4);
+    if (!mt.isolated) bad.push('the COOP/COEP page is not cross-origin isolated');
+    if (mt.threads !== expected || expected < 2) bad.push(`threaded build reports ${mt.threads} threads, expected min(${mt.cores} cores, 4) >= 2`);
+    if (!mt.scripts.includes('/mt/index.js') || !mt.scripts.includes('/mt/index.wasm')) bad.push(`isolated page loaded ${mt.scripts.join(', ')}, not mt/`);
+    if (st.threads !== 1 || st.scripts.some((u) => u.includes('/mt/'))) bad.push(`?threads=1 ran ${st.threads} threads (${st.scripts.join(', ')})`);
+    if (pl.isolated || pl.threads !== 1 || pl.mt) bad.push(`plain page: isolated ${pl.isolated}, ${pl.threads} threads, mt/ fetched ${pl.mt}`);
+    for (const m of ['small', 'cnn']) {
+      const k = mt.probs[m].length / n;
+      const am = (a, i) => argmax(a.slice(i * k, (i + 1) * k));
+      const diff = maxAbsDiff(mt.probs[m], st.probs[m]);
+      const argDiff = Array.from({ length: n }, (_, i) => i).filter((i) => am(mt.probs[m], i) !== am(st.probs[m], i)).length;
+      if (diff > 1e-5 || argDiff) bad.push(`${m}: threaded vs single-thread probabilities differ by ${diff.toExponential(2)}, ${argDiff} argmax`);
+      const de = mt.de[m], ds = st.de[m];
+      const deDiff = maxAbsDiff(de.adv, ds.adv);
+      if (de.success.join() !== ds.success.join() || de.pred.join() !== ds.pred.join() || deDiff > 1e-5)
+        bad.push(`${m}: one-pixel DE differs between the builds (success ${de.success.filter(Boolean).length} vs ${ds.success.filter(Boolean).length}, adversarial ${deDiff})`);
+      note(`${m}: ${n} images in one classify: ${mt.ms[m].toFixed(1)} ms threaded (${mt.threads} threads), ${st.ms[m].toFixed(1)} ms single; ` +
+           `probabilities within ${diff.toExponential(1)}; DE (50 x 5) fooled ${de.success.filter(Boolean).length}/${labels.length} in both`);
+    }
+    return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `isolated: ${mt.threads} threads (mt/), ?threads=1 and plain: 1 thread; same results` };
   });
 
   report('no console errors, no page errors', log.consoleErrors.length === 0 && log.pageErrors.length === 0,
