@@ -142,10 +142,10 @@ TEST_CASE("Threshold defence: clean, oblivious and adaptive (BPDA) accuracy unde
 // Su, Vargas, Sakurai 2019 (arXiv:1710.08864), the one-pixel attack by differential evolution, as
 // Hyperparticle's one-pixel-attack-keras measured it on CIFAR-10 with a LeNet: untargeted 1, 3, 5
 // pixels fool 63%, 92%, 93% of the images; targeted 1 pixel 34% of (image, target) pairs (the paper:
-// 68-72% untargeted on larger nets). Ours: the shipped cifar_lenet (73.6% clean on these images, 71.9% on all 10,000; that
-// LeNet: 74.9%) on the first correctly classified exact CIFAR-10 test images, population 400, 75
-// generations (as Hyperparticle ran it), early stop at success, seed 1; targeted towards each of the
-// 9 other classes per image. Two settings of the DE (engine/attacks/pixel.cpp):
+// 68-72% untargeted on larger nets). Ours: the shipped cifar_lenet (73.6% clean on these images, 71.9% on all 10,000;
+// that LeNet: 74.9%) on the first correctly classified exact CIFAR-10 test images, population 400, 75 generations (as
+// Hyperparticle ran it), early stop at success, seed 1; targeted towards each of the 9 other classes per image. Two
+// settings of the DE (engine/attacks/pixel.cpp):
 //   paper  Su et al.'s DE/rand/1, F = 0.5, values from N(128, 127) (the attack's defaults)
 //   scipy  what Hyperparticle's SciPy call does: best1 (bin with recombination 1), F dithered in
 //          [0.5, 1) per generation, a Latin hypercube start over every gene
