@@ -110,6 +110,22 @@ TEST_CASE("Shipped sequence models load and reach the test accuracy their metada
   }
 }
 
+namespace {
+
+// The first n messages of the SMS training split, with their texts and lines.
+SequenceSplit first_sms_messages(int n) {
+  SequenceSplit out;
+  for (int i = 0; i < n; ++i) {
+    out.sequences.push_back(sms().train.sequences[static_cast<size_t>(i)]);
+    out.labels.push_back(sms().train.labels[static_cast<size_t>(i)]);
+    out.lines.push_back(sms().train.lines[static_cast<size_t>(i)]);
+    out.texts.push_back(sms().train.texts[static_cast<size_t>(i)]);
+  }
+  return out;
+}
+
+}  // namespace
+
 // The recipes behind the numbers in assets/models/sequence/README.md. Hidden; run with
 //   ./build/native/advx_tests "[.seq-recipe]"                      (prints accuracies)
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-recipe]"  (also saves the LSTMs)
@@ -117,13 +133,7 @@ TEST_CASE("with_adversarial_sequences: the split plus one adversarial per spam t
   const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/sms_lstm.safetensors";
   SequenceModel source = load_sequence_model(path);
   const SequenceTask& task = *find_sequence_task("sms");
-  SequenceSplit train;  // the first 150 training messages (about 20 spam)
-  for (int i = 0; i < 150; ++i) {
-    train.sequences.push_back(sms().train.sequences[static_cast<size_t>(i)]);
-    train.labels.push_back(sms().train.labels[static_cast<size_t>(i)]);
-    train.lines.push_back(sms().train.lines[static_cast<size_t>(i)]);
-    train.texts.push_back(sms().train.texts[static_cast<size_t>(i)]);
-  }
+  const SequenceSplit train = first_sms_messages(150);  // about 20 spam
   const SeqAttackSpec& sub = *find_seq_attack("substitute");
   ParamValues p = defaults(sub.params);
   p.set("budget", 0.1);
@@ -163,12 +173,8 @@ TEST_CASE("train_sequence_adversarial: adversarials re-crafted on the model bein
           "[seq][train]") {
   const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/sms_lstm.safetensors";
   const SequenceTask& task = *find_sequence_task("sms");
-  SequenceSplit train;  // the first 150 training messages (about 20 spam)
-  for (int i = 0; i < 150; ++i) {
-    train.sequences.push_back(sms().train.sequences[static_cast<size_t>(i)]);
-    train.labels.push_back(sms().train.labels[static_cast<size_t>(i)]);
-    train.lines.push_back(sms().train.lines[static_cast<size_t>(i)]);
-  }
+  SequenceSplit train = first_sms_messages(150);  // about 20 spam
+  train.texts.clear();
   SequenceTrainConfig cfg;
   cfg.epochs = 2, cfg.batch = 16, cfg.seed = 3;
   auto weights = [](SequenceModel& m) {
