@@ -169,9 +169,19 @@ def main():
     if fgsm:
         fh = ["", "epoch s", "img/s", "clean test acc after 1 epoch", "torch epoch / advx epoch"]
         frows = [fh, ["---"] * len(fh),
-                 ["advx", fmt(fgsm["train_small_epoch_s"], 1), fmt(fgsm["train_small_img_s"]),
+                 ["advx `--shards 2`", fmt(fgsm["train_small_epoch_s"], 1), fmt(fgsm["train_small_img_s"]),
                   fmt(fgsm["train_small_test_acc"], 4), "-"]]
-        for name, t in (("torch", torch_ref), ("torch+OpenBLAS", torch_ob)):
+        p1 = os.path.join(a.tmp, "advx_fgsmrs_noshards.txt")
+        if os.path.exists(p1):
+            f1 = parse_advx_train(open(p1).read(), {"start": 0.0, "end": 0.0})
+            result["advx_fgsmrs_noshards"] = f1
+            frows.append(["advx without shards", fmt(f1["train_small_epoch_s"], 1), fmt(f1["train_small_img_s"]),
+                          fmt(f1["train_small_test_acc"], 4),
+                          "- (`--shards 2` is %.2fx as fast)" % (f1["train_small_epoch_s"] / fgsm["train_small_epoch_s"])])
+        torch_ob1 = load("torch_openblas_1t.json")
+        if torch_ob1:
+            result["torch_openblas_1thread_fgsmrs"] = torch_ob1
+        for name, t in (("torch", torch_ref), ("torch+OpenBLAS", torch_ob), ("torch+OpenBLAS, 1 thread", torch_ob1)):
             if t and "fgsmrs_small_epoch_s" in t:
                 r = t["fgsmrs_small_epoch_s"] / fgsm["train_small_epoch_s"]
                 fratios[name] = r
@@ -245,8 +255,9 @@ def main():
             "(clipped to [0, 1]), one signed-gradient step of 0.375, then the training step on those adversarials; "
             "Adam with the cyclic learning rate (peak 5e-3) of a one-epoch run. Both sides ask the attack's backward "
             "for the input gradient only. advx: `%s train --model small --epochs 1 --seed 0 --batch 100 --lr 0.005 "
-            "--lr-schedule cyclic --adv pgd --eps 0.3 --steps 1 --step-size 0.375 --eval-n 0`; torch: "
-            "`bench_train_fgsmrs` in benchmarks/bench_torch.py." % a.advx,
+            "--lr-schedule cyclic --adv pgd --eps 0.3 --steps 1 --step-size 0.375 --eval-n 0 --shards 2` (and "
+            "without `--shards`); torch: `bench_train_fgsmrs` in benchmarks/bench_torch.py, 2 threads, and with "
+            "OpenBLAS also 1 thread." % a.advx,
             "",
             ftable,
             "",
@@ -281,10 +292,11 @@ def main():
                          "met" if ratios["torch+OpenBLAS"] >= TRAIN_TARGET else "**not met**"))
                         if "torch+OpenBLAS" in ratios else ""))
     if fratios:
-        lines.append("- FGSM-RS adversarial training epoch: advx is %s (target: at least as fast as torch+OpenBLAS: %s)."
+        ob_best = min((r for n, r in fratios.items() if "OpenBLAS" in n), default=None)
+        lines.append("- FGSM-RS adversarial training epoch (advx `--shards 2`): advx is %s (target: at least as fast "
+                     "as the faster torch+OpenBLAS setup: %s)."
                      % ("; ".join("**%.2fx** as fast as %s" % (r, n) for n, r in fratios.items()),
-                        ("met" if fratios["torch+OpenBLAS"] >= 1.0 else "**not met**")
-                        if "torch+OpenBLAS" in fratios else "not measured"))
+                        ("met" if ob_best >= 1.0 else "**not met**") if ob_best is not None else "not measured"))
     lines += [
         "",
         "## How to read the torch columns",

@@ -29,10 +29,13 @@ constexpr int kBlocksPerThread = 4;
 #endif
 
 // How many blocks parallel_rows cuts work into, at most (per-block buffers are sized by it):
-// natively OpenMP's thread count; in the threaded web build kBlocksPerThread per pool thread.
+// natively OpenMP's thread count, but 1 inside a parallel section that already runs on several
+// threads (nested sections run on one thread there, so a layer called inside one, e.g. by a
+// training shard, engine/train/train.h, cuts its work exactly as on a single thread); in the
+// threaded web build kBlocksPerThread per pool thread.
 inline int max_threads() {
 #ifdef _OPENMP
-  return omp_get_max_threads();
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
 #elif defined(__EMSCRIPTEN_PTHREADS__)
   return engine_pool().size() > 1 ? engine_pool().size() * kBlocksPerThread : 1;
 #else

@@ -60,6 +60,7 @@ nlohmann::json to_json(const TrainConfig& c) {
   if (c.weight_decay != 0.0f) j["weight_decay"] = static_cast<double>(c.weight_decay);
   if (!c.lr_milestones.empty()) j["lr_milestones"] = c.lr_milestones;
   if (c.standardize) j["standardize"] = true;
+  if (c.shards != 1) j["shards"] = c.shards;
   return j;
 }
 
@@ -96,6 +97,7 @@ TrainConfig from_json(const nlohmann::json& j) {
   if (j.contains("weight_decay")) c.weight_decay = j.at("weight_decay").get<float>();
   if (j.contains("lr_milestones")) c.lr_milestones = j.at("lr_milestones").get<std::vector<int>>();
   if (j.contains("standardize")) c.standardize = j.at("standardize").get<bool>();
+  if (j.contains("shards")) c.shards = j.at("shards").get<int>();
   return c;
 }
 

@@ -97,6 +97,16 @@ struct TrainConfig {
   // seeded by (seed, epoch, batch, part). For a UI that must keep its frames short; a checkpoint
   // is written between batches only.
   int micro_batch = 0;
+  // Data-parallel shards: each batch (or micro-batch part) is cut into `shards` contiguous parts,
+  // each learnt on its own replica of the model (its adversarials crafted there, seeded by (seed,
+  // epoch, batch, part, shard)), the shards side by side on the engine's threads, every shard's
+  // layers on one thread; their weight gradients are summed in shard order before the one optimiser
+  // step. The same update as one pass over the batch up to float rounding, and the same weights,
+  // bit for bit, for any thread count. Why: small models' layers on a batch of 100 are too small to
+  // keep two threads busy inside each layer (every layer call is a fork and a join; BENCHMARKS.md,
+  // FGSM-RS epoch), while whole shards are. 1: off. Models of a known architecture (make_model)
+  // without dropout only.
+  int shards = 1;
 };
 
 // The per-epoch evaluation `advx train` shows on the first n validation images: clean and, with

@@ -15,12 +15,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <numeric>
 
 #include "engine/attacks/attack.h"
 #include "engine/error.h"
 #include "engine/layers/layers.h"
 #include "engine/loss.h"
+#include "engine/models.h"
+#include "engine/parallel.h"
 
 namespace advx {
 namespace {
@@ -128,6 +131,10 @@ void check_config(const TrainConfig& c) {
                "standardised inputs are not supported with micro-batches (the first layer is folded per batch)");
   ADVX_REQUIRE(c.eval.n >= 0, "the per-epoch evaluation size must be >= 0");
   ADVX_REQUIRE(c.eval.batch >= 1, "the per-epoch evaluation batch must be >= 1, got " + std::to_string(c.eval.batch));
+  ADVX_REQUIRE(c.shards >= 1 && c.shards <= 64,
+               "shards must be in 1..64 (1: no data parallelism), got " + std::to_string(c.shards));
+  ADVX_REQUIRE(!c.standardize || c.shards == 1,
+               "standardised inputs are not supported with shards (the first layer is folded per batch)");
   ADVX_REQUIRE(c.micro_batch >= 0,
                "micro_batch must be >= 0 (0: the whole batch per step), got " + std::to_string(c.micro_batch));
   if (!c.eval.attack.empty()) {
@@ -202,6 +209,22 @@ Trainer::Trainer(Sequential& m, const Dataset& data, TrainConfig cfg, const Data
   }
   opt_ = make_optimizer(cfg_);
   params_ = m_.params();
+  if (cfg_.shards > 1) {
+    for (const LayerPtr& l : m_.layers)
+      ADVX_REQUIRE(l->kind() != "Dropout", "--shards: the model '" + m_.name() +
+                                               "' has dropout, whose random masks the replicas cannot share; "
+                                               "train without --shards");
+    shard_.resize(static_cast<size_t>(cfg_.shards));
+    for (int s = 1; s < cfg_.shards; ++s) {
+      replicas_.push_back(make_model(m_.arch, 0, false));  // weights: m_'s, copied every step
+      replica_params_.push_back(replicas_.back().params());
+      const std::vector<Param>& rp = replica_params_.back();
+      bool same = rp.size() == params_.size();
+      for (size_t i = 0; same && i < rp.size(); ++i) same = rp[i].value->shape == params_[i].value->shape;
+      ADVX_REQUIRE(same, "--shards: the model's layers differ from the architecture '" + m_.arch +
+                             "' it names; train without --shards");
+    }
+  }
   batches_ = (samples() + cfg_.batch - 1) / cfg_.batch;
   phase_ = source_ ? Phase::Prepare : Phase::Train;
   last_.epochs = cfg_.epochs;
@@ -312,17 +335,11 @@ void Trainer::train_step() {
   const int first = part_ * size, n = std::min(size, count - first);
   const float share = static_cast<float>(n) / static_cast<float>(count);
   gather_batch(begin + first, n);
-  const bool per_batch_adv = cfg_.adv.enabled() && !source_;
-  const Tensor* learn = &xb_;  // what the (last) forward pass learns from
-  if (per_batch_adv) {
-    std::uint64_t seed =
-        mix_seed(cfg_.seed, static_cast<std::uint64_t>(epoch_ - 1) * static_cast<std::uint64_t>(batches_) +
-                                static_cast<std::uint64_t>(batch_));
+  std::uint64_t seed = 0;  // of this part's adversarials (per-batch adversarial training)
+  if (cfg_.adv.enabled() && !source_) {
+    seed = mix_seed(cfg_.seed, static_cast<std::uint64_t>(epoch_ - 1) * static_cast<std::uint64_t>(batches_) +
+                                   static_cast<std::uint64_t>(batch_));
     if (cfg_.micro_batch > 0) seed = mix_seed(seed, static_cast<std::uint64_t>(part_) + 1);
-    AttackResult r = run_attack(get_attack(cfg_.adv.attack), AttackInput{m_, cross_entropy_objective(), xb_,
-                                                                         Goal{yb_, {}}, cfg_.adv.params, seed, false});
-    xadv_ = std::move(r.adv);
-    learn = &xadv_;
   }
   if (cfg_.standardize) {
     const int c = xb_.shape[1];
@@ -336,26 +353,15 @@ void Trainer::train_step() {
     fold_standardization(false);
   }
   if (part_ == 0) m_.zero_grad();  // the parts of a batch add into the same gradients
-  const float a = per_batch_adv ? cfg_.adv.clean_weight : 0.0f;
-  double loss = 0.0;  // this part's mean
-  if (a > 0.0f) {     // the clean term a * J(x, y)
-    const float l = cross_entropy(m_.forward(xb_, true), yb_, Reduction::Mean, &dlogits_);
-    ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
-                                       "; lower the learning rate");
-    for (float& g : dlogits_.data) g *= a * share;
-    m_.backward(dlogits_, nullptr, true);
-    loss += static_cast<double>(a) * l;
+  double loss = 0.0;               // this part's mean
+  if (cfg_.shards > 1) {
+    loss = learn_sharded(n, share, seed);
+  } else {
+    whole_.correct = 0;
+    learn(m_, xb_, yb_, share, seed, whole_);
+    loss = whole_.loss;
+    correct_ += whole_.correct;
   }
-  const Tensor& logits = m_.forward(*learn, true);
-  const float l = cross_entropy(logits, yb_, Reduction::Mean, &dlogits_);
-  ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
-                                     "; lower the learning rate");
-  const std::vector<int> pred = argmax_rows(logits);
-  for (int k = 0; k < n; ++k) correct_ += pred[static_cast<size_t>(k)] == yb_[static_cast<size_t>(k)];
-  if (a > 0.0f || share < 1.0f)
-    for (float& g : dlogits_.data) g *= (1.0f - a) * share;
-  m_.backward(dlogits_, nullptr, true);
-  loss += static_cast<double>(1.0f - a) * l;
   loss_sum_ += loss * n;
   seen_ += n;
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -375,6 +381,89 @@ void Trainer::train_step() {
   last_.lr = opt_->lr;
   last_.epoch_done = batch_ == batches_;
   if (last_.epoch_done) end_epoch();
+}
+
+void Trainer::learn(Sequential& model, const Tensor& x, const std::vector<int>& y, float share, std::uint64_t seed,
+                    Work& w) {
+  const bool per_batch_adv = cfg_.adv.enabled() && !source_;
+  const Tensor* input = &x;  // what the (last) forward pass learns from
+  if (per_batch_adv) {
+    AttackResult r = run_attack(get_attack(cfg_.adv.attack), AttackInput{model, cross_entropy_objective(), x,
+                                                                         Goal{y, {}}, cfg_.adv.params, seed, false});
+    w.xadv = std::move(r.adv);
+    input = &w.xadv;
+  }
+  const float a = per_batch_adv ? cfg_.adv.clean_weight : 0.0f;
+  w.loss = 0.0;
+  if (a > 0.0f) {  // the clean term a * J(x, y)
+    const float l = cross_entropy(model.forward(x, true), y, Reduction::Mean, &w.dlogits);
+    ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
+                                       "; lower the learning rate");
+    for (float& g : w.dlogits.data) g *= a * share;
+    model.backward(w.dlogits, nullptr, true);
+    w.loss += static_cast<double>(a) * l;
+  }
+  const Tensor& logits = model.forward(*input, true);
+  const float l = cross_entropy(logits, y, Reduction::Mean, &w.dlogits);
+  ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
+                                     "; lower the learning rate");
+  const std::vector<int> pred = argmax_rows(logits);
+  for (size_t k = 0; k < y.size(); ++k) w.correct += pred[k] == y[k];
+  if (a > 0.0f || share < 1.0f)
+    for (float& g : w.dlogits.data) g *= (1.0f - a) * share;
+  model.backward(w.dlogits, nullptr, true);
+  w.loss += static_cast<double>(1.0f - a) * l;
+}
+
+double Trainer::learn_sharded(int n, float share, std::uint64_t seed) {
+  const int shards = std::min(cfg_.shards, n);  // every shard has a sample
+  const std::int64_t per = xb_.sample_size();
+  for (int s = 0; s < shards; ++s) {
+    Work& w = shard_[static_cast<size_t>(s)];
+    const int b = static_cast<int>(static_cast<std::int64_t>(n) * s / shards);
+    const int e = static_cast<int>(static_cast<std::int64_t>(n) * (s + 1) / shards);
+    Shape sh = xb_.shape;
+    sh[0] = e - b;
+    w.x.resize(sh);
+    std::copy_n(xb_.ptr() + b * per, (e - b) * per, w.x.ptr());
+    w.y.assign(yb_.begin() + b, yb_.begin() + e);
+    w.correct = 0;
+    if (s == 0) continue;  // shard 0 learns on m_ itself
+    std::vector<Param>& rp = replica_params_[static_cast<size_t>(s - 1)];
+    for (size_t i = 0; i < rp.size(); ++i) {  // the replica holds m_'s weights, and no gradient yet
+      *rp[i].value = *params_[i].value;
+      rp[i].grad->fill(0.0f);
+    }
+  }
+  // Shards side by side. Inside, max_threads() is 1 (engine/parallel.h), so each shard's layers
+  // run on its own thread, and what a shard computes does not depend on the thread count.
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(shards));
+  parallel_for(shards, 1e9, [&](int s) {
+    Work& w = shard_[static_cast<size_t>(s)];
+    Sequential& model = s == 0 ? m_ : replicas_[static_cast<size_t>(s - 1)];
+    const float part = share * static_cast<float>(w.y.size()) / static_cast<float>(n);
+    try {
+      learn(model, w.x, w.y, part, mix_seed(seed, 0x5AD5000ull + static_cast<std::uint64_t>(s)), w);
+    } catch (...) {
+      errors[static_cast<size_t>(s)] = std::current_exception();
+    }
+  });
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+  double loss = 0.0;
+  for (int s = 0; s < shards; ++s) {
+    const Work& w = shard_[static_cast<size_t>(s)];
+    loss += w.loss * static_cast<double>(w.y.size()) / n;
+    correct_ += w.correct;
+    if (s == 0) continue;
+    const std::vector<Param>& rp = replica_params_[static_cast<size_t>(s - 1)];
+    for (size_t i = 0; i < rp.size(); ++i) {
+      float* g = params_[i].grad->ptr();
+      const float* r = rp[i].grad->ptr();
+      for (std::int64_t k = 0, len = params_[i].grad->size(); k < len; ++k) g[k] += r[k];
+    }
+  }
+  return loss;
 }
 
 void Trainer::fold_standardization(bool fold) {

@@ -79,6 +79,19 @@ class Trainer {
   void train_step();
   void evaluate_step();
   void gather_batch(int begin, int count);  // order_[begin, begin + count) into xb_, yb_
+  // What one shard (or the whole part, without shards) of a batch needs besides its model.
+  struct Work {
+    Tensor x, xadv, dlogits;  // x, y: the shard's samples (unused for the whole part: xb_, yb_)
+    std::vector<int> y;
+    double loss = 0.0;  // the mean J~ over these samples
+    long correct = 0;   // of them, classified right by the training forward pass
+  };
+  // Learns from (x, y) on `model`: crafts the adversarials (per-batch adversarial training, seeded
+  // by `seed`), then the forward and backward passes that add share * dJ~/dW into its gradients.
+  void learn(Sequential& model, const Tensor& x, const std::vector<int>& y, float share, std::uint64_t seed, Work& w);
+  // learn() over TrainConfig::shards parts of xb_ (n samples) side by side; the replicas'
+  // gradients are added into m_'s. Returns the part's mean J~ and adds to correct_.
+  double learn_sharded(int n, float share, std::uint64_t seed);
   void end_epoch();
   void start_evaluation();
   void finish_epoch(int eval_n, double clean, double robust);
@@ -111,8 +124,12 @@ class Trainer {
   TrainProgress last_;
   std::vector<float> channel_mean_, channel_std_;  // TrainConfig::standardize: the training images'
   // Scratch, reused across batches.
-  Tensor xb_, xadv_, dlogits_;
+  Tensor xb_;
   std::vector<int> yb_;
+  Work whole_;                        // without shards
+  std::vector<Work> shard_;           // TrainConfig::shards > 1: one per shard
+  std::vector<Sequential> replicas_;  // the models of shards 1.. (shard 0 learns on m_)
+  std::vector<std::vector<Param>> replica_params_;
 };
 
 const char* phase_name(Trainer::Phase p);  // "prepare", "train", "evaluate", "done"

@@ -275,12 +275,14 @@ assert 0 < r['l0_mean']*r['n']/r['attacked'] <= a+2*(2*a)**0.5+1 and r['linf_max
 help=$("$ADVX" eval --help 2>&1)
 grep -q -- "--size X .*\[a number in \[0.01, 0.5\]; default 0.1; patch\]" <<<"$help" && grep -q -- "patch: a square patch" <<<"$help" \
   && ok "eval --help lists the patch attack and its --size" || bad "eval --help (patch)" "$help"
-# Adversarial training: the recipe is recorded; a finished run's checkpoint resumes to the same weights.
+# Adversarial training (data-parallel shards): the recipe is recorded; a finished run's checkpoint
+# resumes to the same weights.
 out=$("$ADVX" train --model small --epochs 2 --limit 300 --batch 50 --lr 0.005 --lr-schedule cyclic --adv pgd --eps 0.3 \
-      --steps 1 --step-size 0.375 --eval-n 50 --quiet --checkpoint "$T/ck.safetensors" --out "$T/adv.safetensors" 2>&1)
+      --steps 1 --step-size 0.375 --eval-n 50 --shards 2 --quiet --checkpoint "$T/ck.safetensors" --out "$T/adv.safetensors" 2>&1)
 out2=$("$ADVX" train --resume "$T/ck.safetensors" --out "$T/adv2.safetensors" 2>&1)
 info=$("$ADVX" info --model "$T/adv.safetensors" 2>&1)
 if grep -q "robust " <<<"$out" && grep -q "advx.recipe = advx train --model small .*--lr-schedule cyclic .*--adv pgd --eps 0.3 --steps 1 --step-size 0.375" <<<"$info" &&
+   grep -q "advx.recipe = .*--shards 2" <<<"$info" &&
    grep -q "resumed at epoch 3" <<<"$out2" && /usr/bin/python3 - "$T/adv.safetensors" "$T/adv2.safetensors" <<'PY'
 import sys
 sys.path.insert(0, "tests/reference")
@@ -357,6 +359,7 @@ expect_error "patch without train or eval" "subcommand" "$ADVX" patch
 expect_error "patch eval unknown option" "unknown option --foo" "$ADVX" patch eval --patch "$T/patch.png" --model small --foo 1
 expect_error "source model without attack" "--source-model needs an --attack" "$ADVX" eval --model small --source-model cnn
 expect_error "resume with other settings" "--epochs is recorded in the checkpoint" "$ADVX" train --resume "$T/ck.safetensors" --epochs 3 --out "$T/x.safetensors"
+expect_error "train --shards out of range" "--shards must be" "$ADVX" train --model small --shards 0 --out "$T/x.safetensors"
 expect_error "resume a non-checkpoint" "not an advx training checkpoint" "$ADVX" train --resume assets/models/small.safetensors --out "$T/x.safetensors"
 expect_error "adversarial training, black-box attack" "needs a gradient attack" "$ADVX" train --model small --adv noise --eps 0.3 --out "$T/x.safetensors"
 expect_error "attack parameter without --adv" "--eps does not apply to training without --adv" "$ADVX" train --model small --eps 0.3 --out "$T/x.safetensors"

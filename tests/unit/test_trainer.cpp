@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "engine/attacks/attack.h"
 #include "engine/error.h"
@@ -210,6 +213,72 @@ TEST_CASE("Trainer: micro-batches give the batch's update (up to float rounding)
   Trainer t(m, d, cm);
   t.step();
   REQUIRE_THROWS_WITH(t.save_checkpoint(test::temp_path("micro.safetensors")), Catch::Contains("between batches"));
+}
+
+TEST_CASE("Trainer: shards give the batch's update (up to float rounding) and the same weights for any thread count",
+          "[trainer]") {
+  // Natural and FGSM training (deterministic adversarials): each shard's gradient, weighted by its
+  // share, adds up to the whole batch's. Three shards cut a batch of 32 into 10 + 11 + 11 samples
+  // and the last batch (100 = 3 x 32 + 4) into 1 + 1 + 2.
+  const Dataset d = toy_set(100, 4);
+  for (const char* attack : {"", "fgsm"}) {
+    INFO(attack);
+    TrainConfig c;
+    c.epochs = 1;
+    c.batch = 32;
+    c.lr = 1e-3f;
+    c.seed = 5;
+    if (*attack) {
+      c.adv.attack = attack;
+      c.adv.params = defaults(get_attack(attack).params);
+      c.adv.params.set("eps", 0.1);
+      c.adv.clean_weight = 0.5f;
+    }
+    Sequential whole = make_model("small", 2), sharded = make_model("small", 2);
+    Trainer tw(whole, d, c);
+    while (!tw.step()) {
+    }
+    TrainConfig cs = c;
+    cs.shards = 3;
+    Trainer ts(sharded, d, cs);
+    while (!ts.step()) {
+    }
+    const std::vector<float> a = weights(whole), b = weights(sharded);
+    REQUIRE(a.size() == b.size());
+    REQUIRE(a != b);  // a different summation order
+    float worst = 0.0f, scale = 0.0f;
+    for (size_t i = 0; i < a.size(); ++i)
+      worst = std::max(worst, std::abs(a[i] - b[i])), scale = std::max(scale, std::abs(a[i]));
+    INFO("max |diff| " << worst << " of max |w| " << scale);
+    REQUIRE(worst <= 1e-4f * scale);
+    REQUIRE(tw.history().back().loss == Approx(ts.history().back().loss).epsilon(1e-4));
+    REQUIRE(tw.history().back().train_acc == ts.history().back().train_acc);
+  }
+#ifdef _OPENMP
+  // FGSM-RS (random starts, so each shard's seed counts): one thread and two give the same bits.
+  const int threads = omp_get_max_threads();
+  std::vector<std::vector<float>> runs;
+  for (const int t : {1, 2}) {
+    omp_set_num_threads(t);
+    TrainConfig c = fgsm_rs_config();
+    c.epochs = 1;
+    c.shards = 2;
+    Sequential m = make_model("small", 2);
+    Trainer tr(m, d, c);
+    while (!tr.step()) {
+    }
+    runs.push_back(weights(m));
+  }
+  omp_set_num_threads(threads);
+  REQUIRE(runs[0] == runs[1]);
+#endif
+  // Clear errors.
+  TrainConfig bad;
+  bad.shards = 0;
+  REQUIRE_THROWS_WITH(check_config(bad), Catch::Contains("shards must be in 1..64"));
+  bad.shards = 2;
+  bad.standardize = true;
+  REQUIRE_THROWS_WITH(check_config(bad), Catch::Contains("not supported with shards"));
 }
 
 TEST_CASE("Trainer: a run stopped and resumed from its checkpoint ends with the same weights, bit for bit",
