@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "engine/defences/defence.h"
+#include "engine/detect/detector.h"
 #include "engine/error.h"
 #include "engine/io/file.h"
 #include "engine/io/model_io.h"
@@ -44,7 +45,12 @@ std::unique_ptr<Classifier> build_defence(const DefenceSpec& spec, const Defence
   check_values(spec.params, params, "");
   for (const ParamSpec& p : spec.params)
     ADVX_REQUIRE(params.has(p.key), "defence '" + spec.name + "' needs parameter '" + p.key + "' (" + p.help + ")");
-  return spec.build(ctx, base, params, bpda);
+  std::unique_ptr<Classifier> d = spec.build(ctx, base, params, bpda);
+  // A detector's adaptive attacker (engine/detect/detector.h): its weight is a parameter of every
+  // detecting defence (detector_params).
+  if (auto* det = dynamic_cast<DetectorDefence*>(d.get()); det && params.has("reject_weight"))
+    det->set_attack_weight(static_cast<float>(params.number("reject_weight")));
+  return d;
 }
 
 namespace {

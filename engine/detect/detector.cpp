@@ -17,7 +17,11 @@ std::vector<ParamSpec> detector_params() {
   ParamSpec n =
       int_param("val_n", 100, 5000, 1000, "clean validation images (odd-indexed test images) that set the threshold");
   n.advanced = true;
-  return {fpr, n};
+  ParamSpec w = float_param("reject_weight", 0.001, 1000.0, 1.0,
+                            "the adaptive attacker's weight w on the detector, in its reject logit max_j z_j + w (s - "
+                            "threshold) / sigma: small puts fooling the classifier first, large evading the detector");
+  w.advanced = true;
+  return {fpr, n, w};
 }
 
 void softmax_backward_add(const float* p, const float* dp, int k, float* dz) {
@@ -82,6 +86,11 @@ void DetectorDefence::flags(const Tensor& x, std::vector<float>& s, std::vector<
   scores(x, s, batch);
   flagged.resize(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) flagged[i] = s[i] > cal_.threshold;
+}
+
+void DetectorDefence::set_attack_weight(float w) {
+  ADVX_REQUIRE(std::isfinite(w) && w > 0.0f, "the detector weight must be > 0, got " + std::to_string(w));
+  attack_weight_ = w;
 }
 
 void DetectorDefence::calibrate(const DefenceContext& ctx, double fpr, int n) {
@@ -219,7 +228,8 @@ class DetectorRun : public AttackRun {
 }  // namespace
 
 std::unique_ptr<AttackRun> start_through_detector(const AttackSpec& spec, const AttackInput& in, DetectorDefence& d) {
-  auto run = std::make_unique<DetectorRun>(std::make_unique<DetectorView>(d), in.goal, d.num_classes());
+  auto run = std::make_unique<DetectorRun>(std::make_unique<DetectorView>(d, d.attack_weight()), in.goal,
+                                           d.num_classes());
   run->start(spec, in);
   return run;
 }

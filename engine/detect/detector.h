@@ -34,7 +34,8 @@
 namespace advx {
 
 // The parameters every detecting defence shares: "fpr" (the false-positive rate its threshold is set
-// for) and "val_n" (how many clean validation images set it).
+// for), "val_n" (how many clean validation images set it) and "reject_weight" (the adaptive
+// attacker's w below; build_defence hands it to the detector).
 std::vector<ParamSpec> detector_params();
 
 // Softmax backward for one row: dz_j = p_j (dp_j - sum_c p_c dp_c), ADDED into dz.
@@ -85,9 +86,14 @@ class DetectorDefence : public Classifier, public Reporter {
   void calibrate(const DefenceContext& ctx, double fpr, int n);
   // Reporter: the score against the threshold, for the playground and the CLI.
   DefenceReport report(const Tensor& x) override;
+  // The adaptive attacker's weight w in DetectorView (the parameter "reject_weight", set by
+  // build_defence; 1 by default).
+  float attack_weight() const { return attack_weight_; }
+  void set_attack_weight(float w);
 
  private:
   Calibration cal_;
+  float attack_weight_ = 1.0f;
 };
 
 // The K+1-class view of a detecting model for the adaptive attacker (see the top of this file).

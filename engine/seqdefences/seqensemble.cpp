@@ -7,6 +7,9 @@
 //                substitute, budget 10%) crafted once on regular_{2,3,4} respectively against its
 //                training malware / spam (engine/train/sequence_adversarial.h: ensemble adversarial
 //                training, Tramer et al. 2018, arXiv:1705.07204; Goodfellow et al.'s mixed loss)
+//   recrafted    <model>_recrafted_{0,1,2}: seeds 5, 6, 7, each adversarially trained with the task's
+//                attack re-crafted on the member itself before every epoch (Madry et al. 2018,
+//                arXiv:1706.06083; engine/train/sequence_adversarial.h, train_sequence_adversarial)
 // soft or hard voting. The base model (seed 1) is not a member: the oblivious attacker's
 // adversarials, crafted on it, transfer to the ensemble. The adaptive attacker attacks the whole
 // ensemble (exact gradient for soft voting, the soft vote's gradient for hard). No detector.
@@ -24,7 +27,7 @@ namespace advx {
 namespace {
 
 const std::vector<std::string>& member_kinds() {
-  static const std::vector<std::string> k = {"regular", "subsequence", "adversarial"};
+  static const std::vector<std::string> k = {"regular", "subsequence", "adversarial", "recrafted"};
   return k;
 }
 
@@ -73,7 +76,8 @@ SeqDefenceSpec seqensemble_seq_defence() {
   s.params = {
       choice_param("members", member_kinds(), 0,
                    "which three members: regular (three seeds, all the data), subsequence (each on a third "
-                   "of the data), adversarial (the data plus the attack's adversarials of a regular member)"),
+                   "of the data), adversarial (the data plus the attack's adversarials of a regular member), "
+                   "recrafted (adversarials re-crafted on the member itself every epoch)"),
       choice_param("vote", {"soft", "hard"}, 0, "soft: mean probability; hard: majority of the members' argmax")};
   s.build = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
     const std::string kind = member_kinds()[static_cast<size_t>(p.integer("members"))];

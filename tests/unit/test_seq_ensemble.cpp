@@ -124,7 +124,7 @@ TEST_CASE("seqensemble: the shipped MalbehavD and SMS members load, vote, and be
     const SequenceSplit val = sequence_validation_split(d.test), held = sequence_held_out_split(d.test);
     const SeqDefenceSpec& spec = *find_seq_defence("seqensemble");
     const ParamSpec& members = *find_param(spec.params, "members");
-    REQUIRE(members.choices.size() == 3);  // regular, subsequence, adversarial
+    REQUIRE(members.choices.size() == 4);  // regular, subsequence, adversarial, recrafted
     for (size_t kind = 0; kind < members.choices.size(); ++kind)
       for (int vote : {0, 1}) {
         ParamValues p = defaults(spec.params);

@@ -9,11 +9,15 @@
 //                default settings, seed 0) crafted once on regular_{2,3,4} (member 0, 1, 2) against its
 //                correctly classified training malware / spam (engine/train/sequence_adversarial.h),
 //                seeds 5, 6, 7; so the regular members must be there first
+//   recrafted    on the whole training split plus kPerEpoch adversarials re-crafted on the member
+//                itself before every epoch (train_sequence_adversarial), seeds 5, 6, 7
 // Hidden; run with (writes the files)
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-ensemble-recipe]"
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-adversarial-recipe]"
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-sms-ensemble-recipe]"
 //   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-recraft-recipe]"
+//   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-recraft-ensemble-recipe]"
+//   ADVX_SEQ_MODELS=assets/models/sequence ./build/native/advx_tests "[.seq-recraft-sms-recipe]"
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -161,6 +165,17 @@ TEST_CASE("RNN ensemble members on MalbehavD: adversarial (insertions crafted on
 
 TEST_CASE("A MalbehavD member with adversarials re-crafted on itself every epoch", "[.seq-recraft-recipe]") {
   train_members(kMalbehavd, {{"api_lstm_recrafted_0", 5, -1, kSelf}});
+}
+
+// The other two members of the re-crafted ensemble (seqensemble --members recrafted), and the SMS three.
+TEST_CASE("Re-crafted ensemble members: MalbehavD seeds 6 and 7", "[.seq-recraft-ensemble-recipe]") {
+  train_members(kMalbehavd, {{"api_lstm_recrafted_1", 6, -1, kSelf}, {"api_lstm_recrafted_2", 7, -1, kSelf}});
+}
+
+TEST_CASE("Re-crafted ensemble members: SMS seeds 5, 6, 7", "[.seq-recraft-sms-recipe]") {
+  train_members(kSms, {{"sms_lstm_recrafted_0", 5, -1, kSelf},
+                       {"sms_lstm_recrafted_1", 6, -1, kSelf},
+                       {"sms_lstm_recrafted_2", 7, -1, kSelf}});
 }
 
 TEST_CASE("RNN ensemble members on SMS: regular, subsequence, adversarial", "[.seq-sms-ensemble-recipe]") {
