@@ -245,6 +245,13 @@ TEST_CASE("an attack on a detecting model goes through the reject class and repo
   REQUIRE(r.pred == c->predict(r.adv));
   for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(static_cast<bool>(r.success[i]) == (r.pred[i] != y[i]));
   REQUIRE(run_attack(get_attack("pgd"), in).adv.data == r.adv.data);  // seeded
+  // The attacker's weight on the detector is the defence's parameter reject_weight, and it matters.
+  REQUIRE(dynamic_cast<DetectorDefence&>(*c).attack_weight() == 1.0f);
+  std::unique_ptr<Classifier> heavy = build("squeeze_detect", spy, m, {{"blur", 1.0}, {"reject_weight", 50.0}});
+  REQUIRE(dynamic_cast<DetectorDefence&>(*heavy).attack_weight() == 50.0f);
+  const AttackInput in_heavy{*heavy, cross_entropy_objective(), x, Goal{y, {}}, p, 3};
+  REQUIRE(run_attack(get_attack("pgd"), in_heavy).adv.data != r.adv.data);
+  REQUIRE_THROWS_WITH(build("squeeze_detect", spy, m, {{"reject_weight", 0.0}}), Catch::Contains("reject_weight"));
   // A goal with a reject class out of range is refused.
   Goal bad{y, {}};
   bad.reject = 10;

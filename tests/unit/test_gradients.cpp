@@ -86,9 +86,11 @@ TEST_CASE("Conv2d: gradients match finite differences (kernel, stride, padding c
 
 TEST_CASE("Conv2d forward equals the direct sum of its definition", "[grad]") {
   Rng rng(21);
-  for (auto cfg : {std::array<int, 3>{5, 1, 2}, std::array<int, 3>{4, 2, 1}, std::array<int, 3>{3, 3, 2},
-                   std::array<int, 3>{2, 2, 0}}) {
-    const int k = cfg[0], st = cfg[1], pad = cfg[2], cin = 2, cout = 3, h = 9, w = 8;
+  // Width 29 gives stride-2 runs long enough for im2col's 4-lane gather, with zero padding around.
+  for (auto cfg : {std::array<int, 4>{5, 1, 2, 8}, std::array<int, 4>{4, 2, 1, 8}, std::array<int, 4>{3, 3, 2, 8},
+                   std::array<int, 4>{2, 2, 0, 8}, std::array<int, 4>{4, 2, 1, 29}, std::array<int, 4>{3, 2, 0, 29},
+                   std::array<int, 4>{5, 1, 2, 29}}) {
+    const int k = cfg[0], st = cfg[1], pad = cfg[2], cin = 2, cout = 3, h = 9, w = cfg[3];
     Conv2d c(cin, cout, k, st, pad);
     c.init(rng);
     const Tensor x = random_tensor({2, cin, h, w}, rng);
