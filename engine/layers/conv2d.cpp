@@ -64,21 +64,6 @@ inline void copy_run(const float* in, float* out, int len) {
   if (t < len) kernels::v4::store(out + len - 4, kernels::v4::load(in + len - 4));
 }
 
-// GCC turns a loop of zero stores into a memset call, which for these runs of a few floats costs more
-// than the stores (the point of this file's hand-written runs); clang does not.
-#if defined(__GNUC__) && !defined(__clang__)
-#define ADVX_NO_MEMSET_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define ADVX_NO_MEMSET_CALLS
-#endif
-
-// out[0, len) = 0.
-ADVX_NO_MEMSET_CALLS inline void zero_run(float* out, int len) {
-  int t = 0;
-  for (; t + 4 <= len; t += 4) kernels::v4::store(out + t, kernels::v4::zero());
-  for (; t < len; ++t) out[t] = 0.0f;
-}
-
 // out[t] = in[2 t] for t in [0, len): stride 2. The vector loop reads in[2t .. 2t + 7], which stays
 // at or before in[2 (len - 1)] (the last element needed) while t + 5 <= len.
 inline void gather2_run(const float* in, float* out, int len) {
@@ -95,23 +80,20 @@ inline void add_run(const float* in, float* out, int len) {
   for (; t < len; ++t) out[t] += in[t];
 }
 
-// Writes one sample's columns into col (row stride ld), every entry: the ones that read the image
-// and the zeros of the padding, written as runs next to the copies (no separate clearing pass over
-// col, which cost as much as im2col itself for `small`).
-ADVX_NO_MEMSET_CALLS void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col,
-                                 std::int64_t ld) {
+// Writes one sample's columns into col (row stride ld): only the entries that read the image. The
+// entries that read zero padding are left alone: the caller clears col once per chunk (one large
+// memset instead of thousands of 1-2 float ones).
+void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col, std::int64_t ld) {
   for (int ci = 0; ci < c; ++ci)
     for (int i = 0; i < k; ++i) {
       const ColRange rows = valid_cols(i, h, s, p, oh);  // output rows whose input row is inside
       for (int j = 0; j < k; ++j) {
         float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
         const ColRange r = valid_cols(j, w, s, p, ow);
-        zero_run(row, rows.lo * ow);
         for (int y = rows.lo; y < rows.hi; ++y) {
           const int iy = y * s - p + i;
           float* out = row + y * ow;
           const float* in = x + (static_cast<std::int64_t>(ci) * h + iy) * w + (r.lo * s - p + j);
-          zero_run(out, r.lo);
           if (s == 1) {
             copy_run(in, out + r.lo, r.hi - r.lo);
           } else if (s == 2) {
@@ -119,9 +101,7 @@ ADVX_NO_MEMSET_CALLS void im2col(const float* x, int c, int h, int w, int k, int
           } else {
             for (int xo = r.lo; xo < r.hi; ++xo) out[xo] = in[(xo - r.lo) * s];
           }
-          zero_run(out + r.hi, ow - r.hi);
         }
-        zero_run(row + rows.hi * ow, (oh - rows.hi) * ow);
       }
     }
 }
@@ -213,6 +193,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   if (n == 1 && !train && own && threads > 1) {
     Tensor& col = cols_[0];
     col.resize({kk, pp});
+    col.fill(0.0f);
     im2col(x.ptr(), in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr(), pp);
     parallel_rows((pp + 7) / 8, 8.0 * out_ch * kk, [&](int b0, int b1) {
       const int p0 = b0 * 8, p1 = std::min(pp, b1 * 8);
@@ -232,7 +213,8 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
     Tensor& col = train ? train_cols_[static_cast<size_t>(ch)] : cols_[static_cast<size_t>(thread_id())];
     Tensor& yb = ybuf_[static_cast<size_t>(thread_id())];
-    col.resize({kk, static_cast<int>(ld)});  // im2col writes every entry
+    col.resize({kk, static_cast<int>(ld)});
+    col.fill(0.0f);  // the padding entries; im2col writes the rest
     for (int s = 0; s < c; ++s)
       im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
     // Y_chunk = W col, [out_ch, ld]: straight into y when the chunk is one sample.
@@ -304,6 +286,7 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
       Tensor& col = have_cols ? train_cols_[static_cast<size_t>(ch)] : cols_[t];
       if (!have_cols) {
         col.resize({kk, static_cast<int>(ld)});
+        col.fill(0.0f);
         for (int s = 0; s < c; ++s)
           im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
       }
