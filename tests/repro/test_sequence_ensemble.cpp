@@ -40,7 +40,7 @@ TEST_CASE("RNN ensembles on MalbehavD vs insert: clean, transfer from one member
   const SeqAttackSpec& insert = *find_seq_attack("insert");
   ParamValues p = defaults(insert.params);
   p.set("budget", 0.1);
-  for (const char* kind : {"regular", "subsequence", "adversarial"}) {
+  for (const char* kind : {"regular", "subsequence", "adversarial", "recrafted"}) {
     std::vector<SequenceModel> ms;
     for (const std::string& f : seq_ensemble_member_files(data.name, kind)) ms.push_back(load_sequence_model(f));
     std::vector<SequenceClassifier*> ptrs;
