@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <utility>
 
 #include "engine/error.h"
 #include "engine/kernels/eigen_gemm.h"
@@ -140,21 +141,33 @@ KNearestNeighbours::KNearestNeighbours(const Dataset& train, const KnnConfig& cf
   index_ = std::make_unique<KnnIndex>(train.images.ptr(), train.size(), static_cast<int>(train.images.sample_size()));
 }
 
-KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg) : cfg_(cfg) {
+namespace {
+
+std::shared_ptr<const Tensor> all_features(const Dataset& train, Sequential& model) {
+  FeatureWork work(model, train, train.size());
+  work.finish();
+  return work.features();
+}
+
+}  // namespace
+
+KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg)
+    : KNearestNeighbours(train, model, cfg, all_features(train, model)) {}
+
+KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg,
+                                       std::shared_ptr<const Tensor> features)
+    : cfg_(cfg), points_(std::move(features)) {
   init(train);
   ADVX_REQUIRE(model.input_shape() == input_shape_, "k-NN in feature space: model '" + model.arch + "' reads " +
                                                         shape_str(model.input_shape()) + ", the training images are " +
                                                         shape_str(input_shape_));
   features_ = std::make_unique<PenultimateFeatures>(model);
+  ADVX_REQUIRE(
+      points_ && points_->rank() == 2 && points_->dim(0) == train.size() && points_->dim(1) == features_->dim(),
+      "k-NN in feature space: the features must be [" + std::to_string(train.size()) + ", " +
+          std::to_string(features_->dim()) + "], got " + (points_ ? shape_str(points_->shape) : "none"));
   space_ = model.arch + " features";
-  Tensor f({train.size(), features_->dim()});
-  const int batch = 500;
-  for (int b = 0; b < train.size(); b += batch) {
-    const int n = std::min(batch, train.size() - b);
-    const Tensor& phi = features_->forward(train.images.slice(b, n));
-    std::copy(phi.data.begin(), phi.data.end(), f.ptr() + static_cast<std::int64_t>(b) * features_->dim());
-  }
-  index_ = std::make_unique<KnnIndex>(std::move(f));
+  index_ = std::make_unique<KnnIndex>(points_->ptr(), points_->dim(0), points_->dim(1));
 }
 
 void KNearestNeighbours::init(const Dataset& train) {

@@ -80,9 +80,14 @@ class KNearestNeighbours : public Classifier {
  public:
   // Over the raw inputs: the training images themselves (borrowed: `train` must outlive this).
   KNearestNeighbours(const Dataset& train, const KnnConfig& cfg);
-  // Over `model`'s penultimate features: phi of every training image is computed here (batched);
-  // `model` and `train` must outlive this (the model is run, not copied: engine/features.h).
+  // Over `model`'s penultimate features: phi of every training image is computed here (FeatureWork,
+  // run to the end); `model` and `train` must outlive this (the model is run, not copied:
+  // engine/features.h).
   KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg);
+  // The same over features computed beforehand: `features` [train.size(), dim] must be the finished
+  // FeatureWork's of `model` on `train` (shared, not copied: a later build with another k reuses them).
+  KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg,
+                     std::shared_ptr<const Tensor> features);
 
   std::string name() const override;  // "5-nn(pixels)", "1-nn(small features)"
   const Shape& input_shape() const override { return input_shape_; }
@@ -110,6 +115,7 @@ class KNearestNeighbours : public Classifier {
   std::vector<int> labels_;
   std::unique_ptr<KnnIndex> index_;
   std::unique_ptr<PenultimateFeatures> features_;  // null: raw inputs
+  std::shared_ptr<const Tensor> points_;           // the training features the index searches (features_ set)
   std::string space_;
   Tensor query_, out_, dq_;
   std::vector<int> idx_;

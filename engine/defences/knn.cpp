@@ -18,6 +18,7 @@
 
 #include "engine/defences/defence.h"
 #include "engine/error.h"
+#include "engine/features.h"
 #include "engine/model.h"
 
 namespace advx {
@@ -70,8 +71,10 @@ DefenceSpec knn_defence() {
       choice_param("space", {"pixels", "features"}, 0, "compare raw pixels, or the base model's penultimate features")};
   d.params.push_back(tau);
   d.data = [](const ParamValues&) { return std::vector<std::pair<std::string, std::string>>{{"mnist", "train"}}; };
-  d.build = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
-               bool bpda) -> std::unique_ptr<Classifier> {
+  // In steps over features: the 60,000 training images embedded a batch at a time (kept by the
+  // context, so another k or temperature reuses them), then the index. Over pixels: one step.
+  d.start = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
+               bool bpda) -> std::unique_ptr<DefenceBuild> {
     ADVX_REQUIRE(base.input_shape() == (Shape{1, 28, 28}) && base.num_classes() == 10,
                  "the k-NN defence searches the MNIST training set; the base model '" + base.name() + "' reads " +
                      shape_str(base.input_shape()) + ": use an MNIST model");
@@ -79,12 +82,24 @@ DefenceSpec knn_defence() {
     cfg.k = p.integer("neighbours");
     cfg.tau = static_cast<float>(p.number("knn_temperature"));
     cfg.surrogate = bpda;
-    const Dataset& train = ctx.data("mnist", "train");
-    if (p.integer("space") == 0) return std::make_unique<KnnDefence>(train, cfg);
+    if (p.integer("space") == 0)
+      return std::make_unique<StagedBuild>(std::vector<StagedBuild::Stage>{},
+                                           [ctx, cfg]() -> std::unique_ptr<Classifier> {
+                                             return std::make_unique<KnnDefence>(ctx.data("mnist", "train"), cfg);
+                                           });
     auto* model = dynamic_cast<Sequential*>(&base);
     ADVX_REQUIRE(model, "k-NN over features needs a plain model as the base (its penultimate layer); '" + base.name() +
                             "' is not one");
-    return std::make_unique<KnnDefence>(train, *model, cfg);
+    auto work = std::make_shared<std::shared_ptr<FeatureWork>>();
+    return std::make_unique<StagedBuild>(
+        std::vector<StagedBuild::Stage>{[ctx, model, work]() -> std::shared_ptr<BatchedWork> {
+          const Dataset& train = ctx.data("mnist", "train");
+          *work = shared_features(ctx, *model, train, "mnist/train", train.size());
+          return *work;
+        }},
+        [ctx, model, cfg, work]() -> std::unique_ptr<Classifier> {
+          return std::make_unique<KnnDefence>(ctx.data("mnist", "train"), *model, cfg, (*work)->features());
+        });
   };
   return d;
 }
