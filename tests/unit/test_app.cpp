@@ -46,10 +46,15 @@ std::string asset_dir() {
   return std::string(ADVX_BINARY_DIR) + "/assets";
 }
 
-// One frame, then frames until a long attack run (computed a slice per frame) has finished.
+// One frame, then frames until a defence's first build and a long attack run (each computed a slice
+// per frame) have finished.
 void settle(App& app) {
   app.update(false);
-  for (int frames = 0; app.attack_running() && frames < 100000; ++frames) app.update(false);
+  for (int frames = 0; (app.attack_running() || app.defence_building()) && frames < 100000; ++frames) {
+    const bool building = app.defence_building();
+    app.update(false);
+    if (building && !app.defence_building()) app.update(false);  // the defended prediction: the next frame
+  }
 }
 
 nlohmann::json view() {
