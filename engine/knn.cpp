@@ -22,15 +22,38 @@ inline bool before(float d, int j, float e, int i) {
 
 }  // namespace
 
-KnnIndex::KnnIndex(const float* points, int m, int d) : points_(points), m_(m), d_(d) {
+// Rows of D floats per batch: about 2 M float64 multiply-adds (a dependent chain each row: slower
+// per operation than a GEMM's, hence fewer than kBatchMacs).
+RowNormsWork::RowNormsWork(const float* points, int m, int d)
+    : BatchedWork("indexing the training images", m, std::max(1, 2000000 / std::max(d, 1))), points_(points), d_(d) {
   ADVX_REQUIRE(points && m > 0 && d > 0, "k-NN index: no reference points");
   norms_.resize(static_cast<size_t>(m));
-  for (int j = 0; j < m; ++j) {
-    const float* f = point(j);
+}
+
+void RowNormsWork::run(int first, int count) {
+  for (int j = first; j < first + count; ++j) {
+    const float* f = points_ + static_cast<std::int64_t>(j) * d_;
     double s = 0.0;
-    for (int t = 0; t < d; ++t) s += static_cast<double>(f[t]) * f[t];
+    for (int t = 0; t < d_; ++t) s += static_cast<double>(f[t]) * f[t];
     norms_[static_cast<size_t>(j)] = static_cast<float>(s);
   }
+}
+
+std::vector<float> RowNormsWork::take() {
+  ADVX_REQUIRE(done(), "k-NN index: the norms are not computed yet");
+  return std::move(norms_);
+}
+
+KnnIndex::KnnIndex(const float* points, int m, int d, std::vector<float> norms)
+    : points_(points), m_(m), d_(d), norms_(std::move(norms)) {
+  ADVX_REQUIRE(points && m > 0 && d > 0, "k-NN index: no reference points");
+  if (norms_.empty()) {
+    RowNormsWork work(points, m, d);
+    work.finish();
+    norms_ = work.take();
+  }
+  ADVX_REQUIRE(norms_.size() == static_cast<size_t>(m),
+               "k-NN index: " + std::to_string(norms_.size()) + " norms for " + std::to_string(m) + " points");
 }
 
 KnnIndex::KnnIndex(Tensor points)
@@ -135,10 +158,12 @@ void KnnIndex::search(const float* q, int b, int count, int* idx, float* d2) {
 
 // ---- the classifier -----------------------------------------------------------------------------
 
-KNearestNeighbours::KNearestNeighbours(const Dataset& train, const KnnConfig& cfg) : cfg_(cfg) {
+KNearestNeighbours::KNearestNeighbours(const Dataset& train, const KnnConfig& cfg, std::vector<float> norms)
+    : cfg_(cfg) {
   init(train);
   space_ = "pixels";
-  index_ = std::make_unique<KnnIndex>(train.images.ptr(), train.size(), static_cast<int>(train.images.sample_size()));
+  index_ = std::make_unique<KnnIndex>(train.images.ptr(), train.size(), static_cast<int>(train.images.sample_size()),
+                                      std::move(norms));
 }
 
 namespace {
@@ -155,7 +180,7 @@ KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, 
     : KNearestNeighbours(train, model, cfg, all_features(train, model)) {}
 
 KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg,
-                                       std::shared_ptr<const Tensor> features)
+                                       std::shared_ptr<const Tensor> features, std::vector<float> norms)
     : cfg_(cfg), points_(std::move(features)) {
   init(train);
   ADVX_REQUIRE(model.input_shape() == input_shape_, "k-NN in feature space: model '" + model.arch + "' reads " +
@@ -167,7 +192,7 @@ KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, 
       "k-NN in feature space: the features must be [" + std::to_string(train.size()) + ", " +
           std::to_string(features_->dim()) + "], got " + (points_ ? shape_str(points_->shape) : "none"));
   space_ = model.arch + " features";
-  index_ = std::make_unique<KnnIndex>(points_->ptr(), points_->dim(0), points_->dim(1));
+  index_ = std::make_unique<KnnIndex>(points_->ptr(), points_->dim(0), points_->dim(1), std::move(norms));
 }
 
 void KNearestNeighbours::init(const Dataset& train) {

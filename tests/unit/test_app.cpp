@@ -277,10 +277,12 @@ TEST_CASE("App: k-NN over features builds a slice per frame and ends with the on
     REQUIRE(app.defence.report.neighbours[i].index == want.neighbours[i].index);
     REQUIRE(app.defence.report.neighbours[i].distance == want.neighbours[i].distance);
   }
-  // Another k reuses the embedded features: ready in the frame it is asked for.
+  // Another k reuses the embedded features: only the index is built again (its norms, a few ms).
   REQUIRE(app.apply_query("neighbours=1"));
-  app.update(false);
-  REQUIRE(!app.defence_building());
+  int frames_k1 = 0;
+  for (; frames_k1 < 100 && (frames_k1 == 0 || app.defence_building()); ++frames_k1) app.update(false);
+  REQUIRE(frames_k1 <= 3);
+  settle(app);
   REQUIRE(app.defence.on);
   REQUIRE(app.defence.report.neighbours.size() == 1);
   REQUIRE(app.defence.report.neighbours[0].index == want.neighbours[0].index);
