@@ -103,7 +103,7 @@ bool StagedBuild::step() {
 }
 
 std::string StagedBuild::progress() const {
-  return work_ && !work_->done() ? work_->progress() : "";
+  return work_ ? work_->progress() : "";  // (a finished work's "... 60,000 of 60,000" until the next stage)
 }
 
 double StagedBuild::fraction() const {
