@@ -159,6 +159,7 @@ advx::Classifier* App::defended() {
       defence_build_slice(std::numeric_limits<double>::infinity());
       it = std::find_if(built_.begin(), built_.end(), [&](const auto& b) { return b.first == key; });
       ADVX_REQUIRE(it != built_.end(), "the defence '" + spec->name + "' could not be built");
+      if (!defence.waiting.empty()) input_dirty_ = true;  // the frames were showing its build: show the defence
     }
     stop_live();                            // a live run may refer to the old defended model
     std::rotate(it, it + 1, built_.end());  // now the most recently used

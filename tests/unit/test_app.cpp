@@ -286,6 +286,20 @@ TEST_CASE("App: k-NN over features builds a slice per frame and ends with the on
   REQUIRE(app.defence.on);
   REQUIRE(app.defence.report.neighbours.size() == 1);
   REQUIRE(app.defence.report.neighbours[0].index == want.neighbours[0].index);
+  // A call outside the frames (the JS API: classify or attack with the defence) while a build runs
+  // finishes it at once, and the next frame shows the defence.
+  REQUIRE(app.apply_query("defence=kde"));
+  app.update(false);
+  app.update(false);
+  REQUIRE(app.defence_building());
+  REQUIRE(!app.defence.waiting.empty());
+  const advx::Tensor pk = app.probabilities(app.input, true);
+  REQUIRE(!app.defence_building());
+  app.update(false);
+  REQUIRE(app.defence.waiting.empty());
+  REQUIRE(app.defence.on);
+  REQUIRE(app.defence.clean.probs == std::vector<float>(pk.data.begin(), pk.data.end()));
+  REQUIRE(!app.defence.report.scores.empty());
 }
 
 TEST_CASE("App: train robustly, a few batches per frame, then attack the trained model", "[app][shipped]") {
