@@ -135,7 +135,10 @@ namespace {
 // Every second image of `d` from `first` (0 or 1).
 Dataset every_other(const Dataset& d, int first) {
   ADVX_REQUIRE(d.size() >= 2, "splitting '" + d.name + "' by index parity needs at least 2 images");
-  Dataset out = d;
+  Dataset out;  // not a copy of d: its images would be copied only to be replaced (9-20 ms for MNIST's test split)
+  out.name = d.name;
+  out.num_classes = d.num_classes;
+  out.class_names = d.class_names;
   const int n = (d.size() - first + 1) / 2;
   Shape s = d.images.shape;
   s[0] = n;
