@@ -1,5 +1,7 @@
 #include "engine/features.h"
 
+#include <algorithm>
+
 #include "engine/error.h"
 
 namespace advx {
@@ -48,6 +50,27 @@ void PenultimateFeatures::backward(const Tensor& dphi, Tensor& dx) {
     m_.layers[i]->backward(acts_[i], acts_[i + 1], grads_[i + 1], o, false);
   }
   y.shape = {dphi.dim(0), dim_};
+}
+
+FeatureWork::FeatureWork(Sequential& m, const Dataset& data, int count, const std::string& what)
+    : BatchedWork(what, count, batch_for(m.macs_per_sample())), f_(m), data_(data) {
+  ADVX_REQUIRE(count >= 1 && count <= data.size(), "features of " + std::to_string(count) + " images of '" + data.name +
+                                                       "', which has " + std::to_string(data.size()));
+  Shape s(data.images.shape.begin() + 1, data.images.shape.end());
+  ADVX_REQUIRE(s == m.input_shape(), "features: model '" + m.arch + "' reads " + shape_str(m.input_shape()) +
+                                         ", the images of '" + data.name + "' are " + shape_str(s));
+  out_ = std::make_shared<Tensor>(Shape{count, f_.dim()});
+  shared_ = out_;
+}
+
+void FeatureWork::run(int first, int count) {
+  const std::int64_t per = data_.images.sample_size();
+  Shape s = data_.images.shape;
+  s[0] = count;
+  batch_.resize(s);
+  std::copy_n(data_.images.ptr() + first * per, count * per, batch_.ptr());
+  const Tensor& phi = f_.forward(batch_);
+  std::copy(phi.data.begin(), phi.data.end(), out_->ptr() + static_cast<std::int64_t>(first) * f_.dim());
 }
 
 }  // namespace advx

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <utility>
 
 #include "engine/error.h"
 #include "engine/kernels/eigen_gemm.h"
@@ -21,15 +22,38 @@ inline bool before(float d, int j, float e, int i) {
 
 }  // namespace
 
-KnnIndex::KnnIndex(const float* points, int m, int d) : points_(points), m_(m), d_(d) {
+// Rows of D floats per batch: about 2 M float64 multiply-adds (a dependent chain each row: slower
+// per operation than a GEMM's, hence fewer than kBatchMacs).
+RowNormsWork::RowNormsWork(const float* points, int m, int d)
+    : BatchedWork("indexing the training images", m, std::max(1, 2000000 / std::max(d, 1))), points_(points), d_(d) {
   ADVX_REQUIRE(points && m > 0 && d > 0, "k-NN index: no reference points");
   norms_.resize(static_cast<size_t>(m));
-  for (int j = 0; j < m; ++j) {
-    const float* f = point(j);
+}
+
+void RowNormsWork::run(int first, int count) {
+  for (int j = first; j < first + count; ++j) {
+    const float* f = points_ + static_cast<std::int64_t>(j) * d_;
     double s = 0.0;
-    for (int t = 0; t < d; ++t) s += static_cast<double>(f[t]) * f[t];
+    for (int t = 0; t < d_; ++t) s += static_cast<double>(f[t]) * f[t];
     norms_[static_cast<size_t>(j)] = static_cast<float>(s);
   }
+}
+
+std::vector<float> RowNormsWork::take() {
+  ADVX_REQUIRE(done(), "k-NN index: the norms are not computed yet");
+  return std::move(norms_);
+}
+
+KnnIndex::KnnIndex(const float* points, int m, int d, std::vector<float> norms)
+    : points_(points), m_(m), d_(d), norms_(std::move(norms)) {
+  ADVX_REQUIRE(points && m > 0 && d > 0, "k-NN index: no reference points");
+  if (norms_.empty()) {
+    RowNormsWork work(points, m, d);
+    work.finish();
+    norms_ = work.take();
+  }
+  ADVX_REQUIRE(norms_.size() == static_cast<size_t>(m),
+               "k-NN index: " + std::to_string(norms_.size()) + " norms for " + std::to_string(m) + " points");
 }
 
 KnnIndex::KnnIndex(Tensor points)
@@ -134,27 +158,41 @@ void KnnIndex::search(const float* q, int b, int count, int* idx, float* d2) {
 
 // ---- the classifier -----------------------------------------------------------------------------
 
-KNearestNeighbours::KNearestNeighbours(const Dataset& train, const KnnConfig& cfg) : cfg_(cfg) {
+KNearestNeighbours::KNearestNeighbours(const Dataset& train, const KnnConfig& cfg, std::vector<float> norms)
+    : cfg_(cfg) {
   init(train);
   space_ = "pixels";
-  index_ = std::make_unique<KnnIndex>(train.images.ptr(), train.size(), static_cast<int>(train.images.sample_size()));
+  index_ = std::make_unique<KnnIndex>(train.images.ptr(), train.size(), static_cast<int>(train.images.sample_size()),
+                                      std::move(norms));
 }
 
-KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg) : cfg_(cfg) {
+namespace {
+
+std::shared_ptr<const Tensor> all_features(const Dataset& train, Sequential& model) {
+  FeatureWork work(model, train, train.size());
+  work.finish();
+  return work.features();
+}
+
+}  // namespace
+
+KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg)
+    : KNearestNeighbours(train, model, cfg, all_features(train, model)) {}
+
+KNearestNeighbours::KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg,
+                                       std::shared_ptr<const Tensor> features, std::vector<float> norms)
+    : cfg_(cfg), points_(std::move(features)) {
   init(train);
   ADVX_REQUIRE(model.input_shape() == input_shape_, "k-NN in feature space: model '" + model.arch + "' reads " +
                                                         shape_str(model.input_shape()) + ", the training images are " +
                                                         shape_str(input_shape_));
   features_ = std::make_unique<PenultimateFeatures>(model);
+  ADVX_REQUIRE(
+      points_ && points_->rank() == 2 && points_->dim(0) == train.size() && points_->dim(1) == features_->dim(),
+      "k-NN in feature space: the features must be [" + std::to_string(train.size()) + ", " +
+          std::to_string(features_->dim()) + "], got " + (points_ ? shape_str(points_->shape) : "none"));
   space_ = model.arch + " features";
-  Tensor f({train.size(), features_->dim()});
-  const int batch = 500;
-  for (int b = 0; b < train.size(); b += batch) {
-    const int n = std::min(batch, train.size() - b);
-    const Tensor& phi = features_->forward(train.images.slice(b, n));
-    std::copy(phi.data.begin(), phi.data.end(), f.ptr() + static_cast<std::int64_t>(b) * features_->dim());
-  }
-  index_ = std::make_unique<KnnIndex>(std::move(f));
+  index_ = std::make_unique<KnnIndex>(points_->ptr(), points_->dim(0), points_->dim(1), std::move(norms));
 }
 
 void KNearestNeighbours::init(const Dataset& train) {

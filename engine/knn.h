@@ -36,10 +36,27 @@
 
 namespace advx {
 
+// |f_j|^2 of M rows of D floats (what the index keeps), a batch of rows per step for a build spread
+// over frames: the same values as the index computes itself (float64 sums, in order).
+class RowNormsWork : public BatchedWork {
+ public:
+  RowNormsWork(const float* points, int m, int d);  // borrowed: must outlive the work
+  std::vector<float> take();                        // once done(); moved out
+
+ protected:
+  void run(int first, int count) override;
+
+ private:
+  const float* points_;
+  int d_;
+  std::vector<float> norms_;
+};
+
 class KnnIndex {
  public:
-  // points: M rows of D floats, row-major. Borrowed (must outlive the index) or owned.
-  KnnIndex(const float* points, int m, int d);
+  // points: M rows of D floats, row-major. Borrowed (must outlive the index) or owned. `norms`: their
+  // RowNormsWork, if computed beforehand (empty: computed here).
+  KnnIndex(const float* points, int m, int d, std::vector<float> norms = {});
   explicit KnnIndex(Tensor points);  // [M, ...]: owned, each sample flattened
   int size() const { return m_; }
   int dim() const { return d_; }
@@ -79,10 +96,16 @@ struct Neighbour {
 class KNearestNeighbours : public Classifier {
  public:
   // Over the raw inputs: the training images themselves (borrowed: `train` must outlive this).
-  KNearestNeighbours(const Dataset& train, const KnnConfig& cfg);
-  // Over `model`'s penultimate features: phi of every training image is computed here (batched);
-  // `model` and `train` must outlive this (the model is run, not copied: engine/features.h).
+  // `norms`: their RowNormsWork's, if computed beforehand (empty: computed here).
+  KNearestNeighbours(const Dataset& train, const KnnConfig& cfg, std::vector<float> norms = {});
+  // Over `model`'s penultimate features: phi of every training image is computed here (FeatureWork,
+  // run to the end); `model` and `train` must outlive this (the model is run, not copied:
+  // engine/features.h).
   KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg);
+  // The same over features computed beforehand: `features` [train.size(), dim] must be the finished
+  // FeatureWork's of `model` on `train` (shared, not copied: a later build with another k reuses them).
+  KNearestNeighbours(const Dataset& train, Sequential& model, const KnnConfig& cfg,
+                     std::shared_ptr<const Tensor> features, std::vector<float> norms = {});
 
   std::string name() const override;  // "5-nn(pixels)", "1-nn(small features)"
   const Shape& input_shape() const override { return input_shape_; }
@@ -110,6 +133,7 @@ class KNearestNeighbours : public Classifier {
   std::vector<int> labels_;
   std::unique_ptr<KnnIndex> index_;
   std::unique_ptr<PenultimateFeatures> features_;  // null: raw inputs
+  std::shared_ptr<const Tensor> points_;           // the training features the index searches (features_ set)
   std::string space_;
   Tensor query_, out_, dq_;
   std::vector<int> idx_;

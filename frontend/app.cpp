@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "engine/error.h"
 #include "engine/io/image.h"
@@ -101,6 +102,8 @@ void App::models_changed() {
   built_.clear();
   defended_ = nullptr;
   defended_key_.clear();
+  building_.reset();  // it refers to the models and data too; so do the kept precomputations
+  kept_->clear();
   robust.eval.reset();
   robust.key.clear();
   patch.eval.reset();  // it refers to the model; computed again
@@ -133,6 +136,12 @@ advx::Tensor App::probabilities(const advx::Tensor& x, bool with_defence) {
   return d ? d->probabilities(x) : model().probabilities(x);
 }
 
+std::string App::defence_key(const advx::DefenceSpec& spec) const {
+  std::string key = state.model + "/" + spec.name + "/" + (state.bpda ? "bpda" : "true");
+  for (const advx::ParamSpec& p : spec.params) key += "/" + advx::format_value(p, state.params.number(p.key));
+  return key;
+}
+
 advx::Classifier* App::defended() {
   const advx::DefenceSpec* spec = defence_spec();
   if (!spec) {
@@ -141,24 +150,65 @@ advx::Classifier* App::defended() {
     defended_key_.clear();
     return nullptr;
   }
-  advx::Sequential& m = model();
-  std::string key = state.model + "/" + spec->name + "/" + (state.bpda ? "bpda" : "true");
-  for (const advx::ParamSpec& p : spec->params) key += "/" + advx::format_value(p, state.params.number(p.key));
+  model();  // throws while the model loads
+  const std::string key = defence_key(*spec);
   if (!defended_ || key != defended_key_) {
-    const advx::ParamValues v = defence_values(*spec);
-    stop_live();  // a live run may refer to the old defended model
     auto it = std::find_if(built_.begin(), built_.end(), [&](const auto& b) { return b.first == key; });
     if (it == built_.end()) {
-      std::unique_ptr<advx::Classifier> d = advx::build_defence(*spec, defence_context(), m, v, state.bpda);
-      if (built_.size() >= kDefencesKept) built_.erase(built_.begin());  // the least recently used
-      built_.emplace_back(key, std::move(d));
-    } else {
-      std::rotate(it, it + 1, built_.end());  // now the most recently used
+      // Not built yet: a call outside the frames' slices (the JS API) finishes the build at once.
+      defence_build_slice(std::numeric_limits<double>::infinity());
+      it = std::find_if(built_.begin(), built_.end(), [&](const auto& b) { return b.first == key; });
+      ADVX_REQUIRE(it != built_.end(), "the defence '" + spec->name + "' could not be built");
+      if (!defence.waiting.empty()) input_dirty_ = true;  // the frames were showing its build: show the defence
     }
+    stop_live();                            // a live run may refer to the old defended model
+    std::rotate(it, it + 1, built_.end());  // now the most recently used
     defended_ = built_.back().second.get();
     defended_key_ = key;
   }
   return defended_;
+}
+
+std::string App::defence_build_slice(double budget_ms) {
+  const advx::DefenceSpec* spec = defence_spec();
+  const std::string key = spec ? defence_key(*spec) : "";
+  if (!spec || std::any_of(built_.begin(), built_.end(), [&](const auto& b) { return b.first == key; })) {
+    building_.reset();  // another defence's (its precomputations stay kept for when it comes back)
+    return "";
+  }
+  advx::Sequential& m = model();
+  if (!building_ || building_key_ != key) {
+    building_.reset();
+    building_ = advx::start_defence(*spec, defence_context(), m, defence_values(*spec), state.bpda);
+    building_key_ = key;
+    build_step_ms_ = 0;
+  }
+  // At least one step; more while the next one (costing about as much as the last) fits.
+  const auto t0 = Clock::now();
+  bool done = false;
+  try {
+    do {
+      const auto ts = Clock::now();
+      done = building_->step();
+      build_step_ms_ = ms_since(ts);
+    } while (!done && ms_since(t0) + build_step_ms_ < budget_ms);
+  } catch (const advx::Error&) {
+    building_.reset();  // started again when the state changes
+    throw;
+  }
+  if (!done) {
+    defence.progress = building_->fraction();
+    const std::string what = building_->progress();
+    return what.empty() ? "preparing the defence" : what;
+  }
+  std::unique_ptr<advx::Classifier> d = building_->result();
+  building_.reset();
+  stop_live();  // the least recently used defence may go, and a live run may refer to it
+  defended_ = nullptr;
+  defended_key_.clear();
+  if (built_.size() >= kDefencesKept) built_.erase(built_.begin());
+  built_.emplace_back(key, std::move(d));
+  return "";
 }
 
 advx::Tensor App::training_image(int i) const {
@@ -194,6 +244,10 @@ std::string App::defence_waiting() {
       const std::string file = (set.empty() ? dataset() : set) + "/" + (split == "validation" ? "test" : split);
       if (const DatasetEntry* d = models.find_dataset(file)) add(*d, models.request_dataset(file), file + " images");
     }
+  if (out.empty() && building_ && building_key_ == defence_key(*spec)) {  // its build, a slice per frame
+    const std::string what = building_->progress();
+    return what.empty() ? "preparing the defence" : what;
+  }
   return out;
 }
 
@@ -226,6 +280,7 @@ advx::DefenceContext App::defence_context() {
     return it->second;
   };
   c.dataset = dataset();
+  c.kept = kept_;
   return c;
 }
 
@@ -578,6 +633,20 @@ void App::update_work(bool run_robustness, bool drawing) {
     }
     return;
   }
+  // A defence's first build, a slice per frame; the defended prediction (and the attack, the curves)
+  // follow in the frame after the one that finishes it.
+  if (building_ && !input_dirty_) {
+    try {
+      const auto t0 = Clock::now();
+      defence.waiting = defence_build_slice(kDefenceSliceMs);
+      defence.ms = timing.defence_ms = ms_since(t0);
+    } catch (const advx::Error& e) {
+      defence = DefenceView{};
+      error = e.what();
+    }
+    if (defence.waiting.empty()) input_dirty_ = true;
+    return;
+  }
   if (input_dirty_ || attack_dirty_) ++view_version;
   if (input_dirty_) {
     input_dirty_ = false;
@@ -596,6 +665,7 @@ void App::update_work(bool run_robustness, bool drawing) {
       // A defence whose models or data are still downloading waits (the panel shows the progress);
       // when they arrive the store's version bumps and models_changed() recomputes the input.
       defence.waiting = defence_waiting();
+      if (defence.waiting.empty()) defence.waiting = defence_build_slice(kDefenceSliceMs);
       advx::Classifier* d = defence.waiting.empty() ? defended() : nullptr;
       if (d) {
         defence.on = true;

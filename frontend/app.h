@@ -60,7 +60,10 @@ struct DefenceView {
   advx::GradientKind gradient = advx::GradientKind::Exact;  // what the adaptive attacker follows
   advx::Tensor seen;           // what the defended model's classifier sees (the transformed input), if known
   advx::DefenceReport report;  // detector scores, members' votes, neighbours (advx::Reporter), if any
-  std::string waiting;         // "loading ...": what the defence needs and is still downloading
+  // "loading ...": what the defence needs and is still downloading, or what its first build is
+  // computing ("embedding training images 12,000 of 60,000"), a slice per frame
+  std::string waiting;
+  double progress = 0;  // of that build's current long work, 0..1
   double ms = 0;
 };
 
@@ -325,8 +328,14 @@ class App {
   // its parameters change.
   advx::Classifier* defended();
   // What the state's defence needs (DefenceSpec::models, ::data) and is still loading, after
-  // requesting it: "" when everything is there (or failed: then building the defence says why).
+  // requesting it, or what its build is computing while it runs a slice per frame: "" when everything
+  // is there (or failed: then building the defence says why).
   std::string defence_waiting();
+  // A defence's first build runs a slice of at most about kDefenceSliceMs per frame (at least one
+  // step: a batch of its long work, advx::DefenceBuild); defended() called outside the frames (the JS
+  // API) finishes it at once.
+  static constexpr double kDefenceSliceMs = 10.0;
+  bool defence_building() const { return building_ != nullptr; }
   advx::ParamValues defence_values(const advx::DefenceSpec& spec) const;  // its parameters from the state
   // Training image i of the state's dataset [1, C, H, W], if that split is loaded (a nearest-neighbour
   // defence's neighbours); empty otherwise.
@@ -421,6 +430,17 @@ class App {
   std::vector<std::pair<std::string, std::unique_ptr<advx::Classifier>>> built_;
   advx::Classifier* defended_ = nullptr;  // the one for state.defence (in built_)
   std::string defended_key_;
+  std::string defence_key(const advx::DefenceSpec& spec) const;  // model, defence, bpda, parameters
+  // The build of the state's defence in progress (nullptr: none), a slice per frame; kept_: the
+  // builds' precomputations (the training images' features) for later builds, until a model changes.
+  std::unique_ptr<advx::DefenceBuild> building_;
+  std::string building_key_;
+  double build_step_ms_ = 0;  // the last step's cost: whether another fits in the frame's slice
+  std::shared_ptr<std::map<std::string, std::shared_ptr<advx::BatchedWork>>> kept_ =
+      std::make_shared<std::map<std::string, std::shared_ptr<advx::BatchedWork>>>();
+  // Steps the state's defence's build for about budget_ms (starting it if needed); adds it to built_
+  // when done. Returns what it is computing, "" once built (or without a defence).
+  std::string defence_build_slice(double budget_ms);
   std::string robust_key() const;
 
   // The sequence view.

@@ -129,6 +129,7 @@ bool defence_outcome(App& app, Ui& ui) {
     const std::string now = app.defence_waiting();  // live progress
     ImGui::TextWrapped("%s...", (now.empty() ? app.defence.waiting : now).c_str());
     ui.mark("defence_waiting");
+    if (app.defence_building()) ImGui::ProgressBar(static_cast<float>(app.defence.progress), ImVec2(-1.0f, 0.0f));
     return false;
   }
   const int label = app.true_label >= 0 ? app.true_label : app.clean.top;

@@ -593,6 +593,8 @@ ADVX_API const char* advx_view_json() {
                     {"probs", probs(app.defence.clean)},
                     {"gradient", advx::gradient_kind_name(app.defence.gradient)},
                     {"waiting", app.defence.waiting},
+                    {"building", app.defence_building()},
+                    {"progress", app.defence.progress},
                     {"scores", scores},
                     {"votes", votes},
                     {"neighbours", neighbours},

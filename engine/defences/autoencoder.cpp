@@ -75,6 +75,7 @@ class MagNet : public DetectorDefence {
     return "magnet(" + ae_.arch + ", L" + std::to_string(p_) + ") > " + base_.name();
   }
   std::string score_name() const override { return "reconstruction error L" + std::to_string(p_); }
+  double score_macs() const override { return ae_.macs_per_sample() + forward_macs(base_); }
   const Shape& input_shape() const override { return base_.input_shape(); }
   int num_classes() const override { return base_.num_classes(); }
   GradientKind gradient_kind() const override { return base_.gradient_kind(); }
@@ -159,14 +160,23 @@ DefenceSpec autoencoder_defence() {
     return p.integer("ae_detect") == 0 ? std::vector<std::pair<std::string, std::string>>{}
                                        : std::vector<std::pair<std::string, std::string>>{{"", "validation"}};
   };
-  d.build = [ae_name](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
-                      bool) -> std::unique_ptr<Classifier> {
-    Sequential& ae = ctx.model(ae_name(p));
-    check_autoencoder(ae, base);
-    if (p.integer("ae_detect") == 0) return std::make_unique<Reformer>(base, ctx, ae);
-    auto det = std::make_unique<MagNet>(base, ctx, ae, p.integer("ae_detect"));
-    det->calibrate(ctx, p.number("fpr"), p.integer("val_n"));
-    return det;
+  // In steps when it detects: the threshold a batch of validation images at a time.
+  d.start = [ae_name](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
+                      bool) -> std::unique_ptr<DefenceBuild> {
+    const std::string name = ae_name(p);
+    const int detect = p.integer("ae_detect");
+    if (detect == 0)
+      return std::make_unique<StagedBuild>(std::vector<StagedBuild::Stage>{},
+                                           [ctx, &base, name]() -> std::unique_ptr<Classifier> {
+                                             Sequential& ae = ctx.model(name);
+                                             check_autoencoder(ae, base);
+                                             return std::make_unique<Reformer>(base, ctx, ae);
+                                           });
+    return detector_build(ctx, p.number("fpr"), p.integer("val_n"), {}, [ctx, &base, name, detect] {
+      Sequential& ae = ctx.model(name);
+      check_autoencoder(ae, base);
+      return std::make_unique<MagNet>(base, ctx, ae, detect);
+    });
   };
   return d;
 }

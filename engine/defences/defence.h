@@ -10,6 +10,7 @@
 //              differentiable), scored on it: the number that says something about robustness
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,6 +19,7 @@
 #include "engine/classifier.h"
 #include "engine/data/dataset.h"
 #include "engine/params.h"
+#include "engine/work.h"
 
 namespace advx {
 
@@ -45,7 +47,18 @@ struct DefenceContext {
   std::function<Sequential&(const std::string& name)> model;
   std::function<const Dataset&(const std::string& name, const std::string& split)> data;
   std::string dataset = "mnist";  // the base model's dataset (its validation split calibrates detectors)
+  // Precomputations kept for later builds, by key (shared_features: the training images' features do
+  // not depend on k or on a bandwidth, so changing those does not embed 60,000 images again). Shared
+  // by the context's copies; null: nothing kept. The playground keeps them until a model changes.
+  std::shared_ptr<std::map<std::string, std::shared_ptr<BatchedWork>>> kept;
 };
+class FeatureWork;
+// The penultimate features of `model` on the first `count` images of `data` (engine/features.h): the
+// context's kept work for them if there is one (maybe still running: step it), else a new one, kept.
+// `data_name` ("mnist/train") names the data in the key; the model is named by its address too, so
+// the context must not outlive the model (the playground drops `kept` whenever a model changes).
+std::shared_ptr<FeatureWork> shared_features(const DefenceContext& ctx, Sequential& model, const Dataset& data,
+                                             const std::string& data_name, int count);
 // The odd-indexed images of a test split (validation) and the even-indexed ones (held out).
 Dataset validation_split(const Dataset& test);
 Dataset held_out_split(const Dataset& test);
@@ -84,6 +97,44 @@ class Reporter {
   virtual DefenceReport report(const Tensor& x) = 0;
 };
 
+// A defence's build in steps, for a UI that must keep drawing while a first build embeds 60,000
+// training images or sets a detector's threshold: each step() is one batch of the build's long work
+// (engine/work.h) or one short part of it, and the result is the very defence build() makes (the same
+// batches run). build_defence() runs one to the end.
+class DefenceBuild {
+ public:
+  virtual ~DefenceBuild() = default;
+  // The next step; true once result() is ready. Throws advx::Error as DefenceSpec::build does (the
+  // playground's "still loading" too: call it again later; the step is then done again).
+  virtual bool step() = 0;
+  // What it is doing: "embedding training images 12,000 of 60,000" ("" when there is nothing to say).
+  virtual std::string progress() const { return ""; }
+  virtual double fraction() const { return 0.0; }  // of the current stage's long work, 0..1
+  // The defence, once step() has returned true (once: it is moved out).
+  virtual std::unique_ptr<Classifier> result() = 0;
+};
+
+// A build as stages run one after the other: each stage (a short function) returns the long work to
+// run before the next stage (stepped a batch at a time), or null; then `finish` makes the defence.
+// Stages share their state through what they capture.
+class StagedBuild : public DefenceBuild {
+ public:
+  using Stage = std::function<std::shared_ptr<BatchedWork>()>;
+  StagedBuild(std::vector<Stage> stages, std::function<std::unique_ptr<Classifier>()> finish);
+  bool step() override;
+  std::string progress() const override;
+  double fraction() const override;
+  std::unique_ptr<Classifier> result() override;
+
+ private:
+  std::vector<Stage> stages_;
+  std::function<std::unique_ptr<Classifier>()> finish_;
+  std::size_t next_ = 0;  // the next stage to run
+  std::shared_ptr<BatchedWork> work_;
+  std::unique_ptr<Classifier> result_;
+  bool done_ = false;
+};
+
 struct DefenceSpec {
   std::string name;      // "threshold": --defence, defence=, the JS option
   std::string title;     // "binary threshold"
@@ -91,7 +142,8 @@ struct DefenceSpec {
   std::string citation;  // the paper
   std::string note;      // what to expect, said honestly (shown in the UI next to the numbers)
   std::vector<ParamSpec> params;
-  // The defended classifier in front of `base` (not owned: it must outlive the result).
+  // The defended classifier in front of `base` (not owned: it must outlive the result). Null when
+  // `start` is set (then the build is in steps).
   // bpda = true: non-differentiable steps backpropagate as the identity (the adaptive attacker's
   // view); false: their true gradient (zero almost everywhere: gradient masking).
   std::function<std::unique_ptr<Classifier>(const DefenceContext& ctx, Classifier& base, const ParamValues& params,
@@ -102,6 +154,11 @@ struct DefenceSpec {
   // empty dataset means the base model's (DefenceContext::dataset).
   std::function<std::vector<std::string>(const ParamValues& params)> models;
   std::function<std::vector<std::pair<std::string, std::string>>(const ParamValues& params)> data;
+  // The build in steps (DefenceBuild), for the defences whose first build is long (null: build() in
+  // one step). Set, it is what build_defence() runs too, so both give the same defence.
+  std::function<std::unique_ptr<DefenceBuild>(const DefenceContext& ctx, Classifier& base, const ParamValues& params,
+                                              bool bpda)>
+      start;
 };
 
 const std::vector<DefenceSpec>& defences();
@@ -109,8 +166,11 @@ const DefenceSpec* find_defence(const std::string& name);
 const DefenceSpec& get_defence(const std::string& name);  // throws listing the known names
 std::string defence_names(const std::string& sep = ", ");
 
-// Checks the parameters against the table, then builds.
+// Checks the parameters against the table, then builds (start_defence() run to the end).
 std::unique_ptr<Classifier> build_defence(const DefenceSpec& spec, const DefenceContext& ctx, Classifier& base,
                                           const ParamValues& params, bool bpda);
+// Checks the parameters, then the build in steps: spec.start's, or one step of spec.build.
+std::unique_ptr<DefenceBuild> start_defence(const DefenceSpec& spec, const DefenceContext& ctx, Classifier& base,
+                                            const ParamValues& params, bool bpda);
 
 }  // namespace advx

@@ -12,10 +12,13 @@
 #include "engine/detect/kde.h"
 
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "engine/defences/defence.h"
 #include "engine/detect/detector.h"
 #include "engine/error.h"
+#include "engine/features.h"
 #include "engine/loss.h"
 #include "engine/model.h"
 
@@ -31,20 +34,11 @@ std::size_t last_hidden(const Sequential& m) {
 
 class KdeDetector : public DetectorDefence {
  public:
-  KdeDetector(Sequential& base, const Dataset& train, int n, double bw) : base_(base), at_(last_hidden(base)) {
-    ADVX_REQUIRE(n >= 20 && n <= train.size(), "kde_n must be in 20.." + std::to_string(train.size()));
-    // Features of the first n clean training images, in batches.
-    Tensor feats;
-    for (int b = 0; b < n; b += 256) {
-      const int count = std::min(256, n - b);
-      base_.logits(train.images.slice(b, count));
-      const Tensor& phi = base_.activation(at_);
-      if (feats.shape.empty()) feats = Tensor({n, static_cast<int>(phi.sample_size())});
-      std::copy_n(phi.ptr(), phi.size(), feats.ptr() + static_cast<std::int64_t>(b) * phi.sample_size());
-    }
-    kde_ = std::make_unique<KernelDensity>(feats, std::vector<int>(train.labels.begin(), train.labels.begin() + n),
-                                           base.num_classes(), bw);
-  }
+  // kde: the density of the training features (their penultimate features: the input of the last
+  // Linear, activation(last_hidden)).
+  KdeDetector(Sequential& base, std::unique_ptr<KernelDensity> kde)
+      : base_(base), at_(last_hidden(base)), kde_(std::move(kde)) {}
+  double score_macs() const override { return base_.macs_per_sample(); }
   std::string name() const override { return "kde > " + base_.name(); }
   std::string score_name() const override { return "-log density (last hidden layer)"; }
   const Shape& input_shape() const override { return base_.input_shape(); }
@@ -108,22 +102,47 @@ DefenceSpec kde_defence() {
   d.note =
       "Oblivious adversarials often land in low-density regions of the feature space. The density is smooth, so "
       "an adaptive attacker pushes the features into a dense region of the wrong class.";
-  ParamSpec n = int_param("kde_n", 100, 60000, 2000, "clean training images whose features form the density");
-  n.advanced = true;
-  d.params = {
-      n, float_param("kde_bw", 0.05, 10.0, 1.0, "bandwidth: sigma^2 = kde_bw * median within-class squared distance")};
+  ParamSpec kde_n = int_param("kde_n", 100, 60000, 2000, "clean training images whose features form the density");
+  kde_n.advanced = true;
+  d.params = {kde_n, float_param("kde_bw", 0.05, 10.0, 1.0,
+                                 "bandwidth: sigma^2 = kde_bw * median within-class squared distance")};
   for (const ParamSpec& p : detector_params()) d.params.push_back(p);
   d.data = [](const ParamValues&) {
     return std::vector<std::pair<std::string, std::string>>{{"", "train"}, {"", "validation"}};
   };
-  d.build = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p, bool) -> std::unique_ptr<Classifier> {
+  // In steps: the features of the first kde_n training images (kept by the context: another bandwidth
+  // reuses them), the density's bandwidth a class at a time, then the threshold a batch at a time.
+  d.start = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
+               bool) -> std::unique_ptr<DefenceBuild> {
     auto* seq = dynamic_cast<Sequential*>(&base);
     ADVX_REQUIRE(
         seq, "the kernel-density detector reads a hidden layer, so it needs a bare model, not '" + base.name() + "'");
-    auto det =
-        std::make_unique<KdeDetector>(*seq, ctx.data(ctx.dataset, "train"), p.integer("kde_n"), p.number("kde_bw"));
-    det->calibrate(ctx, p.number("fpr"), p.integer("val_n"));
-    return det;
+    ADVX_REQUIRE(PenultimateFeatures(*seq).cut() == last_hidden(*seq),
+                 "the kernel-density detector reads the input of the last Linear layer; model '" + seq->arch +
+                     "' has parameters after it");
+    const int n = p.integer("kde_n");
+    const double bw = p.number("kde_bw");
+    struct State {
+      const Dataset* train = nullptr;
+      std::shared_ptr<FeatureWork> features;
+      std::shared_ptr<KernelDensityWork> density;
+    };
+    auto s = std::make_shared<State>();
+    std::vector<StagedBuild::Stage> before = {
+        [s, ctx, seq, n]() -> std::shared_ptr<BatchedWork> {
+          s->train = &ctx.data(ctx.dataset, "train");
+          ADVX_REQUIRE(n >= 20 && n <= s->train->size(), "kde_n must be in 20.." + std::to_string(s->train->size()));
+          s->features = shared_features(ctx, *seq, *s->train, ctx.dataset + "/train", n);
+          return s->features;
+        },
+        [s, seq, n, bw]() -> std::shared_ptr<BatchedWork> {
+          s->density = std::make_shared<KernelDensityWork>(
+              *s->features->features(), std::vector<int>(s->train->labels.begin(), s->train->labels.begin() + n),
+              seq->num_classes(), bw);
+          return s->density;
+        }};
+    return detector_build(ctx, p.number("fpr"), p.integer("val_n"), std::move(before),
+                          [s, seq] { return std::make_unique<KdeDetector>(*seq, s->density->result()); });
   };
   return d;
 }

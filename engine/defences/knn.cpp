@@ -18,6 +18,7 @@
 
 #include "engine/defences/defence.h"
 #include "engine/error.h"
+#include "engine/features.h"
 #include "engine/model.h"
 
 namespace advx {
@@ -70,8 +71,11 @@ DefenceSpec knn_defence() {
       choice_param("space", {"pixels", "features"}, 0, "compare raw pixels, or the base model's penultimate features")};
   d.params.push_back(tau);
   d.data = [](const ParamValues&) { return std::vector<std::pair<std::string, std::string>>{{"mnist", "train"}}; };
-  d.build = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
-               bool bpda) -> std::unique_ptr<Classifier> {
+  // In steps: over features, the 60,000 training images embedded a batch at a time (kept by the
+  // context, so another k or temperature reuses them); then, over pixels or features, the index's
+  // norms a batch of rows at a time; then the index.
+  d.start = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
+               bool bpda) -> std::unique_ptr<DefenceBuild> {
     ADVX_REQUIRE(base.input_shape() == (Shape{1, 28, 28}) && base.num_classes() == 10,
                  "the k-NN defence searches the MNIST training set; the base model '" + base.name() + "' reads " +
                      shape_str(base.input_shape()) + ": use an MNIST model");
@@ -79,12 +83,36 @@ DefenceSpec knn_defence() {
     cfg.k = p.integer("neighbours");
     cfg.tau = static_cast<float>(p.number("knn_temperature"));
     cfg.surrogate = bpda;
-    const Dataset& train = ctx.data("mnist", "train");
-    if (p.integer("space") == 0) return std::make_unique<KnnDefence>(train, cfg);
-    auto* model = dynamic_cast<Sequential*>(&base);
-    ADVX_REQUIRE(model, "k-NN over features needs a plain model as the base (its penultimate layer); '" + base.name() +
-                            "' is not one");
-    return std::make_unique<KnnDefence>(train, *model, cfg);
+    Sequential* model = nullptr;
+    if (p.integer("space") == 1) {
+      model = dynamic_cast<Sequential*>(&base);
+      ADVX_REQUIRE(model, "k-NN over features needs a plain model as the base (its penultimate layer); '" +
+                              base.name() + "' is not one");
+    }
+    struct State {
+      const Dataset* train = nullptr;
+      std::shared_ptr<FeatureWork> features;  // null: over pixels
+      std::shared_ptr<RowNormsWork> norms;
+    };
+    auto s = std::make_shared<State>();
+    std::vector<StagedBuild::Stage> stages = {[s, ctx]() -> std::shared_ptr<BatchedWork> {
+      s->train = &ctx.data("mnist", "train");
+      return nullptr;
+    }};
+    if (model)
+      stages.emplace_back([s, ctx, model]() -> std::shared_ptr<BatchedWork> {
+        s->features = shared_features(ctx, *model, *s->train, "mnist/train", s->train->size());
+        return s->features;
+      });
+    stages.emplace_back([s]() -> std::shared_ptr<BatchedWork> {
+      const Tensor& points = s->features ? *s->features->features() : s->train->images;
+      s->norms = std::make_shared<RowNormsWork>(points.ptr(), points.dim(0), static_cast<int>(points.sample_size()));
+      return s->norms;
+    });
+    return std::make_unique<StagedBuild>(std::move(stages), [s, model, cfg]() -> std::unique_ptr<Classifier> {
+      if (!s->features) return std::make_unique<KnnDefence>(*s->train, cfg, s->norms->take());
+      return std::make_unique<KnnDefence>(*s->train, *model, cfg, s->features->features(), s->norms->take());
+    });
   };
   return d;
 }

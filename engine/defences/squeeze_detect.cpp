@@ -36,6 +36,7 @@ class SqueezeDetector : public DetectorDefence {
     ps_.resize(squeezers_.size());
   }
   std::string name() const override { return "squeeze-detect(" + what_ + ") > " + base_.name(); }
+  double score_macs() const override { return static_cast<double>(1 + squeezers_.size()) * forward_macs(base_); }
   std::string score_name() const override { return "squeeze L1 (" + what_ + ")"; }
   const Shape& input_shape() const override { return base_.input_shape(); }
   int num_classes() const override { return base_.num_classes(); }
@@ -144,11 +145,12 @@ DefenceSpec squeeze_detect_defence() {
   d.params = squeeze_params();
   for (const ParamSpec& p : detector_params()) d.params.push_back(p);
   d.data = [](const ParamValues&) { return std::vector<std::pair<std::string, std::string>>{{"", "validation"}}; };
-  d.build = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
-               bool bpda) -> std::unique_ptr<Classifier> {
-    auto det = std::make_unique<SqueezeDetector>(base, squeeze_choice(p), bpda);
-    det->calibrate(ctx, p.number("fpr"), p.integer("val_n"));
-    return det;
+  // In steps: the threshold a batch of validation images at a time.
+  d.start = [](const DefenceContext& ctx, Classifier& base, const ParamValues& p,
+               bool bpda) -> std::unique_ptr<DefenceBuild> {
+    const SqueezeChoice c = squeeze_choice(p);
+    return detector_build(ctx, p.number("fpr"), p.integer("val_n"), {},
+                          [&base, c, bpda] { return std::make_unique<SqueezeDetector>(base, c, bpda); });
   };
   return d;
 }

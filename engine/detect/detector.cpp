@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/loss.h"
+#include "engine/model.h"
 
 namespace advx {
 
@@ -93,27 +94,86 @@ void DetectorDefence::set_attack_weight(float w) {
   attack_weight_ = w;
 }
 
-void DetectorDefence::calibrate(const DefenceContext& ctx, double fpr, int n) {
+namespace {
+
+// Scores the first n validation images a batch per step; the last batch sets the threshold.
+class CalibrationWork : public BatchedWork {
+ public:
+  CalibrationWork(DetectorDefence& d, Calibration& out, const Dataset& val, const std::string& dataset, double fpr,
+                  int n)
+      : BatchedWork("setting the threshold on validation images", n, d.calibration_batch()),
+        d_(d),
+        out_(out),
+        val_(val),
+        dataset_(dataset),
+        fpr_(fpr) {
+    s_.reserve(static_cast<std::size_t>(n));
+  }
+
+ protected:
+  void run(int first, int count) override {
+    d_.forward(count == val_.size() ? val_.images : val_.images.slice(first, count), &part_);
+    s_.resize(static_cast<std::size_t>(first));  // a batch that threw before is scored again
+    s_.insert(s_.end(), part_.begin(), part_.end());
+    if (first + count == total()) finish_threshold();
+  }
+
+ private:
+  void finish_threshold() {
+    const int n = total();
+    Calibration c;
+    c.threshold = threshold_at_fpr(s_, fpr_);
+    c.target_fpr = fpr_;
+    c.validation_fpr = fraction_above(s_, c.threshold);
+    c.n = n;
+    double mean = 0.0, var = 0.0;
+    for (float v : s_) mean += v;
+    mean /= n;
+    for (float v : s_) var += (v - mean) * (v - mean);
+    c.scale = std::max(std::sqrt(var / n), 1e-6);
+    c.source = dataset_ + " validation split (odd test images 1, 3, ..., " + std::to_string(2 * n - 1) + ")";
+    out_ = c;
+  }
+  DetectorDefence& d_;
+  Calibration& out_;
+  const Dataset& val_;
+  std::string dataset_;
+  double fpr_;
+  std::vector<float> s_, part_;
+};
+
+}  // namespace
+
+std::shared_ptr<BatchedWork> DetectorDefence::start_calibration(const DefenceContext& ctx, double fpr, int n) {
   ADVX_REQUIRE(fpr > 0.0 && fpr < 1.0, "the false-positive rate must be in (0, 1), got " + std::to_string(fpr));
   ADVX_REQUIRE(ctx.data, "detector '" + name() + "' needs clean validation data, and the context has none");
   const Dataset& val = ctx.data(ctx.dataset, "validation");
   ADVX_REQUIRE(n >= 1 && n <= val.size(), "the detector's threshold needs " + std::to_string(n) +
                                               " clean validation images; the " + ctx.dataset +
                                               " validation split has " + std::to_string(val.size()));
-  std::vector<float> s;
-  scores(n == val.size() ? val.images : val.images.slice(0, n), s);
-  Calibration c;
-  c.threshold = threshold_at_fpr(s, fpr);
-  c.target_fpr = fpr;
-  c.validation_fpr = fraction_above(s, c.threshold);
-  c.n = n;
-  double mean = 0.0, var = 0.0;
-  for (float v : s) mean += v;
-  mean /= n;
-  for (float v : s) var += (v - mean) * (v - mean);
-  c.scale = std::max(std::sqrt(var / n), 1e-6);
-  c.source = ctx.dataset + " validation split (odd test images 1, 3, ..., " + std::to_string(2 * n - 1) + ")";
-  cal_ = c;
+  return std::make_shared<CalibrationWork>(*this, cal_, val, ctx.dataset, fpr, n);
+}
+
+void DetectorDefence::calibrate(const DefenceContext& ctx, double fpr, int n) {
+  start_calibration(ctx, fpr, n)->finish();
+}
+
+std::unique_ptr<DefenceBuild> detector_build(const DefenceContext& ctx, double fpr, int n,
+                                             std::vector<StagedBuild::Stage> before,
+                                             std::function<std::unique_ptr<DetectorDefence>()> make) {
+  auto det = std::make_shared<std::unique_ptr<DetectorDefence>>();
+  std::vector<StagedBuild::Stage> stages = std::move(before);
+  stages.emplace_back([det, make, ctx, fpr, n] {
+    *det = make();
+    return (*det)->start_calibration(ctx, fpr, n);
+  });
+  return std::make_unique<StagedBuild>(std::move(stages),
+                                       [det]() -> std::unique_ptr<Classifier> { return std::move(*det); });
+}
+
+double forward_macs(const Classifier& c) {
+  if (const auto* s = dynamic_cast<const Sequential*>(&c)) return s->macs_per_sample();
+  return 1e6;
 }
 
 DefenceReport DetectorDefence::report(const Tensor& x) {

@@ -24,6 +24,7 @@
 // the defended model's K classes. Deviation from C&W's G: they scale the reject logit
 // multiplicatively, (Z_D(x) + 1) max_j Z_j; the additive form makes "K wins" mean "s > tau" exactly.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,9 +82,16 @@ class DetectorDefence : public Classifier, public Reporter {
   bool calibrated() const { return cal_.done(); }
   const Calibration& calibration() const { return cal_; }
   // Sets the threshold: scores the first n images of ctx.data(ctx.dataset, "validation") (clean odd-
-  // indexed test images, held out from every evaluation) and takes the (1 - fpr) quantile. The only
-  // way to set it.
+  // indexed test images, held out from every evaluation) in batches of calibration_batch() and takes
+  // the (1 - fpr) quantile. The only way to set it.
   void calibrate(const DefenceContext& ctx, double fpr, int n);
+  // The same in steps (a batch of validation images each; the last one sets the threshold), for a
+  // build spread over frames: the same batches, so the same threshold. This must outlive the work.
+  std::shared_ptr<BatchedWork> start_calibration(const DefenceContext& ctx, double fpr, int n);
+  // Validation images per batch of the calibration: batch_for(score_macs()) (engine/work.h).
+  int calibration_batch() const { return batch_for(score_macs()); }
+  // Multiply-adds of scoring one input (every model pass it makes); sizes the calibration's batches.
+  virtual double score_macs() const = 0;
   // Reporter: the score against the threshold, for the playground and the CLI.
   DefenceReport report(const Tensor& x) override;
   // The adaptive attacker's weight w in DetectorView (the parameter "reject_weight", set by
@@ -95,6 +103,15 @@ class DetectorDefence : public Classifier, public Reporter {
   Calibration cal_;
   float attack_weight_ = 1.0f;
 };
+
+// The build of a detector in steps: the `before` stages (kde: its training features), then `make`
+// (the detector, short), then its calibration a batch a step (DetectorDefence::start_calibration).
+std::unique_ptr<DefenceBuild> detector_build(const DefenceContext& ctx, double fpr, int n,
+                                             std::vector<StagedBuild::Stage> before,
+                                             std::function<std::unique_ptr<DetectorDefence>()> make);
+// Multiply-adds of one forward pass of `c` per sample: a Sequential's own count, else 1e6 (a guess
+// that sizes batches small).
+double forward_macs(const Classifier& c);
 
 // The K+1-class view of a detecting model for the adaptive attacker (see the top of this file).
 class DetectorView : public Classifier {

@@ -2,47 +2,71 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "engine/error.h"
 
 namespace advx {
 
 KernelDensity::KernelDensity(const Tensor& features, const std::vector<int>& labels, int classes, double bw) {
+  KernelDensityWork work(features, labels, classes, bw);
+  work.finish();
+  *this = std::move(*work.result());
+}
+
+KernelDensityWork::KernelDensityWork(const Tensor& features, const std::vector<int>& labels, int classes, double bw)
+    : BatchedWork("estimating the density's bandwidth, class", classes, 1),
+      kd_(new KernelDensity()),  // its constructor is private to this friend
+      bw_(bw) {
   ADVX_REQUIRE(features.rank() == 2 && features.dim(0) == static_cast<int>(labels.size()) && features.dim(0) > 0,
                "kernel density: features [M, F] and M labels, got " + shape_str(features.shape) + " and " +
                    std::to_string(labels.size()) + " labels");
   ADVX_REQUIRE(std::isfinite(bw) && bw > 0.0, "kernel density: the bandwidth factor must be > 0");
-  dim_ = features.dim(1);
+  const int dim = kd_->dim_ = features.dim(1);
   std::vector<std::vector<int>> idx(static_cast<std::size_t>(classes));
   for (std::size_t i = 0; i < labels.size(); ++i) {
     ADVX_REQUIRE(labels[i] >= 0 && labels[i] < classes, "kernel density: label out of range");
     idx[static_cast<std::size_t>(labels[i])].push_back(static_cast<int>(i));
   }
-  std::vector<double> d2;
   for (int c = 0; c < classes; ++c) {
     const auto& ix = idx[static_cast<std::size_t>(c)];
     ADVX_REQUIRE(ix.size() >= 2,
                  "kernel density: class " + std::to_string(c) + " has fewer than 2 training images; use more (kde_n)");
-    Tensor t({static_cast<int>(ix.size()), dim_});
+    Tensor t({static_cast<int>(ix.size()), dim});
     for (std::size_t k = 0; k < ix.size(); ++k)
-      std::copy_n(features.ptr() + static_cast<std::int64_t>(ix[k]) * dim_, dim_,
-                  t.ptr() + static_cast<std::int64_t>(k) * dim_);
+      std::copy_n(features.ptr() + static_cast<std::int64_t>(ix[k]) * dim, dim,
+                  t.ptr() + static_cast<std::int64_t>(k) * dim);
+    kd_->per_class_.push_back(std::move(t));
+  }
+}
+
+void KernelDensityWork::run(int first, int count) {
+  const int dim = kd_->dim_;
+  for (int c = first; c < first + count; ++c) {
+    const Tensor& t = kd_->per_class_[static_cast<std::size_t>(c)];
     // Pairwise squared distances within the class (every pair up to 200 points: the median is stable).
     const int m = std::min<int>(t.dim(0), 200);
     for (int i = 0; i < m; ++i)
       for (int j = i + 1; j < m; ++j) {
         double s = 0.0;
-        for (int f = 0; f < dim_; ++f) {
-          const double e = static_cast<double>(t.data[static_cast<std::size_t>(i * dim_ + f)]) -
-                           t.data[static_cast<std::size_t>(j * dim_ + f)];
+        for (int f = 0; f < dim; ++f) {
+          const double e = static_cast<double>(t.data[static_cast<std::size_t>(i * dim + f)]) -
+                           t.data[static_cast<std::size_t>(j * dim + f)];
           s += e * e;
         }
-        d2.push_back(s);
+        d2_.push_back(s);
       }
-    per_class_.push_back(std::move(t));
   }
-  std::nth_element(d2.begin(), d2.begin() + static_cast<std::ptrdiff_t>(d2.size() / 2), d2.end());
-  sigma2_ = bw * std::max(d2[d2.size() / 2], 1e-12);
+  if (first + count == total()) {
+    std::nth_element(d2_.begin(), d2_.begin() + static_cast<std::ptrdiff_t>(d2_.size() / 2), d2_.end());
+    kd_->sigma2_ = bw_ * std::max(d2_[d2_.size() / 2], 1e-12);
+    d2_ = {};
+  }
+}
+
+std::unique_ptr<KernelDensity> KernelDensityWork::result() {
+  ADVX_REQUIRE(done() && kd_, "kernel density: the bandwidth is not estimated yet (or the result was taken)");
+  return std::move(kd_);
 }
 
 double KernelDensity::score(const float* phi, int t, float* dphi) const {

@@ -12,15 +12,18 @@
 // (the predicted class held fixed). Computed in double with log-sum-exp, so a point far from every
 // training feature gets a large finite score, not log 0.
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "engine/tensor.h"
+#include "engine/work.h"
 
 namespace advx {
 
 class KernelDensity {
  public:
   // features [M, F] of clean training images and their labels (classes 0..classes-1).
+  // (KernelDensityWork run to the end.)
   KernelDensity(const Tensor& features, const std::vector<int>& labels, int classes, double bw = 1.0);
   // s = -log KD(phi) in class t; if dphi is not null, ds/dphi (F values) is written there.
   double score(const float* phi, int t, float* dphi) const;
@@ -28,10 +31,28 @@ class KernelDensity {
   int dim() const { return dim_; }
 
  private:
+  friend class KernelDensityWork;
+  KernelDensity() = default;
   int dim_ = 0;
   double sigma2_ = 1.0;
   std::vector<Tensor> per_class_;  // [M_t, F] per class
   mutable std::vector<double> logk_;
+};
+
+// KernelDensity's construction in steps, one class's pairwise distances (the bandwidth's median, most
+// of its cost: 10 classes x 19,900 pairs x F) per batch; the same density as the constructor's.
+class KernelDensityWork : public BatchedWork {
+ public:
+  KernelDensityWork(const Tensor& features, const std::vector<int>& labels, int classes, double bw = 1.0);
+  std::unique_ptr<KernelDensity> result();  // once done(); moved out
+
+ protected:
+  void run(int first, int count) override;
+
+ private:
+  std::unique_ptr<KernelDensity> kd_;
+  double bw_;
+  std::vector<double> d2_;
 };
 
 }  // namespace advx

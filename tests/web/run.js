@@ -578,9 +578,12 @@ async function main() {
   if (want('defences')) await check('every defence in the page: downloads what it needs, then the defended prediction, detector scores, votes and neighbours; toggling back within one frame', async () => {
     // Each registered image defence on `small`, test image 0. The first time it fetches its files
     // (companion models, MNIST's training or test split) and builds (a detector calibrates its
-    // threshold on 1000 clean validation images); going back to it later must show the defended
-    // prediction in the next frame (the app keeps recently built defences). Then the live cost:
-    // the defence's share of one update when the input changes (view().defence.ms).
+    // threshold on 1000 clean validation images) a slice per frame (view().defence.building): the
+    // engine's share of each of those frames (view().timing.update) is recorded, bound 16 ms (a
+    // frame; p95, or the median of a build under 20 frames); going back to it later must show the
+    // defended prediction in the next frame (the app
+    // keeps recently built defences). Then the live cost: the defence's share of one update when the
+    // input changes (view().defence.ms).
     await useModel(page, 'small');
     const names = await page.evaluate(() => window.advx.registry().defences.map((d) => d.name));
     const bad = [], rows = [];
@@ -597,26 +600,46 @@ async function main() {
       return live[2];
     };
     const base = { test: 0, attack: 'fgsm', eps: 0.1, target: -1, defence: 'none', adaptive: false, bpda: true };
+    // Until the defended prediction: the download's text, the build's frames (the engine's ms in each,
+    // its last progress text).
+    const firstBuild = () => page.evaluate(() => new Promise((resolve) => {
+      let waiting = '';
+      const build = [], stages = {};  // stages: the last progress text of each stage ("embedding training images")
+      const tick = () => {
+        const v = window.advx.view();
+        if (v.defence && /^loading/.test(v.defence.waiting)) waiting = v.defence.waiting;
+        if (v.defence && v.defence.building) {
+          build.push(v.timing.update);
+          stages[v.defence.waiting.replace(/ [0-9,]+ of [0-9,]+$/, '')] = v.defence.waiting;
+        }
+        if ((v.defence && v.defence.pred >= 0 && !v.pending) || v.error) resolve({ v, waiting, build, progress: Object.values(stages) });
+        else requestAnimationFrame(tick);
+      };
+      tick();
+    }));
+    const frameStats = (ms) => {
+      const s = ms.slice().sort((a, b) => a - b);
+      const at = (q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))];
+      return { n: s.length, median: at(0.5), p95: at(0.95), max: s[s.length - 1], sum: s.reduce((a, b) => a + b, 0),
+               worst: ms.indexOf(s[s.length - 1]) };
+    };
+    const buildText = (st, progress) => st.n ? `, built over ${st.n} frames (engine a frame: median ${st.median.toFixed(1)}, ` +
+      `p95 ${st.p95.toFixed(1)}, max ${st.max.toFixed(1)} ms (frame ${st.worst + 1}); ${(st.sum / 1000).toFixed(1)} s in all; ${progress.join('; ')})` : '';
     for (const name of names) {
       await page.evaluate((s) => window.advx.setState(s), base);
       await settled(page);
       const t0 = Date.now();
       await page.evaluate((n) => window.advx.setState({ defence: n }), name);
-      let sawWaiting = '';
-      const first = await page.evaluate(() => new Promise((resolve) => {
-        let waiting = '';
-        const tick = () => {
-          const v = window.advx.view();
-          if (v.defence && v.defence.waiting) waiting = v.defence.waiting;
-          if ((v.defence && v.defence.pred >= 0 && !v.pending) || v.error) resolve({ v, waiting });
-          else requestAnimationFrame(tick);
-        };
-        tick();
-      }));
-      sawWaiting = first.waiting;
+      const first = await firstBuild();
+      const sawWaiting = first.waiting;
       const firstMs = Date.now() - t0;
       const v = first.v;
       if (v.error) { bad.push(`${name}: ${v.error}`); continue; }
+      // The bound on the p95 once a build spans 20 frames (below that the p95 is one of its two worst
+      // frames, and a machine shared with builds preempts some), else on the median.
+      const st = frameStats(first.build);
+      const [stat, which] = st.n >= 20 ? [st.p95, 'p95'] : [st.median, 'median'];
+      if (st.n && !(stat <= 16)) bad.push(`${name}: its first build took ${stat.toFixed(1)} ms of engine time a frame (${which}; bound 16)`);
       const d = v.defence;
       if (d.pred !== 7) bad.push(`${name}: defended prediction ${d.pred} on test image 0 (a 7)`);
       if (name === 'ensemble' && d.votes.length !== 3) bad.push(`${name}: ${d.votes.length} votes`);
@@ -645,36 +668,75 @@ async function main() {
       if (/knn|ensemble|squeeze_detect/.test(name)) await shot(page, `defence-${name}`);
       const bound = name === 'knn' ? 50 : 16;  // issue: k-NN <= 50 ms a query; every defence <= one frame
       if (!(ms <= bound)) bad.push(`${name}: ${ms.toFixed(1)} ms per input (bound ${bound})`);
-      rows.push(`${name}: first ${(firstMs / 1000).toFixed(1)} s${sawWaiting ? ' (downloaded: ' + sawWaiting.replace(/^loading /, '').replace(/ \([^)]*\)/g, '') + ')' : ''}, ` +
-                `back in ${back.frames} frame(s), ${ms.toFixed(1)} ms per input` +
+      rows.push(`${name}: first ${(firstMs / 1000).toFixed(1)} s${sawWaiting ? ' (downloaded: ' + sawWaiting.replace(/^loading /, '').replace(/ \([^)]*\)/g, '') + ')' : ''}` +
+                `${buildText(st, first.progress)}, back in ${back.frames} frame(s), ${ms.toFixed(1)} ms per input` +
                 (d.scores.length ? `, score ${d.scores.map((s) => s.value.toPrecision(3) + '/' + s.threshold.toPrecision(3)).join(' ')}` : '') +
                 (d.votes.length ? `, votes ${d.votes.map((x) => x.pred).join(' ')}` : '') +
                 (d.neighbours.length ? `, nearest ${d.neighbours[0].label} at ${d.neighbours[0].distance.toFixed(2)}` : ''));
     }
     // k-NN over `small`'s penultimate features (the issue's "k-NN over the model's features"): the
-    // first switch-on embeds all 60,000 training images (60,000 forward passes), then one query per
-    // input is a forward pass plus an exact search over 60,000 x 100 features; bound 50 ms as above.
+    // first switch-on embeds all 60,000 training images (60,000 forward passes) a slice per frame,
+    // then one query per input is a forward pass plus an exact search over 60,000 x 100 features;
+    // bound 50 ms as above. Another k reuses the embedded features: ready within a frame or two. Then
+    // the same build in one call in a fresh page: the same nearest image at the same distance.
     await page.evaluate((s) => window.advx.setState(s), base);
     await settled(page);
     const tf = Date.now();
     await page.evaluate(() => window.advx.setState({ defence: 'knn', space: 'features' }));
-    const feat = await page.evaluate(() => new Promise((resolve) => {
-      const tick = () => {
-        const v = window.advx.view();
-        if ((v.defence && v.defence.pred >= 0 && !v.pending) || v.error) resolve(v);
-        else requestAnimationFrame(tick);
-      };
-      tick();
-    }));
+    const featBuild = await firstBuild();
+    const feat = featBuild.v;
     const featFirst = Date.now() - tf;
+    const fst = frameStats(featBuild.build);
     if (feat.error) bad.push(`knn features: ${feat.error}`);
     else {
+      if (fst.n < 10) bad.push(`knn features: built over ${fst.n} frames, not sliced`);
+      if (!(fst.p95 <= 16)) bad.push(`knn features: its first build took ${fst.p95.toFixed(1)} ms of engine time a frame (p95; bound 16)`);
+      if (!featBuild.progress.some((t) => /^embedding training images [0-9,]+ of 60,000$/.test(t))) bad.push(`knn features: progress '${featBuild.progress.join('; ')}'`);
       if (feat.defence.pred !== 7) bad.push(`knn features: defended prediction ${feat.defence.pred} on test image 0 (a 7)`);
       if (feat.defence.neighbours.length < 1) bad.push('knn features: no neighbours');
       const ms = await defenceMs();
       if (!(ms <= 50)) bad.push(`knn features: ${ms.toFixed(1)} ms per input (bound 50)`);
-      rows.push(`knn (features of small): first ${(featFirst / 1000).toFixed(1)} s (60,000 training images embedded), ` +
-                `${ms.toFixed(1)} ms per input, nearest ${feat.defence.neighbours[0].label} at ${feat.defence.neighbours[0].distance.toFixed(2)}`);
+      const nearest = feat.defence.neighbours[0];
+      // Another k: the features are kept, so only the index is built again.
+      const k3 = await page.evaluate(() => new Promise((resolve) => {
+        window.advx.setState({ neighbours: 3 });
+        const f0 = window.advx.layout().frames;
+        const tick = () => {
+          const w = window.advx.view();
+          const f = window.advx.layout().frames - f0;
+          if (w.defence && w.defence.pred >= 0 && !w.pending) resolve({ frames: f, n: w.defence.neighbours.length });
+          else if (f > 600) resolve({ frames: f, n: -1 });
+          else requestAnimationFrame(tick);
+        };
+        tick();
+      }));
+      if (k3.n !== 3 || k3.frames > 3) bad.push(`knn features: k = 3 came ${k3.frames} frames later with ${k3.n} neighbours (the features are kept)`);
+      await page.evaluate(() => window.advx.setState({ neighbours: 1 }));
+      // The same build in one call, as the page did before builds were sliced (and as a JS API call
+      // between frames still does): a fresh page (nothing kept), the training split fetched again
+      // (from the browser's cache) by the pixel k-NN, then the state and an adaptive attack in one
+      // task. The same features: the same nearest image at the same distance, bit for bit.
+      const p2 = await open(ctx, '', 'knn-one-call');
+      await useModel(p2, 'small');
+      await p2.evaluate((s) => window.advx.setState(s), Object.assign({}, base, { defence: 'knn', space: 'pixels' }));
+      await settled(p2);
+      const one = await p2.evaluate(() => {
+        const x = window.advx.image('input');
+        window.advx.setState({ defence: 'knn', space: 'features' });
+        const t0 = performance.now();
+        window.advx.attack(x, 7, { attack: 'fgsm', eps: 0.01, adaptive: true });
+        return performance.now() - t0;
+      });
+      await settled(p2);
+      const n2 = await p2.evaluate(() => window.advx.view().defence.neighbours[0]);
+      await p2.close();
+      if (!n2 || n2.index !== nearest.index || n2.distance !== nearest.distance)
+        bad.push(`knn features: one call's nearest ${JSON.stringify(n2)}, the sliced build's ${JSON.stringify(nearest)}`);
+      const oneRow = `knn (features of small) in one call, as before slicing: ${(one / 1000).toFixed(1)} s in one task (the page ` +
+                     `does not draw); nearest ${n2 && n2.index} at ${n2 && n2.distance} (sliced: ${nearest.index} at ${nearest.distance})`;
+      rows.push(`knn (features of small): first ${(featFirst / 1000).toFixed(1)} s (60,000 training images embedded)${buildText(fst, featBuild.progress)}, ` +
+                `${ms.toFixed(1)} ms per input, nearest ${nearest.label} at ${nearest.distance.toFixed(2)}; k = 3 next: ${k3.frames} frame(s)`);
+      rows.push(oneRow);
     }
     await page.evaluate((s) => window.advx.setState(Object.assign({ space: 'pixels' }, s)), base);
     for (const r of rows) note(r);

@@ -1,0 +1,48 @@
+#include "engine/work.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "engine/error.h"
+
+namespace advx {
+
+BatchedWork::BatchedWork(std::string what, int total, int batch)
+    : what_(std::move(what)), total_(total), batch_(batch) {
+  ADVX_REQUIRE(total >= 0 && batch >= 1, what_ + ": " + std::to_string(total) + " items in batches of " +
+                                             std::to_string(batch) + " (need >= 0 items, batches >= 1)");
+}
+
+bool BatchedWork::step() {
+  if (done()) return true;
+  const int count = std::min(batch_, total_ - next_);
+  run(next_, count);  // throws leave next_ where it was: the batch runs again on the next step
+  next_ += count;
+  return done();
+}
+
+void BatchedWork::finish() {
+  while (!step()) {
+  }
+}
+
+std::string BatchedWork::progress() const {
+  return what_ + " " + thousands(next_) + " of " + thousands(total_);
+}
+
+int batch_for(double macs_per_item) {
+  if (!(macs_per_item > 0.0)) return 256;
+  return static_cast<int>(std::clamp(std::floor(kBatchMacs / macs_per_item), 1.0, 256.0));
+}
+
+std::string thousands(long long n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+}  // namespace advx

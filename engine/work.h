@@ -1,0 +1,51 @@
+// Long work in fixed batches: the precomputations of a defence's first build (the penultimate
+// features of 60,000 training images, a detector's scores on 1,000 validation images), done one batch
+// per step() so that the playground can run a few batches a frame and keep drawing, while the command
+// line runs them all at once.
+//
+// Why the batches are fixed by the engine, never by a clock: a batched forward pass does not give
+// the same bits for a sample in batches of different sizes (Eigen's GEMM blocks by the matrix sizes;
+// measured on `small`: 1,068 of 52,000 features differ between batches of 26 and of 520). With the
+// batch chosen from the work's cost (batch_for), a build spread over frames and one uninterrupted
+// build run the very same batches, so they give the same features, thresholds and predictions.
+#pragma once
+#include <string>
+
+namespace advx {
+
+class BatchedWork {
+ public:
+  virtual ~BatchedWork() = default;
+  // Runs the next batch; true once every item is done (then it does nothing).
+  bool step();
+  void finish();  // every remaining batch
+  bool done() const { return next_ >= total_; }
+  int finished() const { return next_; }  // items done so far
+  int total() const { return total_; }
+  int batch() const { return batch_; }
+  double fraction() const { return total_ > 0 ? static_cast<double>(next_) / total_ : 1.0; }
+  // "embedding training images 12,000 of 60,000"
+  std::string progress() const;
+
+ protected:
+  // what: "embedding training images"; total items in batches of `batch` (>= 1).
+  BatchedWork(std::string what, int total, int batch);
+  // Items [first, first + count). The last batch is the one with first + count == total().
+  virtual void run(int first, int count) = 0;
+
+ private:
+  std::string what_;
+  int total_ = 0, batch_ = 1, next_ = 0;
+};
+
+// Multiply-adds a batch is sized for: about 4 ms of one thread in the browser (WebAssembly SIMD,
+// ~4.5 GMAC/s measured on `small`), about 1-2 ms natively.
+constexpr double kBatchMacs = 16e6;
+// Items per batch for work of `macs_per_item` multiply-adds each: kBatchMacs / macs_per_item, in
+// [1, 256] (`small`, 0.61 M MACs an image: 26; `cnn`, 13.9 M: 1; `softmax`: 256).
+int batch_for(double macs_per_item);
+
+// "12,000"
+std::string thousands(long long n);
+
+}  // namespace advx
