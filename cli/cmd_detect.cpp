@@ -98,7 +98,8 @@ int run_detect(const Command& a) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (a.has("json")) {
     nlohmann::ordered_json j;
-    j["model"] = model.arch;
+    j["model"] = model_label(path);  // as given: the file's stem
+    j["arch"] = model.arch;
     j["dataset"] = dataset;
     j["attack"] = atk.spec ? atk.spec->name : "none";
     if (atk.spec) j["attack_params"] = describe(atk.spec->params, atk.params);

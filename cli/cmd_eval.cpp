@@ -201,7 +201,8 @@ int run_eval(const Command& a) {
   const double seconds = shown.seconds + (def.adaptive ? oblivious.seconds : 0.0);
   if (a.has("json")) {
     nlohmann::ordered_json j;
-    j["model"] = model.arch;
+    j["model"] = model_label(path);  // as given: "small_fgsmrs", the file's stem
+    j["arch"] = model.arch;
     j["dataset"] = dataset;
     j["attack"] = atk.spec ? atk.spec->name : "none";
     if (atk.spec) add_params(j, atk.spec->params, atk.params);

@@ -71,7 +71,8 @@ int print_sequence_defence(const Command& a, const std::string& arch, const Sequ
   };
   if (a.has("json")) {
     nlohmann::ordered_json j;
-    j["model"] = arch;
+    j["model"] = model_label(model_path(a.str("model")));  // as given: the file's stem
+    j["arch"] = arch;
     j["dataset"] = task.dataset;
     j["attack"] = attack.name;
     put_params(j, attack.params, cfg.params);
@@ -234,7 +235,8 @@ int run_sequence_eval(const Command& a) {
   const std::string source = data.class_names[static_cast<size_t>(task->source_class)];
   if (a.has("json")) {
     nlohmann::ordered_json j;
-    j["model"] = model.arch();
+    j["model"] = model_label(path);  // as given: the file's stem
+    j["arch"] = model.arch();
     j["dataset"] = task->dataset;
     j["attack"] = spec ? spec->name : "none";
     if (spec) {

@@ -354,13 +354,18 @@ void Trainer::train_step() {
   }
   if (part_ == 0) m_.zero_grad();  // the parts of a batch add into the same gradients
   double loss = 0.0;               // this part's mean
-  if (cfg_.shards > 1) {
-    loss = learn_sharded(n, share, seed);
-  } else {
-    whole_.correct = 0;
-    learn(m_, xb_, yb_, share, seed, whole_);
-    loss = whole_.loss;
-    correct_ += whole_.correct;
+  try {
+    if (cfg_.shards > 1) {
+      loss = learn_sharded(n, share, seed);
+    } else {
+      whole_.correct = 0;
+      learn(m_, xb_, yb_, share, seed, whole_);
+      loss = whole_.loss;
+      correct_ += whole_.correct;
+    }
+  } catch (...) {
+    if (cfg_.standardize) fold_standardization(true);  // the model the caller keeps reads pixels again
+    throw;
   }
   loss_sum_ += loss * n;
   seen_ += n;
