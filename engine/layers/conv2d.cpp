@@ -64,14 +64,6 @@ inline void copy_run(const float* in, float* out, int len) {
   if (t < len) kernels::v4::store(out + len - 4, kernels::v4::load(in + len - 4));
 }
 
-// out[t] = in[2 t] for t in [0, len): stride 2. The vector loop reads in[2t .. 2t + 7], which stays
-// at or before in[2 (len - 1)] (the last element needed) while t + 5 <= len.
-inline void gather2_run(const float* in, float* out, int len) {
-  int t = 0;
-  for (; t + 5 <= len; t += 4) kernels::v4::store(out + t, kernels::v4::evens(in + 2 * t));
-  for (; t < len; ++t) out[t] = in[2 * t];
-}
-
 // out[0, len) += in[0, len).
 inline void add_run(const float* in, float* out, int len) {
   int t = 0;
@@ -80,10 +72,45 @@ inline void add_run(const float* in, float* out, int len) {
   for (; t < len; ++t) out[t] += in[t];
 }
 
+// Stride 2: each input row split into its even and its odd columns, side by side (planes of
+// (w + 1) / 2 and w / 2 floats): column ix = 2 xo - p + j of the image is then column xo + d of plane
+// q, with q = (j - p) mod 2 and d = (j - p - q) / 2, so that every run im2col copies is contiguous.
+void split_even_odd(const float* x, int rows, int w, float* out) {
+  const int half = (w + 1) / 2;
+  for (int r = 0; r < rows; ++r) {
+    const float* in = x + static_cast<std::int64_t>(r) * w;
+    float* even = out + static_cast<std::int64_t>(r) * w;
+    float* odd = even + half;
+    for (int t = 0; t < w / 2; ++t) even[t] = in[2 * t], odd[t] = in[2 * t + 1];
+    if (w % 2) even[half - 1] = in[w - 1];
+  }
+}
+
 // Writes one sample's columns into col (row stride ld): only the entries that read the image. The
 // entries that read zero padding are left alone: the caller clears col once per chunk (one large
-// memset instead of thousands of 1-2 float ones).
-void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col, std::int64_t ld) {
+// memset instead of thousands of 1-2 float ones). `split` (stride 2 only): c * h * w floats of
+// scratch for split_even_odd.
+void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col, std::int64_t ld,
+            float* split) {
+  if (s == 2) {
+    split_even_odd(x, c * h, w, split);
+    const int half = (w + 1) / 2;
+    for (int ci = 0; ci < c; ++ci)
+      for (int i = 0; i < k; ++i) {
+        const ColRange rows = valid_cols(i, h, s, p, oh);
+        for (int j = 0; j < k; ++j) {
+          float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
+          const ColRange r = valid_cols(j, w, s, p, ow);
+          const int q = ((j - p) % 2 + 2) % 2, d = (j - p - q) / 2;
+          for (int y = rows.lo; y < rows.hi; ++y) {
+            const int iy = y * s - p + i;
+            const float* plane = split + (static_cast<std::int64_t>(ci) * h + iy) * w + (q ? half : 0);
+            copy_run(plane + r.lo + d, row + y * ow + r.lo, r.hi - r.lo);
+          }
+        }
+      }
+    return;
+  }
   for (int ci = 0; ci < c; ++ci)
     for (int i = 0; i < k; ++i) {
       const ColRange rows = valid_cols(i, h, s, p, oh);  // output rows whose input row is inside
@@ -96,8 +123,6 @@ void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, in
           const float* in = x + (static_cast<std::int64_t>(ci) * h + iy) * w + (r.lo * s - p + j);
           if (s == 1) {
             copy_run(in, out + r.lo, r.hi - r.lo);
-          } else if (s == 2) {
-            gather2_run(in, out + r.lo, r.hi - r.lo);
           } else {
             for (int xo = r.lo; xo < r.hi; ++xo) out[xo] = in[(xo - r.lo) * s];
           }
@@ -107,7 +132,37 @@ void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, in
 }
 
 // Adjoint of im2col: each column entry is added back to the input pixel it was read from.
-void col2im(const float* col, std::int64_t ld, int c, int h, int w, int k, int s, int p, int oh, int ow, float* x) {
+// Stride 2 (`split`: c * h * w floats of scratch): the sums are gathered in the even / odd planes of
+// split_even_odd, where every run is contiguous, then interleaved into x. Each pixel receives the
+// same additions in the same order as in the strided loop, so the result is the same to the bit.
+void col2im(const float* col, std::int64_t ld, int c, int h, int w, int k, int s, int p, int oh, int ow, float* x,
+            float* split) {
+  if (s == 2) {
+    const int half = (w + 1) / 2;
+    std::fill(split, split + static_cast<std::int64_t>(c) * h * w, 0.0f);
+    for (int ci = 0; ci < c; ++ci)
+      for (int i = 0; i < k; ++i) {
+        const ColRange rows = valid_cols(i, h, s, p, oh);
+        for (int j = 0; j < k; ++j) {
+          const float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
+          const ColRange r = valid_cols(j, w, s, p, ow);
+          const int q = ((j - p) % 2 + 2) % 2, d = (j - p - q) / 2;
+          for (int y = rows.lo; y < rows.hi; ++y) {
+            const int iy = y * s - p + i;
+            float* plane = split + (static_cast<std::int64_t>(ci) * h + iy) * w + (q ? half : 0);
+            add_run(row + y * ow + r.lo, plane + r.lo + d, r.hi - r.lo);
+          }
+        }
+      }
+    for (int rr = 0; rr < c * h; ++rr) {  // interleave the planes back into image rows
+      const float* even = split + static_cast<std::int64_t>(rr) * w;
+      const float* odd = even + half;
+      float* out = x + static_cast<std::int64_t>(rr) * w;
+      for (int t = 0; t < w / 2; ++t) out[2 * t] = even[t], out[2 * t + 1] = odd[t];
+      if (w % 2) out[w - 1] = even[half - 1];
+    }
+    return;
+  }
   std::fill(x, x + static_cast<std::int64_t>(c) * h * w, 0.0f);
   for (int ci = 0; ci < c; ++ci)
     for (int i = 0; i < k; ++i) {
@@ -167,6 +222,13 @@ void Conv2d::init(Rng& rng) {
   for (float& b : bias.data) b = rng.uniform(-bound, bound);
 }
 
+float* Conv2d::split_buffer(int t, int n) {
+  if (stride != 2) return nullptr;
+  Tensor& b = split_[static_cast<size_t>(t)];
+  b.resize({n});
+  return b.ptr();
+}
+
 double Conv2d::macs(const Shape& in) const {
   const Shape o = output_shape(in);
   return static_cast<double>(o[1]) * o[2] * out_ch * in_ch * kernel * kernel;
@@ -181,6 +243,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   const int cs = chunk_size(n, pp, threads), chunks = (n + cs - 1) / cs;
   cols_.resize(static_cast<size_t>(std::max<int>(threads, static_cast<int>(cols_.size()))));
   ybuf_.resize(cols_.size());
+  split_.resize(cols_.size());
   const CMapR wm(weight.ptr(), out_ch, kk);
   const std::int64_t in_per = static_cast<std::int64_t>(in_ch) * h * w,
                      out_per = static_cast<std::int64_t>(out_ch) * pp;
@@ -194,7 +257,8 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     Tensor& col = cols_[0];
     col.resize({kk, pp});
     col.fill(0.0f);
-    im2col(x.ptr(), in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr(), pp);
+    float* split = split_buffer(0, in_ch * h * w);
+    im2col(x.ptr(), in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr(), pp, split);
     parallel_rows((pp + 7) / 8, 8.0 * out_ch * kk, [&](int b0, int b1) {
       const int p0 = b0 * 8, p1 = std::min(pp, b1 * 8);
       kernels::gemm_nn(out_ch, p1 - p0, kk, weight.ptr(), kk, 1, col.ptr() + p0, pp, y.ptr() + p0, pp, false);
@@ -215,8 +279,10 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     Tensor& yb = ybuf_[static_cast<size_t>(thread_id())];
     col.resize({kk, static_cast<int>(ld)});
     col.fill(0.0f);  // the padding entries; im2col writes the rest
+    float* split = split_buffer(thread_id(), in_ch * h * w);
     for (int s = 0; s < c; ++s)
-      im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
+      im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld,
+             split);
     // Y_chunk = W col, [out_ch, ld]: straight into y when the chunk is one sample.
     float* yc = y.ptr() + s0 * out_per;
     if (c > 1) {
@@ -249,6 +315,7 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   const int cs = chunk_size(n, pp, threads), chunks = (n + cs - 1) / cs;
   cols_.resize(static_cast<size_t>(std::max<int>(threads, static_cast<int>(cols_.size()))));
   ybuf_.resize(cols_.size());
+  split_.resize(cols_.size());
   dcols_.resize(cols_.size());
   if (param_grads) {
     wgrad_part_.resize(cols_.size());
@@ -287,8 +354,10 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
       if (!have_cols) {
         col.resize({kk, static_cast<int>(ld)});
         col.fill(0.0f);
+        float* split = split_buffer(static_cast<int>(t), in_ch * h * w);
         for (int s = 0; s < c; ++s)
-          im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld);
+          im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld,
+                 split);
       }
       if (own)
         kernels::gemm_nt(out_ch, kk, static_cast<int>(ld), dyc, ld, col.ptr(), ld, wgrad_part_[t].ptr(), kk, true);
@@ -304,7 +373,8 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
       else
         kernels::matmul(kernels::T(wm), kernels::N(dym), dcol.mat());  // dL/dcol = W^T dL/dY
       for (int s = 0; s < c; ++s)                                      // dL/dX_s = col2im(dL/dcol block s)
-        col2im(dcol.ptr() + s * pp, ld, in_ch, h, w, kernel, stride, padding, oh, ow, dx->ptr() + (s0 + s) * in_per);
+        col2im(dcol.ptr() + s * pp, ld, in_ch, h, w, kernel, stride, padding, oh, ow, dx->ptr() + (s0 + s) * in_per,
+               split_buffer(static_cast<int>(t), in_ch * h * w));
     }
   });
   if (param_grads) {

@@ -38,8 +38,11 @@ class Conv2d : public Layer {
   int in_ch, out_ch, kernel, stride, padding;
 
  private:
-  // Per-thread scratch (im2col columns, GEMM output / dL/dY, dL/dcol, partial dW and db), reused.
-  std::vector<Tensor> cols_, ybuf_, dcols_, wgrad_part_, bgrad_part_;
+  // Per-thread scratch (im2col columns, GEMM output / dL/dY, dL/dcol, partial dW and db, a stride-2
+  // input split into even and odd columns), reused.
+  std::vector<Tensor> cols_, ybuf_, dcols_, wgrad_part_, bgrad_part_, split_;
+  // Thread t's split_ of n floats for im2col (nullptr unless stride 2). split_ must have a slot for t.
+  float* split_buffer(int t, int n);
   // Forward state of a training pass (train = true): every chunk's im2col columns, which the
   // weight gradient needs again (one im2col instead of two per training step). train_x_ names the
   // input they belong to (and train_chunk_ the samples per chunk); backward on any other input

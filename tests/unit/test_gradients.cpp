@@ -81,12 +81,13 @@ TEST_CASE("Conv2d: gradients match finite differences (kernel, stride, padding c
     Conv2d c(3, 4, cfg[0], cfg[1], cfg[2]);
     c.init(rng);
     check_layer(c, random_tensor({2, 3, 9, 8}, rng), rng);
+    check_layer(c, random_tensor({2, 3, 7, 9}, rng), rng);  // an odd width (stride 2's even / odd split)
   }
 }
 
 TEST_CASE("Conv2d forward equals the direct sum of its definition", "[grad]") {
   Rng rng(21);
-  // Width 29 gives stride-2 runs long enough for im2col's 4-lane gather, with zero padding around.
+  // Width 29: long stride-2 runs from the even / odd split of an odd width, with zero padding around.
   for (auto cfg : {std::array<int, 4>{5, 1, 2, 8}, std::array<int, 4>{4, 2, 1, 8}, std::array<int, 4>{3, 3, 2, 8},
                    std::array<int, 4>{2, 2, 0, 8}, std::array<int, 4>{4, 2, 1, 29}, std::array<int, 4>{3, 2, 0, 29},
                    std::array<int, 4>{5, 1, 2, 29}}) {
