@@ -185,10 +185,13 @@ void col2im(const float* col, std::int64_t ld, int c, int h, int w, int k, int s
 }
 
 // Samples per chunk: about 2048 GEMM columns, but at least one chunk per thread when n allows.
+// The chunks as equal as their number allows (50 samples of 49 positions: 25 + 25, not 41 + 9).
 int chunk_size(int n, int positions, int threads) {
   const int by_cols = std::max(1, 2048 / std::max(1, positions));
   const int by_threads = std::max(1, (n + threads - 1) / threads);
-  return std::max(1, std::min({by_cols, by_threads, n}));
+  const int cs = std::max(1, std::min({by_cols, by_threads, n}));
+  const int chunks = (n + cs - 1) / cs;
+  return (n + chunks - 1) / chunks;
 }
 
 }  // namespace
