@@ -86,102 +86,84 @@ void split_even_odd(const float* x, int rows, int w, float* out) {
   }
 }
 
-// Writes one sample's columns into col (row stride ld): only the entries that read the image. The
-// entries that read zero padding are left alone: the caller clears col once per chunk (one large
-// memset instead of thousands of 1-2 float ones). `split` (stride 2 only): c * h * w floats of
-// scratch for split_even_odd.
-void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col, std::int64_t ld,
-            float* split) {
-  if (s == 2) {
-    split_even_odd(x, c * h, w, split);
-    const int half = (w + 1) / 2;
-    for (int ci = 0; ci < c; ++ci)
-      for (int i = 0; i < k; ++i) {
-        const ColRange rows = valid_cols(i, h, s, p, oh);
-        for (int j = 0; j < k; ++j) {
-          float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
-          const ColRange r = valid_cols(j, w, s, p, ow);
-          const int q = ((j - p) % 2 + 2) % 2, d = (j - p - q) / 2;
-          for (int y = rows.lo; y < rows.hi; ++y) {
-            const int iy = y * s - p + i;
-            const float* plane = split + (static_cast<std::int64_t>(ci) * h + iy) * w + (q ? half : 0);
-            copy_run(plane + r.lo + d, row + y * ow + r.lo, r.hi - r.lo);
-          }
-        }
-      }
-    return;
-  }
+// Every run of one sample's columns that reads the image (padding entries excluded), in the order
+// of the column rows: fn(row, img, ix, out, len) for column row `row` = (ci k + i) k + j, the run's
+// image row at offset `img` = (ci h + iy) w of the sample and first input column ix = r.lo s - p + j
+// (>= 0), its first column entry at offset `out` = y ow + r.lo within the column row, `len` entries.
+template <class F>
+void for_each_run(int c, int h, int w, int k, int s, int p, int oh, int ow, F fn) {
   for (int ci = 0; ci < c; ++ci)
     for (int i = 0; i < k; ++i) {
       const ColRange rows = valid_cols(i, h, s, p, oh);  // output rows whose input row is inside
       for (int j = 0; j < k; ++j) {
-        float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
         const ColRange r = valid_cols(j, w, s, p, ow);
-        for (int y = rows.lo; y < rows.hi; ++y) {
-          const int iy = y * s - p + i;
-          float* out = row + y * ow;
-          const float* in = x + (static_cast<std::int64_t>(ci) * h + iy) * w + (r.lo * s - p + j);
-          if (s == 1) {
-            copy_run(in, out + r.lo, r.hi - r.lo);
-          } else {
-            for (int xo = r.lo; xo < r.hi; ++xo) out[xo] = in[(xo - r.lo) * s];
-          }
-        }
+        for (int y = rows.lo; y < rows.hi; ++y)
+          fn((ci * k + i) * k + j, (static_cast<std::int64_t>(ci) * h + (y * s - p + i)) * w, r.lo * s - p + j,
+             y * ow + r.lo, r.hi - r.lo);
       }
     }
+}
+
+// Input column ix of an image row in split_even_odd's layout: plane ix mod 2, at ix / 2 of it.
+inline int split_column(int ix, int w) {
+  return (ix & 1 ? (w + 1) / 2 : 0) + (ix >> 1);
+}
+
+// Writes one sample's columns into col (row stride ld): only the entries that read the image. The
+// entries that read zero padding are left alone: the caller clears col once per chunk (one large
+// memset instead of thousands of 1-2 float ones). `split` (stride 2 only): c * h * w floats of
+// scratch for split_even_odd, through which every run is a contiguous copy.
+void im2col(const float* x, int c, int h, int w, int k, int s, int p, int oh, int ow, float* col, std::int64_t ld,
+            float* split) {
+  if (s == 1) {
+    for_each_run(c, h, w, k, s, p, oh, ow, [&](int row, std::int64_t img, int ix, int out, int len) {
+      copy_run(x + img + ix, col + row * ld + out, len);
+    });
+  } else if (s == 2) {
+    split_even_odd(x, c * h, w, split);
+    for_each_run(c, h, w, k, s, p, oh, ow, [&](int row, std::int64_t img, int ix, int out, int len) {
+      copy_run(split + img + split_column(ix, w), col + row * ld + out, len);
+    });
+  } else {
+    for_each_run(c, h, w, k, s, p, oh, ow, [&](int row, std::int64_t img, int ix, int out, int len) {
+      float* dst = col + row * ld + out;
+      for (int t = 0; t < len; ++t) dst[t] = x[img + ix + t * s];
+    });
+  }
 }
 
 // Adjoint of im2col: each column entry is added back to the input pixel it was read from.
 // Stride 2 (`split`: c * h * w floats of scratch): the sums are gathered in the even / odd planes of
 // split_even_odd, where every run is contiguous, then interleaved into x. Each pixel receives the
-// same additions in the same order as in the strided loop, so the result is the same to the bit.
+// same additions in the same order as in a strided loop, so the result is the same to the bit.
 void col2im(const float* col, std::int64_t ld, int c, int h, int w, int k, int s, int p, int oh, int ow, float* x,
             float* split) {
-  if (s == 2) {
-    const int half = (w + 1) / 2;
-    std::fill(split, split + static_cast<std::int64_t>(c) * h * w, 0.0f);
-    for (int ci = 0; ci < c; ++ci)
-      for (int i = 0; i < k; ++i) {
-        const ColRange rows = valid_cols(i, h, s, p, oh);
-        for (int j = 0; j < k; ++j) {
-          const float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
-          const ColRange r = valid_cols(j, w, s, p, ow);
-          const int q = ((j - p) % 2 + 2) % 2, d = (j - p - q) / 2;
-          for (int y = rows.lo; y < rows.hi; ++y) {
-            const int iy = y * s - p + i;
-            float* plane = split + (static_cast<std::int64_t>(ci) * h + iy) * w + (q ? half : 0);
-            add_run(row + y * ow + r.lo, plane + r.lo + d, r.hi - r.lo);
-          }
-        }
-      }
-    for (int rr = 0; rr < c * h; ++rr) {  // interleave the planes back into image rows
-      const float* even = split + static_cast<std::int64_t>(rr) * w;
-      const float* odd = even + half;
-      float* out = x + static_cast<std::int64_t>(rr) * w;
-      for (int t = 0; t < w / 2; ++t) out[2 * t] = even[t], out[2 * t + 1] = odd[t];
-      if (w % 2) out[w - 1] = even[half - 1];
-    }
+  float* acc = s == 2 ? split : x;
+  std::fill(acc, acc + static_cast<std::int64_t>(c) * h * w, 0.0f);
+  if (s == 1) {
+    for_each_run(c, h, w, k, s, p, oh, ow, [&](int row, std::int64_t img, int ix, int out, int len) {
+      add_run(col + row * ld + out, acc + img + ix, len);
+    });
     return;
   }
-  std::fill(x, x + static_cast<std::int64_t>(c) * h * w, 0.0f);
-  for (int ci = 0; ci < c; ++ci)
-    for (int i = 0; i < k; ++i) {
-      const ColRange rows = valid_cols(i, h, s, p, oh);
-      for (int j = 0; j < k; ++j) {
-        const float* row = col + static_cast<std::int64_t>((ci * k + i) * k + j) * ld;
-        const ColRange r = valid_cols(j, w, s, p, ow);
-        for (int y = rows.lo; y < rows.hi; ++y) {
-          const int iy = y * s - p + i;
-          float* out = x + (static_cast<std::int64_t>(ci) * h + iy) * w + (r.lo * s - p + j);
-          const float* in = row + y * ow;
-          if (s == 1) {
-            add_run(in + r.lo, out, r.hi - r.lo);
-          } else {
-            for (int xo = r.lo; xo < r.hi; ++xo) out[(xo - r.lo) * s] += in[xo];
-          }
-        }
-      }
-    }
+  if (s != 2) {
+    for_each_run(c, h, w, k, s, p, oh, ow, [&](int row, std::int64_t img, int ix, int out, int len) {
+      const float* src = col + row * ld + out;
+      for (int t = 0; t < len; ++t) acc[img + ix + t * s] += src[t];
+    });
+    return;
+  }
+  for_each_run(c, h, w, k, s, p, oh, ow, [&](int row, std::int64_t img, int ix, int out, int len) {
+    add_run(col + row * ld + out, acc + img + split_column(ix, w), len);
+  });
+  const int half = (w + 1) / 2;
+  for (int rr = 0; rr < c * h; ++rr) {  // interleave the planes back into image rows
+    const float* even = split + static_cast<std::int64_t>(rr) * w;
+    const float* odd = even + half;
+    float* out = x + static_cast<std::int64_t>(rr) * w;
+    for (int t = 0; t < w / 2; ++t) out[2 * t] = even[t], out[2 * t + 1] = odd[t];
+    if (w % 2) out[w - 1] = even[half - 1];
+  }
 }
 
 // Samples per chunk: about 2048 GEMM columns, but at least one chunk per thread when n allows.
