@@ -59,6 +59,36 @@ std::vector<float> weights(Sequential& m) {
   return w;
 }
 
+// Natural training (attack "") or Goodfellow et al.'s mixed loss with FGSM (deterministic
+// adversarials) at toy scale: one epoch of batches of 32.
+TrainConfig one_epoch_config(const char* attack) {
+  TrainConfig c;
+  c.epochs = 1;
+  c.batch = 32;
+  c.lr = 1e-3f;
+  c.seed = 5;
+  if (*attack) {
+    c.adv.attack = attack;
+    c.adv.params = defaults(get_attack(attack).params);
+    c.adv.params.set("eps", 0.1);
+    c.adv.clean_weight = 0.5f;
+  }
+  return c;
+}
+
+// Two models' weights agree up to float rounding (max |a - b| <= 1e-4 max |a|), and are not equal
+// when `differ` (another summation order).
+void require_rounding_apart(Sequential& ma, Sequential& mb, bool differ) {
+  const std::vector<float> a = weights(ma), b = weights(mb);
+  REQUIRE(a.size() == b.size());
+  if (differ) REQUIRE(a != b);
+  float worst = 0.0f, scale = 0.0f;
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::abs(a[i] - b[i])), scale = std::max(scale, std::abs(a[i]));
+  INFO("max |diff| " << worst << " of max |w| " << scale);
+  REQUIRE(worst <= 1e-4f * scale);
+}
+
 }  // namespace
 
 TEST_CASE("Rng state and optimiser state round-trip", "[trainer]") {
@@ -174,17 +204,7 @@ TEST_CASE("Trainer: micro-batches give the batch's update (up to float rounding)
   const Dataset d = toy_set(100, 4);
   for (const char* attack : {"", "fgsm"}) {
     INFO(attack);
-    TrainConfig c;
-    c.epochs = 1;
-    c.batch = 32;
-    c.lr = 1e-3f;
-    c.seed = 5;
-    if (*attack) {
-      c.adv.attack = attack;
-      c.adv.params = defaults(get_attack(attack).params);
-      c.adv.params.set("eps", 0.1);
-      c.adv.clean_weight = 0.5f;
-    }
+    const TrainConfig c = one_epoch_config(attack);
     Sequential whole = make_model("small", 2), parts = make_model("small", 2);
     Trainer tw(whole, d, c);
     int steps_whole = 0;
@@ -196,13 +216,7 @@ TEST_CASE("Trainer: micro-batches give the batch's update (up to float rounding)
     while (!tp.step()) ++steps_parts;
     REQUIRE(steps_whole == 3);   // 4 batches
     REQUIRE(steps_parts == 12);  // 3 x 4 parts + 1 part of the last batch of 4
-    const std::vector<float> a = weights(whole), b = weights(parts);
-    REQUIRE(a.size() == b.size());
-    float worst = 0.0f, scale = 0.0f;
-    for (size_t i = 0; i < a.size(); ++i)
-      worst = std::max(worst, std::abs(a[i] - b[i])), scale = std::max(scale, std::abs(a[i]));
-    INFO("max |diff| " << worst << " of max |w| " << scale);
-    REQUIRE(worst <= 1e-4f * scale);
+    require_rounding_apart(whole, parts, false);
     REQUIRE(tw.history().back().loss == Approx(tp.history().back().loss).epsilon(1e-4));
   }
   // A checkpoint is taken between batches only.
@@ -223,17 +237,7 @@ TEST_CASE("Trainer: shards give the batch's update (up to float rounding) and th
   const Dataset d = toy_set(100, 4);
   for (const char* attack : {"", "fgsm"}) {
     INFO(attack);
-    TrainConfig c;
-    c.epochs = 1;
-    c.batch = 32;
-    c.lr = 1e-3f;
-    c.seed = 5;
-    if (*attack) {
-      c.adv.attack = attack;
-      c.adv.params = defaults(get_attack(attack).params);
-      c.adv.params.set("eps", 0.1);
-      c.adv.clean_weight = 0.5f;
-    }
+    const TrainConfig c = one_epoch_config(attack);
     Sequential whole = make_model("small", 2), sharded = make_model("small", 2);
     Trainer tw(whole, d, c);
     while (!tw.step()) {
@@ -243,14 +247,7 @@ TEST_CASE("Trainer: shards give the batch's update (up to float rounding) and th
     Trainer ts(sharded, d, cs);
     while (!ts.step()) {
     }
-    const std::vector<float> a = weights(whole), b = weights(sharded);
-    REQUIRE(a.size() == b.size());
-    REQUIRE(a != b);  // a different summation order
-    float worst = 0.0f, scale = 0.0f;
-    for (size_t i = 0; i < a.size(); ++i)
-      worst = std::max(worst, std::abs(a[i] - b[i])), scale = std::max(scale, std::abs(a[i]));
-    INFO("max |diff| " << worst << " of max |w| " << scale);
-    REQUIRE(worst <= 1e-4f * scale);
+    require_rounding_apart(whole, sharded, true);
     REQUIRE(tw.history().back().loss == Approx(ts.history().back().loss).epsilon(1e-4));
     REQUIRE(tw.history().back().train_acc == ts.history().back().train_acc);
   }
