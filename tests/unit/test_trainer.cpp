@@ -76,6 +76,15 @@ TrainConfig one_epoch_config(const char* attack) {
   return c;
 }
 
+// Steps a Trainer over `m` to the end; returns the steps taken and its last epoch.
+int train_to_end(Sequential& m, const Dataset& d, const TrainConfig& c, EpochStats* last) {
+  Trainer t(m, d, c);
+  int steps = 1;
+  while (!t.step()) ++steps;
+  *last = t.history().back();
+  return steps;
+}
+
 // Two models' weights agree up to float rounding (max |a - b| <= 1e-4 max |a|), and are not equal
 // when `differ` (another summation order).
 void require_rounding_apart(Sequential& ma, Sequential& mb, bool differ) {
@@ -197,28 +206,27 @@ TEST_CASE("Trainer: cyclic learning rate, mixed loss, per-epoch clean and robust
   REQUIRE(weights(m1) != weights(m2));
 }
 
-TEST_CASE("Trainer: micro-batches give the batch's update (up to float rounding), a part per step", "[trainer]") {
-  // Natural and FGSM training (deterministic adversarials): the parts' gradients, each weighted by
-  // its share, add up to the whole batch's, so the weights after an epoch agree to rounding. The
-  // last batch (100 = 3 x 32 + 4) ends in a short part.
+TEST_CASE("Trainer: micro-batches (a part per step) and shards give the batch's update, up to float rounding",
+          "[trainer]") {
+  // Natural and FGSM training (deterministic adversarials): the parts' or shards' gradients, each
+  // weighted by its share, add up to the whole batch's, so the weights after an epoch agree to
+  // rounding. Micro-batches of 8: the last batch (100 = 3 x 32 + 4) ends in a short part; three
+  // shards cut a batch of 32 into 10 + 11 + 11 samples and the last one into 1 + 1 + 2.
   const Dataset d = toy_set(100, 4);
-  for (const char* attack : {"", "fgsm"}) {
-    INFO(attack);
-    const TrainConfig c = one_epoch_config(attack);
-    Sequential whole = make_model("small", 2), parts = make_model("small", 2);
-    Trainer tw(whole, d, c);
-    int steps_whole = 0;
-    while (!tw.step()) ++steps_whole;
-    TrainConfig cm = c;
-    cm.micro_batch = 8;
-    Trainer tp(parts, d, cm);
-    int steps_parts = 0;
-    while (!tp.step()) ++steps_parts;
-    REQUIRE(steps_whole == 3);   // 4 batches
-    REQUIRE(steps_parts == 12);  // 3 x 4 parts + 1 part of the last batch of 4
-    require_rounding_apart(whole, parts, false);
-    REQUIRE(tw.history().back().loss == Approx(tp.history().back().loss).epsilon(1e-4));
-  }
+  for (const char* attack : {"", "fgsm"})
+    for (const bool shards : {false, true}) {
+      INFO(attack << (shards ? " 3 shards" : " micro-batches of 8"));
+      const TrainConfig c = one_epoch_config(attack);
+      TrainConfig cv = c;
+      (shards ? cv.shards : cv.micro_batch) = shards ? 3 : 8;
+      Sequential whole = make_model("small", 2), split = make_model("small", 2);
+      EpochStats ew, ev;
+      REQUIRE(train_to_end(whole, d, c, &ew) == 4);                   // 4 batches
+      REQUIRE(train_to_end(split, d, cv, &ev) == (shards ? 4 : 13));  // 3 x 4 parts + 1 part of the last batch
+      require_rounding_apart(whole, split, shards);
+      REQUIRE(ew.loss == Approx(ev.loss).epsilon(1e-4));
+      if (shards) REQUIRE(ew.train_acc == ev.train_acc);
+    }
   // A checkpoint is taken between batches only.
   TrainConfig cm;
   cm.batch = 32;
@@ -229,28 +237,8 @@ TEST_CASE("Trainer: micro-batches give the batch's update (up to float rounding)
   REQUIRE_THROWS_WITH(t.save_checkpoint(test::temp_path("micro.safetensors")), Catch::Contains("between batches"));
 }
 
-TEST_CASE("Trainer: shards give the batch's update (up to float rounding) and the same weights for any thread count",
-          "[trainer]") {
-  // Natural and FGSM training (deterministic adversarials): each shard's gradient, weighted by its
-  // share, adds up to the whole batch's. Three shards cut a batch of 32 into 10 + 11 + 11 samples
-  // and the last batch (100 = 3 x 32 + 4) into 1 + 1 + 2.
+TEST_CASE("Trainer: shards give the same weights for any thread count; clear errors", "[trainer]") {
   const Dataset d = toy_set(100, 4);
-  for (const char* attack : {"", "fgsm"}) {
-    INFO(attack);
-    const TrainConfig c = one_epoch_config(attack);
-    Sequential whole = make_model("small", 2), sharded = make_model("small", 2);
-    Trainer tw(whole, d, c);
-    while (!tw.step()) {
-    }
-    TrainConfig cs = c;
-    cs.shards = 3;
-    Trainer ts(sharded, d, cs);
-    while (!ts.step()) {
-    }
-    require_rounding_apart(whole, sharded, true);
-    REQUIRE(tw.history().back().loss == Approx(ts.history().back().loss).epsilon(1e-4));
-    REQUIRE(tw.history().back().train_acc == ts.history().back().train_acc);
-  }
 #ifdef _OPENMP
   // FGSM-RS (random starts, so each shard's seed counts): one thread and two give the same bits.
   const int threads = omp_get_max_threads();
@@ -261,9 +249,8 @@ TEST_CASE("Trainer: shards give the batch's update (up to float rounding) and th
     c.epochs = 1;
     c.shards = 2;
     Sequential m = make_model("small", 2);
-    Trainer tr(m, d, c);
-    while (!tr.step()) {
-    }
+    EpochStats e;
+    train_to_end(m, d, c, &e);
     runs.push_back(weights(m));
   }
   omp_set_num_threads(threads);
