@@ -37,6 +37,10 @@ class SequenceClassifier {
   virtual const Tensor& logits_embedded(const Tensor& embedded, const std::vector<int>& lengths) = 0;
   virtual void embedded_gradient(const Tensor& dlogits, Tensor& d_embedded) = 0;
   virtual GradientKind gradient_kind() const { return GradientKind::Exact; }
+  // Multiply-adds of one forward pass per token (padding included: a batch runs to its longest
+  // sequence). Sizes the batches of long work (engine/work.h); 1e5 when a model does not say (a guess
+  // that sizes batches small).
+  virtual double macs_per_token() const { return 1e5; }
 };
 
 }  // namespace advx

@@ -157,4 +157,9 @@ SequenceModel load_sequence_model_bytes(const std::vector<std::uint8_t>& bytes, 
   return m;
 }
 
+double SequenceModel::macs_per_token() const {
+  const double gates = type == RnnType::LSTM ? 4.0 : 3.0;
+  return gates * hidden * (embed_dim + hidden);
+}
+
 }  // namespace advx

@@ -72,6 +72,8 @@ class SequenceModel : public SequenceClassifier {
     return forward_embedded(e, lengths);
   }
   void embedded_gradient(const Tensor& dlogits, Tensor& d_embedded) override { backward(dlogits, &d_embedded, false); }
+  // The recurrent cell's gates: G H (E + H), G = 4 (LSTM) or 3 (GRU); the classifier head runs once.
+  double macs_per_token() const override;
 
   const Tensor& embedded() const { return emb_; }  // e of the last forward
   std::vector<Param> params();                     // PyTorch names (above)

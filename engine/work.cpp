@@ -17,9 +17,16 @@ BatchedWork::BatchedWork(std::string what, int total, int batch)
 bool BatchedWork::step() {
   if (done()) return true;
   const int count = std::min(batch_, total_ - next_);
+  running_end_ = next_ + count;
   run(next_, count);  // throws leave next_ where it was: the batch runs again on the next step
+  running_end_ = -1;
   next_ += count;
   return done();
+}
+
+void BatchedWork::end_with_this_batch() {
+  ADVX_REQUIRE(running_end_ >= 0, what_ + ": end_with_this_batch() is for run() to call");
+  total_ = running_end_;
 }
 
 void BatchedWork::finish() {

@@ -23,19 +23,24 @@ class BatchedWork {
   int finished() const { return next_; }  // items done so far
   int total() const { return total_; }
   int batch() const { return batch_; }
-  double fraction() const { return total_ > 0 ? static_cast<double>(next_) / total_ : 1.0; }
-  // "embedding training images 12,000 of 60,000"
-  std::string progress() const;
+  virtual double fraction() const { return total_ > 0 ? static_cast<double>(next_) / total_ : 1.0; }
+  // "embedding training images 12,000 of 60,000" (work whose items are not what it does, such as
+  // k-means's steps, says more)
+  virtual std::string progress() const;
 
  protected:
   // what: "embedding training images"; total items in batches of `batch` (>= 1).
   BatchedWork(std::string what, int total, int batch);
   // Items [first, first + count). The last batch is the one with first + count == total().
   virtual void run(int first, int count) = 0;
+  // For work whose length is known only as it goes (k-means stops when nothing moves): called by
+  // run(first, count), the work ends after this batch (total() becomes first + count).
+  void end_with_this_batch();
 
  private:
   std::string what_;
   int total_ = 0, batch_ = 1, next_ = 0;
+  int running_end_ = -1;  // first + count of the batch run() is running
 };
 
 // Multiply-adds a batch is sized for: about 4 ms of one thread in the browser (WebAssembly SIMD,

@@ -4,6 +4,7 @@
 // the robustness curves from its Evaluation. App schedules that work across frames.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -160,8 +161,10 @@ struct SeqDefenceView {
   advx::GradientKind gradient = advx::GradientKind::Exact;  // what the adaptive attacker follows
   std::string note;                                         // what the adaptive attacker of this defence does
   double target_fpr = 0, validation_fpr = 0;
-  std::string waiting;  // what it waits for (a dataset, ensemble members), else ""
-  std::string error;    // why it cannot be built (e.g. no members for this dataset)
+  std::string waiting;    // what it waits for (a dataset, ensemble members) or computes, else ""
+  bool building = false;  // waiting: its first build runs a slice per frame (what it computes, progress)
+  double progress = 0;    // of the build's current stage, 0..1
+  std::string error;      // why it cannot be built (e.g. no members for this dataset)
 };
 
 struct SeqAttackView {
@@ -336,6 +339,7 @@ class App {
   // API) finishes it at once.
   static constexpr double kDefenceSliceMs = 10.0;
   bool defence_building() const { return building_ != nullptr; }
+  bool seq_defence_building() const { return seq_building_ != nullptr; }  // the sequence view's
   advx::ParamValues defence_values(const advx::DefenceSpec& spec) const;  // its parameters from the state
   // Training image i of the state's dataset [1, C, H, W], if that split is loaded (a nearest-neighbour
   // defence's neighbours); empty otherwise.
@@ -451,15 +455,22 @@ class App {
   void seq_attack_slice(double budget_ms);  // steps the live sequence attack; finishes it when done
   void seq_drop_attack();                   // stops the live sequence attack (its inputs changed)
   std::unique_ptr<SeqAttackJob> seq_job_;   // the live sequence attack
-  // The state's sequence defence around `base` (nullptr without one); rebuilt when the model, the
-  // defence or its parameters change; throws while its data or companion models load.
-  advx::SeqDefended* seq_defended(const std::string& model);
+  // The state's sequence defence around `model` (nullptr without one); rebuilt when the model, the
+  // defence or its parameters change; throws while its data or companion models load. Its first
+  // build (advx::SeqDefenceBuild) runs steps for about budget_ms (at least one) and returns nullptr
+  // until it is done: the frames step it kDefenceSliceMs at a time; a call outside the frames (the
+  // JS API) finishes it at once.
+  advx::SeqDefended* seq_defended(const std::string& model, double budget_ms = std::numeric_limits<double>::infinity());
+  void seq_build_slice();  // a frame's slice of the sequence defence's build; the view follows
   bool seq_input_dirty_ = true, seq_attack_dirty_ = true;
   bool seq_pending_ = false;  // waiting for a model, the dataset or a defence's companions
   double seq_last_edit_ms_ = -1e18;
   std::unique_ptr<advx::SeqDefended> seq_defended_;
   std::string seq_defended_key_;
-  std::string seq_waiting_;  // what the last defence build waited for
+  std::unique_ptr<advx::SeqDefenceBuild> seq_building_;  // the first build in progress (nullptr: none)
+  std::string seq_building_key_;
+  double seq_build_step_ms_ = 0;  // the last step's cost: whether another fits in the frame's slice
+  std::string seq_waiting_;       // what the last defence build waited for
   advx::SequenceSplit seq_validation_;
   std::string seq_validation_of_;
   std::uint64_t seq_random_draws_ = 0;

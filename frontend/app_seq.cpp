@@ -253,7 +253,12 @@ void App::seq_update() {
     }
     return;
   }
-  if (seq_input_dirty_) seq_compute_input();
+  // A build finished outside the frames (the JS API) while they showed its progress: show the defence.
+  if (seq.defence.building && !seq_building_) seq_input_dirty_ = true;
+  if (seq_input_dirty_)
+    seq_compute_input();
+  else if (seq_building_)
+    seq_build_slice();
   if (!seq.defence.waiting.empty()) seq_pending_ = true;  // the attack waits for the defence
   if (seq_attack_dirty_ && !seq_pending_ && now_ms() - seq_last_edit_ms_ >= kSeqAttackDelayMs) {
     seq_attack_dirty_ = false;
@@ -263,11 +268,12 @@ void App::seq_update() {
   }
 }
 
-advx::SeqDefended* App::seq_defended(const std::string& model) {
+advx::SeqDefended* App::seq_defended(const std::string& model, double budget_ms) {
   const advx::SeqDefenceSpec* spec = advx::find_seq_defence(state.seq_defence);
   if (!spec) {
     seq_defended_.reset();
     seq_defended_key_.clear();
+    seq_building_.reset();
     return nullptr;
   }
   std::string key = model + "/" + spec->name;
@@ -275,33 +281,87 @@ advx::SeqDefended* App::seq_defended(const std::string& model) {
   if (seq_defended_ && key == seq_defended_key_) return seq_defended_.get();
   seq_defended_.reset();
   seq_defended_key_.clear();
+  if (seq_building_ && seq_building_key_ != key) seq_building_.reset();  // another defence's, or parameters
   const advx::SequenceTask& task = seq_task();
   seq_waiting_.clear();
-  const ModelStatus ds = models.request_dataset(task.dataset);
-  if (ds == ModelStatus::kLoading || ds == ModelStatus::kNotLoaded) {
-    seq_waiting_ = "the " + task.dataset + " dataset (its training and validation samples)";
-    throw advx::Error("waiting for " + seq_waiting_);
+  if (!seq_building_) {
+    const ModelStatus ds = models.request_dataset(task.dataset);
+    if (ds == ModelStatus::kLoading || ds == ModelStatus::kNotLoaded) {
+      seq_waiting_ = "the " + task.dataset + " dataset (its training and validation samples)";
+      throw advx::Error("waiting for " + seq_waiting_);
+    }
+    const advx::SequenceDataset& data = models.sequences(task.dataset);  // throws if it failed to load
+    ModelEntry& base = seq_model_entry(model);
+    advx::check_model_vocabulary(data, base.metadata, model);
+    if (seq_validation_of_ != data.name) {
+      seq_validation_ = advx::sequence_validation_split(data.test);
+      seq_validation_of_ = data.name;
+    }
+    advx::SeqDefenceContext ctx{data.train, seq_validation_, task.dataset};
+    // Companion models (ensemble members) from the store: downloaded on first use (web).
+    ctx.model = [this](const std::string& name) -> advx::SequenceClassifier& {
+      const ModelStatus st = models.request(name);
+      if (st == ModelStatus::kLoading || st == ModelStatus::kNotLoaded) seq_waiting_ = "model '" + name + "'";
+      ModelEntry& e = models.get(name);  // throws while it loads, or if it failed
+      ADVX_REQUIRE(e.seq_model, "model '" + name + "' is not a sequence model");
+      return *e.seq_model;
+    };
+    seq_building_ = advx::start_seq_defence(*spec, ctx, *base.seq_model, values_of(spec->params, state.seq_params));
+    seq_building_key_ = key;
+    seq_build_step_ms_ = 0;
   }
-  const advx::SequenceDataset& data = models.sequences(task.dataset);  // throws if it failed to load
-  ModelEntry& base = seq_model_entry(model);
-  advx::check_model_vocabulary(data, base.metadata, model);
-  if (seq_validation_of_ != data.name) {
-    seq_validation_ = advx::sequence_validation_split(data.test);
-    seq_validation_of_ = data.name;
-  }
-  advx::SeqDefenceContext ctx{data.train, seq_validation_, task.dataset};
-  // Companion models (ensemble members) from the store: downloaded on first use (web).
-  ctx.model = [this](const std::string& name) -> advx::SequenceClassifier& {
-    const ModelStatus st = models.request(name);
-    if (st == ModelStatus::kLoading || st == ModelStatus::kNotLoaded) seq_waiting_ = "model '" + name + "'";
-    ModelEntry& e = models.get(name);  // throws while it loads, or if it failed
-    ADVX_REQUIRE(e.seq_model, "model '" + name + "' is not a sequence model");
-    return *e.seq_model;
+  // At least one step; more while the next one (costing about as much as the last) fits.
+  const auto t0 = Clock::now();
+  auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
   };
-  seq_defended_ = std::make_unique<advx::SeqDefended>(
-      advx::build_seq_defence(*spec, ctx, *base.seq_model, values_of(spec->params, state.seq_params)));
+  bool done = false;
+  try {
+    do {
+      const auto ts = Clock::now();
+      done = seq_building_->step();
+      seq_build_step_ms_ = ms_since(ts);
+    } while (!done && ms_since(t0) + seq_build_step_ms_ < budget_ms);
+  } catch (const advx::Error&) {
+    seq_building_.reset();  // started again when what it waits for is there
+    throw;
+  }
+  if (!done) return nullptr;
+  seq_defended_ = std::make_unique<advx::SeqDefended>(seq_building_->result());
   seq_defended_key_ = key;
+  seq_building_.reset();
   return seq_defended_.get();
+}
+
+namespace {
+
+// The view of a sequence defence whose first build is under way.
+void show_building(SeqDefenceView& dv, const advx::SeqDefenceBuild& b) {
+  const std::string what = b.progress();
+  dv.waiting = what.empty() ? "preparing the defence" : what;
+  dv.building = true;
+  dv.progress = b.fraction();
+}
+
+}  // namespace
+
+void App::seq_build_slice() {
+  SeqDefenceView& dv = seq.defence;
+  try {
+    const auto t0 = Clock::now();
+    if (seq_defended(seq_model_name(), kDefenceSliceMs))
+      seq_input_dirty_ = true;  // built: the defended prediction (and the attack) in the next frame
+    else if (seq_building_)
+      show_building(dv, *seq_building_);
+    seq.defence_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  } catch (const advx::Error& e) {
+    dv = SeqDefenceView{};
+    if (!seq_waiting_.empty())
+      dv.waiting = seq_waiting_;  // built again when it is there (models_changed)
+    else
+      dv.error = e.what();
+  }
+  ++view_version;
 }
 
 void App::seq_compute_input() {
@@ -323,7 +383,8 @@ void App::seq_compute_input() {
   if (state.seq_defence == "none") return;
   try {
     const auto t0 = Clock::now();
-    if (advx::SeqDefended* d = seq_defended(name)) {
+    // A first build in progress: one step here (this may be a key's call), the rest a slice per frame.
+    if (advx::SeqDefended* d = seq_defended(name, 0.0)) {
       std::vector<float> probs;
       dv.report = advx::seq_defence_report(*d, seq.input.ids, &probs);
       dv.pred = prediction_of(std::move(probs));
@@ -331,6 +392,8 @@ void App::seq_compute_input() {
       dv.note = d->note;
       dv.target_fpr = d->target_fpr, dv.validation_fpr = d->validation_fpr;
       dv.on = true;
+    } else if (seq_building_) {
+      show_building(dv, *seq_building_);
     }
     seq.defence_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   } catch (const advx::Error& e) {

@@ -55,6 +55,12 @@ void panel_seq_defence(App& app, Ui& ui) {
     ImGui::PopStyleColor();
     return;
   }
+  if (!d.waiting.empty() && d.building) {  // its first build, a slice per frame
+    ImGui::TextColored(kAccentColour, "%s\u2026", d.waiting.c_str());
+    ui.mark("seq_defence_building");
+    ImGui::ProgressBar(static_cast<float>(d.progress), ImVec2(-1.0f, 0.0f));
+    return;
+  }
   if (!d.waiting.empty()) {
     ImGui::TextColored(kAccentColour, "Loading %s\u2026", d.waiting.c_str());
     return;

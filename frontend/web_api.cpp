@@ -725,7 +725,11 @@ ADVX_API const char* advx_view_json() {
       d["gradient"] = advx::gradient_kind_name(v.defence.gradient);
       q["defence"] = d;
     } else if (app.state.seq_defence != "none") {
-      q["defence"] = {{"name", app.state.seq_defence}, {"waiting", v.defence.waiting}, {"error", v.defence.error}};
+      q["defence"] = {{"name", app.state.seq_defence},
+                      {"waiting", v.defence.waiting},
+                      {"building", v.defence.building},
+                      {"progress", v.defence.progress},
+                      {"error", v.defence.error}};
     } else {
       q["defence"] = nullptr;
     }

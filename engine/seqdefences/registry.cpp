@@ -1,5 +1,7 @@
 // The sequence defence registry (seq_defence.h): the list, parameter checks, detector calibration.
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "engine/detect/detector.h"
 #include "engine/error.h"
@@ -34,8 +36,8 @@ std::string seq_defence_names(const std::string& sep) {
   return out;
 }
 
-SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx, SequenceClassifier& base,
-                              const ParamValues& params) {
+std::unique_ptr<SeqDefenceBuild> start_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx,
+                                                   SequenceClassifier& base, const ParamValues& params) {
   check_values(spec.params, params, "");
   for (const ParamSpec& p : spec.params)
     ADVX_REQUIRE(params.has(p.key),
@@ -43,9 +45,57 @@ SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContex
   ADVX_REQUIRE(ctx.validation.size() >= 2, "sequence defence '" + spec.name + "' needs clean validation samples (" +
                                                std::to_string(ctx.validation.size()) +
                                                " given): use a test split of at least 4 samples");
-  SeqDefended d = spec.build(ctx, base, params);
-  if (!d.model) d.model = d.owned ? d.owned.get() : &base;
-  return d;
+  std::unique_ptr<SeqDefenceBuild> b =
+      spec.start
+          ? spec.start(ctx, base, params)
+          : std::make_unique<SeqDefenceBuild>(std::vector<SeqDefenceBuild::Stage>{},
+                                              [&spec, ctx, &base, params] { return spec.build(ctx, base, params); });
+  b->base_ = &base;
+  return b;
+}
+
+SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx, SequenceClassifier& base,
+                              const ParamValues& params) {
+  std::unique_ptr<SeqDefenceBuild> b = start_seq_defence(spec, ctx, base, params);
+  while (!b->step()) {
+  }
+  return b->result();
+}
+
+SeqDefenceBuild::SeqDefenceBuild(std::vector<Stage> stages, std::function<SeqDefended()> finish)
+    : stages_(std::move(stages)), finish_(std::move(finish)) {}
+
+bool SeqDefenceBuild::step() {
+  if (done_) return true;
+  if (work_ && !work_->done()) {  // a batch of the current stage's long work
+    work_->step();
+    return false;
+  }
+  if (next_ < stages_.size()) {  // the next stage (short): it may start long work
+    work_ = stages_[next_]();
+    ++next_;  // after the call: a stage that throws ("still loading") runs again on the next step
+    return false;
+  }
+  result_ = finish_();
+  work_.reset();
+  done_ = true;
+  return true;
+}
+
+std::string SeqDefenceBuild::progress() const {
+  return work_ ? work_->progress() : "";
+}
+
+double SeqDefenceBuild::fraction() const {
+  return work_ ? work_->fraction() : 0.0;
+}
+
+SeqDefended SeqDefenceBuild::result() {
+  ADVX_REQUIRE(done_ && !taken_, "the sequence defence's build has not finished (or its result was taken)");
+  taken_ = true;
+  if (!result_.model) result_.model = result_.owned ? result_.owned.get() : base_;
+  ADVX_REQUIRE(result_.model, "a sequence defence's build without its base model (start it with start_seq_defence)");
+  return std::move(result_);
 }
 
 DefenceReport seq_defence_report(const SeqDefended& d, const TokenSeq& sequence, std::vector<float>* probs) {
@@ -106,12 +156,56 @@ ParamSpec seq_fpr_param() {
                      "(the odd-indexed test samples)");
 }
 
-void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr) {
+int validation_batch(const SeqDefenceContext& ctx, double score_macs_per_token) {
+  std::size_t longest = 1;
+  for (const TokenSeq& s : ctx.validation.sequences) longest = std::max(longest, s.size());
+  return batch_for(score_macs_per_token * static_cast<double>(longest));
+}
+
+namespace {
+
+// The detector's scores of the validation sequences, a batch a step; the last batch sets the threshold.
+class SeqCalibrationWork : public BatchedWork {
+ public:
+  SeqCalibrationWork(SeqDefended& d, const SequenceSplit& val, double fpr, int batch)
+      : BatchedWork("setting the threshold on validation sequences", static_cast<int>(val.sequences.size()), batch),
+        d_(d),
+        val_(val),
+        fpr_(fpr) {
+    s_.reserve(val.sequences.size());
+  }
+
+ protected:
+  void run(int first, int count) override {
+    const auto b = val_.sequences.begin() + first;
+    part_.assign(b, b + count);
+    const std::vector<float> got = d_.score(part_);
+    s_.resize(static_cast<std::size_t>(first));  // a batch that threw before is scored again
+    s_.insert(s_.end(), got.begin(), got.end());
+    if (first + count < total()) return;
+    d_.threshold = threshold_at_fpr(s_, fpr_);
+    d_.target_fpr = fpr_;
+    d_.validation_fpr = fraction_above(s_, d_.threshold);
+  }
+
+ private:
+  SeqDefended& d_;
+  const SequenceSplit& val_;
+  double fpr_;
+  std::vector<TokenSeq> part_;
+  std::vector<float> s_;
+};
+
+}  // namespace
+
+std::shared_ptr<BatchedWork> start_seq_calibration(SeqDefended& d, const SeqDefenceContext& ctx, double fpr,
+                                                   double score_macs_per_token) {
   ADVX_REQUIRE(d.score, "calibrating a sequence defence that has no detector score (a bug in its file)");
-  const std::vector<float> s = d.score(ctx.validation.sequences);
-  d.threshold = threshold_at_fpr(s, fpr);
-  d.target_fpr = fpr;
-  d.validation_fpr = fraction_above(s, d.threshold);
+  return std::make_shared<SeqCalibrationWork>(d, ctx.validation, fpr, validation_batch(ctx, score_macs_per_token));
+}
+
+void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr, double score_macs_per_token) {
+  start_seq_calibration(d, ctx, fpr, score_macs_per_token)->finish();
 }
 
 }  // namespace advx

@@ -62,22 +62,62 @@ struct SeqDefended {
   SeqDetectorTerm detector_term() const;
 };
 
+// A sequence defence's first build in steps, as an image defence's (engine/defences/defence.h,
+// DefenceBuild and StagedBuild): stages run one after the other, each a short function returning the
+// long work to run before the next (stepped a batch at a time: k-means, the validation scores), or
+// null; then `finish` makes the defence. The batches are fixed by the engine's cost model (engine/
+// work.h), so a build stepped across a UI's frames and build_seq_defence's one call give the same
+// defence bit for bit. Stages share their state through what they capture.
+struct SeqDefenceSpec;
+class SeqDefenceBuild {
+ public:
+  using Stage = std::function<std::shared_ptr<BatchedWork>()>;
+  SeqDefenceBuild(std::vector<Stage> stages, std::function<SeqDefended()> finish);
+  // The next step; true once result() is ready. Throws advx::Error as a build does (the playground's
+  // "still loading" too: call it again later; the step is then done again).
+  bool step();
+  // What it is doing: "setting the threshold on validation sequences 96 of 254" ("" when nothing to say).
+  std::string progress() const;
+  double fraction() const;  // of the current stage's long work, 0..1
+  SeqDefended result();     // once step() has returned true (once: it is moved out)
+
+ private:
+  friend std::unique_ptr<SeqDefenceBuild> start_seq_defence(const SeqDefenceSpec&, const SeqDefenceContext&,
+                                                            SequenceClassifier&, const ParamValues&);
+  SequenceClassifier* base_ = nullptr;  // the result's model when it has none of its own
+  std::vector<Stage> stages_;
+  std::function<SeqDefended()> finish_;
+  std::size_t next_ = 0;
+  std::shared_ptr<BatchedWork> work_;
+  SeqDefended result_;
+  bool done_ = false, taken_ = false;
+};
+
 struct SeqDefenceSpec {
   std::string name;      // "seqsqueeze": the CLI's --defence
   std::string title;     // "sequence squeezing"
   std::string summary;   // one line for --help
   std::string citation;  // the paper
   std::vector<ParamSpec> params;
-  // `base` is not owned and must outlive the result.
+  // `base` is not owned and must outlive the result. Null when `start` is set.
   std::function<SeqDefended(const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& params)> build;
+  // The build in steps, for the defences whose first build is long (null: build() in one step). Set,
+  // it is what build_seq_defence() runs too. The context's splits (and `base`) must outlive the build.
+  std::function<std::unique_ptr<SeqDefenceBuild>(const SeqDefenceContext& ctx, SequenceClassifier& base,
+                                                 const ParamValues& params)>
+      start;
 };
 
 const std::vector<SeqDefenceSpec>& seq_defences();
 const SeqDefenceSpec* find_seq_defence(const std::string& name);  // nullptr if unknown
 std::string seq_defence_names(const std::string& sep = ", ");
-// Checks the parameters against the table, then builds.
+// Checks the parameters against the table, then builds (start_seq_defence() run to the end).
 SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx, SequenceClassifier& base,
                               const ParamValues& params);
+// Checks the parameters, then the build in steps: spec.start's, or one step of spec.build. The
+// context (its splits and model function) is copied; the splits and `base` must outlive the build.
+std::unique_ptr<SeqDefenceBuild> start_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContext& ctx,
+                                                   SequenceClassifier& base, const ParamValues& params);
 
 // The detector term of the adaptive attacker of `d` with `attack` (Carlini & Wagner 2017,
 // arXiv:1705.07263): d.detector_term() when d detects and the attack takes one, else an empty term
@@ -94,7 +134,15 @@ DefenceReport seq_defence_report(const SeqDefended& d, const TokenSeq& sequence,
 ParamSpec seq_fpr_param();
 // "detector_weight": lambda of the adaptive attacker's detector term (seq_attack.h, (H)).
 ParamSpec seq_detector_weight_param();
-// Sets d.threshold, d.target_fpr and d.validation_fpr from the scores of ctx.validation.
-void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr);
+// Sets d.threshold, d.target_fpr and d.validation_fpr from the scores of ctx.validation, scored in
+// batches of validation_batch(ctx, score_macs_per_token) sequences (the last batch sets them).
+// score_macs_per_token: multiply-adds of d.score per token (seqsqueeze: two forward passes).
+// start_: the same in steps; `d` and ctx.validation must outlive the work.
+std::shared_ptr<BatchedWork> start_seq_calibration(SeqDefended& d, const SeqDefenceContext& ctx, double fpr,
+                                                   double score_macs_per_token);
+void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr, double score_macs_per_token);
+// Validation sequences per batch: batch_for(score_macs_per_token x the longest validation sequence)
+// (every batch is costed as if padded to the longest).
+int validation_batch(const SeqDefenceContext& ctx, double score_macs_per_token);
 
 }  // namespace advx

@@ -47,6 +47,12 @@ GradientKind SequenceEnsemble::gradient_kind() const {
   return g;
 }
 
+double SequenceEnsemble::macs_per_token() const {
+  double s = 0.0;
+  for (const SequenceClassifier* m : members_) s += m->macs_per_token();
+  return s;
+}
+
 const Tensor& SequenceEnsemble::logits(const Tokens& tokens) {
   for (size_t m = 0; m < members_.size(); ++m) {
     const Tensor& z = members_[m]->logits(tokens);

@@ -40,6 +40,7 @@ class SequenceEnsemble : public SequenceClassifier {
   const Tensor& logits_embedded(const Tensor& embedded, const std::vector<int>& lengths) override;
   void embedded_gradient(const Tensor& dlogits, Tensor& d_embedded) override;
   GradientKind gradient_kind() const override;
+  double macs_per_token() const override;  // the members' sum
 
   int size() const { return static_cast<int>(members_.size()); }
   SequenceClassifier& member(int m) { return *members_[static_cast<size_t>(m)]; }

@@ -9,6 +9,7 @@
 // forward passes each), lambda = `detector_weight`. Rosenberg et al. do not attack the detector.
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "engine/error.h"
 #include "engine/seqdefences/seq_defence.h"
@@ -26,22 +27,31 @@ SeqDefenceSpec seqsqueeze_seq_defence() {
   s.citation = "Rosenberg et al. 2019, arXiv:1901.09963";
   s.params = {int_param("k", 1, 4096, 224, "k-means clusters of the embedding rows (tokens merged into k)"),
               seq_fpr_param(), seq_detector_weight_param()};
-  s.build = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
+  // In steps: k-means a block a step (ClusterWork), then the validation scores a batch a step (two
+  // forward passes of the model per sequence); the last batch sets the threshold.
+  s.start = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
     const int k = p.integer("k"), real = base.vocab_size() - 2;
     ADVX_REQUIRE(k <= real, "--k " + std::to_string(k) + ": the model has only " + std::to_string(real) +
                                 " real tokens to cluster; choose --k in [1, " + std::to_string(real) + "]");
-    auto sq = std::make_unique<SqueezedSequenceModel>(base, cluster_tokens(base.embedding_matrix(), k, 1));
-    SeqDefended d;
-    SqueezedSequenceModel* raw = sq.get();
-    d.owned = std::move(sq);
-    d.score = [raw](const std::vector<TokenSeq>& seqs) { return raw->scores(seqs); };
-    d.score_name = "squeeze L1";
-    d.detector_weight = p.number("detector_weight");
-    d.note =
-        "adaptive: straight-through the squeezer against the classifier, the detector's hinge in its "
-        "objective (verified candidates scored exactly); success = misclassified and not flagged";
-    calibrate_seq_detector(d, ctx, p.number("fpr"));
-    return d;
+    auto clusters = std::make_shared<ClusterWork>(base.embedding_matrix(), k, 1);
+    auto d = std::make_shared<SeqDefended>();
+    SequenceClassifier* b = &base;
+    const double fpr = p.number("fpr"), weight = p.number("detector_weight");
+    std::vector<SeqDefenceBuild::Stage> stages = {
+        [clusters]() -> std::shared_ptr<BatchedWork> { return clusters; },
+        [clusters, d, b, ctx, fpr, weight]() -> std::shared_ptr<BatchedWork> {
+          auto sq = std::make_unique<SqueezedSequenceModel>(*b, clusters->take());
+          SqueezedSequenceModel* raw = sq.get();
+          d->owned = std::move(sq);
+          d->score = [raw](const std::vector<TokenSeq>& seqs) { return raw->scores(seqs); };
+          d->score_name = "squeeze L1";
+          d->detector_weight = weight;
+          d->note =
+              "adaptive: straight-through the squeezer against the classifier, the detector's hinge in its "
+              "objective (verified candidates scored exactly); success = misclassified and not flagged";
+          return start_seq_calibration(*d, ctx, fpr, 2.0 * raw->macs_per_token());
+        }};
+    return std::make_unique<SeqDefenceBuild>(std::move(stages), [d] { return std::move(*d); });
   };
   return s;
 }

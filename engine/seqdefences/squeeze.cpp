@@ -55,74 +55,180 @@ int TokenClusters::nonempty() const {
 }
 
 TokenClusters cluster_tokens(const Tensor& w, int k, std::uint64_t seed, int max_iterations) {
-  const int v = w.dim(0), e = w.dim(1), n = v - kFirst;
+  ClusterWork work(w, k, seed, max_iterations);
+  work.finish();
+  return work.take();
+}
+
+namespace {
+
+int blocks(int items, int per_block) {
+  return (items + per_block - 1) / per_block;
+}
+
+int check_k(const Tensor& w, int k) {
+  const int n = w.dim(0) - kFirst;
   ADVX_REQUIRE(k >= 1 && k <= n, "sequence squeezing: k = " + std::to_string(k) + " clusters for " + std::to_string(n) +
                                      " real tokens; choose k in [1, " + std::to_string(n) + "]");
-  auto row = [&](int t) { return w.ptr() + static_cast<std::ptrdiff_t>(t) * e; };
-  TokenClusters c;
-  c.k = k;
-  c.centroids = Tensor({k, e});
+  return k;
+}
+
+// Steps of the whole k-means, counted for max_iterations Lloyd iterations.
+int cluster_steps(const Tensor& w, int k, int max_iterations) {
+  const int n = w.dim(0) - kFirst, e = w.dim(1);
+  const int seed = blocks(k, batch_for(static_cast<double>(n) * e));
+  const int assign = blocks(n, batch_for(static_cast<double>(k) * e));
+  return seed + assign + std::max(max_iterations, 0) * (1 + assign);
+}
+
+}  // namespace
+
+ClusterWork::ClusterWork(const Tensor& w, int k, std::uint64_t seed, int max_iterations)
+    : BatchedWork("clustering the embedding rows", cluster_steps(w, check_k(w, k), max_iterations), 1),
+      w_(w),
+      v_(w.dim(0)),
+      e_(w.dim(1)),
+      n_(w.dim(0) - kFirst),
+      max_it_(max_iterations),
+      centres_per_step_(batch_for(static_cast<double>(w.dim(0) - kFirst) * w.dim(1))),
+      rows_per_step_(batch_for(static_cast<double>(k) * w.dim(1))),
+      rng_(seed) {
+  c_.k = k;
+  c_.centroids = Tensor({k, e_});
   // k-means++ seeding (Arthur & Vassilvitskii 2007): each next centre drawn with probability ~ D^2.
-  Rng rng(seed);
-  std::vector<double> d(static_cast<size_t>(n), std::numeric_limits<double>::infinity());
-  int pick = kFirst + static_cast<int>(rng.below(static_cast<std::uint64_t>(n)));
-  for (int ci = 0; ci < k; ++ci) {
-    std::copy(row(pick), row(pick) + e, c.centroids.ptr() + static_cast<std::ptrdiff_t>(ci) * e);
-    double total = 0.0;
-    for (int i = 0; i < n; ++i) {
-      d[static_cast<size_t>(i)] =
-          std::min(d[static_cast<size_t>(i)], static_cast<double>(dist2(row(kFirst + i), row(pick), e)));
-      total += d[static_cast<size_t>(i)];
-    }
-    double r = rng.next_double() * total;
-    pick = kFirst + n - 1;
-    for (int i = 0; i < n; ++i) {
-      r -= d[static_cast<size_t>(i)];
-      if (r < 0.0 && d[static_cast<size_t>(i)] > 0.0) {
-        pick = kFirst + i;
-        break;
-      }
+  d_.assign(static_cast<size_t>(n_), std::numeric_limits<double>::infinity());
+  pick_ = kFirst + static_cast<int>(rng_.below(static_cast<std::uint64_t>(n_)));
+  all_.assign(static_cast<size_t>(k), 1);
+  c_.cluster.assign(static_cast<size_t>(v_), -1);
+}
+
+void ClusterWork::seed_centre() {
+  auto row = [&](int t) { return w_.ptr() + static_cast<std::ptrdiff_t>(t) * e_; };
+  std::copy(row(pick_), row(pick_) + e_, c_.centroids.ptr() + static_cast<std::ptrdiff_t>(ci_) * e_);
+  double total = 0.0;
+  for (int i = 0; i < n_; ++i) {
+    d_[static_cast<size_t>(i)] =
+        std::min(d_[static_cast<size_t>(i)], static_cast<double>(dist2(row(kFirst + i), row(pick_), e_)));
+    total += d_[static_cast<size_t>(i)];
+  }
+  double r = rng_.next_double() * total;
+  pick_ = kFirst + n_ - 1;
+  for (int i = 0; i < n_; ++i) {
+    r -= d_[static_cast<size_t>(i)];
+    if (r < 0.0 && d_[static_cast<size_t>(i)] > 0.0) {
+      pick_ = kFirst + i;
+      break;
     }
   }
+  ++ci_;
+}
+
+void ClusterWork::run(int /*first*/, int /*count*/) {
+  // One block of the current phase (the step's index is not needed: the phases keep their place).
   // Lloyd: assign, update, reassign until nothing moves; the final assignment is nearest-centroid.
-  std::vector<char> all(static_cast<size_t>(k), 1);
-  c.cluster.assign(static_cast<size_t>(v), -1);
-  for (int t = kFirst; t < v; ++t) c.cluster[static_cast<size_t>(t)] = nearest(c.centroids, all, row(t));
-  std::vector<int> count(static_cast<size_t>(k));
-  for (int it = 0; it < max_iterations; ++it) {
-    std::vector<double> sum(static_cast<size_t>(k * e), 0.0);
-    std::fill(count.begin(), count.end(), 0);
-    for (int t = kFirst; t < v; ++t) {
-      const int cl = c.cluster[static_cast<size_t>(t)];
-      ++count[static_cast<size_t>(cl)];
-      for (int j = 0; j < e; ++j) sum[static_cast<size_t>(cl * e + j)] += row(t)[j];
+  auto row = [&](int t) { return w_.ptr() + static_cast<std::ptrdiff_t>(t) * e_; };
+  const int k = c_.k;
+  switch (phase_) {
+    case Phase::Seed:
+      for (int b = 0; b < centres_per_step_ && ci_ < k; ++b) seed_centre();
+      if (ci_ == k) phase_ = Phase::Assign, row_ = 0;
+      break;
+    case Phase::Assign:
+    case Phase::Reassign: {
+      const int end = std::min(n_, row_ + rows_per_step_);
+      for (int t = kFirst + row_; t < kFirst + end; ++t) {
+        const int cl = nearest(c_.centroids, all_, row(t));
+        moved_ |= cl != c_.cluster[static_cast<size_t>(t)];
+        c_.cluster[static_cast<size_t>(t)] = cl;
+      }
+      row_ = end;
+      if (row_ < n_) break;
+      if (phase_ == Phase::Reassign) ++it_;
+      if ((phase_ == Phase::Reassign && !moved_) || it_ >= max_it_) {
+        finalize();
+        phase_ = Phase::Done;
+        end_with_this_batch();
+      } else {
+        phase_ = Phase::Update;
+      }
+      break;
     }
-    for (int cl = 0; cl < k; ++cl)
-      if (count[static_cast<size_t>(cl)] > 0)  // an empty cluster keeps its centre
-        for (int j = 0; j < e; ++j)
-          c.centroids.data[static_cast<size_t>(cl * e + j)] =
-              static_cast<float>(sum[static_cast<size_t>(cl * e + j)] / count[static_cast<size_t>(cl)]);
-    bool moved = false;
-    for (int t = kFirst; t < v; ++t) {
-      const int cl = nearest(c.centroids, all, row(t));
-      moved |= cl != c.cluster[static_cast<size_t>(t)];
-      c.cluster[static_cast<size_t>(t)] = cl;
+    case Phase::Update: {
+      std::vector<double> sum(static_cast<size_t>(k * e_), 0.0);
+      std::vector<int> count(static_cast<size_t>(k), 0);
+      for (int t = kFirst; t < v_; ++t) {
+        const int cl = c_.cluster[static_cast<size_t>(t)];
+        ++count[static_cast<size_t>(cl)];
+        for (int j = 0; j < e_; ++j) sum[static_cast<size_t>(cl * e_ + j)] += row(t)[j];
+      }
+      for (int cl = 0; cl < k; ++cl)
+        if (count[static_cast<size_t>(cl)] > 0)  // an empty cluster keeps its centre
+          for (int j = 0; j < e_; ++j)
+            c_.centroids.data[static_cast<size_t>(cl * e_ + j)] =
+                static_cast<float>(sum[static_cast<size_t>(cl * e_ + j)] / count[static_cast<size_t>(cl)]);
+      moved_ = false;
+      row_ = 0;
+      phase_ = Phase::Reassign;
+      break;
     }
-    if (!moved) break;
+    case Phase::Done:
+      break;
   }
-  c.representative.assign(static_cast<size_t>(k), -1);
+}
+
+void ClusterWork::finalize() {
+  auto row = [&](int t) { return w_.ptr() + static_cast<std::ptrdiff_t>(t) * e_; };
+  const int k = c_.k;
+  c_.representative.assign(static_cast<size_t>(k), -1);
   std::vector<float> best(static_cast<size_t>(k), std::numeric_limits<float>::infinity());
-  for (int t = kFirst; t < v; ++t) {
-    const int cl = c.cluster[static_cast<size_t>(t)];
-    const float dd = dist2(row(t), c.centroids.ptr() + static_cast<std::ptrdiff_t>(cl) * e, e);
+  for (int t = kFirst; t < v_; ++t) {
+    const int cl = c_.cluster[static_cast<size_t>(t)];
+    const float dd = dist2(row(t), c_.centroids.ptr() + static_cast<std::ptrdiff_t>(cl) * e_, e_);
     if (dd < best[static_cast<size_t>(cl)])
-      best[static_cast<size_t>(cl)] = dd, c.representative[static_cast<size_t>(cl)] = t;
+      best[static_cast<size_t>(cl)] = dd, c_.representative[static_cast<size_t>(cl)] = t;
   }
-  c.map.resize(static_cast<size_t>(v));
-  for (int t = 0; t < v; ++t)
-    c.map[static_cast<size_t>(t)] =
-        t < kFirst ? t : c.representative[static_cast<size_t>(c.cluster[static_cast<size_t>(t)])];
-  return c;
+  c_.map.resize(static_cast<size_t>(v_));
+  for (int t = 0; t < v_; ++t)
+    c_.map[static_cast<size_t>(t)] =
+        t < kFirst ? t : c_.representative[static_cast<size_t>(c_.cluster[static_cast<size_t>(t)])];
+}
+
+std::string ClusterWork::progress() const {
+  const std::string what = "clustering " + thousands(n_) + " embedding rows into " + thousands(c_.k) + ": ";
+  switch (phase_) {
+    case Phase::Seed:
+      return what + "seeding centres " + thousands(ci_) + " of " + thousands(c_.k);
+    case Phase::Assign:
+      return what + "first assignment, rows " + thousands(row_) + " of " + thousands(n_);
+    case Phase::Update:
+      return what + "Lloyd iteration " + std::to_string(it_ + 1) + ", moving the centres";
+    case Phase::Reassign:
+      return what + "Lloyd iteration " + std::to_string(it_ + 1) + ", rows " + thousands(row_) + " of " + thousands(n_);
+    case Phase::Done:
+      break;
+  }
+  return what + "done";
+}
+
+double ClusterWork::fraction() const {
+  switch (phase_) {
+    case Phase::Seed:
+      return static_cast<double>(ci_) / c_.k;
+    case Phase::Assign:
+    case Phase::Reassign:
+      return static_cast<double>(row_) / n_;
+    case Phase::Update:
+      return 0.0;
+    case Phase::Done:
+      break;
+  }
+  return 1.0;
+}
+
+TokenClusters ClusterWork::take() {
+  ADVX_REQUIRE(phase_ == Phase::Done && !taken_, "the k-means has not finished (or its clusters were taken)");
+  taken_ = true;
+  return std::move(c_);
 }
 
 SqueezedSequenceModel::SqueezedSequenceModel(SequenceClassifier& base, TokenClusters clusters)

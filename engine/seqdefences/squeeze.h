@@ -23,7 +23,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/rng.h"
 #include "engine/sequence_classifier.h"
+#include "engine/work.h"
 
 namespace advx {
 
@@ -36,8 +38,43 @@ struct TokenClusters {
   int nonempty() const;
 };
 
-// k-means of W's rows 2..V-1 into k clusters (1 <= k <= V - 2), seeded.
+// k-means of W's rows 2..V-1 into k clusters (1 <= k <= V - 2), seeded: ClusterWork run to the end.
 TokenClusters cluster_tokens(const Tensor& w, int k, std::uint64_t seed, int max_iterations = 100);
+
+// The same k-means in steps (engine/work.h), for a build spread over frames (SMS, k = 2560 of 3,734
+// rows: ~0.4 s in one call). A step is one block of the algorithm, its size fixed by the cost model
+// (batch_for), never by a clock: k-means++ seeding a block of centres (a pass over the n rows each:
+// n E multiply-adds), the first assignment and each Lloyd iteration's reassignment a block of rows
+// (k E each), each Lloyd update (n E) a step of its own. The arithmetic and its order are
+// cluster_tokens' whatever the steps, so the clusters are the same bit for bit. The total is
+// counted for max_iterations; Lloyd's convergence ends the work early. `w` must outlive the work.
+class ClusterWork : public BatchedWork {
+ public:
+  ClusterWork(const Tensor& w, int k, std::uint64_t seed, int max_iterations = 100);
+  // "clustering 3,734 embedding rows into 2,560: seeding centres 512 of 2,560" (then "Lloyd iteration 3, rows ...")
+  std::string progress() const override;
+  double fraction() const override;  // of the current phase
+  TokenClusters take();              // once done() (once: moved out)
+
+ protected:
+  void run(int first, int count) override;
+
+ private:
+  enum class Phase { Seed, Assign, Update, Reassign, Done };
+  void seed_centre();  // one k-means++ centre
+  void finalize();     // representatives and the token map
+  const Tensor& w_;
+  int v_, e_, n_, max_it_;
+  int centres_per_step_, rows_per_step_;
+  Phase phase_ = Phase::Seed;
+  int ci_ = 0, row_ = 0, it_ = 0;
+  bool moved_ = false, taken_ = false;
+  Rng rng_;
+  int pick_ = 0;
+  std::vector<double> d_;
+  std::vector<char> all_;
+  TokenClusters c_;
+};
 
 class SqueezedSequenceModel : public SequenceClassifier {
  public:
@@ -50,6 +87,7 @@ class SqueezedSequenceModel : public SequenceClassifier {
   const Tensor& logits_embedded(const Tensor& embedded, const std::vector<int>& lengths) override;
   void embedded_gradient(const Tensor& dlogits, Tensor& d_embedded) override;
   GradientKind gradient_kind() const override { return GradientKind::StraightThrough; }
+  double macs_per_token() const override { return base_.macs_per_token(); }
 
   const TokenClusters& clusters() const { return c_; }
   SequenceClassifier& base() { return base_; }

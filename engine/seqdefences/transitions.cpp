@@ -1,6 +1,7 @@
 // The transition model (transitions.h).
 #include "engine/seqdefences/transitions.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -8,23 +9,83 @@
 
 namespace advx {
 
-TransitionModel::TransitionModel(const std::vector<TokenSeq>& train, int vocab, double alpha)
-    : v_(vocab), alpha_(alpha) {
+TransitionModel::TransitionModel(int vocab, double alpha) : v_(vocab), alpha_(alpha) {
   ADVX_REQUIRE(vocab >= 2, "transition model: vocabulary of " + std::to_string(vocab) + " tokens; need at least 2");
   ADVX_REQUIRE(alpha > 0.0, "transition model: smoothing alpha must be > 0, got " + std::to_string(alpha));
-  ADVX_REQUIRE(!train.empty(), "transition model: no training sequences; fit it on the training split");
-  count_.assign(static_cast<size_t>(v_) * static_cast<size_t>(v_), 0);
+  count_.reserve(static_cast<size_t>(v_) * static_cast<size_t>(v_));  // not touched yet: clear_rows() zeroes it
   row_.assign(static_cast<size_t>(v_), 0);
-  for (const TokenSeq& s : train) {
-    std::int32_t prev = start();
-    for (std::int32_t t : s) {
-      ADVX_REQUIRE(t > 0 && t < v_, "transition model: token id " + std::to_string(t) + " outside 1.." +
-                                        std::to_string(v_ - 1) + " in a training sequence");
-      ++count_[static_cast<size_t>(prev) * static_cast<size_t>(v_) + static_cast<size_t>(t)];
-      ++row_[static_cast<size_t>(prev)];
-      prev = t;
-    }
+}
+
+TransitionModel::TransitionModel(const std::vector<TokenSeq>& train, int vocab, double alpha)
+    : TransitionModel(vocab, alpha) {
+  ADVX_REQUIRE(!train.empty(), "transition model: no training sequences; fit it on the training split");
+  clear_rows(v_);
+  for (const TokenSeq& s : train) add(s);
+}
+
+void TransitionModel::clear_rows(int count) {
+  const int rows = std::min(count, v_ - table_rows());
+  count_.resize(count_.size() + static_cast<size_t>(rows) * static_cast<size_t>(v_), 0);
+}
+
+void TransitionModel::add(const TokenSeq& s) {
+  ADVX_REQUIRE(table_ready(), "transition model: add() before the count table is cleared (a bug)");
+  std::int32_t prev = start();
+  for (std::int32_t t : s) {
+    ADVX_REQUIRE(t > 0 && t < v_, "transition model: token id " + std::to_string(t) + " outside 1.." +
+                                      std::to_string(v_ - 1) + " in a training sequence");
+    ++count_[static_cast<size_t>(prev) * static_cast<size_t>(v_) + static_cast<size_t>(t)];
+    ++row_[static_cast<size_t>(prev)];
+    prev = t;
   }
+}
+
+namespace {
+
+int blocks(int items, int per_block) {
+  return (items + per_block - 1) / per_block;
+}
+
+std::size_t longest(const std::vector<TokenSeq>& seqs) {
+  std::size_t l = 1;
+  for (const TokenSeq& s : seqs) l = std::max(l, s.size());
+  return l;
+}
+
+}  // namespace
+
+TransitionFitWork::TransitionFitWork(const std::vector<TokenSeq>& train, int vocab, double alpha)
+    : BatchedWork("fitting the transition model",
+                  blocks(vocab, batch_for(vocab)) +
+                      blocks(static_cast<int>(train.size()), batch_for(static_cast<double>(longest(train)))),
+                  1),
+      train_(train),
+      tm_(std::make_shared<TransitionModel>(vocab, alpha)),
+      rows_per_step_(batch_for(vocab)),
+      seqs_per_step_(batch_for(static_cast<double>(longest(train)))) {
+  ADVX_REQUIRE(!train.empty(), "transition model: no training sequences; fit it on the training split");
+}
+
+void TransitionFitWork::run(int /*first*/, int /*count*/) {
+  if (!tm_->table_ready()) {
+    tm_->clear_rows(rows_per_step_);
+    return;
+  }
+  const int end = std::min(static_cast<int>(train_.size()), added_ + seqs_per_step_);
+  for (int i = added_; i < end; ++i) tm_->add(train_[static_cast<size_t>(i)]);
+  added_ = end;
+}
+
+std::string TransitionFitWork::progress() const {
+  if (!tm_->table_ready())
+    return "clearing the transition counts, rows " + thousands(tm_->table_rows()) + " of " + thousands(tm_->vocab());
+  return "counting transitions of training sequences " + thousands(added_) + " of " +
+         thousands(static_cast<long long>(train_.size()));
+}
+
+double TransitionFitWork::fraction() const {
+  if (!tm_->table_ready()) return static_cast<double>(tm_->table_rows()) / tm_->vocab();
+  return static_cast<double>(added_) / static_cast<double>(train_.size());
 }
 
 double TransitionModel::log_prob(std::int32_t prev, std::int32_t next) const {

@@ -6,11 +6,18 @@
 // arXiv:1705.07263): the score is a function of the tokens, so every proposed edit's score is
 // computed exactly (TransitionModel::edit_scores), no gradient needed; `detector_weight` is lambda.
 #include <memory>
+#include <vector>
 
 #include "engine/seqdefences/seq_defence.h"
 #include "engine/seqdefences/transitions.h"
 
 namespace advx {
+
+namespace {
+// A transition's score (two table reads, a log, a division) costed as this many multiply-adds: a
+// guess; it only sizes the validation batches, and a transition score does not depend on them.
+constexpr double kScoreMacsPerToken = 50.0;
+}  // namespace
 
 SeqDefenceSpec transitions_seq_defence() {
   SeqDefenceSpec s;
@@ -23,20 +30,28 @@ SeqDefenceSpec transitions_seq_defence() {
   ParamSpec alpha = float_param("alpha", 0.001, 10.0, 0.1, "add-alpha smoothing of the transition counts");
   alpha.advanced = true;
   s.params = {alpha, seq_fpr_param(), seq_detector_weight_param()};
-  s.build = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
-    auto tm = std::make_shared<const TransitionModel>(ctx.train.sequences, base.vocab_size(), p.number("alpha"));
-    SeqDefended d;
-    d.score = [tm](const std::vector<TokenSeq>& seqs) { return tm->scores(seqs); };
-    d.score_name = "transition NLL";
-    d.edit_scores = [tm](const TokenSeq& seq, SeqEdit e, int slot, std::vector<float>& out) {
-      tm->edit_scores(seq, e, slot, out);
-    };
-    d.detector_weight = p.number("detector_weight");
-    d.note =
-        "adaptive: the white-box attack on the classifier with the detector's hinge in its objective "
-        "(every edit's transition score exact); success = misclassified and not flagged";
-    calibrate_seq_detector(d, ctx, p.number("fpr"));
-    return d;
+  // In steps: the fit (TransitionFitWork: the count table cleared, the training sequences counted),
+  // then the validation scores a batch a step; the last batch sets the threshold.
+  s.start = [](const SeqDefenceContext& ctx, SequenceClassifier& base, const ParamValues& p) {
+    auto fit = std::make_shared<TransitionFitWork>(ctx.train.sequences, base.vocab_size(), p.number("alpha"));
+    auto d = std::make_shared<SeqDefended>();
+    const double fpr = p.number("fpr"), weight = p.number("detector_weight");
+    std::vector<SeqDefenceBuild::Stage> stages = {
+        [fit]() -> std::shared_ptr<BatchedWork> { return fit; },
+        [fit, d, ctx, fpr, weight]() -> std::shared_ptr<BatchedWork> {
+          std::shared_ptr<const TransitionModel> tm = fit->model();
+          d->score = [tm](const std::vector<TokenSeq>& seqs) { return tm->scores(seqs); };
+          d->score_name = "transition NLL";
+          d->edit_scores = [tm](const TokenSeq& seq, SeqEdit e, int slot, std::vector<float>& out) {
+            tm->edit_scores(seq, e, slot, out);
+          };
+          d->detector_weight = weight;
+          d->note =
+              "adaptive: the white-box attack on the classifier with the detector's hinge in its objective "
+              "(every edit's transition score exact); success = misclassified and not flagged";
+          return start_seq_calibration(*d, ctx, fpr, kScoreMacsPerToken);
+        }};
+    return std::make_unique<SeqDefenceBuild>(std::move(stages), [d] { return std::move(*d); });
   };
   return s;
 }
