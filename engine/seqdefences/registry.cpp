@@ -204,8 +204,4 @@ std::shared_ptr<BatchedWork> start_seq_calibration(SeqDefended& d, const SeqDefe
   return std::make_shared<SeqCalibrationWork>(d, ctx.validation, fpr, validation_batch(ctx, score_macs_per_token));
 }
 
-void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr, double score_macs_per_token) {
-  start_seq_calibration(d, ctx, fpr, score_macs_per_token)->finish();
-}
-
 }  // namespace advx

@@ -137,10 +137,9 @@ ParamSpec seq_detector_weight_param();
 // Sets d.threshold, d.target_fpr and d.validation_fpr from the scores of ctx.validation, scored in
 // batches of validation_batch(ctx, score_macs_per_token) sequences (the last batch sets them).
 // score_macs_per_token: multiply-adds of d.score per token (seqsqueeze: two forward passes).
-// start_: the same in steps; `d` and ctx.validation must outlive the work.
+// In steps (BatchedWork::finish() runs them all); `d` and ctx.validation must outlive the work.
 std::shared_ptr<BatchedWork> start_seq_calibration(SeqDefended& d, const SeqDefenceContext& ctx, double fpr,
                                                    double score_macs_per_token);
-void calibrate_seq_detector(SeqDefended& d, const SeqDefenceContext& ctx, double fpr, double score_macs_per_token);
 // Validation sequences per batch: batch_for(score_macs_per_token x the longest validation sequence)
 // (every batch is costed as if padded to the longest).
 int validation_batch(const SeqDefenceContext& ctx, double score_macs_per_token);
