@@ -88,10 +88,10 @@ std::unique_ptr<DefenceBuild> start_defence(const DefenceSpec& spec, const Defen
   check_values(spec.params, params, "");
   for (const ParamSpec& p : spec.params)
     ADVX_REQUIRE(params.has(p.key), "defence '" + spec.name + "' needs parameter '" + p.key + "' (" + p.help + ")");
-  std::unique_ptr<DefenceBuild> b =
-      spec.start ? spec.start(ctx, base, params, bpda)
-                 : std::make_unique<OneStepBuild>(
-                       [&spec, ctx, &base, params, bpda] { return spec.build(ctx, base, params, bpda); });
+  std::unique_ptr<DefenceBuild> b = spec.start ? spec.start(ctx, base, params, bpda)
+                                               : std::make_unique<OneStepBuild>([&spec, ctx, &base, params, bpda] {
+                                                   return spec.build(ctx, base, params, bpda);
+                                                 });
   // A detector's adaptive attacker (engine/detect/detector.h): its weight is a parameter of every
   // detecting defence (detector_params).
   if (params.has("reject_weight"))

@@ -288,8 +288,8 @@ class DetectorRun : public AttackRun {
 }  // namespace
 
 std::unique_ptr<AttackRun> start_through_detector(const AttackSpec& spec, const AttackInput& in, DetectorDefence& d) {
-  auto run = std::make_unique<DetectorRun>(std::make_unique<DetectorView>(d, d.attack_weight()), in.goal,
-                                           d.num_classes());
+  auto run =
+      std::make_unique<DetectorRun>(std::make_unique<DetectorView>(d, d.attack_weight()), in.goal, d.num_classes());
   run->start(spec, in);
   return run;
 }

@@ -266,8 +266,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     col.fill(0.0f);  // the padding entries; im2col writes the rest
     float* split = split_buffer(thread_id(), in_ch * h * w);
     for (int s = 0; s < c; ++s)
-      im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld,
-             split);
+      im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld, split);
     // Y_chunk = W col, [out_ch, ld]: straight into y when the chunk is one sample.
     float* yc = y.ptr() + s0 * out_per;
     if (c > 1) {
