@@ -281,7 +281,9 @@ TEST_CASE("App: k-NN over features builds a slice per frame and ends with the on
   REQUIRE(app.apply_query("neighbours=1"));
   int frames_k1 = 0;
   for (; frames_k1 < 100 && (frames_k1 == 0 || app.defence_building()); ++frames_k1) app.update(false);
-  REQUIRE(frames_k1 <= 3);
+  // 2-3 frames on an idle machine; the slices are timed, so a loaded one (CTest runs two tests at
+  // once) may take a few more. A build without the kept features takes about 185.
+  REQUIRE(frames_k1 <= 12);
   settle(app);
   REQUIRE(app.defence.on);
   REQUIRE(app.defence.report.neighbours.size() == 1);
