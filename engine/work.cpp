@@ -38,6 +38,27 @@ std::string BatchedWork::progress() const {
   return what_ + " " + thousands(next_) + " of " + thousands(total_);
 }
 
+bool Stages::step() {
+  if (work_ && !work_->done()) {  // a batch of the current stage's long work
+    work_->step();
+    return false;
+  }
+  if (next_ < stages_.size()) {  // the next stage (short): it may start long work
+    work_ = stages_[next_]();
+    ++next_;  // after the call: a stage that throws runs again on the next step
+    return false;
+  }
+  return true;
+}
+
+std::string Stages::progress() const {
+  return work_ ? work_->progress() : "";
+}
+
+double Stages::fraction() const {
+  return work_ ? work_->fraction() : 0.0;
+}
+
 int batch_for(double macs_per_item) {
   if (!(macs_per_item > 0.0)) return 256;
   return static_cast<int>(std::clamp(std::floor(kBatchMacs / macs_per_item), 1.0, 256.0));

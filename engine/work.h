@@ -9,7 +9,10 @@
 // batch chosen from the work's cost (batch_for), a build spread over frames and one uninterrupted
 // build run the very same batches, so they give the same features, thresholds and predictions.
 #pragma once
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace advx {
 
@@ -41,6 +44,54 @@ class BatchedWork {
   std::string what_;
   int total_ = 0, batch_ = 1, next_ = 0;
   int running_end_ = -1;  // first + count of the batch run() is running
+};
+
+// A build as stages run one after the other (a defence's first build: image and sequence defences
+// alike): each stage is a short function that returns the long work to run, a batch per step,
+// before the next stage (or null). A stage that throws (the playground's "still loading") runs again
+// on the next step.
+class Stages {
+ public:
+  using Stage = std::function<std::shared_ptr<BatchedWork>()>;
+  explicit Stages(std::vector<Stage> stages) : stages_(std::move(stages)) {}
+  // A batch of the current work, or the next stage; true (doing nothing) once all are done.
+  bool step();
+  void release() { work_.reset(); }  // once done: the last work is no longer needed
+  // The current work's "... 12,000 of 60,000" (a finished one's until the next stage), else "".
+  std::string progress() const;
+  double fraction() const;  // of the current work, 0..1
+
+ private:
+  std::vector<Stage> stages_;
+  std::size_t next_ = 0;  // the next stage to run
+  std::shared_ptr<BatchedWork> work_;
+};
+
+// Stages, then `finish` makes the result (a defence): the steps of a first build.
+template <class R>
+class StagedResult {
+ public:
+  StagedResult(std::vector<Stages::Stage> stages, std::function<R()> finish)
+      : stages_(std::move(stages)), finish_(std::move(finish)) {}
+  // The next step; true once the result is made (finish runs in the step after the last stage's work).
+  bool step() {
+    if (done_) return true;
+    if (!stages_.step()) return false;
+    result_ = finish_();
+    stages_.release();
+    done_ = true;
+    return true;
+  }
+  bool done() const { return done_; }
+  std::string progress() const { return stages_.progress(); }
+  double fraction() const { return stages_.fraction(); }
+  R& result() { return result_; }
+
+ private:
+  Stages stages_;
+  std::function<R()> finish_;
+  R result_{};
+  bool done_ = false;
 };
 
 // Multiply-adds a batch is sized for: about 4 ms of one thread in the browser (WebAssembly SIMD,

@@ -11,6 +11,7 @@
 #include "engine/pipeline.h"
 #include "engine/rng.h"
 #include "engine/timing.h"
+#include "frontend/time_slice.h"
 
 namespace play {
 
@@ -183,15 +184,9 @@ std::string App::defence_build_slice(double budget_ms) {
     building_key_ = key;
     build_step_ms_ = 0;
   }
-  // At least one step; more while the next one (costing about as much as the last) fits.
-  const auto t0 = Clock::now();
   bool done = false;
   try {
-    do {
-      const auto ts = Clock::now();
-      done = building_->step();
-      build_step_ms_ = ms_since(ts);
-    } while (!done && ms_since(t0) + build_step_ms_ < budget_ms);
+    done = step_within(*building_, budget_ms, build_step_ms_);
   } catch (const advx::Error&) {
     building_.reset();  // started again when the state changes
     throw;

@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/rng.h"
 #include "frontend/app.h"
+#include "frontend/time_slice.h"
 
 namespace play {
 
@@ -310,18 +311,9 @@ advx::SeqDefended* App::seq_defended(const std::string& model, double budget_ms)
     seq_building_key_ = key;
     seq_build_step_ms_ = 0;
   }
-  // At least one step; more while the next one (costing about as much as the last) fits.
-  const auto t0 = Clock::now();
-  auto ms_since = [](Clock::time_point t) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-  };
   bool done = false;
   try {
-    do {
-      const auto ts = Clock::now();
-      done = seq_building_->step();
-      seq_build_step_ms_ = ms_since(ts);
-    } while (!done && ms_since(t0) + seq_build_step_ms_ < budget_ms);
+    done = step_within(*seq_building_, budget_ms, seq_build_step_ms_);
   } catch (const advx::Error&) {
     seq_building_.reset();  // started again when what it waits for is there
     throw;

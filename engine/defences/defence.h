@@ -119,7 +119,7 @@ class DefenceBuild {
 // Stages share their state through what they capture.
 class StagedBuild : public DefenceBuild {
  public:
-  using Stage = std::function<std::shared_ptr<BatchedWork>()>;
+  using Stage = Stages::Stage;
   StagedBuild(std::vector<Stage> stages, std::function<std::unique_ptr<Classifier>()> finish);
   bool step() override;
   std::string progress() const override;
@@ -127,12 +127,7 @@ class StagedBuild : public DefenceBuild {
   std::unique_ptr<Classifier> result() override;
 
  private:
-  std::vector<Stage> stages_;
-  std::function<std::unique_ptr<Classifier>()> finish_;
-  std::size_t next_ = 0;  // the next stage to run
-  std::shared_ptr<BatchedWork> work_;
-  std::unique_ptr<Classifier> result_;
-  bool done_ = false;
+  StagedResult<std::unique_ptr<Classifier>> staged_;
 };
 
 struct DefenceSpec {

@@ -108,36 +108,23 @@ std::unique_ptr<Classifier> build_defence(const DefenceSpec& spec, const Defence
 }
 
 StagedBuild::StagedBuild(std::vector<Stage> stages, std::function<std::unique_ptr<Classifier>()> finish)
-    : stages_(std::move(stages)), finish_(std::move(finish)) {}
+    : staged_(std::move(stages), std::move(finish)) {}
 
 bool StagedBuild::step() {
-  if (done_) return true;
-  if (work_ && !work_->done()) {  // a batch of the current stage's long work
-    work_->step();
-    return false;
-  }
-  if (next_ < stages_.size()) {  // the next stage (short): it may start long work
-    work_ = stages_[next_]();
-    ++next_;  // after the call: a stage that throws ("still loading") runs again on the next step
-    return false;
-  }
-  result_ = finish_();
-  work_.reset();
-  done_ = true;
-  return true;
+  return staged_.step();
 }
 
 std::string StagedBuild::progress() const {
-  return work_ ? work_->progress() : "";  // (a finished work's "... 60,000 of 60,000" until the next stage)
+  return staged_.progress();
 }
 
 double StagedBuild::fraction() const {
-  return work_ ? work_->fraction() : 0.0;
+  return staged_.fraction();
 }
 
 std::unique_ptr<Classifier> StagedBuild::result() {
-  ADVX_REQUIRE(done_ && result_, "the defence's build has not finished (or its result was taken)");
-  return std::move(result_);
+  ADVX_REQUIRE(staged_.done() && staged_.result(), "the defence's build has not finished (or its result was taken)");
+  return std::move(staged_.result());
 }
 
 std::shared_ptr<FeatureWork> shared_features(const DefenceContext& ctx, Sequential& model, const Dataset& data,

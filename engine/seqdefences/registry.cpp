@@ -63,39 +63,27 @@ SeqDefended build_seq_defence(const SeqDefenceSpec& spec, const SeqDefenceContex
 }
 
 SeqDefenceBuild::SeqDefenceBuild(std::vector<Stage> stages, std::function<SeqDefended()> finish)
-    : stages_(std::move(stages)), finish_(std::move(finish)) {}
+    : staged_(std::move(stages), std::move(finish)) {}
 
 bool SeqDefenceBuild::step() {
-  if (done_) return true;
-  if (work_ && !work_->done()) {  // a batch of the current stage's long work
-    work_->step();
-    return false;
-  }
-  if (next_ < stages_.size()) {  // the next stage (short): it may start long work
-    work_ = stages_[next_]();
-    ++next_;  // after the call: a stage that throws ("still loading") runs again on the next step
-    return false;
-  }
-  result_ = finish_();
-  work_.reset();
-  done_ = true;
-  return true;
+  return staged_.step();
 }
 
 std::string SeqDefenceBuild::progress() const {
-  return work_ ? work_->progress() : "";
+  return staged_.progress();
 }
 
 double SeqDefenceBuild::fraction() const {
-  return work_ ? work_->fraction() : 0.0;
+  return staged_.fraction();
 }
 
 SeqDefended SeqDefenceBuild::result() {
-  ADVX_REQUIRE(done_ && !taken_, "the sequence defence's build has not finished (or its result was taken)");
+  ADVX_REQUIRE(staged_.done() && !taken_, "the sequence defence's build has not finished (or its result was taken)");
   taken_ = true;
-  if (!result_.model) result_.model = result_.owned ? result_.owned.get() : base_;
-  ADVX_REQUIRE(result_.model, "a sequence defence's build without its base model (start it with start_seq_defence)");
-  return std::move(result_);
+  SeqDefended& r = staged_.result();
+  if (!r.model) r.model = r.owned ? r.owned.get() : base_;
+  ADVX_REQUIRE(r.model, "a sequence defence's build without its base model (start it with start_seq_defence)");
+  return std::move(r);
 }
 
 DefenceReport seq_defence_report(const SeqDefended& d, const TokenSeq& sequence, std::vector<float>* probs) {

@@ -71,7 +71,7 @@ struct SeqDefended {
 struct SeqDefenceSpec;
 class SeqDefenceBuild {
  public:
-  using Stage = std::function<std::shared_ptr<BatchedWork>()>;
+  using Stage = Stages::Stage;
   SeqDefenceBuild(std::vector<Stage> stages, std::function<SeqDefended()> finish);
   // The next step; true once result() is ready. Throws advx::Error as a build does (the playground's
   // "still loading" too: call it again later; the step is then done again).
@@ -85,12 +85,8 @@ class SeqDefenceBuild {
   friend std::unique_ptr<SeqDefenceBuild> start_seq_defence(const SeqDefenceSpec&, const SeqDefenceContext&,
                                                             SequenceClassifier&, const ParamValues&);
   SequenceClassifier* base_ = nullptr;  // the result's model when it has none of its own
-  std::vector<Stage> stages_;
-  std::function<SeqDefended()> finish_;
-  std::size_t next_ = 0;
-  std::shared_ptr<BatchedWork> work_;
-  SeqDefended result_;
-  bool done_ = false, taken_ = false;
+  StagedResult<SeqDefended> staged_;
+  bool taken_ = false;
 };
 
 struct SeqDefenceSpec {

@@ -28,31 +28,17 @@
 #include "engine/seqdefences/squeeze.h"
 #include "engine/seqdefences/transitions.h"
 #include "engine/sequence_model.h"
+#include "tests/unit/shipped_sequences.h"
 
 using namespace advx;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Shipped {
-  SequenceModel model;
-  SequenceDataset data;
-  SequenceSplit validation;
-};
+using Shipped = test::ShippedSequence;
 
-// A shipped sequence model with its dataset (loaded once per test run).
 Shipped& shipped(const std::string& name, const std::string& task) {
-  static std::map<std::string, std::unique_ptr<Shipped>> cache;
-  auto it = cache.find(name);
-  if (it == cache.end()) {
-    const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/" + name + ".safetensors";
-    std::map<std::string, std::string> meta;
-    SequenceModel m = load_sequence_model(path, &meta);
-    SequenceDataset d = load_dataset_for(*find_sequence_task(task), resolve_data_dir(""), meta, path);
-    SequenceSplit v = sequence_validation_split(d.test);
-    it = cache.emplace(name, std::make_unique<Shipped>(Shipped{std::move(m), std::move(d), std::move(v)})).first;
-  }
-  return *it->second;
+  return test::shipped_sequence(name, task);
 }
 
 double ms_since(Clock::time_point t0) {

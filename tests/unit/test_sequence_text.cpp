@@ -14,32 +14,17 @@
 #include "engine/seqdefences/seq_ensemble.h"
 #include "engine/sequence_model.h"
 #include "engine/sequence_text.h"
+#include "tests/unit/shipped_sequences.h"
 
 using namespace advx;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct Shipped {
-  SequenceModel model;
-  std::map<std::string, std::string> meta;
-  SequenceDataset data;
-  TextCodec codec;
-};
+using Shipped = test::ShippedSequence;
 
-// A shipped sequence model with its dataset (loaded once per test run).
 Shipped& shipped(const std::string& name, const std::string& task) {
-  static std::map<std::string, std::unique_ptr<Shipped>> cache;
-  auto it = cache.find(name);
-  if (it == cache.end()) {
-    const std::string path = std::string(ADVX_SOURCE_DIR) + "/assets/models/sequence/" + name + ".safetensors";
-    std::map<std::string, std::string> meta;
-    SequenceModel m = load_sequence_model(path, &meta);
-    SequenceDataset d = load_dataset_for(*find_sequence_task(task), resolve_data_dir(""), meta, path);
-    TextCodec c(meta, name);
-    it = cache.emplace(name, std::make_unique<Shipped>(Shipped{std::move(m), meta, std::move(d), std::move(c)})).first;
-  }
-  return *it->second;
+  return test::shipped_sequence(name, task);
 }
 
 std::vector<float> probs_of(SequenceClassifier& m, const SequenceSplit& split, int i) {
