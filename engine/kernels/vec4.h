@@ -7,8 +7,8 @@
 //
 // so the native Catch2 suite runs the very algorithm the browser runs (tiles, tails, strides).
 //
-// Only what the kernels need: unaligned load / store, splat, add, mul, a horizontal sum in a
-// fixed order and a stride-2 gather. There is deliberately no fused multiply-add: WebAssembly SIMD 128 has none (FMA is
+// Only what the kernels need: unaligned load / store, splat, add, mul and a horizontal sum in a
+// fixed order. There is deliberately no fused multiply-add: WebAssembly SIMD 128 has none (FMA is
 // in the relaxed-SIMD proposal, which Emscripten 3.1.6 does not target), and gemm.cpp is compiled
 // without floating-point contraction, so a native run does the same float operations in the same
 // order as the wasm run.
@@ -46,10 +46,6 @@ inline float hsum(f32x4 v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 2)) +
          (wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 3));
 }
-// {p[0], p[2], p[4], p[6]} (reads p[0..7]): a stride-2 gather.
-inline f32x4 evens(const float* p) {
-  return wasm_i32x4_shuffle(wasm_v128_load(p), wasm_v128_load(p + 4), 0, 2, 4, 6);
-}
 
 }  // namespace advx::kernels::v4
 
@@ -82,14 +78,6 @@ inline f32x4 mul(f32x4 a, f32x4 b) {
 }
 inline float hsum(f32x4 v) {
   return (v[0] + v[2]) + (v[1] + v[3]);
-}
-// {p[0], p[2], p[4], p[6]} (reads p[0..7]): a stride-2 gather.
-inline f32x4 evens(const float* p) {
-#if defined(__clang__) || __GNUC__ >= 12
-  return __builtin_shufflevector(load(p), load(p + 4), 0, 2, 4, 6);
-#else
-  return f32x4{p[0], p[2], p[4], p[6]};
-#endif
 }
 
 }  // namespace advx::kernels::v4
@@ -127,9 +115,6 @@ inline f32x4 mul(f32x4 a, f32x4 b) {
 }
 inline float hsum(f32x4 a) {
   return (a.v[0] + a.v[2]) + (a.v[1] + a.v[3]);
-}
-inline f32x4 evens(const float* p) {
-  return f32x4{{p[0], p[2], p[4], p[6]}};
 }
 
 }  // namespace advx::kernels::v4

@@ -320,6 +320,7 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   const bool have_cols = train_x_ == x.ptr() && train_shape_ == x.shape && train_chunk_ == cs;
   parallel_for(chunks, 2.0 * cs * pp * out_ch * kk, [&](int ch) {
     const size_t t = static_cast<size_t>(thread_id());
+    float* split = split_buffer(static_cast<int>(t), in_ch * h * w);  // im2col's and col2im's (stride 2)
     const int s0 = ch * cs, c = std::min(cs, n - s0);
     const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
     // dL/dY of the chunk in the [out_ch, c*P] layout of the forward GEMM: dy itself for one sample.
@@ -338,7 +339,6 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
       if (!have_cols) {
         col.resize({kk, static_cast<int>(ld)});
         col.fill(0.0f);
-        float* split = split_buffer(static_cast<int>(t), in_ch * h * w);
         for (int s = 0; s < c; ++s)
           im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld,
                  split);
@@ -358,7 +358,7 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
         kernels::matmul(kernels::T(wm), kernels::N(dym), dcol.mat());  // dL/dcol = W^T dL/dY
       for (int s = 0; s < c; ++s)                                      // dL/dX_s = col2im(dL/dcol block s)
         col2im(dcol.ptr() + s * pp, ld, in_ch, h, w, kernel, stride, padding, oh, ow, dx->ptr() + (s0 + s) * in_per,
-               split_buffer(static_cast<int>(t), in_ch * h * w));
+               split);
     }
   });
   if (param_grads) {

@@ -358,7 +358,6 @@ void Trainer::train_step() {
     if (cfg_.shards > 1) {
       loss = learn_sharded(n, share, seed);
     } else {
-      whole_.correct = 0;
       learn(m_, xb_, yb_, share, seed, whole_);
       loss = whole_.loss;
       correct_ += whole_.correct;
@@ -399,7 +398,7 @@ void Trainer::learn(Sequential& model, const Tensor& x, const std::vector<int>& 
     input = &w.xadv;
   }
   const float a = per_batch_adv ? cfg_.adv.clean_weight : 0.0f;
-  w.loss = 0.0;
+  w.loss = 0.0, w.correct = 0;
   if (a > 0.0f) {  // the clean term a * J(x, y)
     const float l = cross_entropy(model.forward(x, true), y, Reduction::Mean, &w.dlogits);
     ADVX_REQUIRE(std::isfinite(l), "training diverged (loss is not finite) at epoch " + std::to_string(epoch_) +
@@ -432,7 +431,6 @@ double Trainer::learn_sharded(int n, float share, std::uint64_t seed) {
     w.x.resize(sh);
     std::copy_n(xb_.ptr() + b * per, (e - b) * per, w.x.ptr());
     w.y.assign(yb_.begin() + b, yb_.begin() + e);
-    w.correct = 0;
     if (s == 0) continue;  // shard 0 learns on m_ itself
     std::vector<Param>& rp = replica_params_[static_cast<size_t>(s - 1)];
     for (size_t i = 0; i < rp.size(); ++i) {  // the replica holds m_'s weights, and no gradient yet
