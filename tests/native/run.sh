@@ -75,20 +75,28 @@ for _ in $(seq 1 100); do
   xwininfo -root -tree 2>/dev/null | grep -q '"advx playground"' && break
   sleep 0.1
 done
-sleep 3  # first frames, the model load and the robustness curve's first points
+# The first frames, the model load and the robustness curve's first points: on a loaded machine
+# (software GL under Xvfb) the window may stay blank for seconds, so poll up to 30 s rather than
+# trusting one fixed sleep.
 mkdir -p "$(dirname "$SHOT")"
-if ! kill -0 "$APP_PID" 2>/dev/null; then
-  bad "advx-play exited early: $(tail -5 /tmp/advx-play.$$)"
-elif import -window root "$SHOT" 2>/dev/null; then
+colours=0; sd=0; shot_ok=0; waited=0
+for waited in $(seq 1 30); do
+  sleep 1
+  kill -0 "$APP_PID" 2>/dev/null || break
+  import -window root "$SHOT" 2>/dev/null || continue
+  shot_ok=1
   colours=$(identify -format '%k' "$SHOT" 2>/dev/null || echo 0)
   sd=$(identify -format '%[fx:standard_deviation]' "$SHOT" 2>/dev/null || echo 0)
-  if [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}"; then
-    ok "screenshot $SHOT: $colours colours, grey standard deviation $sd (not blank)"
-  else
-    bad "screenshot $SHOT looks blank: $colours colours, grey standard deviation $sd"
-  fi
-else
+  [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}" && break
+done
+if ! kill -0 "$APP_PID" 2>/dev/null; then
+  bad "advx-play exited early: $(tail -5 /tmp/advx-play.$$)"
+elif [ "$shot_ok" -eq 0 ]; then
   bad "import -window root failed on $DISP"
+elif [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}"; then
+  ok "screenshot $SHOT after ${waited} s: $colours colours, grey standard deviation $sd (not blank)"
+else
+  bad "screenshot $SHOT still blank after ${waited} s: $colours colours, grey standard deviation $sd"
 fi
 kill "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null; APP_PID=""
 summary
