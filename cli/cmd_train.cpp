@@ -70,6 +70,12 @@ void setup_train(Command& c) {
            "after every epoch: accuracy on the first N test images, clean and (with --adv) under PGD-10 at the "
            "training eps (default 2000; 1000 with --adv; 0: none)",
            "N");
+  c.option("overfit-check",
+           "early stopping against catastrophic overfitting (Wong, Rice, Kolter 2020): after every epoch, the "
+           "per-epoch PGD on the first N training images; if its accuracy falls more than --overfit-drop below "
+           "the previous epoch's, stop and keep the previous epoch's weights (default 0: off; needs --adv)",
+           "N");
+  c.option("overfit-drop", "the fall in --overfit-check's accuracy that stops training, in [0, 1] (default 0.2)", "D");
   c.option("checkpoint", "write a resumable checkpoint here after every epoch (and every --checkpoint-every batches)",
            "FILE");
   c.option("checkpoint-every", "also write the checkpoint every N batches (default: only after epochs)", "N");
@@ -138,6 +144,8 @@ std::string recipe(const std::string& arch, const std::string& dataset, const Tr
       }
     }
     if (c.adv.clean_weight > 0.0f) r += " --adv-weight " + fmt(c.adv.clean_weight);
+    if (c.overfit_check > 0)
+      r += " --overfit-check " + std::to_string(c.overfit_check) + " --overfit-drop " + fmt(c.overfit_drop);
     if (!c.adv.source.empty()) r += " --adv-source " + c.adv.source;
   }
   return r;
@@ -207,6 +215,15 @@ TrainConfig config_from_flags(const Command& a) {
     cfg.adv.source = a.str("adv-source");
   }
   cfg.eval = default_epoch_eval(cfg, a.integer("eval-n", spec ? 1000 : 2000, 0, 1000000));
+  cfg.overfit_check = a.integer("overfit-check", 0, 0, 100000000);
+  cfg.overfit_drop = static_cast<float>(a.number("overfit-drop", 0.2, 0.0, 1.0));
+  ADVX_REQUIRE(!a.has("overfit-drop") || cfg.overfit_check > 0, "--overfit-drop needs --overfit-check N");
+  if (cfg.overfit_check > 0 && cfg.eval.attack.empty()) {  // the check's attack is the per-epoch PGD
+    ADVX_REQUIRE(spec, "--overfit-check needs adversarial training (--adv ATTACK with an eps)");
+    const int n = cfg.eval.n;
+    cfg.eval = default_epoch_eval(cfg, 1);
+    cfg.eval.n = n;
+  }
   check_config(cfg);
   return cfg;
 }
@@ -285,10 +302,10 @@ int run_train(const Command& a) {
   std::string arch, dataset;
   if (resume) {
     for (const char* f :
-         {"model",       "epochs",        "seed",         "batch",       "lr",     "optimizer", "lr-decay",
-          "momentum",    "nesterov",      "weight-decay", "lr-schedule", "limit",  "part",      "dataset",
-          "augment",     "adv",           "adv-weight",   "adv-source",  "eval-n", "noise",     "contractive",
-          "standardize", "lr-milestones", "shards"})
+         {"model",       "epochs",        "seed",         "batch",         "lr",          "optimizer", "lr-decay",
+          "momentum",    "nesterov",      "weight-decay", "lr-schedule",   "limit",       "part",      "dataset",
+          "augment",     "adv",           "adv-weight",   "adv-source",    "eval-n",      "noise",     "contractive",
+          "standardize", "lr-milestones", "shards",       "overfit-check", "overfit-drop"})
       ADVX_REQUIRE(!a.has(f), std::string("--") + f +
                                   " is recorded in the checkpoint; with --resume give only --out "
                                   "(and --checkpoint, --checkpoint-every, --data, --quiet)");
@@ -364,7 +381,13 @@ int run_train(const Command& a) {
       if (s.eval_n > 0) {
         std::printf("  test acc (first %d) %.4f", s.eval_n, s.clean_acc);
         if (!cfg.eval.attack.empty()) std::printf("  robust %.4f", s.robust_acc);
-        std::printf("\n");
+        if (s.check_n == 0) std::printf("\n");
+      }
+      if (s.check_n > 0) {
+        std::printf("  overfitting check (first %d training images) %.4f\n", s.check_n, s.check_acc);
+        if (s.stopped)
+          std::printf("stopped early: the check fell by more than %g after epoch %d; kept the weights of epoch %d\n",
+                      static_cast<double>(cfg.overfit_drop), s.epoch, s.epoch - 1);
       }
       if (!ckpt.empty()) {
         trainer.save_checkpoint(ckpt);
@@ -395,6 +418,9 @@ int run_train(const Command& a) {
   for (const EpochStats& s : trainer.history()) train_secs += s.seconds;
   std::snprintf(buf, sizeof buf, "%.1f", train_secs);
   meta["advx.train_seconds"] = buf;
+  if (trainer.stopped_epoch() > 0)
+    meta["advx.overfit_stop"] = "stopped after epoch " + std::to_string(trainer.stopped_epoch()) +
+                                "; these are the weights of epoch " + std::to_string(trainer.stopped_epoch() - 1);
   save_model(m, out, meta);
   std::printf("saved %s\n", out.c_str());
   return 0;

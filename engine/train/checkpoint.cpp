@@ -3,6 +3,8 @@
 //   tensors   "model.<name>"         the weights, PyTorch names ("model.0.weight")
 //             "optim.<slot>.<name>"  the optimiser's buffers (Adam's m and v, SGD's velocity)
 //             "order"                the shuffling order, sample ids as float32 (exact below 2^24)
+//             "prev.<name>"          TrainConfig::overfit_check: the weights of the last epoch that
+//                                    passed the check (what a stop goes back to)
 //   metadata  "advx.checkpoint"      JSON: version, arch, config, position (epoch, batch, phase),
 //                                    Rng states (text), optimiser step count, the epoch's running
 //                                    sums, the history
@@ -61,6 +63,10 @@ nlohmann::json to_json(const TrainConfig& c) {
   if (!c.lr_milestones.empty()) j["lr_milestones"] = c.lr_milestones;
   if (c.standardize) j["standardize"] = true;
   if (c.shards != 1) j["shards"] = c.shards;
+  if (c.overfit_check != 0) {
+    j["overfit_check"] = c.overfit_check;
+    j["overfit_drop"] = static_cast<double>(c.overfit_drop);
+  }
   return j;
 }
 
@@ -98,6 +104,10 @@ TrainConfig from_json(const nlohmann::json& j) {
   if (j.contains("lr_milestones")) c.lr_milestones = j.at("lr_milestones").get<std::vector<int>>();
   if (j.contains("standardize")) c.standardize = j.at("standardize").get<bool>();
   if (j.contains("shards")) c.shards = j.at("shards").get<int>();
+  if (j.contains("overfit_check")) {
+    c.overfit_check = j.at("overfit_check").get<int>();
+    c.overfit_drop = j.at("overfit_drop").get<float>();
+  }
   return c;
 }
 
@@ -167,6 +177,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
   for (int i = 0; i < samples(); ++i)
     order.data[static_cast<size_t>(i)] = static_cast<float>(order_[static_cast<size_t>(i)]);
   f.tensors["order"] = std::move(order);
+  for (size_t i = 0; i < prev_weights_.size(); ++i) f.tensors["prev." + params_[i].name] = prev_weights_[i];
   nlohmann::json j;
   j["version"] = kVersion;
   j["arch"] = m_.arch;
@@ -184,8 +195,12 @@ void Trainer::save_checkpoint(const std::string& path) const {
   j["seconds"] = seconds_;
   j["correct"] = correct_;
   j["seen"] = seen_;
+  if (cfg_.overfit_check > 0) {
+    j["prev_check"] = prev_check_;
+    j["stopped_epoch"] = stopped_epoch_;
+  }
   nlohmann::json h = nlohmann::json::array();
-  for (const EpochStats& s : history_)
+  for (const EpochStats& s : history_) {
     h.push_back({{"epoch", s.epoch},
                  {"loss", s.loss},
                  {"train_acc", s.train_acc},
@@ -193,6 +208,12 @@ void Trainer::save_checkpoint(const std::string& path) const {
                  {"eval_n", s.eval_n},
                  {"clean_acc", s.clean_acc},
                  {"robust_acc", s.robust_acc}});
+    if (s.check_n > 0) {
+      h.back()["check_n"] = s.check_n;
+      h.back()["check_acc"] = s.check_acc;
+      h.back()["stopped"] = s.stopped;
+    }
+  }
   j["history"] = h;
   f.metadata["advx.checkpoint"] = j.dump();
   f.metadata["advx.arch"] = m_.arch;
@@ -224,6 +245,14 @@ void Trainer::load_checkpoint(const std::string& path) {
     auto order = f.tensors.find("order");
     ADVX_REQUIRE(order != f.tensors.end() && order->second.size() == samples(),
                  path + ": the shuffling order is missing");
+    std::vector<Tensor> prev;
+    if (cfg_.overfit_check > 0 && f.tensors.count("prev." + params_.front().name))
+      for (const Param& p : params_) {
+        auto it = f.tensors.find("prev." + p.name);
+        ADVX_REQUIRE(it != f.tensors.end() && it->second.shape == p.value->shape,
+                     path + ": the previous epoch's weight 'prev." + p.name + "' is missing or mis-shaped");
+        prev.push_back(it->second);
+      }
     const int epoch = j.at("epoch").get<int>(), batch = j.at("batch").get<int>();
     ADVX_REQUIRE(
         epoch >= 1 && epoch <= cfg_.epochs + 1 && batch >= 0 && batch <= batches_,
@@ -236,6 +265,9 @@ void Trainer::load_checkpoint(const std::string& path) {
     rng_.set_state(j.at("rng").get<std::string>());
     aug_rng_.set_state(j.at("aug_rng").get<std::string>());
     epoch_ = epoch, batch_ = batch;
+    prev_weights_ = std::move(prev);
+    prev_check_ = cfg_.overfit_check > 0 ? j.at("prev_check").get<double>() : 0.0;
+    stopped_epoch_ = cfg_.overfit_check > 0 ? j.at("stopped_epoch").get<int>() : 0;
     loss_sum_ = j.at("loss_sum").get<double>();
     seconds_ = j.at("seconds").get<double>();
     correct_ = j.at("correct").get<long>();
@@ -250,13 +282,18 @@ void Trainer::load_checkpoint(const std::string& path) {
       s.eval_n = h.at("eval_n").get<int>();
       s.clean_acc = h.at("clean_acc").get<double>();
       s.robust_acc = h.at("robust_acc").get<double>();
+      if (h.contains("check_n")) {
+        s.check_n = h.at("check_n").get<int>();
+        s.check_acc = h.at("check_acc").get<double>();
+        s.stopped = h.at("stopped").get<bool>();
+      }
       history_.push_back(s);
     }
     eval_.reset();
     resume_phase_ = phase_from(j.at("phase").get<std::string>());
     // The static adversarial set is not in the file: craft it again first (deterministic).
     phase_ = source_ && prepared_ < count_ ? Phase::Prepare : resume_phase_;
-    if (phase_ == Phase::Evaluate) start_evaluation();
+    if (phase_ == Phase::Evaluate) end_epoch();  // the epoch's evaluation and check restart
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": damaged checkpoint record (" + e.what() + ")");
   }

@@ -107,6 +107,15 @@ struct TrainConfig {
   // FGSM-RS epoch), while whole shards are. 1: off. Models of a known architecture (make_model)
   // without dropout only.
   int shards = 1;
+  // Early stopping against catastrophic overfitting, as Wong, Rice, Kolter 2020 (arXiv:2001.03994)
+  // use it in their CIFAR-10 code: after every epoch, the per-epoch evaluation's attack (EpochEval:
+  // PGD-10 at the training eps) on the first `overfit_check` samples of the training set used; when
+  // that accuracy falls more than `overfit_drop` below the previous epoch's, training stops and the
+  // model goes back to the previous epoch's weights. Theirs checks one training batch with PGD-5 and
+  // a drop of 0.2. Training images, never test images: the choice of an epoch must not see the
+  // test set. 0: off. Needs adversarial training whose attack has an eps.
+  int overfit_check = 0;
+  float overfit_drop = 0.2f;
 };
 
 // The per-epoch evaluation `advx train` shows on the first n validation images: clean and, with

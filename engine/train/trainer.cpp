@@ -137,6 +137,14 @@ void check_config(const TrainConfig& c) {
                "standardised inputs are not supported with shards (the first layer is folded per batch)");
   ADVX_REQUIRE(c.micro_batch >= 0,
                "micro_batch must be >= 0 (0: the whole batch per step), got " + std::to_string(c.micro_batch));
+  ADVX_REQUIRE(c.overfit_check >= 0,
+               "the overfitting check's size must be >= 0 (0: off), got " + std::to_string(c.overfit_check));
+  ADVX_REQUIRE(std::isfinite(c.overfit_drop) && c.overfit_drop >= 0.0f && c.overfit_drop <= 1.0f,
+               "the overfitting check's drop must be in [0, 1] (accuracy points as a fraction, e.g. 0.2), got " +
+                   std::to_string(c.overfit_drop));
+  ADVX_REQUIRE(c.overfit_check == 0 || (c.adv.enabled() && c.eval.attack == "pgd"),
+               "the overfitting check (Wong et al.'s early stopping) runs the per-epoch PGD at the training eps: it "
+               "needs adversarial training with an attack that has an eps (e.g. --adv pgd)");
   if (!c.eval.attack.empty()) {
     const AttackSpec& a = get_attack(c.eval.attack);
     check_values(a.params, c.eval.params, "");
@@ -178,6 +186,14 @@ Trainer::Trainer(Sequential& m, const Dataset& data, TrainConfig cfg, const Data
     ADVX_REQUIRE(val_ && val_->size() > 0, "a per-epoch evaluation needs a validation set");
     check_input(m_, val_->images.slice(0, 1), true);
     eval_set_ = val_->head(std::min(cfg_.eval.n, val_->size()));
+  }
+  if (cfg_.overfit_check > 0) {  // the first samples of the part trained on, in their stored order
+    check_set_.name = data_.name;
+    check_set_.num_classes = data_.num_classes;
+    check_set_.class_names = data_.class_names;
+    const int k = std::min(cfg_.overfit_check, count_);
+    check_set_.images = data_.images.slice(base_, k);
+    check_set_.labels.assign(data_.labels.begin() + base_, data_.labels.begin() + base_ + k);
   }
   order_.resize(static_cast<size_t>(count_ * (source_ ? 2 : 1)));
   std::iota(order_.begin(), order_.begin() + count_, base_);
@@ -294,7 +310,7 @@ void Trainer::prepare_step() {
   prepared_ += count;
   if (prepared_ < count_) return;
   phase_ = resume_phase_;
-  if (phase_ == Phase::Evaluate) start_evaluation();
+  if (phase_ == Phase::Evaluate) end_epoch();  // the epoch's evaluation and check restart
 }
 
 void Trainer::gather_batch(int begin, int count) {
@@ -490,12 +506,22 @@ void Trainer::fold_standardization(bool fold) {
 }
 
 void Trainer::end_epoch() {
+  pending_ = EpochStats{};
+  pending_.epoch = epoch_;
+  pending_.loss = seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0;
+  pending_.train_acc = seen_ ? static_cast<double>(correct_) / static_cast<double>(seen_) : 0.0;
+  pending_.seconds = seconds_;
   if (cfg_.eval.n > 0) {
     phase_ = Phase::Evaluate;
     start_evaluation();
     return;
   }
-  finish_epoch(0, 0.0, 0.0);
+  if (cfg_.overfit_check > 0) {
+    phase_ = Phase::Evaluate;
+    start_check();
+    return;
+  }
+  finish_epoch();
 }
 
 void Trainer::start_evaluation() {
@@ -504,27 +530,54 @@ void Trainer::start_evaluation() {
     ec.attack = registered_attack(get_attack(cfg_.eval.attack), cfg_.eval.params, cfg_.eval.seed);
   ec.batch = cfg_.eval.batch;
   ec.keep_adv = false;
+  checking_ = false;
   eval_ = std::make_unique<Evaluation>(m_, eval_set_, ec);
+}
+
+void Trainer::start_check() {
+  EvalConfig ec;
+  ec.attack = registered_attack(get_attack(cfg_.eval.attack), cfg_.eval.params, cfg_.eval.seed);
+  ec.batch = cfg_.eval.batch;
+  ec.keep_adv = false;
+  checking_ = true;
+  eval_ = std::make_unique<Evaluation>(m_, check_set_, ec);
 }
 
 void Trainer::evaluate_step() {
   if (!eval_->step()) return;
   const EvalResult r = eval_->result();
   eval_.reset();
-  finish_epoch(r.n, r.clean_acc, r.adv_acc);
+  if (checking_) {
+    pending_.check_n = r.n, pending_.check_acc = r.adv_acc;
+    checking_ = false;
+  } else {
+    pending_.eval_n = r.n, pending_.clean_acc = r.clean_acc, pending_.robust_acc = r.adv_acc;
+    if (cfg_.overfit_check > 0) {
+      start_check();
+      return;
+    }
+  }
+  finish_epoch();
 }
 
-void Trainer::finish_epoch(int eval_n, double clean, double robust) {
-  EpochStats s;
-  s.epoch = epoch_;
-  s.loss = seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0;
-  s.train_acc = seen_ ? static_cast<double>(correct_) / static_cast<double>(seen_) : 0.0;
-  s.seconds = seconds_;
-  s.eval_n = eval_n, s.clean_acc = clean, s.robust_acc = robust;
+void Trainer::finish_epoch() {
+  EpochStats s = pending_;
+  if (cfg_.overfit_check > 0) {
+    if (!prev_weights_.empty() && s.check_acc < prev_check_ - static_cast<double>(cfg_.overfit_drop)) {
+      // Catastrophic overfitting (Wong et al. 2020): back to the last epoch that passed.
+      for (size_t i = 0; i < params_.size(); ++i) *params_[i].value = prev_weights_[i];
+      s.stopped = true;
+      stopped_epoch_ = epoch_;
+    } else {
+      prev_weights_.resize(params_.size());
+      for (size_t i = 0; i < params_.size(); ++i) prev_weights_[i] = *params_[i].value;
+      prev_check_ = s.check_acc;
+    }
+  }
   history_.push_back(s);
   ++epoch_;
   batch_ = 0;
-  phase_ = epoch_ > cfg_.epochs ? Phase::Done : Phase::Train;
+  phase_ = epoch_ > cfg_.epochs || stopped_epoch_ > 0 ? Phase::Done : Phase::Train;
 }
 
 }  // namespace advx

@@ -39,6 +39,9 @@ struct EpochStats {
   double loss = 0.0, train_acc = 0.0, seconds = 0.0;  // training loss, accuracy, time of the epoch
   int eval_n = 0;                                     // 0: no evaluation
   double clean_acc = 0.0, robust_acc = 0.0;           // on the first eval_n validation images
+  int check_n = 0;                                    // TrainConfig::overfit_check: 0 when off
+  double check_acc = 0.0;                             // its accuracy on the first check_n training samples
+  bool stopped = false;  // the check fell too far: training stopped, the previous epoch's weights kept
 };
 
 class Trainer {
@@ -68,6 +71,9 @@ class Trainer {
   int samples() const { return static_cast<int>(order_.size()); }  // training samples per epoch
   int epoch() const { return epoch_; }  // the epoch being trained (1-based; epochs + 1 when done)
   int batch() const { return batch_; }  // the next batch of it (0-based)
+  // TrainConfig::overfit_check: the epoch whose check fell too far (0: none); the model then holds the
+  // weights of the epoch before it.
+  int stopped_epoch() const { return stopped_epoch_; }
 
   void save_checkpoint(const std::string& path) const;
   // Restores a checkpoint written by a Trainer with the same configuration (checked: the recorded
@@ -94,7 +100,9 @@ class Trainer {
   double learn_sharded(int n, float share, std::uint64_t seed);
   void end_epoch();
   void start_evaluation();
-  void finish_epoch(int eval_n, double clean, double robust);
+  // The overfitting check (TrainConfig::overfit_check), after the evaluation if there is one.
+  void start_check();
+  void finish_epoch();
   float learning_rate(int epoch, int batch) const;
   // TrainConfig::standardize: the first layer between the pixel and the standardised
   // parametrisation (fold: standardised -> pixels; unfold: pixels -> standardised).
@@ -120,6 +128,12 @@ class Trainer {
   long correct_ = 0, seen_ = 0;
   std::unique_ptr<Evaluation> eval_;
   Dataset eval_set_;
+  bool checking_ = false;             // eval_ is the overfitting check, not the per-epoch evaluation
+  EpochStats pending_;                // the epoch being evaluated: its evaluation's results so far
+  Dataset check_set_;                 // TrainConfig::overfit_check: the first samples of the training set used
+  std::vector<Tensor> prev_weights_;  // the last epoch that passed the check (empty before one did)
+  double prev_check_ = 0.0;           // and its check accuracy
+  int stopped_epoch_ = 0;
   std::vector<EpochStats> history_;
   TrainProgress last_;
   std::vector<float> channel_mean_, channel_std_;  // TrainConfig::standardize: the training images'

@@ -278,11 +278,12 @@ grep -q -- "--size X .*\[a number in \[0.01, 0.5\]; default 0.1; patch\]" <<<"$h
 # Adversarial training (data-parallel shards): the recipe is recorded; a finished run's checkpoint
 # resumes to the same weights.
 out=$("$ADVX" train --model small --epochs 2 --limit 300 --batch 50 --lr 0.005 --lr-schedule cyclic --adv pgd --eps 0.3 \
-      --steps 1 --step-size 0.375 --eval-n 50 --shards 2 --quiet --checkpoint "$T/ck.safetensors" --out "$T/adv.safetensors" 2>&1)
+      --steps 1 --step-size 0.375 --eval-n 50 --shards 2 --overfit-check 100 --quiet --checkpoint "$T/ck.safetensors" --out "$T/adv.safetensors" 2>&1)
 out2=$("$ADVX" train --resume "$T/ck.safetensors" --out "$T/adv2.safetensors" 2>&1)
 info=$("$ADVX" info --model "$T/adv.safetensors" 2>&1)
 if grep -q "robust " <<<"$out" && grep -q "advx.recipe = advx train --model small .*--lr-schedule cyclic .*--adv pgd --eps 0.3 --steps 1 --step-size 0.375" <<<"$info" &&
-   grep -q "advx.recipe = .*--shards 2" <<<"$info" &&
+   grep -q "advx.recipe = .*--shards 2" <<<"$info" && grep -q "advx.recipe = .*--overfit-check 100 --overfit-drop 0.2" <<<"$info" &&
+   grep -q "overfitting check (first 100 training images)" <<<"$out" &&
    grep -q "resumed at epoch 3" <<<"$out2" && /usr/bin/python3 - "$T/adv.safetensors" "$T/adv2.safetensors" <<'PY'
 import sys
 sys.path.insert(0, "tests/reference")
@@ -360,6 +361,8 @@ expect_error "patch eval unknown option" "unknown option --foo" "$ADVX" patch ev
 expect_error "source model without attack" "--source-model needs an --attack" "$ADVX" eval --model small --source-model cnn
 expect_error "resume with other settings" "--epochs is recorded in the checkpoint" "$ADVX" train --resume "$T/ck.safetensors" --epochs 3 --out "$T/x.safetensors"
 expect_error "train --shards out of range" "--shards must be" "$ADVX" train --model small --shards 0 --out "$T/x.safetensors"
+expect_error "train --overfit-check without --adv" "needs adversarial training" "$ADVX" train --model small --overfit-check 100 --out "$T/x.safetensors"
+expect_error "train --overfit-drop without --overfit-check" "--overfit-drop needs --overfit-check" "$ADVX" train --model small --adv fgsm --eps 0.3 --overfit-drop 0.3 --out "$T/x.safetensors"
 expect_error "resume a non-checkpoint" "not an advx training checkpoint" "$ADVX" train --resume assets/models/small.safetensors --out "$T/x.safetensors"
 expect_error "adversarial training, black-box attack" "needs a gradient attack" "$ADVX" train --model small --adv noise --eps 0.3 --out "$T/x.safetensors"
 expect_error "attack parameter without --adv" "--eps does not apply to training without --adv" "$ADVX" train --model small --eps 0.3 --out "$T/x.safetensors"

@@ -9,6 +9,7 @@
 #endif
 
 #include "engine/attacks/attack.h"
+#include "engine/data/dataset.h"
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/loss.h"
@@ -282,8 +283,12 @@ TEST_CASE("Trainer: a run stopped and resumed from its checkpoint ends with the 
   TrainConfig stat = fgsm_rs_config();
   stat.adv.source = "static source";
   stat.part = 1, stat.parts = 2;
+  TrainConfig checked = fgsm_rs_config();  // with the previous epoch's weights in the checkpoint
+  checked.epochs = 3;
+  checked.eval = default_epoch_eval(checked, 30);
+  checked.overfit_check = 40;
   for (const Case& k : {Case{"natural, sgd", natural, false}, Case{"fgsm-rs, evaluated", adversarial, false},
-                        Case{"static set, part 1/2", stat, true}}) {
+                        Case{"static set, part 1/2", stat, true}, Case{"fgsm-rs, overfitting check", checked, false}}) {
     INFO(k.what);
     Sequential source = make_model("softmax", 2);
     Classifier* src = k.source ? &source : nullptr;
@@ -316,10 +321,53 @@ TEST_CASE("Trainer: a run stopped and resumed from its checkpoint ends with the 
       for (size_t e = 0; e < t.history().size(); ++e) {
         CHECK(t.history()[e].loss == whole.history()[e].loss);
         CHECK(t.history()[e].robust_acc == whole.history()[e].robust_acc);
+        CHECK(t.history()[e].check_acc == whole.history()[e].check_acc);
+        CHECK(t.history()[e].check_n == (k.cfg.overfit_check > 0 ? 40 : 0));
       }
+      REQUIRE(t.stopped_epoch() == whole.stopped_epoch());
     }
   }
   std::remove(path.c_str());
+}
+
+TEST_CASE("Trainer: the overfitting check (Wong et al.'s early stopping) goes back to the last epoch that passed",
+          "[trainer]") {
+  // Real digits (the test set standing in for training data), so that one epoch of FGSM-RS learns
+  // some robustness at eps 0.1; then the weights are wiped, as a catastrophic collapse would: a
+  // network of zeros predicts one class, and its check falls to that class's share.
+  const Dataset d = load_dataset(resolve_data_dir(""), "mnist", "test").head(2000);
+  TrainConfig c = fgsm_rs_config();
+  c.epochs = 4, c.batch = 50;
+  c.lr_schedule = LrSchedule::Exp, c.lr = 2e-3f;  // a constant rate: epoch 1 learns at full speed
+  c.adv.params.set("eps", 0.1);
+  c.adv.params.set("step_size", 0.125);
+  c.eval = default_epoch_eval(c, 0);
+  c.overfit_check = 300;
+  Sequential m = make_model("small", 1);
+  Trainer t(m, d, c);
+  REQUIRE_FALSE(t.run_epoch());
+  const EpochStats first = t.history().back();
+  REQUIRE(first.check_n == 300);
+  REQUIRE_FALSE(first.stopped);
+  INFO("epoch 1: check accuracy " << first.check_acc);
+  REQUIRE(first.check_acc > 0.4);  // 0.477 here
+  const std::vector<float> kept = weights(m);
+  for (const Param& p : m.params()) p.value->fill(0.0f);
+  REQUIRE(t.run_epoch());  // done: stopped after epoch 2 of 4
+  const EpochStats second = t.history().back();
+  INFO("epoch 2: check accuracy " << second.check_acc);
+  REQUIRE(second.check_acc < first.check_acc - 0.2);
+  REQUIRE(second.stopped);
+  REQUIRE(t.stopped_epoch() == 2);
+  REQUIRE(t.history().size() == 2);
+  REQUIRE(weights(m) == kept);
+
+  // Off without adversarial training; the drop is a fraction in [0, 1].
+  TrainConfig natural;
+  natural.overfit_check = 10;
+  REQUIRE_THROWS_WITH(check_config(natural), Catch::Contains("needs adversarial training"));
+  c.overfit_drop = 2.0f;
+  REQUIRE_THROWS_WITH(check_config(c), Catch::Contains("must be in [0, 1]"));
 }
 
 namespace {
