@@ -78,6 +78,7 @@ def main():
     t0 = time.time()
     for epoch in range(EPOCHS):
         order = torch.randperm(len(x))
+        loss_sum, correct = 0.0, 0
         for i in range(batches):
             t = epoch + (i + 1) / batches
             lr = float(np.interp(t, [0, EPOCHS * 2 // 5, EPOCHS], [0, LR_MAX, 0]))
@@ -91,12 +92,16 @@ def main():
             g, = torch.autograd.grad(F.cross_entropy(z.double() if f64 else z, yb), delta)
             delta = (delta.detach() + ALPHA * g.sign()).clamp(-EPS, EPS)
             delta = torch.max(torch.min(delta, 1 - xb), -xb)
-            loss = F.cross_entropy(model((xb + delta).clamp(0, 1)), yb)
+            out = model((xb + delta).clamp(0, 1))
+            loss = F.cross_entropy(out, yb)
+            loss_sum += loss.item() * len(yb)
+            correct += (out.argmax(1) == yb).sum().item()
             opt.zero_grad()
             loss.backward()
             opt.step()
         robust = pgd_accuracy(model, check_x, check_y)
-        print("epoch %d: train-batch PGD-10 accuracy %.3f (%.0f s)" % (epoch + 1, robust, time.time() - t0),
+        print("epoch %d: loss %.4f, train acc %.4f (adversarial), train-batch PGD-10 accuracy %.3f (%.0f s)" %
+              (epoch + 1, loss_sum / (batches * BATCH), correct / (batches * BATCH), robust, time.time() - t0),
               flush=True)
         if not early or robust >= best:
             best, best_state = robust, {k: v.clone() for k, v in model.state_dict().items()}
