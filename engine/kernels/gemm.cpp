@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "engine/kernels/vec4.h"
 
@@ -70,6 +71,23 @@ using v4::f32x4;
 // For a [1024 x 3136] weight matrix that reads B sequentially (as fast as memory delivers it),
 // where the register tile would walk it in 32-byte pieces 12.5 KB apart.
 // =================================================================================================
+
+// Blocking (gemm_nn): the driver cuts B into panels of panel_columns(n, k) columns and runs every
+// 4-row block of A over one panel before going to the next. Without it each row block streamed all
+// of B: for a convolution over a chunk of images (B = im2col: k = 800 rows, 196 columns an image
+// for `cnn`'s conv2) B is megabytes, read m / 4 = 16 times, and the kernel fell in wasm from ~40
+// GFLOP/s at one image to ~18 at 8 images and ~11 at 32. A panel of about kPanelFloats floats
+// stays in cache while A's row blocks pass over it; with many panels each is first copied into
+// contiguous rows (its rows are otherwise 4 n bytes apart, one page each for large n): ~35-39
+// GFLOP/s at every batch size (node 20, 2026-11-28). nb is a multiple of 8, the register tile's
+// width. Also tried, packing A: its 4 values per step as one vector with lane shuffles, or
+// pre-broadcast, were both slower under V8 than the scalar loads and splats below.
+constexpr int kPanelFloats = 32768;  // 128 KB
+
+int panel_columns(int n, int k) {
+  const int nb = std::max(8, (kPanelFloats / std::max(k, 1)) / 8 * 8);
+  return std::min(n, nb);
+}
 
 // MR rows of C (the driver uses MR = 4), all n columns, by register tiles of MR x 8, MR x 4, then
 // MR x 1.
@@ -249,7 +267,26 @@ void gemm_nn(int m, int n, int k, const float* a, int64_t a_row, int64_t a_col, 
              int64_t ldc, bool accumulate) {
   if (m <= 0 || n <= 0 || empty_product(m, n, k, c, ldc, accumulate)) return;
   int i = 0;
-  for (; i + 4 <= m; i += 4) nn_tile_rows<4>(n, k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate);
+  // Column panels of B (see "Blocking" above); each C entry is summed over p in the same order as
+  // without them.
+  const int nb = panel_columns(n, k);
+  if (m >= 8 && n >= 8 * nb) {  // many panels, several row blocks: pack each panel (rows of nb floats)
+    thread_local std::vector<float> panel;
+    if (panel.size() < static_cast<size_t>(k) * static_cast<size_t>(nb)) panel.resize(static_cast<size_t>(k) * nb);
+    for (int j = 0; j < n; j += nb) {
+      const int w = std::min(nb, n - j);
+      for (int p = 0; p < k; ++p) std::copy_n(b + p * ldb + j, w, panel.data() + static_cast<int64_t>(p) * w);
+      for (i = 0; i + 4 <= m; i += 4)
+        nn_tile_rows<4>(w, k, a + i * a_row, a_row, a_col, panel.data(), w, c + i * ldc + j, ldc, accumulate);
+    }
+  } else {
+    for (int j = 0; j < n; j += nb) {
+      const int w = std::min(nb, n - j);
+      for (i = 0; i + 4 <= m; i += 4)
+        nn_tile_rows<4>(w, k, a + i * a_row, a_row, a_col, b + j, ldb, c + i * ldc + j, ldc, accumulate);
+    }
+  }
+  i = m / 4 * 4;
   const float* ai = a + i * a_row;
   float* ci = c + i * ldc;
   switch (m - i) {

@@ -125,6 +125,34 @@ TEST_CASE("kernels: gemm_nn and gemm_nt match a naive loop on every tile and tai
   CHECK(cases == 12 * 16 * 11 * 3);
 }
 
+// gemm_nn's cache panels: B cut into panels of 32768 / k columns (rounded to 8), packed when there
+// are at least 8 of them and 8 rows of A. Each C entry must still be summed over p in the one order
+// of the register tiles, so a panelled product equals, bit for bit, the same product one column at
+// a time (n = 1: neither panels nor packing). Shapes: k = 800 (panels of 40: 333 columns = 8 full
+// panels and a tail of 13) and k = 64 (panels of 512), with row padding and A read transposed.
+TEST_CASE("kernels: gemm_nn's cache panels (blocked, packed) keep every sum's order", "[kernels]") {
+  Rng rng(104);
+  struct Shape {
+    int m, n, k, pad;
+    bool trans_a, accumulate;
+  };
+  for (const Shape& s : {Shape{12, 333, 800, 0, false, false}, Shape{8, 4100, 64, 3, true, true},
+                         Shape{16, 200, 800, 1, false, true}, Shape{4, 700, 100, 0, false, false}}) {
+    INFO("m=" << s.m << " n=" << s.n << " k=" << s.k << (s.trans_a ? " A transposed" : ""));
+    const std::int64_t a_rows = s.trans_a ? s.k : s.m, a_cols = s.trans_a ? s.m : s.k;
+    const std::int64_t lda = a_cols + s.pad, ldb = s.n + s.pad, ldc = s.n + s.pad;
+    const std::vector<float> a = random_vec(a_rows * lda, rng), b = random_vec(s.k * ldb, rng);
+    const std::vector<float> c0 = random_vec(s.m * ldc, rng);
+    const std::int64_t ar = s.trans_a ? 1 : lda, ac = s.trans_a ? lda : 1;
+    std::vector<float> whole = c0, by_column = c0;
+    kernels::gemm_nn(s.m, s.n, s.k, a.data(), ar, ac, b.data(), ldb, whole.data(), ldc, s.accumulate);
+    for (int j = 0; j < s.n; ++j)
+      kernels::gemm_nn(s.m, 1, s.k, a.data(), ar, ac, b.data() + j, ldb, by_column.data() + j, ldc, s.accumulate);
+    CHECK(whole == by_column);
+    check_case({s.m, s.n, s.k, s.trans_a, false, s.accumulate, s.pad}, rng);
+  }
+}
+
 TEST_CASE("kernels: accumulate adds to C, both settings, every variant", "[kernels]") {
   Rng rng(102);
   for (bool accumulate : {false, true})
