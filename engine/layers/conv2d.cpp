@@ -18,6 +18,7 @@
 //   dL/dcol = W^T dL/dY_chunk        gemm_nn with A read transposed (A(r, o) = W[o][r])
 //   dL/dW += dL/dY_chunk col^T       gemm_nt (dot products of rows of dL/dY and rows of col)
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "engine/error.h"
@@ -176,12 +177,12 @@ int chunk_size(int n, int positions, int threads, int columns) {
   return (n + chunks - 1) / chunks;
 }
 
-// GEMM columns per chunk: Eigen (native) 2048, the own kernels (wasm) 512. Single-threaded the two
-// are within 3% of each other on `cnn` (the own gemm_nn blocks B for the cache itself), but threads
-// claim whole chunks: 64 `cnn` images were 7 chunks of 10 for 2 threads, 4 on one and 3 on the
-// other (1.65x); chunks of 2 split 16 + 16.
+// GEMM columns per chunk: Eigen (native) 2048; the own kernels (wasm) 256, one `cnn` image, whose
+// GEMM then writes y directly. Single-threaded the size hardly matters (conv2 on 64 `cnn` images
+// took 42-43 ms from 196 to 2048 columns: gemm_nn blocks B for the cache itself), but threads claim
+// whole chunks: 64 images were 7 chunks of 10 for 2 threads, 4 on one and 3 on the other (1.65x).
 int chunk_columns() {
-  return kernels::use_own_gemm() ? 512 : 2048;
+  return kernels::use_own_gemm() ? 256 : 2048;
 }
 
 }  // namespace
@@ -222,6 +223,17 @@ float* Conv2d::split_buffer(int t, int n) {
   return b.ptr();
 }
 
+Tensor& Conv2d::zeroed_cols(int t, int kk, std::int64_t ld, int h, int w) {
+  Tensor& col = cols_[static_cast<size_t>(t)];
+  const std::array<std::int64_t, 4> layout = {kk, ld, h, w};
+  if (col_layout_[static_cast<size_t>(t)] != layout) {
+    col.resize({kk, static_cast<int>(ld)});
+    col.fill(0.0f);  // the padding entries; im2col writes the rest, every time
+    col_layout_[static_cast<size_t>(t)] = layout;
+  }
+  return col;
+}
+
 double Conv2d::macs(const Shape& in) const {
   const Shape o = output_shape(in);
   return static_cast<double>(o[1]) * o[2] * out_ch * in_ch * kernel * kernel;
@@ -235,6 +247,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   const int threads = max_threads();
   const int cs = chunk_size(n, pp, threads, chunk_columns()), chunks = (n + cs - 1) / cs;
   cols_.resize(static_cast<size_t>(std::max<int>(threads, static_cast<int>(cols_.size()))));
+  col_layout_.resize(cols_.size(), {-1, -1, -1, -1});  // before any thread calls zeroed_cols
   ybuf_.resize(cols_.size());
   split_.resize(cols_.size());
   const CMapR wm(weight.ptr(), out_ch, kk);
@@ -247,9 +260,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   // in blocks of output positions (multiples of 8 columns) on the pool's threads. Natively a single
   // image stays on one thread, as in Linear::forward.
   if (n == 1 && !train && own && threads > 1) {
-    Tensor& col = cols_[0];
-    col.resize({kk, pp});
-    col.fill(0.0f);
+    Tensor& col = zeroed_cols(0, kk, pp, h, w);
     float* split = split_buffer(0, in_ch * h * w);
     im2col(x.ptr(), in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr(), pp, split);
     parallel_rows((pp + 7) / 8, 8.0 * out_ch * kk, [&](int b0, int b1) {
@@ -268,10 +279,16 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   parallel_for(chunks, static_cast<double>(cs) * pp * out_ch * kk, [&](int ch) {
     const int s0 = ch * cs, c = std::min(cs, n - s0);
     const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
-    Tensor& col = train ? train_cols_[static_cast<size_t>(ch)] : cols_[static_cast<size_t>(thread_id())];
     Tensor& yb = ybuf_[static_cast<size_t>(thread_id())];
-    col.resize({kk, static_cast<int>(ld)});
-    col.fill(0.0f);  // the padding entries; im2col writes the rest
+    Tensor* cp = nullptr;
+    if (train) {  // kept for backward, one per chunk
+      cp = &train_cols_[static_cast<size_t>(ch)];
+      cp->resize({kk, static_cast<int>(ld)});
+      cp->fill(0.0f);  // the padding entries; im2col writes the rest
+    } else {
+      cp = &zeroed_cols(thread_id(), kk, ld, h, w);
+    }
+    Tensor& col = *cp;
     float* split = split_buffer(thread_id(), in_ch * h * w);
     for (int s = 0; s < c; ++s)
       im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld, split);
@@ -306,6 +323,7 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
   const int threads = max_threads();
   const int cs = chunk_size(n, pp, threads, chunk_columns()), chunks = (n + cs - 1) / cs;
   cols_.resize(static_cast<size_t>(std::max<int>(threads, static_cast<int>(cols_.size()))));
+  col_layout_.resize(cols_.size(), {-1, -1, -1, -1});  // before any thread calls zeroed_cols
   ybuf_.resize(cols_.size());
   split_.resize(cols_.size());
   dcols_.resize(cols_.size());
@@ -343,10 +361,8 @@ void Conv2d::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Te
     }
     const CMapR dym(dyc, out_ch, static_cast<Eigen::Index>(ld));
     if (param_grads) {
-      Tensor& col = have_cols ? train_cols_[static_cast<size_t>(ch)] : cols_[t];
+      Tensor& col = have_cols ? train_cols_[static_cast<size_t>(ch)] : zeroed_cols(static_cast<int>(t), kk, ld, h, w);
       if (!have_cols) {
-        col.resize({kk, static_cast<int>(ld)});
-        col.fill(0.0f);
         for (int s = 0; s < c; ++s)
           im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld,
                  split);

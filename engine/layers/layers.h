@@ -1,5 +1,6 @@
 // All layer types. Each has its own .cpp with the forward and backward math annotated.
 #pragma once
+#include <array>
 #include <cstdint>
 
 #include "engine/layers/layer.h"
@@ -43,6 +44,11 @@ class Conv2d : public Layer {
   std::vector<Tensor> cols_, ybuf_, dcols_, wgrad_part_, bgrad_part_, split_;
   // Thread t's split_ of n floats for im2col (nullptr unless stride 2). split_ must have a slot for t.
   float* split_buffer(int t, int n);
+  // Thread t's im2col buffer cols_[t] as [kk, ld] for inputs h x w, its padding entries zero. Only
+  // im2col writes cols_ and it never touches those entries, so they are cleared once per layout
+  // (col_layout_[t] = {kk, ld, h, w}), not once per chunk: a 1.25 MB memset per 2 `cnn` images.
+  Tensor& zeroed_cols(int t, int kk, std::int64_t ld, int h, int w);
+  std::vector<std::array<std::int64_t, 4>> col_layout_;
   // Forward state of a training pass (train = true): every chunk's im2col columns, which the
   // weight gradient needs again (one im2col instead of two per training step). train_x_ names the
   // input they belong to (and train_chunk_ the samples per chunk); backward on any other input
