@@ -218,12 +218,7 @@ TrainConfig config_from_flags(const Command& a) {
   cfg.overfit_check = a.integer("overfit-check", 0, 0, 100000000);
   cfg.overfit_drop = static_cast<float>(a.number("overfit-drop", 0.2, 0.0, 1.0));
   ADVX_REQUIRE(!a.has("overfit-drop") || cfg.overfit_check > 0, "--overfit-drop needs --overfit-check N");
-  if (cfg.overfit_check > 0 && cfg.eval.attack.empty()) {  // the check's attack is the per-epoch PGD
-    ADVX_REQUIRE(spec, "--overfit-check needs adversarial training (--adv ATTACK with an eps)");
-    const int n = cfg.eval.n;
-    cfg.eval = default_epoch_eval(cfg, 1);
-    cfg.eval.n = n;
-  }
+  ADVX_REQUIRE(cfg.overfit_check == 0 || spec, "--overfit-check needs adversarial training (--adv ATTACK with an eps)");
   check_config(cfg);
   return cfg;
 }

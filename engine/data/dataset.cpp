@@ -68,12 +68,19 @@ const std::vector<std::string>& fashion_mnist_class_names() {
 
 Dataset Dataset::head(int n) const {
   if (n <= 0 || n >= size()) return *this;
+  return slice(0, n);
+}
+
+Dataset Dataset::slice(int begin, int n) const {
+  ADVX_REQUIRE(begin >= 0 && n >= 0 && begin + n <= size(),
+               "dataset '" + name + "': samples [" + std::to_string(begin) + ", " + std::to_string(begin + n) +
+                   ") are outside its " + std::to_string(size()));
   Dataset d;
   d.name = name;
   d.num_classes = num_classes;
   d.class_names = class_names;
-  d.images = images.slice(0, n);
-  d.labels.assign(labels.begin(), labels.begin() + n);
+  d.images = images.slice(begin, n);
+  d.labels.assign(labels.begin() + begin, labels.begin() + begin + n);
   return d;
 }
 

@@ -15,7 +15,8 @@ struct Dataset {
   int num_classes = 10;
   std::vector<std::string> class_names;  // num_classes names, e.g. "0".."9" (MNIST) or "airplane", ... (CIFAR-10)
   int size() const { return images.shape.empty() ? 0 : images.shape[0]; }
-  Dataset head(int n) const;  // the first n samples (all if n <= 0 or n > size)
+  Dataset head(int n) const;              // the first n samples (all if n <= 0 or n > size)
+  Dataset slice(int begin, int n) const;  // samples [begin, begin + n), which must lie inside
 };
 
 // The data folder: `flag` if not empty, else $ADVX_DATA, else ../shared/data (relative to the

@@ -270,21 +270,20 @@ void gemm_nn(int m, int n, int k, const float* a, int64_t a_row, int64_t a_col, 
   // Column panels of B (see "Blocking" above); each C entry is summed over p in the same order as
   // without them.
   const int nb = panel_columns(n, k);
-  if (m >= 8 && n >= 8 * nb) {  // many panels, several row blocks: pack each panel (rows of nb floats)
-    thread_local std::vector<float> panel;
-    if (panel.size() < static_cast<size_t>(k) * static_cast<size_t>(nb)) panel.resize(static_cast<size_t>(k) * nb);
-    for (int j = 0; j < n; j += nb) {
-      const int w = std::min(nb, n - j);
+  const bool pack = m >= 8 && n >= 8 * nb;  // many panels, several row blocks: each panel as rows of nb floats
+  thread_local std::vector<float> panel;
+  if (pack && panel.size() < static_cast<size_t>(k) * static_cast<size_t>(nb))
+    panel.resize(static_cast<size_t>(k) * nb);
+  for (int j = 0; j < n; j += nb) {
+    const int w = std::min(nb, n - j);
+    const float* bj = b + j;
+    int64_t ldp = ldb;
+    if (pack) {
       for (int p = 0; p < k; ++p) std::copy_n(b + p * ldb + j, w, panel.data() + static_cast<int64_t>(p) * w);
-      for (i = 0; i + 4 <= m; i += 4)
-        nn_tile_rows<4>(w, k, a + i * a_row, a_row, a_col, panel.data(), w, c + i * ldc + j, ldc, accumulate);
+      bj = panel.data(), ldp = w;
     }
-  } else {
-    for (int j = 0; j < n; j += nb) {
-      const int w = std::min(nb, n - j);
-      for (i = 0; i + 4 <= m; i += 4)
-        nn_tile_rows<4>(w, k, a + i * a_row, a_row, a_col, b + j, ldb, c + i * ldc + j, ldc, accumulate);
-    }
+    for (i = 0; i + 4 <= m; i += 4)
+      nn_tile_rows<4>(w, k, a + i * a_row, a_row, a_col, bj, ldp, c + i * ldc + j, ldc, accumulate);
   }
   i = m / 4 * 4;
   const float* ai = a + i * a_row;

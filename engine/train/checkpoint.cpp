@@ -195,10 +195,6 @@ void Trainer::save_checkpoint(const std::string& path) const {
   j["seconds"] = seconds_;
   j["correct"] = correct_;
   j["seen"] = seen_;
-  if (cfg_.overfit_check > 0) {
-    j["prev_check"] = prev_check_;
-    j["stopped_epoch"] = stopped_epoch_;
-  }
   nlohmann::json h = nlohmann::json::array();
   for (const EpochStats& s : history_) {
     h.push_back({{"epoch", s.epoch},
@@ -266,8 +262,6 @@ void Trainer::load_checkpoint(const std::string& path) {
     aug_rng_.set_state(j.at("aug_rng").get<std::string>());
     epoch_ = epoch, batch_ = batch;
     prev_weights_ = std::move(prev);
-    prev_check_ = cfg_.overfit_check > 0 ? j.at("prev_check").get<double>() : 0.0;
-    stopped_epoch_ = cfg_.overfit_check > 0 ? j.at("stopped_epoch").get<int>() : 0;
     loss_sum_ = j.at("loss_sum").get<double>();
     seconds_ = j.at("seconds").get<double>();
     correct_ = j.at("correct").get<long>();

@@ -187,14 +187,8 @@ Trainer::Trainer(Sequential& m, const Dataset& data, TrainConfig cfg, const Data
     check_input(m_, val_->images.slice(0, 1), true);
     eval_set_ = val_->head(std::min(cfg_.eval.n, val_->size()));
   }
-  if (cfg_.overfit_check > 0) {  // the first samples of the part trained on, in their stored order
-    check_set_.name = data_.name;
-    check_set_.num_classes = data_.num_classes;
-    check_set_.class_names = data_.class_names;
-    const int k = std::min(cfg_.overfit_check, count_);
-    check_set_.images = data_.images.slice(base_, k);
-    check_set_.labels.assign(data_.labels.begin() + base_, data_.labels.begin() + base_ + k);
-  }
+  // The first samples of the part trained on, in their stored order.
+  if (cfg_.overfit_check > 0) check_set_ = data_.slice(base_, std::min(cfg_.overfit_check, count_));
   order_.resize(static_cast<size_t>(count_ * (source_ ? 2 : 1)));
   std::iota(order_.begin(), order_.begin() + count_, base_);
   if (source_) std::iota(order_.begin() + count_, order_.end(), data_.size());  // the adversarial copies
@@ -511,36 +505,22 @@ void Trainer::end_epoch() {
   pending_.loss = seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0;
   pending_.train_acc = seen_ ? static_cast<double>(correct_) / static_cast<double>(seen_) : 0.0;
   pending_.seconds = seconds_;
-  if (cfg_.eval.n > 0) {
+  if (cfg_.eval.n > 0 || cfg_.overfit_check > 0) {
     phase_ = Phase::Evaluate;
-    start_evaluation();
-    return;
-  }
-  if (cfg_.overfit_check > 0) {
-    phase_ = Phase::Evaluate;
-    start_check();
+    start_evaluation(cfg_.eval.n == 0);
     return;
   }
   finish_epoch();
 }
 
-void Trainer::start_evaluation() {
+void Trainer::start_evaluation(bool check) {
   EvalConfig ec;
   if (!cfg_.eval.attack.empty())
     ec.attack = registered_attack(get_attack(cfg_.eval.attack), cfg_.eval.params, cfg_.eval.seed);
   ec.batch = cfg_.eval.batch;
   ec.keep_adv = false;
-  checking_ = false;
-  eval_ = std::make_unique<Evaluation>(m_, eval_set_, ec);
-}
-
-void Trainer::start_check() {
-  EvalConfig ec;
-  ec.attack = registered_attack(get_attack(cfg_.eval.attack), cfg_.eval.params, cfg_.eval.seed);
-  ec.batch = cfg_.eval.batch;
-  ec.keep_adv = false;
-  checking_ = true;
-  eval_ = std::make_unique<Evaluation>(m_, check_set_, ec);
+  checking_ = check;
+  eval_ = std::make_unique<Evaluation>(m_, check ? check_set_ : eval_set_, ec);
 }
 
 void Trainer::evaluate_step() {
@@ -553,7 +533,7 @@ void Trainer::evaluate_step() {
   } else {
     pending_.eval_n = r.n, pending_.clean_acc = r.clean_acc, pending_.robust_acc = r.adv_acc;
     if (cfg_.overfit_check > 0) {
-      start_check();
+      start_evaluation(true);
       return;
     }
   }
@@ -563,21 +543,20 @@ void Trainer::evaluate_step() {
 void Trainer::finish_epoch() {
   EpochStats s = pending_;
   if (cfg_.overfit_check > 0) {
-    if (!prev_weights_.empty() && s.check_acc < prev_check_ - static_cast<double>(cfg_.overfit_drop)) {
+    // Every epoch in the history passed the check (a stop ends the run): the last is the one to beat.
+    if (!history_.empty() && s.check_acc < history_.back().check_acc - static_cast<double>(cfg_.overfit_drop)) {
       // Catastrophic overfitting (Wong et al. 2020): back to the last epoch that passed.
       for (size_t i = 0; i < params_.size(); ++i) *params_[i].value = prev_weights_[i];
       s.stopped = true;
-      stopped_epoch_ = epoch_;
     } else {
       prev_weights_.resize(params_.size());
       for (size_t i = 0; i < params_.size(); ++i) prev_weights_[i] = *params_[i].value;
-      prev_check_ = s.check_acc;
     }
   }
   history_.push_back(s);
   ++epoch_;
   batch_ = 0;
-  phase_ = epoch_ > cfg_.epochs || stopped_epoch_ > 0 ? Phase::Done : Phase::Train;
+  phase_ = epoch_ > cfg_.epochs || s.stopped ? Phase::Done : Phase::Train;
 }
 
 }  // namespace advx

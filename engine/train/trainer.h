@@ -73,7 +73,7 @@ class Trainer {
   int batch() const { return batch_; }  // the next batch of it (0-based)
   // TrainConfig::overfit_check: the epoch whose check fell too far (0: none); the model then holds the
   // weights of the epoch before it.
-  int stopped_epoch() const { return stopped_epoch_; }
+  int stopped_epoch() const { return !history_.empty() && history_.back().stopped ? history_.back().epoch : 0; }
 
   void save_checkpoint(const std::string& path) const;
   // Restores a checkpoint written by a Trainer with the same configuration (checked: the recorded
@@ -99,9 +99,9 @@ class Trainer {
   // gradients are added into m_'s. Returns the part's mean J~ and adds to correct_.
   double learn_sharded(int n, float share, std::uint64_t seed);
   void end_epoch();
-  void start_evaluation();
-  // The overfitting check (TrainConfig::overfit_check), after the evaluation if there is one.
-  void start_check();
+  // The per-epoch evaluation on eval_set_, or (check) the overfitting check on check_set_, which
+  // follows the evaluation when there is one.
+  void start_evaluation(bool check);
   void finish_epoch();
   float learning_rate(int epoch, int batch) const;
   // TrainConfig::standardize: the first layer between the pixel and the standardised
@@ -132,8 +132,6 @@ class Trainer {
   EpochStats pending_;                // the epoch being evaluated: its evaluation's results so far
   Dataset check_set_;                 // TrainConfig::overfit_check: the first samples of the training set used
   std::vector<Tensor> prev_weights_;  // the last epoch that passed the check (empty before one did)
-  double prev_check_ = 0.0;           // and its check accuracy
-  int stopped_epoch_ = 0;
   std::vector<EpochStats> history_;
   TrainProgress last_;
   std::vector<float> channel_mean_, channel_std_;  // TrainConfig::standardize: the training images'
