@@ -3,14 +3,13 @@ in PyTorch as a by-hand cross-check of REPRODUCTIONS.md's "Adversarial training"
 `make test`): the `small` architecture (their mnist_net) with PyTorch's default initialisation, FGSM
 from a uniform start in the eps-ball (eps 0.3; the start is not clipped to [0, 1] before the gradient),
 one step of alpha = 0.375, projection to the ball and to [0, 1], adversarials only; Adam, batch 100,
-10 epochs, learning rate set every batch on one triangle 0 -> 0.005 (at epoch 4) -> 0. Optional
-early stopping as Wong et al. use it on CIFAR-10: after each epoch, PGD on a fixed training batch;
-keep the weights of the best epoch.
+10 epochs, learning rate set every batch on one triangle 0 -> 0.005 (at epoch 4) -> 0. After each
+epoch it prints PGD-10 accuracy on training images 0-999 (what `advx train --overfit-check` watches).
 
 Writes the weights as safetensors with the engine's names, so `advx eval` attacks the model exactly
 as it attacks its own (same PGD-50 x 10, same images).
 
-Usage: /usr/bin/python3 tests/reference/fgsm_rs_torch.py SEED OUT.safetensors [--early-stop] [--f64-logit-grad]
+Usage: /usr/bin/python3 tests/reference/fgsm_rs_torch.py SEED OUT.safetensors [--f64-logit-grad]
 
 --f64-logit-grad: the training attack's cross-entropy on the logits cast to float64, so its gradient
 with respect to the logits is what advx computes (softmax - onehot in double; engine/loss.cpp). In
@@ -64,7 +63,6 @@ def pgd_accuracy(model, x, y, steps=10, step=0.075):
 
 def main():
     seed, out = int(sys.argv[1]), sys.argv[2]
-    early = "--early-stop" in sys.argv
     f64 = "--f64-logit-grad" in sys.argv
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -74,7 +72,6 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=LR_MAX)
     batches = len(x) // BATCH
     check_x, check_y = x[:1000], y[:1000]
-    best, best_state = -1.0, None
     t0 = time.time()
     for epoch in range(EPOCHS):
         order = torch.randperm(len(x))
@@ -103,12 +100,9 @@ def main():
         print("epoch %d: loss %.4f, train acc %.4f (adversarial), train-batch PGD-10 accuracy %.3f (%.0f s)" %
               (epoch + 1, loss_sum / (batches * BATCH), correct / (batches * BATCH), robust, time.time() - t0),
               flush=True)
-        if not early or robust >= best:
-            best, best_state = robust, {k: v.clone() for k, v in model.state_dict().items()}
-    model.load_state_dict(best_state)
     write_safetensors(out, model, {"advx.arch": "small", "advx.dataset": "mnist", "format": "pt",
-                                   "advx.recipe": "tests/reference/fgsm_rs_torch.py %d%s%s" %
-                                   (seed, " --early-stop" if early else "", " --f64-logit-grad" if f64 else "")})
+                                   "advx.recipe": "tests/reference/fgsm_rs_torch.py %d%s" %
+                                   (seed, " --f64-logit-grad" if f64 else "")})
 
 
 if __name__ == "__main__":
