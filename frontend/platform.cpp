@@ -1,5 +1,6 @@
 #include "frontend/platform.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "engine/error.h"
@@ -105,9 +106,23 @@ std::string offer_download(const std::string& name, const std::vector<std::uint8
 bool open_file_picker(const char*) {
   return false;
 }
-void signal_ready() {}
-void signal_first_frame() {}
-void signal_started() {}
+// ADVX_PLAY_TRACE=1: the startup milestones on stderr (the native UI test reads them to tell a
+// window that never drew from one that drew but did not reach the screen).
+namespace {
+void trace(const char* what) {
+  if (const char* t = std::getenv("ADVX_PLAY_TRACE"); t && *t && *t != '0')
+    std::fprintf(stderr, "advx-play: %s\n", what);
+}
+}  // namespace
+void signal_ready() {
+  trace("ready (first frame drawn, startup model loaded)");
+}
+void signal_first_frame() {
+  trace("first frame drawn");
+}
+void signal_started() {
+  trace("started (window, GL context and app created)");
+}
 void fetch_model(const std::string&, const std::string&) {}
 #endif
 

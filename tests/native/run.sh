@@ -68,35 +68,69 @@ else
   bad "advx-play --frames 30 failed (exit $?): $(tail -5 /tmp/advx-play.$$)"
 fi
 
-# 2. The running app on screen: screenshot, not blank.
-"$APP" --state "test=3&eps=0.3&attack=fgsm" >/tmp/advx-play.$$ 2>&1 &
-APP_PID=$!
-for _ in $(seq 1 100); do
-  xwininfo -root -tree 2>/dev/null | grep -q '"advx playground"' && break
-  sleep 0.1
-done
-# The first frames, the model load and the robustness curve's first points: on a loaded machine
-# (software GL under Xvfb) the window may stay blank for seconds, so poll up to 30 s rather than
-# trusting one fixed sleep.
+# 2. The running app on screen: screenshot, not blank. ADVX_PLAY_TRACE=1 makes the app print its
+# startup milestones, so a blank screen can be told apart: never drew (stuck before the first
+# frame: the thread stacks are printed) or drew but nothing reached the screen (GL presentation).
+# On a loaded machine (software GL under Xvfb) the window may stay blank for seconds, so the shot
+# is polled for up to 30 s. A blank first start is reported with its diagnostics and the app is
+# started once more; the check fails if that one is blank too.
+blank_diagnostics() {
+  printf '     app output: %s\n' "$(tr '\n' '|' </tmp/advx-play.$$ | tail -c 600)"
+  local wid
+  wid=$(xwininfo -root -tree 2>/dev/null | awk '/"advx playground"/ {print $1; exit}')
+  if [ -n "$wid" ]; then
+    printf '     window %s: %s\n' "$wid" "$(xwininfo -id "$wid" 2>/dev/null | grep -E 'Map State|Width|Height' | tr -s ' ' | tr '\n' ' ')"
+    if import -window "$wid" /tmp/advx-window.$$.png 2>/dev/null; then
+      printf '     the window alone: %s colours\n' "$(identify -format '%k' /tmp/advx-window.$$.png 2>/dev/null)"
+    fi
+    rm -f /tmp/advx-window.$$.png
+  else
+    printf '     no "advx playground" window on %s\n' "$DISP"
+  fi
+  local t
+  for t in /proc/"$APP_PID"/task/*; do
+    [ -r "$t/stat" ] && printf '     thread %s: %s wchan=%s\n' "${t##*/}" "$(awk '{print $2, $3}' "$t/stat")" "$(cat "$t/wchan" 2>/dev/null)"
+  done
+  if command -v gdb >/dev/null; then
+    printf '     main thread:\n'
+    timeout 60 gdb -p "$APP_PID" -batch -ex 'thread 1' -ex 'bt 15' 2>/dev/null | grep -E '^#' | cut -c1-200 | sed 's/^/       /'
+  fi
+}
 mkdir -p "$(dirname "$SHOT")"
-colours=0; sd=0; shot_ok=0; waited=0
-for waited in $(seq 1 30); do
-  sleep 1
-  kill -0 "$APP_PID" 2>/dev/null || break
-  import -window root "$SHOT" 2>/dev/null || continue
-  shot_ok=1
-  colours=$(identify -format '%k' "$SHOT" 2>/dev/null || echo 0)
-  sd=$(identify -format '%[fx:standard_deviation]' "$SHOT" 2>/dev/null || echo 0)
-  [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}" && break
+shot_result=""
+for attempt in 1 2; do
+  ADVX_PLAY_TRACE=1 "$APP" --state "test=3&eps=0.3&attack=fgsm" >/tmp/advx-play.$$ 2>&1 &
+  APP_PID=$!
+  for _ in $(seq 1 100); do
+    xwininfo -root -tree 2>/dev/null | grep -q '"advx playground"' && break
+    sleep 0.1
+  done
+  colours=0; sd=0; shot_ok=0; waited=0
+  for waited in $(seq 1 30); do
+    sleep 1
+    kill -0 "$APP_PID" 2>/dev/null || break
+    import -window root "$SHOT" 2>/dev/null || continue
+    shot_ok=1
+    colours=$(identify -format '%k' "$SHOT" 2>/dev/null || echo 0)
+    sd=$(identify -format '%[fx:standard_deviation]' "$SHOT" 2>/dev/null || echo 0)
+    [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}" && break
+  done
+  if ! kill -0 "$APP_PID" 2>/dev/null; then
+    shot_result="advx-play exited early: $(tail -5 /tmp/advx-play.$$)"
+  elif [ "$shot_ok" -eq 0 ]; then
+    shot_result="import -window root failed on $DISP"
+  elif [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}"; then
+    shot_result=""
+    [ "$attempt" -gt 1 ] && printf '     WARN the first start stayed blank (above); the second drew\n'
+    ok "screenshot $SHOT after ${waited} s (start $attempt): $colours colours, grey standard deviation $sd (not blank)"
+    kill "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null; APP_PID=""
+    break
+  else
+    shot_result="screenshot $SHOT still blank after ${waited} s: $colours colours, grey standard deviation $sd"
+    printf '     start %d: %s\n' "$attempt" "$shot_result"
+    blank_diagnostics
+  fi
+  kill "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null; APP_PID=""
 done
-if ! kill -0 "$APP_PID" 2>/dev/null; then
-  bad "advx-play exited early: $(tail -5 /tmp/advx-play.$$)"
-elif [ "$shot_ok" -eq 0 ]; then
-  bad "import -window root failed on $DISP"
-elif [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}"; then
-  ok "screenshot $SHOT after ${waited} s: $colours colours, grey standard deviation $sd (not blank)"
-else
-  bad "screenshot $SHOT still blank after ${waited} s: $colours colours, grey standard deviation $sd"
-fi
-kill "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null; APP_PID=""
+[ -n "$shot_result" ] && bad "$shot_result"
 summary
