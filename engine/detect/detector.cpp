@@ -163,7 +163,7 @@ std::unique_ptr<DefenceBuild> detector_build(const DefenceContext& ctx, double f
                                              std::function<std::unique_ptr<DetectorDefence>()> make) {
   auto det = std::make_shared<std::unique_ptr<DetectorDefence>>();
   std::vector<StagedBuild::Stage> stages = std::move(before);
-  stages.emplace_back([det, make, ctx, fpr, n] {
+  stages.emplace_back([det, make = std::move(make), ctx, fpr, n] {
     *det = make();
     return (*det)->start_calibration(ctx, fpr, n);
   });
@@ -202,7 +202,7 @@ std::string DetectorView::name() const {
 }
 
 const Tensor& DetectorView::logits(const Tensor& x) {
-  const Tensor& z = d_.forward(x, &s_);
+  const Tensor& z = d_.attack_forward(x, s_);
   const int n = z.dim(0), k = z.dim(1);
   const Calibration& c = d_.calibration();
   out_.resize({n, k + 1});
@@ -233,7 +233,7 @@ void DetectorView::input_gradient(const Tensor& g, Tensor& dx) {
     d[top_[static_cast<std::size_t>(i)]] += gi[k];               // d z'_K / d z_top = 1
     ds_[static_cast<std::size_t>(i)] = gi[k] * weight_ / scale;  // d z'_K / d s = w / sigma
   }
-  d_.backward(dz_, ds_, dx);
+  d_.attack_backward(dz_, ds_, dx);
 }
 
 // ---- attacks on a detecting model -------------------------------------------------------------------
@@ -241,8 +241,8 @@ namespace {
 
 class DetectorRun : public AttackRun {
  public:
-  DetectorRun(std::unique_ptr<DetectorView> view, const Goal& goal, int classes)
-      : view_(std::move(view)), goal_(goal), k_(classes) {}
+  DetectorRun(DetectorDefence& d, const Goal& goal)
+      : d_(d), view_(std::make_unique<DetectorView>(d, d.attack_weight())), goal_(goal) {}
   void start(const AttackSpec& spec, const AttackInput& in) {
     Goal g = in.goal;
     g.reject = view_->reject_class();
@@ -270,17 +270,16 @@ class DetectorRun : public AttackRun {
     r_.pred.assign(static_cast<std::size_t>(n), -1);
     r_.success.assign(static_cast<std::size_t>(n), 0);
     if (a.logits.rank() != 2 || a.logits.dim(0) != n) return;  // not evaluated (evaluate = false)
-    r_.logits = Tensor({n, k_});
-    for (int i = 0; i < n; ++i)
-      std::copy_n(a.logits.ptr() + static_cast<std::int64_t>(i) * (k_ + 1), k_,
-                  r_.logits.ptr() + static_cast<std::int64_t>(i) * k_);
+    // The defended model's own logits at the adversarial (the view's first K are the attacker's
+    // surrogate when the detector gives one: attack_forward).
+    r_.logits = d_.logits(a.adv);
     r_.pred = argmax_rows(r_.logits);
     for (std::size_t i = 0; i < r_.pred.size(); ++i)
       r_.success[i] = attack_succeeded(r_.pred[i], goal_.labels[i], goal_.target(i));
   }
+  DetectorDefence& d_;
   std::unique_ptr<DetectorView> view_;
   Goal goal_;
-  int k_;
   std::unique_ptr<AttackRun> inner_;
   AttackResult r_;
 };
@@ -288,8 +287,7 @@ class DetectorRun : public AttackRun {
 }  // namespace
 
 std::unique_ptr<AttackRun> start_through_detector(const AttackSpec& spec, const AttackInput& in, DetectorDefence& d) {
-  auto run =
-      std::make_unique<DetectorRun>(std::make_unique<DetectorView>(d, d.attack_weight()), in.goal, d.num_classes());
+  auto run = std::make_unique<DetectorRun>(d, in.goal);
   run->start(spec, in);
   return run;
 }

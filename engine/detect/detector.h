@@ -16,7 +16,8 @@
 // arXiv:1705.07263, section 3) attacks classifier and detector together through a view with a
 // REJECT class (DetectorView):
 //   z'_j = z_j (j < K),   z'_K = max_j z_j + w (s(x) - tau) / sigma
-// so argmax z' = K exactly when the detector flags x; sigma is the standard deviation of the clean
+// so argmax z' = K exactly when the detector flags x (z: the detector's attack_forward, by default
+// the classifying logits); sigma is the standard deviation of the clean
 // validation scores and w the attacker's weight on evading (1 by default). With the reject class in
 // the Goal (engine/objective.h), an untargeted attack on the view wants neither the label nor K:
 // misclassified AND unflagged. start_attack() routes every attack on a DetectorDefence through this
@@ -70,6 +71,15 @@ class DetectorDefence : public Classifier, public Reporter {
   // otherwise the last forward must have computed the scores. Never changes forward state.
   virtual void backward(const Tensor& dlogits, const std::vector<float>& dscores, Tensor& dx) = 0;
   virtual std::string score_name() const = 0;  // "squeeze L1"
+
+  // What the adaptive attacker's view (DetectorView) takes as its first K logits, with the scores,
+  // and the matching backward: by default the classifying logits (forward, backward). A detector may
+  // give its attacker a stronger surrogate (squeeze_detect's joint branches, He et al. 2017); its
+  // predictions and flags stay those of forward.
+  virtual const Tensor& attack_forward(const Tensor& x, std::vector<float>& scores) { return forward(x, &scores); }
+  virtual void attack_backward(const Tensor& dlogits, const std::vector<float>& dscores, Tensor& dx) {
+    backward(dlogits, dscores, dx);
+  }
 
   // Classifier: the classifying part (detection never changes a prediction).
   const Tensor& logits(const Tensor& x) final { return forward(x, nullptr); }

@@ -7,6 +7,7 @@
 
 #include "engine/attacks/attack.h"
 #include "engine/defences/defence.h"
+#include "engine/defences/squeezers.h"
 #include "engine/detect/detector.h"
 #include "engine/detect/kde.h"
 #include "engine/detect/mmd.h"
@@ -59,7 +60,7 @@ struct SpyContext {
 };
 
 std::unique_ptr<Classifier> build(const std::string& name, SpyContext& spy, Classifier& base,
-                                  std::map<std::string, double> set = {}, bool bpda = true) {
+                                  const std::map<std::string, double>& set = {}, bool bpda = true) {
   const DefenceSpec& spec = get_defence(name);
   ParamValues p = defaults(spec.params);
   p.set("val_n", 200);
@@ -210,7 +211,9 @@ TEST_CASE(
   const Tensor x = test::random_images(3, 12);
   // Smooth settings (blur: an exact backward), the autoencoder detector, the density.
   std::vector<std::unique_ptr<Classifier>> dets;
-  dets.push_back(build("squeeze_detect", spy, m, {{"bits", 0}, {"median", 0}, {"blur", 1.0}}));
+  dets.push_back(build("squeeze_detect", spy, m, {{"bits", 0}, {"median", 0}, {"blur", 1.0}, {"attacker", 0}}));
+  // The joint attacker's view (He et al. 2017): every squeezed branch in its first K logits.
+  dets.push_back(build("squeeze_detect", spy, m, {{"bits", 0}, {"median", 0}, {"blur", 1.0}, {"attacker", 1}}));
   dets.push_back(build("autoencoder", spy, m, {{"ae_detect", 1}}));
   dets.push_back(build("autoencoder", spy, m, {{"ae_detect", 2}}));
   dets.push_back(build("kde", spy, m));
@@ -262,11 +265,49 @@ TEST_CASE("an attack on a detecting model goes through the reject class and repo
                       Catch::Contains("reject class 10 is out of range"));
 }
 
+TEST_CASE("squeeze_detect's joint attacker: its view is the branches' mean log-probability; predictions stay f(x)'s",
+          "[detect]") {
+  Sequential m = make_model("small", 31);
+  SpyContext spy;
+  const Tensor x = test::random_images(4, 32);
+  std::unique_ptr<Classifier> reject =
+      build("squeeze_detect", spy, m, {{"bits", 0}, {"median", 1}, {"blur", 1.0}, {"attacker", 0}});
+  std::unique_ptr<Classifier> joint =
+      build("squeeze_detect", spy, m, {{"bits", 0}, {"median", 1}, {"blur", 1.0}, {"attacker", 1}});
+  auto& dj = dynamic_cast<DetectorDefence&>(*joint);
+  // The defended model and its flags do not depend on the attacker's view.
+  REQUIRE(joint->logits(x).data == reject->logits(x).data);
+  // zbar = (log p(x) + log p(median 2x2(x)) + log p(blur(x))) / 3, by hand through the squeezers.
+  DetectorView view(dj, 1.0f);
+  const Tensor zv = view.logits(x);
+  std::vector<Tensor> branches{x, Tensor(), Tensor()};
+  median_squeezer(2, true)->forward(x, branches[1]);
+  blur_squeezer(1.0f)->forward(x, branches[2]);
+  Tensor mean({4, 10});
+  for (const Tensor& b : branches) {
+    const Tensor p = softmax(m.logits(b));
+    for (std::size_t i = 0; i < p.data.size(); ++i) mean.data[i] += std::log(p.data[i]) / 3.0f;
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int c = 0; c < 10; ++c)
+      CHECK(zv.data[static_cast<std::size_t>(i * 11 + c)] ==
+            Approx(mean.data[static_cast<std::size_t>(i * 10 + c)]).margin(1e-4));
+  // An attack through it is reported in the model's own classes, and differs from the reject one's.
+  const std::vector<int> y = m.predict(x);
+  ParamValues p = defaults(get_attack("pgd").params);
+  p.set("eps", 0.2), p.set("steps", 5);
+  const AttackResult rj = run_attack(get_attack("pgd"), {*joint, cross_entropy_objective(), x, Goal{y, {}}, p, 3});
+  const AttackResult rr = run_attack(get_attack("pgd"), {*reject, cross_entropy_objective(), x, Goal{y, {}}, p, 3});
+  REQUIRE(rj.pred == joint->predict(rj.adv));
+  REQUIRE(rj.logits.data == joint->logits(rj.adv).data);
+  REQUIRE(rj.adv.data != rr.adv.data);
+}
+
 TEST_CASE("kernel density: score and its gradient in the features", "[detect][grad]") {
   Rng rng(31);
   Tensor f({60, 5});
-  std::vector<int> y;
-  for (int i = 0; i < 60; ++i) y.push_back(i % 3);
+  std::vector<int> y(60);
+  for (int i = 0; i < 60; ++i) y[static_cast<std::size_t>(i)] = i % 3;
   for (float& v : f.data) v = rng.uniform(-1.0f, 1.0f);
   const KernelDensity kd(f, y, 3, 0.5);
   std::vector<float> phi = {0.1f, -0.3f, 0.5f, 0.2f, 0.0f}, g(5);
