@@ -533,6 +533,14 @@ int main(int argc, char** argv) {
   app.models.set_fetcher([](const std::string& name, const std::string& url) { play::fetch_model(name, url); });
 #endif
   play::api_attach(&app);
+#ifndef __EMSCRIPTEN__
+  // ADVX_PLAY_TRACE=1 (the native UI test): where the window and the pixels go.
+  if (const char* t = std::getenv("ADVX_PLAY_TRACE"); t && *t && *t != '0') {
+    const auto* renderer = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
+    std::fprintf(stderr, "advx-play: video driver %s, display %s, GL renderer %s\n", SDL_GetCurrentVideoDriver(),
+                 std::getenv("DISPLAY") ? std::getenv("DISPLAY") : "(unset)", renderer ? renderer : "(none)");
+  }
+#endif
   play::signal_started();
   std::string start = play::url_hash();
   if (start.empty()) start = initial_state;

@@ -38,32 +38,41 @@ fi
 rm -f /tmp/advx-native-build.$$
 APP="$BUILD/advx-play"
 
-# A free display number.
-DISP=""
-for n in $(seq 99 140); do
-  if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then DISP=":$n"; break; fi
-done
-[ -n "$DISP" ] || skip "no free X display number in :99..:140"
-Xvfb "$DISP" -screen 0 1280x860x24 -nolisten tcp >/tmp/advx-xvfb.$$ 2>&1 &
+# A display Xvfb picks itself (-displayfd: the first number whose lock file and sockets it can
+# take), so an X server elsewhere on the machine, even one whose files this /tmp does not show (a
+# container sharing the network namespace: abstract sockets), cannot capture our clients.
+rm -f /tmp/advx-xvfb-display.$$
+Xvfb -displayfd 3 -screen 0 1280x860x24 -nolisten tcp 3>/tmp/advx-xvfb-display.$$ >/tmp/advx-xvfb.$$ 2>&1 &
 XVFB=$!
 APP_PID=""
 cleanup() {
   [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null
   kill "$XVFB" 2>/dev/null; wait "$XVFB" 2>/dev/null
-  rm -f /tmp/advx-xvfb.$$ /tmp/advx-play.$$
+  rm -f /tmp/advx-xvfb.$$ /tmp/advx-play.$$ /tmp/advx-xvfb-display.$$
 }
 trap cleanup EXIT
-for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X${DISP#:}" ] && break; sleep 0.1; done
-if ! kill -0 "$XVFB" 2>/dev/null || [ ! -e "/tmp/.X11-unix/X${DISP#:}" ]; then
+DISP=""
+for _ in $(seq 1 100); do
+  n=$(tr -dc '0-9' </tmp/advx-xvfb-display.$$ 2>/dev/null)
+  [ -n "$n" ] && [ -e "/tmp/.X11-unix/X$n" ] && { DISP=":$n"; break; }
+  kill -0 "$XVFB" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$DISP" ] || ! kill -0 "$XVFB" 2>/dev/null; then
   cat /tmp/advx-xvfb.$$ >&2
-  skip "Xvfb could not start on $DISP"
+  skip "Xvfb could not start"
 fi
+printf '[native] Xvfb on %s\n' "$DISP"
+# The X11 driver whatever the environment says (an SDL_VIDEODRIVER of dummy or offscreen, or a
+# Wayland session, would draw where no screenshot of this display can see it).
+export SDL_VIDEODRIVER=x11
+unset WAYLAND_DISPLAY
 export DISPLAY=$DISP
 
 # 1. --frames N: renders N frames and exits 0.
 t0=$(date +%s%N)
-if timeout 120 "$APP" --frames 30 --state "test=3&eps=0.3" >/tmp/advx-play.$$ 2>&1; then
-  ok "advx-play --frames 30 rendered and exited cleanly ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+if ADVX_PLAY_TRACE=1 timeout 120 "$APP" --frames 30 --state "test=3&eps=0.3" >/tmp/advx-play.$$ 2>&1; then
+  ok "advx-play --frames 30 rendered and exited cleanly ($(( ($(date +%s%N) - t0) / 1000000 )) ms; $(grep -m1 -o 'video driver.*' /tmp/advx-play.$$))"
 else
   bad "advx-play --frames 30 failed (exit $?): $(tail -5 /tmp/advx-play.$$)"
 fi
@@ -116,9 +125,12 @@ for attempt in 1 2; do
     [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}" && break
   done
   if ! kill -0 "$APP_PID" 2>/dev/null; then
-    shot_result="advx-play exited early: $(tail -5 /tmp/advx-play.$$)"
+    wait "$APP_PID"; st=$?
+    shot_result="advx-play exited early (status $st): $(tr '\n' '|' </tmp/advx-play.$$ | tail -c 600)"
+    printf '     start %d: %s\n' "$attempt" "$shot_result"
   elif [ "$shot_ok" -eq 0 ]; then
     shot_result="import -window root failed on $DISP"
+    printf '     start %d: %s\n' "$attempt" "$shot_result"
   elif [ "${colours:-0}" -ge 64 ] && awk "BEGIN{exit !(${sd:-0} > 0.05)}"; then
     shot_result=""
     [ "$attempt" -gt 1 ] && printf '     WARN the first start stayed blank (above); the second drew\n'
