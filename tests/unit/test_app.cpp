@@ -65,7 +65,7 @@ nlohmann::json view() {
 
 }  // namespace
 
-TEST_CASE("URL state: every registered parameter round-trips; bad values are reported", "[app]") {
+TEST_CASE("URL state: every registered parameter round-trips, bad values are reported", "[app]") {
   ViewState s;
   REQUIRE(s.attack == advx::attacks().front().name);
   for (const advx::AttackSpec& a : advx::attacks()) {
@@ -572,7 +572,7 @@ TEST_CASE("App: a long attack (one-pixel DE) runs a slice per frame, can pause a
   api_attach(nullptr);
 }
 
-TEST_CASE("URL state: the sequence view's text, dataset, attacks and defences round-trip; bad values reported",
+TEST_CASE("URL state: the sequence view's text, dataset, attacks and defences round-trip, bad values reported",
           "[app]") {
   const ViewState s;
   REQUIRE(s.view == "image");

@@ -46,7 +46,7 @@ double held_out(App& app, int step = -1) {
 
 }  // namespace
 
-TEST_CASE("Patch workbench: painting changes only the patch; placing only the covered pixels the model sees",
+TEST_CASE("Patch workbench: painting changes only the patch, placing only the covered pixels the model sees",
           "[app][shipped]") {
   App app(assets());
   open(app);
@@ -143,7 +143,7 @@ TEST_CASE("Patch workbench: the URL replays the same patch, placement, target an
   REQUIRE_THAT(c.error, Catch::Contains("patch_target"));
 }
 
-TEST_CASE("Patch workbench: training over frames improves the targeted success; held out too", "[app][shipped]") {
+TEST_CASE("Patch workbench: training over frames improves the targeted success, held out too", "[app][shipped]") {
   App app(assets());
   open(app, "&seed=1");
   app.set_patch_size(0.2f);  // at 10% a patch does little on these models (REPRODUCTIONS.md: ~8%)
@@ -184,7 +184,7 @@ TEST_CASE("Patch workbench: training over frames improves the targeted success; 
   REQUIRE(app.clean.top == app.classify(app.model_input()).top);
 }
 
-TEST_CASE("Patch workbench: PNG export and import round-trip; bad PNGs are clear errors", "[app][shipped]") {
+TEST_CASE("Patch workbench: PNG export and import round-trip, bad PNGs are clear errors", "[app][shipped]") {
   App a(assets());
   open(a);
   a.set_patch_size(0.05f);
@@ -222,7 +222,7 @@ TEST_CASE("Patch workbench: PNG export and import round-trip; bad PNGs are clear
   REQUIRE(c.patch.pixels.data == a.patch.pixels.data);  // unchanged
 }
 
-TEST_CASE("JS API natively: advx_patch sets, places, trains; clear errors", "[app][shipped]") {
+TEST_CASE("JS API natively: advx_patch sets, places, trains, clear errors", "[app][shipped]") {
   App app(assets());
   open(app);
   api_attach(&app);

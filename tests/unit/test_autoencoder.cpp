@@ -71,7 +71,7 @@ TEST_CASE("contractive penalty: the closed form is |dh/dx|_F^2, and its gradient
     CHECK(enc.bias_grad.data[j] == Approx(numeric(enc.bias.data[j])).margin(1e-4));
 }
 
-TEST_CASE("autoencoder training lowers the reconstruction error, reproducibly; clear errors", "[autoencoder]") {
+TEST_CASE("autoencoder training lowers the reconstruction error, reproducibly, clear errors", "[autoencoder]") {
   Dataset d;
   d.images = test::random_images(256, 3);
   // Structured images (a bright square somewhere), so there is something to learn.

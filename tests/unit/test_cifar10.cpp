@@ -153,7 +153,7 @@ TEST_CASE("cifar10-exact: counts, labels and the pixel values published for imag
 }
 
 // [heavy]: decodes all 60,000 JPEGs; skipped under ASan (the fuzzing replay covers the decoder there).
-TEST_CASE("cifar10 JPEG: 50,000 / 10,000 images; the first ones match the exact pixels within the JPEG loss",
+TEST_CASE("cifar10 JPEG: 50,000 / 10,000 images, the first ones match the exact pixels within the JPEG loss",
           "[cifar10][heavy]") {
   const Dataset& test = cached("cifar10", "test");
   REQUIRE(test.images.shape == Shape{10000, 3, 32, 32});

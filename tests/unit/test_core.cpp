@@ -162,7 +162,7 @@ TEST_CASE("Pipeline input gradients match finite differences", "[core][grad]") {
   }
 }
 
-TEST_CASE("threshold defence: forward binarises; BPDA backward is the identity; the true one is zero", "[core]") {
+TEST_CASE("threshold defence: forward binarises, BPDA backward is the identity, the true one is zero", "[core]") {
   Sequential m = make_model("small", 9);
   const DefenceSpec& spec = get_defence("threshold");
   ParamValues p;
@@ -228,7 +228,7 @@ TEST_CASE("perturbation norms: L-inf, L2, and L0 in pixels (any channel)", "[cor
   REQUIRE(perturbation_norms(a, x, 0, 0.45f).l0 == 1);
 }
 
-TEST_CASE("Evaluation: resumable in any batch size; transfer scores on the target model", "[core][eval]") {
+TEST_CASE("Evaluation: resumable in any batch size, transfer scores on the target model", "[core][eval]") {
   Sequential m = make_model("small", 12), other = make_model("softmax", 13);
   Dataset d;
   d.images = test::random_images(37, 14);

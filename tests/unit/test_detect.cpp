@@ -203,7 +203,7 @@ TEST_CASE("detector thresholds come from the clean validation split only", "[det
 }
 
 TEST_CASE(
-    "the adaptive view: reject class K exactly when flagged; gradients of every detector match finite "
+    "the adaptive view: reject class K exactly when flagged, gradients of every detector match finite "
     "differences",
     "[detect][grad]") {
   Sequential m = make_model("small", 11);
@@ -265,7 +265,7 @@ TEST_CASE("an attack on a detecting model goes through the reject class and repo
                       Catch::Contains("reject class 10 is out of range"));
 }
 
-TEST_CASE("squeeze_detect's joint attacker: its view is the branches' mean log-probability; predictions stay f(x)'s",
+TEST_CASE("squeeze_detect's joint attacker: its view is the branches' mean log-probability, predictions stay f(x)'s",
           "[detect]") {
   Sequential m = make_model("small", 31);
   SpyContext spy;

@@ -114,7 +114,7 @@ TEST_CASE("ensemble voting: soft = log of the mean probability, hard = majority,
   CHECK(s == Approx(1.0));
 }
 
-TEST_CASE("ensemble gradients match finite differences; the hard vote's surrogate is the soft vote's backward",
+TEST_CASE("ensemble gradients match finite differences, the hard vote's surrogate is the soft vote's backward",
           "[ensemble][grad]") {
   Sequential m1 = make_model("small", 1), m2 = make_model("small", 2), m3 = make_model("fc500", 3);
   const Tensor x = test::random_images(3, 4);

@@ -112,7 +112,7 @@ Bytes safetensors_with(const std::string& json) {
 
 }  // namespace
 
-TEST_CASE("user images: PNG only; every other format stb_image knows is refused and compiled out", "[io][hostile]") {
+TEST_CASE("user images: PNG only, every other format stb_image knows is refused and compiled out", "[io][hostile]") {
   // Each sample decodes with a stb_image built with all its formats (checked when they were written).
   const std::vector<std::pair<std::string, Bytes>> others = {
       {"PGM", str_bytes(std::string("P5\n2 2\n255\n") + std::string("\x00\x40\x80\xff", 4))},
@@ -411,7 +411,7 @@ TEST_CASE("files: a failed write reports it and leaves the good file in place", 
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("resize: area averaging keeps a thin stroke's ink; integer factors invert exactly", "[io][hostile]") {
+TEST_CASE("resize: area averaging keeps a thin stroke's ink, integer factors invert exactly", "[io][hostile]") {
   // A 4000x4000 drawing of a 7 with 30-pixel strokes: a bar and a diagonal.
   const int n = 4000, stroke = 30;
   Tensor seven({1, n, n});

@@ -98,7 +98,7 @@ TEST_CASE("mnist_preprocess is stable on an already-centred 20x20 digit", "[prep
   for (size_t i = 0; i < img.data.size(); ++i) CHECK(out.data[i] == Approx(img.data[i]));
 }
 
-TEST_CASE("mnist_preprocess: empty input gives zeros; bad input throws advx::Error", "[preprocess]") {
+TEST_CASE("mnist_preprocess: empty input gives zeros, bad input throws advx::Error", "[preprocess]") {
   Tensor out = advx::mnist_preprocess(Tensor({1, 50, 50}));
   REQUIRE(out.shape == advx::Shape{1, 28, 28});
   CHECK(sum(out) == 0.0f);

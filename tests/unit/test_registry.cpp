@@ -220,7 +220,7 @@ TEST_CASE("the tables: unique names and keys, shared keys mean the same, no clas
   REQUIRE_THROWS_WITH(get_defence("nope"), Catch::Contains("known: threshold"));
 }
 
-TEST_CASE("noise: random signs at +-eps, seeded, clipped; no gradient", "[registry]") {
+TEST_CASE("noise: random signs at +-eps, seeded, clipped, no gradient", "[registry]") {
   Sequential m = make_model("softmax", 2);
   const Tensor x = test::random_images(3, 4);
   ParamValues p;

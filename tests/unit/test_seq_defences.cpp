@@ -75,7 +75,7 @@ TEST_CASE("sequence defences: every registration reachable, built, calibrated on
   CHECK(find_seq_defence("no-such-defence") == nullptr);
 }
 
-TEST_CASE("seqsqueeze classifies through the squeezer; transitions classifies with the base model", "[seqdefence]") {
+TEST_CASE("seqsqueeze classifies through the squeezer, transitions classifies with the base model", "[seqdefence]") {
   SequenceModel model = small_model(5);
   const SequenceSplit train = split_of({{2, 3, 4}, {5, 6, 7}});
   const SequenceSplit val = split_of({{2, 3}, {4, 5}, {6, 7}, {8, 9}});

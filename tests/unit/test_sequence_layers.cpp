@@ -406,7 +406,7 @@ TEST_CASE("SequenceModel: dL/d(embedded) and every parameter gradient match fini
   }
 }
 
-TEST_CASE("SequenceModel: PyTorch parameter names and shapes; save and load round-trip", "[seq][io]") {
+TEST_CASE("SequenceModel: PyTorch parameter names and shapes, save and load round-trip", "[seq][io]") {
   SequenceModel m(RnnType::GRU, 20, 6, 7, 2);
   Rng rng(110);
   m.init(rng);

@@ -68,7 +68,7 @@ TEST_CASE("sequence datasets from bytes: the loader's result, sha256 checked, te
   }
 }
 
-TEST_CASE("TextCodec: every test sample's text encodes to the loader's ids; unknown words, truncation, empty",
+TEST_CASE("TextCodec: every test sample's text encodes to the loader's ids, unknown words, truncation, empty",
           "[seqtext][shipped]") {
   for (const auto& [name, task] : {std::pair<const char*, const char*>{"sms_lstm", "sms"}, {"api_lstm", "malbehavd"}}) {
     Shipped& s = shipped(name, task);

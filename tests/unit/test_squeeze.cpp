@@ -132,7 +132,7 @@ TEST_CASE("blur: a constant image stays constant (mass normalised at the border)
   CHECK(y.data[4 * 9 + 4] > y.data[4 * 9 + 5]);
 }
 
-TEST_CASE("squeeze defence: the chosen squeezers in order before the model; clear errors", "[squeeze]") {
+TEST_CASE("squeeze defence: the chosen squeezers in order before the model, clear errors", "[squeeze]") {
   Sequential m = make_model("small", 4);
   const DefenceSpec& spec = get_defence("squeeze");
   ParamValues p = defaults(spec.params);  // 1 bit and the 2x2 median

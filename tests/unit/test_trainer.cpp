@@ -238,7 +238,7 @@ TEST_CASE("Trainer: micro-batches (a part per step) and shards give the batch's 
   REQUIRE_THROWS_WITH(t.save_checkpoint(test::temp_path("micro.safetensors")), Catch::Contains("between batches"));
 }
 
-TEST_CASE("Trainer: shards give the same weights for any thread count; clear errors", "[trainer]") {
+TEST_CASE("Trainer: shards give the same weights for any thread count, clear errors", "[trainer]") {
   const Dataset d = toy_set(100, 4);
 #ifdef _OPENMP
   // FGSM-RS (random starts, so each shard's seed counts): one thread and two give the same bits.
@@ -394,7 +394,7 @@ Dataset toy_colour_set(int n, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("Trainer: standardised inputs are folded into the first convolution; the step schedule", "[trainer]") {
+TEST_CASE("Trainer: standardised inputs are folded into the first convolution, the step schedule", "[trainer]") {
   const Dataset d = toy_colour_set(48, 4);
   TrainConfig c;
   c.epochs = 3, c.batch = 48, c.seed = 2, c.optimizer = "sgd", c.momentum = 0.0f, c.lr = 0.05f;
