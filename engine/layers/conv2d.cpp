@@ -275,7 +275,10 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     return;
   }
 #endif
-  if (train) train_cols_.resize(static_cast<size_t>(chunks));
+  if (train) {
+    train_cols_.resize(static_cast<size_t>(chunks));
+    train_layout_.resize(train_cols_.size(), {-1, -1, -1, -1});
+  }
   parallel_for(chunks, static_cast<double>(cs) * pp * out_ch * kk, [&](int ch) {
     const int s0 = ch * cs, c = std::min(cs, n - s0);
     const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
@@ -283,8 +286,12 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     Tensor* cp = nullptr;
     if (train) {  // kept for backward, one per chunk
       cp = &train_cols_[static_cast<size_t>(ch)];
-      cp->resize({kk, static_cast<int>(ld)});
-      cp->fill(0.0f);  // the padding entries; im2col writes the rest
+      const std::array<std::int64_t, 4> layout = {kk, ld, h, w};
+      if (train_layout_[static_cast<size_t>(ch)] != layout) {
+        cp->resize({kk, static_cast<int>(ld)});
+        cp->fill(0.0f);  // the padding entries; im2col writes the rest, every time
+        train_layout_[static_cast<size_t>(ch)] = layout;
+      }
     } else {
       cp = &zeroed_cols(thread_id(), kk, ld, h, w);
     }

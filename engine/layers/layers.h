@@ -52,8 +52,9 @@ class Conv2d : public Layer {
   // Forward state of a training pass (train = true): every chunk's im2col columns, which the
   // weight gradient needs again (one im2col instead of two per training step). train_x_ names the
   // input they belong to (and train_chunk_ the samples per chunk); backward on any other input
-  // computes its own.
+  // computes its own. Their padding entries are cleared once per layout too (train_layout_[chunk]).
   std::vector<Tensor> train_cols_;
+  std::vector<std::array<std::int64_t, 4>> train_layout_;
   const float* train_x_ = nullptr;
   Shape train_shape_;
   int train_chunk_ = 0;
