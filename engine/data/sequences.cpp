@@ -32,12 +32,6 @@ const DatasetFile& dataset_file(const std::string& name) {
   return name == kSms.name ? kSms : kMal;
 }
 
-void check_sha256(const DatasetFile& f, const std::vector<std::uint8_t>& bytes, const std::string& source) {
-  const std::string got = sha256_hex(bytes);
-  ADVX_REQUIRE(got == f.sha256, "dataset file '" + source + "' has sha256 " + got + ", expected " + f.sha256 +
-                                    ": the file is corrupt or not the official one; copy it again");
-}
-
 // Lines of a text file without their line ends (LF or CRLF); a final line end adds no empty line.
 std::vector<std::string> split_lines(const std::vector<std::uint8_t>& bytes) {
   std::vector<std::string> lines;
@@ -131,74 +125,82 @@ std::string sequence_dataset_file(const std::string& name) {
   return dataset_file(name).rel;
 }
 
+namespace {
+
+RawSequence parse_sms_line(const std::string& s, int line, const std::string& source) {
+  const size_t tab = s.find('\t');
+  ADVX_REQUIRE(tab != std::string::npos, where(source, line) + " has no tab; every line must be 'ham<TAB>text' or " +
+                                             "'spam<TAB>text' (is this the SMSSpamCollection file?)");
+  const std::string label = s.substr(0, tab);
+  ADVX_REQUIRE(label == "ham" || label == "spam",
+               where(source, line) + " has label '" + label.substr(0, 40) + "'; expected 'ham' or 'spam'");
+  RawSequence r;
+  r.label = label == "spam" ? 1 : 0;
+  r.line = line;
+  r.text = s.substr(tab + 1);
+  r.tokens = sms_tokenize(r.text);
+  return r;
+}
+
+void check_malbehavd_header(const std::string& first, const std::string& source) {
+  ADVX_REQUIRE(first.rfind("sha256,labels,", 0) == 0,
+               where(source, 1) + " is not the header 'sha256,labels,0,1,...'; is this MalBehavD-V1-dataset.csv?");
+}
+
+RawSequence parse_malbehavd_line(const std::string& s, int line, const std::string& source) {
+  ADVX_REQUIRE(s.find('"') == std::string::npos,
+               where(source, line) + " has a quoted field; MalbehavD rows are plain comma-separated names");
+  std::vector<std::string> cells;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = s.find(',', start);
+    cells.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  ADVX_REQUIRE(cells.size() >= 3, where(source, line) + " has " + std::to_string(cells.size()) +
+                                      " cells; a row is sha256, label, then at least one API call");
+  const std::string& sha = cells[0];
+  ADVX_REQUIRE(sha.size() == 64 && std::all_of(sha.begin(), sha.end(),
+                                               [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }),
+               where(source, line) + ": the first cell '" + sha.substr(0, 70) +
+                   "' is not a sample sha256 (64 lower-case hex digits)");
+  ADVX_REQUIRE(cells[1] == "0" || cells[1] == "1",
+               where(source, line) + ": label '" + cells[1].substr(0, 20) + "' is not 0 (benign) or 1 (malware)");
+  RawSequence r;
+  r.key = sha;
+  r.label = cells[1] == "1" ? 1 : 0;
+  r.line = line;
+  size_t end = 2;
+  while (end < cells.size() && !cells[end].empty()) ++end;
+  for (size_t c = end; c < cells.size(); ++c)
+    ADVX_REQUIRE(cells[c].empty(), where(source, line) + ": an empty cell (column " + std::to_string(end + 1) +
+                                       ") before the API call '" + cells[c].substr(0, 60) + "' in column " +
+                                       std::to_string(c + 1) + "; calls must be contiguous, padding only at the end");
+  ADVX_REQUIRE(end > 2, where(source, line) + " has no API call");
+  r.tokens.assign(cells.begin() + 2, cells.begin() + static_cast<std::ptrdiff_t>(end));
+  for (const std::string& call : r.tokens) r.text += (r.text.empty() ? "" : "\n") + call;
+  return r;
+}
+
+}  // namespace
+
 std::vector<RawSequence> parse_sms_spam(const std::vector<std::uint8_t>& bytes, const std::string& source) {
   const std::vector<std::string> lines = split_lines(bytes);
   std::vector<RawSequence> out;
   out.reserve(lines.size());
-  for (size_t k = 0; k < lines.size(); ++k) {
-    const int line = static_cast<int>(k) + 1;
-    const std::string& s = lines[k];
-    const size_t tab = s.find('\t');
-    ADVX_REQUIRE(tab != std::string::npos, where(source, line) + " has no tab; every line must be 'ham<TAB>text' or " +
-                                               "'spam<TAB>text' (is this the SMSSpamCollection file?)");
-    const std::string label = s.substr(0, tab);
-    ADVX_REQUIRE(label == "ham" || label == "spam",
-                 where(source, line) + " has label '" + label.substr(0, 40) + "'; expected 'ham' or 'spam'");
-    RawSequence r;
-    r.label = label == "spam" ? 1 : 0;
-    r.line = line;
-    r.text = s.substr(tab + 1);
-    r.tokens = sms_tokenize(r.text);
-    out.push_back(std::move(r));
-  }
+  for (size_t k = 0; k < lines.size(); ++k) out.push_back(parse_sms_line(lines[k], static_cast<int>(k) + 1, source));
   ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no messages");
   return out;
 }
 
 std::vector<RawSequence> parse_malbehavd(const std::vector<std::uint8_t>& bytes, const std::string& source) {
   const std::vector<std::string> lines = split_lines(bytes);
-  ADVX_REQUIRE(!lines.empty() && lines[0].rfind("sha256,labels,", 0) == 0,
-               where(source, 1) + " is not the header 'sha256,labels,0,1,...'; is this MalBehavD-V1-dataset.csv?");
+  check_malbehavd_header(lines.empty() ? std::string() : lines[0], source);
   std::vector<RawSequence> out;
   out.reserve(lines.size());
-  for (size_t k = 1; k < lines.size(); ++k) {
-    const int line = static_cast<int>(k) + 1;
-    const std::string& s = lines[k];
-    ADVX_REQUIRE(s.find('"') == std::string::npos,
-                 where(source, line) + " has a quoted field; MalbehavD rows are plain comma-separated names");
-    std::vector<std::string> cells;
-    size_t start = 0;
-    while (true) {
-      const size_t comma = s.find(',', start);
-      cells.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    ADVX_REQUIRE(cells.size() >= 3, where(source, line) + " has " + std::to_string(cells.size()) +
-                                        " cells; a row is sha256, label, then at least one API call");
-    const std::string& sha = cells[0];
-    ADVX_REQUIRE(
-        sha.size() == 64 && std::all_of(sha.begin(), sha.end(),
-                                        [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }),
-        where(source, line) + ": the first cell '" + sha.substr(0, 70) +
-            "' is not a sample sha256 (64 lower-case hex digits)");
-    ADVX_REQUIRE(cells[1] == "0" || cells[1] == "1",
-                 where(source, line) + ": label '" + cells[1].substr(0, 20) + "' is not 0 (benign) or 1 (malware)");
-    RawSequence r;
-    r.key = sha;
-    r.label = cells[1] == "1" ? 1 : 0;
-    r.line = line;
-    size_t end = 2;
-    while (end < cells.size() && !cells[end].empty()) ++end;
-    for (size_t c = end; c < cells.size(); ++c)
-      ADVX_REQUIRE(cells[c].empty(), where(source, line) + ": an empty cell (column " + std::to_string(end + 1) +
-                                         ") before the API call '" + cells[c].substr(0, 60) + "' in column " +
-                                         std::to_string(c + 1) + "; calls must be contiguous, padding only at the end");
-    ADVX_REQUIRE(end > 2, where(source, line) + " has no API call");
-    r.tokens.assign(cells.begin() + 2, cells.begin() + static_cast<std::ptrdiff_t>(end));
-    for (const std::string& call : r.tokens) r.text += (r.text.empty() ? "" : "\n") + call;
-    out.push_back(std::move(r));
-  }
+  for (size_t k = 1; k < lines.size(); ++k)
+    out.push_back(parse_malbehavd_line(lines[k], static_cast<int>(k) + 1, source));
   ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no rows");
   return out;
 }
@@ -236,61 +238,171 @@ SequenceDataset load_sequence_dataset(const std::string& data_dir, const std::st
 
 SequenceDataset sequence_dataset_from_bytes(const std::string& name, const std::vector<std::uint8_t>& bytes,
                                             const std::string& source, const SequenceOptions& options) {
-  const DatasetFile& file = dataset_file(name);
-  const bool sms = &file == &kSms;
-  const int min_count = options.min_count >= 0 ? options.min_count : (sms ? 2 : 1);
-  const int max_len = options.max_len >= 0 ? options.max_len : default_max_len(name);
-  ADVX_REQUIRE(min_count >= 1, "vocabulary min_count must be >= 1, got " + std::to_string(min_count));
-  check_sha256(file, bytes, source);
-  std::vector<RawSequence> raw = sms ? parse_sms_spam(bytes, source) : parse_malbehavd(bytes, source);
-  SequenceDataset d;
-  d.name = name;
-  d.class_names = sms ? std::vector<std::string>{"ham", "spam"} : std::vector<std::string>{"benign", "malware"};
-  if (!sms) {  // deduplicate by sample sha256, first row wins
-    std::set<std::string> seen;
-    std::vector<RawSequence> kept;
-    for (RawSequence& r : raw)
-      if (seen.insert(r.key).second) kept.push_back(std::move(r));
-    d.duplicates_removed = static_cast<int>(raw.size() - kept.size());
-    raw = std::move(kept);
+  SequenceDatasetLoad load(name, bytes, source, options);
+  while (!load.step()) {
   }
-  std::vector<int> labels;
-  labels.reserve(raw.size());
-  for (const RawSequence& r : raw) labels.push_back(r.label);
-  std::vector<int> train_idx, test_idx;
-  stratified_split(labels, d.num_classes(), options.test_percent, options.seed, train_idx, test_idx);
+  return load.take();
+}
 
-  // Vocabulary from the training split only.
-  std::map<std::string, int> counts;
-  for (int i : train_idx)
-    for (const std::string& tok : raw[static_cast<size_t>(i)].tokens) ++counts[tok];
-  std::vector<std::pair<std::string, int>> kept;
-  for (const auto& kv : counts)
-    if (kv.second >= min_count) kept.push_back(kv);
-  std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  d.vocab = {"<pad>", "<unk>"};
-  for (const auto& kv : kept) d.vocab.push_back(kv.first);
-  for (size_t i = 0; i < d.vocab.size(); ++i) d.index[d.vocab[i]] = static_cast<std::int32_t>(i);
+// ---- the load in steps --------------------------------------------------------------------------
 
-  auto encode = [&](const std::vector<int>& idx, SequenceSplit& out) {
-    for (int i : idx) {
-      const RawSequence& r = raw[static_cast<size_t>(i)];
-      std::vector<std::int32_t> ids;
-      for (const std::string& tok : r.tokens) {
-        if (max_len > 0 && static_cast<int>(ids.size()) == max_len) break;
-        const std::int32_t id = d.id(tok);
-        ids.push_back(id == kPadId ? kUnkId : id);  // a literal "<pad>" token is unknown, never padding
-      }
-      if (ids.empty()) ids.push_back(kUnkId);  // a message without tokens
-      out.sequences.push_back(std::move(ids));
-      out.labels.push_back(r.label);
-      out.lines.push_back(r.line);
-      out.texts.push_back(r.text);
+namespace {
+constexpr std::size_t kHashBytes = 256 * 1024;  // a step's share of the checksum
+constexpr std::size_t kParseBytes = 64 * 1024;  // ... of the parse (whole lines, at least one)
+constexpr int kSamples = 512;                   // ... of the vocabulary count and of the encoding
+}  // namespace
+
+SequenceDatasetLoad::SequenceDatasetLoad(const std::string& name, std::vector<std::uint8_t> bytes, std::string source,
+                                         const SequenceOptions& options)
+    : bytes_(std::move(bytes)), source_(std::move(source)) {
+  const DatasetFile& file = dataset_file(name);
+  sms_ = &file == &kSms;
+  expected_sha_ = file.sha256;
+  min_count_ = options.min_count >= 0 ? options.min_count : (sms_ ? 2 : 1);
+  max_len_ = options.max_len >= 0 ? options.max_len : default_max_len(name);
+  test_percent_ = options.test_percent;
+  seed_ = options.seed;
+  ADVX_REQUIRE(min_count_ >= 1, "vocabulary min_count must be >= 1, got " + std::to_string(min_count_));
+  d_.name = name;
+  d_.class_names = sms_ ? std::vector<std::string>{"ham", "spam"} : std::vector<std::string>{"benign", "malware"};
+}
+
+bool SequenceDatasetLoad::next_line(std::string& out) {
+  if (pos_ >= bytes_.size()) return false;
+  const auto begin = bytes_.begin() + static_cast<std::ptrdiff_t>(pos_);
+  const auto nl = std::find(begin, bytes_.end(), static_cast<std::uint8_t>('\n'));
+  out.assign(begin, nl);
+  pos_ = nl == bytes_.end() ? bytes_.size() : static_cast<std::size_t>(nl - bytes_.begin()) + 1;
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return true;
+}
+
+bool SequenceDatasetLoad::step() {
+  switch (stage_) {
+    case Stage::kHash: {  // the file's sha256, a slice at a time
+      const std::size_t n = std::min(kHashBytes, bytes_.size() - pos_);
+      sha_.update(bytes_.data() + pos_, n);
+      pos_ += n;
+      if (pos_ < bytes_.size()) return false;
+      const std::string got = sha_.hex();
+      ADVX_REQUIRE(got == expected_sha_, "dataset file '" + source_ + "' has sha256 " + got + ", expected " +
+                                             expected_sha_ +
+                                             ": the file is corrupt or not the official one; copy it again");
+      pos_ = 0;
+      stage_ = Stage::kParse;
+      return false;
     }
-  };
-  encode(train_idx, d.train);
-  encode(test_idx, d.test);
-  return d;
+    case Stage::kParse: {  // whole lines, about kParseBytes a step
+      const std::size_t stop = pos_ + kParseBytes;
+      std::string s;
+      while (pos_ < stop && next_line(s)) {
+        ++line_;
+        if (!sms_ && line_ == 1)
+          check_malbehavd_header(s, source_);
+        else
+          raw_.push_back(sms_ ? parse_sms_line(s, line_, source_) : parse_malbehavd_line(s, line_, source_));
+      }
+      if (pos_ < bytes_.size()) return false;
+      if (!sms_ && line_ == 0) check_malbehavd_header(std::string(), source_);  // an empty file
+      ADVX_REQUIRE(!raw_.empty(), "'" + source_ + "' holds no " + (sms_ ? "messages" : "rows"));
+      stage_ = Stage::kSplit;
+      return false;
+    }
+    case Stage::kSplit: {
+      if (!sms_) {  // deduplicate by sample sha256, first row wins
+        std::set<std::string> seen;
+        std::vector<RawSequence> kept;
+        for (RawSequence& r : raw_)
+          if (seen.insert(r.key).second) kept.push_back(std::move(r));
+        d_.duplicates_removed = static_cast<int>(raw_.size() - kept.size());
+        raw_ = std::move(kept);
+      }
+      std::vector<int> labels;
+      labels.reserve(raw_.size());
+      for (const RawSequence& r : raw_) labels.push_back(r.label);
+      stratified_split(labels, d_.num_classes(), test_percent_, seed_, train_idx_, test_idx_);
+      at_ = 0;
+      stage_ = Stage::kCount;
+      return false;
+    }
+    case Stage::kCount: {  // the vocabulary from the training split only
+      const int end = std::min(static_cast<int>(train_idx_.size()), at_ + kSamples);
+      for (; at_ < end; ++at_)
+        for (const std::string& tok : raw_[static_cast<size_t>(train_idx_[static_cast<size_t>(at_)])].tokens)
+          ++counts_[tok];
+      if (at_ < static_cast<int>(train_idx_.size())) return false;
+      std::vector<std::pair<std::string, int>> kept;
+      for (const auto& kv : counts_)
+        if (kv.second >= min_count_) kept.push_back(kv);
+      std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+      d_.vocab = {"<pad>", "<unk>"};
+      for (const auto& kv : kept) d_.vocab.push_back(kv.first);
+      for (size_t i = 0; i < d_.vocab.size(); ++i) d_.index[d_.vocab[i]] = static_cast<std::int32_t>(i);
+      counts_.clear();
+      at_ = 0;
+      stage_ = Stage::kEncode;
+      return false;
+    }
+    case Stage::kEncode: {  // the training samples, then the test samples
+      const int n_train = static_cast<int>(train_idx_.size()), n_all = n_train + static_cast<int>(test_idx_.size());
+      const int end = std::min(n_all, at_ + kSamples);
+      for (; at_ < end; ++at_) {
+        const bool train = at_ < n_train;
+        const int i = train ? train_idx_[static_cast<size_t>(at_)] : test_idx_[static_cast<size_t>(at_ - n_train)];
+        SequenceSplit& out = train ? d_.train : d_.test;
+        const RawSequence& r = raw_[static_cast<size_t>(i)];
+        std::vector<std::int32_t> ids;
+        for (const std::string& tok : r.tokens) {
+          if (max_len_ > 0 && static_cast<int>(ids.size()) == max_len_) break;
+          const std::int32_t id = d_.id(tok);
+          ids.push_back(id == kPadId ? kUnkId : id);  // a literal "<pad>" token is unknown, never padding
+        }
+        if (ids.empty()) ids.push_back(kUnkId);  // a message without tokens
+        out.sequences.push_back(std::move(ids));
+        out.labels.push_back(r.label);
+        out.lines.push_back(r.line);
+        out.texts.push_back(r.text);
+      }
+      if (at_ < n_all) return false;
+      raw_.clear();
+      bytes_.clear();
+      bytes_.shrink_to_fit();
+      stage_ = Stage::kDone;
+      return true;
+    }
+    case Stage::kDone:
+      return true;
+  }
+  return true;
+}
+
+double SequenceDatasetLoad::progress() const {
+  // The checksum and the parse by bytes (most of the time), then the count and the encoding by samples.
+  const double nb = std::max<double>(1.0, static_cast<double>(bytes_.size()));
+  const double ns = std::max<double>(1.0, static_cast<double>(train_idx_.size() + test_idx_.size()));
+  switch (stage_) {
+    case Stage::kHash:
+      return 0.3 * static_cast<double>(pos_) / nb;
+    case Stage::kParse:
+      return 0.3 + 0.4 * static_cast<double>(pos_) / nb;
+    case Stage::kSplit:
+      return 0.7;
+    case Stage::kCount:
+      return 0.7 + 0.1 * at_ / std::max<double>(1.0, static_cast<double>(train_idx_.size()));
+    case Stage::kEncode:
+      return 0.8 + 0.2 * at_ / ns;
+    case Stage::kDone:
+      return 1.0;
+  }
+  return 1.0;
+}
+
+SequenceDataset SequenceDatasetLoad::take() {
+  ADVX_REQUIRE(stage_ == Stage::kDone && !taken_, taken_
+                                                      ? "the sequence dataset was taken already"
+                                                      : "the sequence dataset is still loading (step() it to the end)");
+  taken_ = true;
+  return std::move(d_);
 }
 
 Tokens make_batch(const SequenceSplit& split, const std::vector<int>& indices) {

@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/sha256.h"
 #include "engine/layers/sequence.h"
 
 namespace advx {
@@ -93,6 +94,39 @@ struct RawSequence {
   std::string key;   // the sha256 column (MalbehavD), empty for SMS
   std::string text;  // the sample as text (SequenceSplit::texts)
 };
+// sequence_dataset_from_bytes in steps, for a UI that keeps drawing while a dataset is read (the
+// playground's sequence view): each step() does a bounded piece (256 KB of the checksum, about 64 KB
+// of lines parsed, the split, 512 samples counted for the vocabulary or encoded), so the whole load
+// spreads over frames. sequence_dataset_from_bytes is this load stepped to the end: the same dataset.
+class SequenceDatasetLoad {
+ public:
+  SequenceDatasetLoad(const std::string& name, std::vector<std::uint8_t> bytes, std::string source,
+                      const SequenceOptions& options = {});
+  // One piece; true once the dataset is complete. Throws advx::Error as the one-call loader does.
+  bool step();
+  double progress() const;  // 0 .. 1
+  SequenceDataset take();   // once step() returned true; once
+
+ private:
+  enum class Stage { kHash, kParse, kSplit, kCount, kEncode, kDone };
+  bool next_line(std::string& out);  // the next line at pos_ without its LF or CRLF; false at the end
+  std::vector<std::uint8_t> bytes_;
+  std::string source_, expected_sha_;
+  bool sms_ = false;
+  int min_count_ = 1, max_len_ = 0, test_percent_ = 20;
+  std::uint64_t seed_ = 1;
+  Stage stage_ = Stage::kHash;
+  std::size_t pos_ = 0;  // bytes hashed, then bytes parsed
+  Sha256 sha_;
+  int line_ = 0;  // lines parsed
+  std::vector<RawSequence> raw_;
+  std::vector<int> train_idx_, test_idx_;
+  int at_ = 0;  // samples counted, then encoded
+  std::map<std::string, int> counts_;
+  SequenceDataset d_;
+  bool taken_ = false;
+};
+
 // The parsers alone (no checksum), `source` naming the file in messages.
 std::vector<RawSequence> parse_sms_spam(const std::vector<std::uint8_t>& bytes, const std::string& source);
 std::vector<RawSequence> parse_malbehavd(const std::vector<std::uint8_t>& bytes, const std::string& source);

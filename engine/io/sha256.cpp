@@ -1,7 +1,11 @@
 // Straight from FIPS 180-4, section 6.2.
 #include "engine/io/sha256.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
+
+#include "engine/error.h"
 
 namespace advx {
 namespace {
@@ -41,26 +45,48 @@ void block(std::uint32_t h[8], const std::uint8_t* p) {
 
 }  // namespace
 
-std::string sha256_hex(const std::uint8_t* data, std::size_t n) {
-  std::uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  std::size_t i = 0;
-  for (; i + 64 <= n; i += 64) block(h, data + i);
+void Sha256::update(const std::uint8_t* data, std::size_t n) {
+  ADVX_REQUIRE(!ended_, "Sha256::update after hex()");
+  if (n == 0) return;
+  total_ += n;
+  if (used_ > 0) {  // fill the partial block first
+    const std::size_t take = std::min(n, 64 - used_);
+    std::memcpy(buf_ + used_, data, take);
+    used_ += take, data += take, n -= take;
+    if (used_ < 64) return;
+    block(h_, buf_);
+    used_ = 0;
+  }
+  for (; n >= 64; data += 64, n -= 64) block(h_, data);
+  std::memcpy(buf_, data, n);
+  used_ = n;
+}
+
+std::string Sha256::hex() {
+  ADVX_REQUIRE(!ended_, "Sha256::hex called twice");
+  ended_ = true;
+  // Padding (FIPS 180-4, 5.1.1): 0x80, zeros, the message length in bits as 64 bits big-endian.
   std::uint8_t tail[128] = {};
-  const std::size_t rest = n - i;
-  for (std::size_t j = 0; j < rest; ++j) tail[j] = data[i + j];
-  tail[rest] = 0x80;
-  const std::size_t len = rest < 56 ? 64 : 128;
-  const std::uint64_t bits = static_cast<std::uint64_t>(n) * 8;
+  std::memcpy(tail, buf_, used_);
+  tail[used_] = 0x80;
+  const std::size_t len = used_ < 56 ? 64 : 128;
+  const std::uint64_t bits = total_ * 8;
   for (int j = 0; j < 8; ++j) tail[len - 1 - static_cast<std::size_t>(j)] = static_cast<std::uint8_t>(bits >> (8 * j));
-  block(h, tail);
-  if (len == 128) block(h, tail + 64);
+  block(h_, tail);
+  if (len == 128) block(h_, tail + 64);
   std::string out;
-  char buf[9];
-  for (std::uint32_t v : h) {
-    std::snprintf(buf, sizeof buf, "%08x", v);
-    out += buf;
+  char b[9];
+  for (std::uint32_t v : h_) {
+    std::snprintf(b, sizeof b, "%08x", v);
+    out += b;
   }
   return out;
+}
+
+std::string sha256_hex(const std::uint8_t* data, std::size_t n) {
+  Sha256 s;
+  s.update(data, n);
+  return s.hex();
 }
 
 }  // namespace advx

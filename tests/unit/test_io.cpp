@@ -12,6 +12,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/io/sha256.h"
 #include "engine/models.h"
+#include "engine/rng.h"
 #include "tests/unit/helpers.h"
 
 using namespace advx;
@@ -126,6 +127,30 @@ TEST_CASE("sha256 matches the FIPS 180-4 test vectors", "[io]") {
   const std::string two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   CHECK(sha256_hex(reinterpret_cast<const std::uint8_t*>(two.data()), two.size()) ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST_CASE("sha256 in pieces: any split of the bytes gives the one-call hash", "[io]") {
+  Rng rng(5);
+  std::vector<std::uint8_t> bytes(1000);
+  for (std::uint8_t& b : bytes) b = static_cast<std::uint8_t>(rng.below(256));
+  for (std::size_t n : {0, 1, 55, 56, 63, 64, 65, 119, 127, 128, 129, 1000}) {
+    const std::string whole = sha256_hex(bytes.data(), n);
+    for (int trial = 0; trial < 5; ++trial) {
+      Sha256 s;
+      std::size_t at = 0;
+      while (at < n) {
+        const std::size_t take = std::min<std::size_t>(n - at, rng.below(trial == 0 ? 2 : 150));
+        s.update(bytes.data() + at, take);
+        at += take;
+      }
+      INFO("n " << n << " trial " << trial);
+      CHECK(s.hex() == whole);
+    }
+  }
+  Sha256 ended;
+  ended.update(bytes.data(), 3);
+  (void)ended.hex();
+  CHECK_THROWS_WITH(ended.update(bytes.data(), 1), Catch::Contains("after hex()"));
 }
 
 TEST_CASE("IDX: float32 round trip and errors", "[io][errors]") {

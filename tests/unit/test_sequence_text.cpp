@@ -68,6 +68,52 @@ TEST_CASE("sequence datasets from bytes: the loader's result, sha256 checked, te
   }
 }
 
+TEST_CASE("sequence datasets in steps: bounded pieces, progress to 1, the one-call dataset, errors as it",
+          "[seqtext][shipped]") {
+  const std::string dir = resolve_data_dir("");
+  for (const char* name : {"sms-spam-collection", "malbehavd-v1"}) {
+    INFO(name);
+    const std::vector<std::uint8_t> bytes = read_file(dir + "/" + sequence_dataset_file(name));
+    const SequenceDataset one = load_sequence_dataset(dir, name);
+    SequenceDatasetLoad load(name, bytes, "copy");
+    int steps = 0;
+    double last = -1.0;
+    bool done = false;
+    while (!done) {
+      REQUIRE(steps < 1000);
+      const double p = load.progress();
+      CHECK(p >= last);
+      last = p;
+      done = load.step();
+      ++steps;
+    }
+    CHECK(load.progress() == 1.0);
+    CHECK(load.step());  // done stays done
+    // Pieces of at most 256 KB hashed, 64 KB parsed (plus a line), 512 samples: many steps.
+    CHECK(steps >= static_cast<int>(bytes.size() / (256 * 1024) + bytes.size() / (64 * 1024 + 8192)));
+    const SequenceDataset d = load.take();
+    CHECK(d.vocab == one.vocab);
+    CHECK(d.train.sequences == one.train.sequences);
+    CHECK(d.test.sequences == one.test.sequences);
+    CHECK(d.test.texts == one.test.texts);
+    CHECK(d.train.lines == one.train.lines);
+    CHECK(d.duplicates_removed == one.duplicates_removed);
+    CHECK_THROWS_WITH(load.take(), Contains("taken already"));
+    SequenceDatasetLoad early(name, bytes, "copy");
+    early.step();
+    CHECK_THROWS_WITH(early.take(), Contains("still loading"));
+    // A corrupt byte: the checksum step says so, before any parsing.
+    std::vector<std::uint8_t> bad = bytes;
+    bad[bad.size() - 1] ^= 1;
+    SequenceDatasetLoad corrupt(name, bad, "samples/x.txt.gz");
+    auto to_end = [](SequenceDatasetLoad& l) {
+      while (!l.step()) {
+      }
+    };
+    CHECK_THROWS_WITH(to_end(corrupt), Contains("'samples/x.txt.gz' has sha256") && Contains("corrupt"));
+  }
+}
+
 TEST_CASE("TextCodec: every test sample's text encodes to the loader's ids, unknown words, truncation, empty",
           "[seqtext][shipped]") {
   for (const auto& [name, task] : {std::pair<const char*, const char*>{"sms_lstm", "sms"}, {"api_lstm", "malbehavd"}}) {
