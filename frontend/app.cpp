@@ -583,6 +583,7 @@ std::string App::robust_key() const {
 
 void App::update(bool run_robustness, bool drawing) {
   const auto t0 = Clock::now();
+  models.advance(kReadSliceMs);  // a sequence dataset's file read a slice per frame
   // A patch in training changes what the model sees every frame: only the predictions follow it
   // (as they follow a pen); the attack and the curves wait until it stops.
   const bool patch_training = !state.seq() && (patch.running() || !patch.waiting.empty());

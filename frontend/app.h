@@ -273,6 +273,7 @@ class App {
   void adopt_trained();
   void training_slice(double ms);
   static constexpr double kTrainSliceMs = 8.0;  // training's share of a frame
+  static constexpr double kReadSliceMs = 10.0;  // a sequence dataset's read, per frame (ModelStore::advance)
 
   // The patch workbench (app_patch.cpp). The model sees model_input(): the input with the patch
   // placed when there is one, else the input itself.

@@ -4,6 +4,7 @@
 // engine/seqdefences attack and defend); this file keeps the results in step with the state.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "engine/error.h"
 #include "engine/rng.h"
@@ -286,7 +287,11 @@ advx::SeqDefended* App::seq_defended(const std::string& model, double budget_ms)
   const advx::SequenceTask& task = seq_task();
   seq_waiting_.clear();
   if (!seq_building_) {
-    const ModelStatus ds = models.request_dataset(task.dataset);
+    ModelStatus ds = models.request_dataset(task.dataset);
+    if (ds == ModelStatus::kLoading && !std::isfinite(budget_ms)) {  // a JS API call: read the file to the end now
+      models.finish_read(task.dataset);
+      ds = models.request_dataset(task.dataset);
+    }
     if (ds == ModelStatus::kLoading || ds == ModelStatus::kNotLoaded) {
       seq_waiting_ = "the " + task.dataset + " dataset (its training and validation samples)";
       throw advx::Error("waiting for " + seq_waiting_);

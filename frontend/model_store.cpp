@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <new>
 #include <nlohmann/json.hpp>
 
@@ -12,10 +13,46 @@
 #include "engine/io/gzip.h"
 #include "engine/io/model_io.h"
 #include "engine/io/sha256.h"
+#include "frontend/time_slice.h"
 
 namespace play {
 
 namespace fs = std::filesystem;
+
+// A sequence dataset's file, gzipped, read in steps: the manifest's sha256 of the file 256 KB a step,
+// the gunzip (one step), then the engine's load in steps (advx::SequenceDatasetLoad: it checks the
+// dataset's own sha256, parses, splits, builds the vocabulary and encodes).
+struct SequenceLoad {
+  std::vector<std::uint8_t> gz;
+  std::string expected_sha;  // the manifest's, of gz; empty: not checked
+  advx::Sha256 sha;
+  std::size_t hashed = 0;
+  std::unique_ptr<advx::SequenceDatasetLoad> load;
+  std::string name, file;
+  double last_ms = 0.0;  // the last step's time (step_within)
+
+  bool step() {
+    if (!load && hashed < gz.size() && !expected_sha.empty()) {
+      const std::size_t n = std::min<std::size_t>(256 * 1024, gz.size() - hashed);
+      sha.update(gz.data() + hashed, n);
+      hashed += n;
+      return false;
+    }
+    if (!load) {
+      if (!expected_sha.empty() && sha.hex() != expected_sha)
+        throw advx::Error(file + " is corrupt: its SHA-256 differs from the manifest's");
+      load = std::make_unique<advx::SequenceDatasetLoad>(name, advx::gunzip(gz, file), file);
+      gz.clear();
+      gz.shrink_to_fit();
+      return false;
+    }
+    return load->step();
+  }
+  double progress() const {
+    if (load) return 0.1 + 0.9 * load->progress();
+    return gz.empty() ? 0.0 : 0.1 * static_cast<double>(hashed) / static_cast<double>(gz.size());
+  }
+};
 
 const char* status_name(ModelStatus s) {
   switch (s) {
@@ -232,6 +269,9 @@ const advx::SequenceDataset& ModelStore::sequences(const std::string& name) {
     case ModelStatus::kError:
       throw advx::Error("the " + name + " dataset failed to load: " + d->error);
     case ModelStatus::kLoading:
+      if (d->reading)
+        throw advx::Error("the " + name + " dataset is still being read (" +
+                          std::to_string(static_cast<int>(100.0 * d->reading->progress())) + "%)");
       throw advx::Error("the " + name + " dataset is still loading (" + mb(d->received) + " of " + mb(d->total) + ")");
     case ModelStatus::kNotLoaded:
       break;
@@ -271,17 +311,67 @@ void check_bytes(const Asset& a, const std::vector<std::uint8_t>& bytes) {
 
 }  // namespace
 
+bool ModelStore::step_read(DatasetEntry& d, double budget_ms) {
+  SequenceLoad& r = *d.reading;
+  try {
+    if (!step_within(r, budget_ms, r.last_ms)) return false;
+    d.sequences = std::make_shared<const advx::SequenceDataset>(r.load->take());
+    d.reading.reset();
+    d.status = ModelStatus::kReady;
+    d.error.clear();
+    ++version_;
+  } catch (const advx::Error& err) {
+    d.reading.reset();
+    fail(kDataPrefix + d.name, err.what());
+  } catch (const std::bad_alloc&) {
+    d.reading.reset();
+    fail(kDataPrefix + d.name,
+         "out of memory while reading the " + d.name + " dataset (close other tabs or reload the page)");
+  }
+  return true;
+}
+
+bool ModelStore::advance(double budget_ms) {
+  bool left = false;
+  for (DatasetEntry& d : datasets_)
+    if (d.reading) left = !step_read(d, budget_ms) || left;
+  return left;
+}
+
+void ModelStore::finish_read(const std::string& dataset) {
+  DatasetEntry* d = lookup_dataset(dataset);
+  if (d && d->reading) step_read(*d, std::numeric_limits<double>::infinity());
+}
+
+double ModelStore::read_progress(const std::string& dataset) const {
+  const DatasetEntry* d = find_dataset(dataset);
+  return d && d->reading ? d->reading->progress() : -1.0;
+}
+
 bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t>& bytes) {
   if (name.rfind(kDataPrefix, 0) == 0) {
     DatasetEntry* d = lookup_dataset(name.substr(kDataPrefix.size()));
     if (!d) return false;
     try {
+      if (d->domain == kSequences) {  // the dataset file, gzipped: read in steps (advance())
+        if (d->file_bytes > 0 && static_cast<std::int64_t>(bytes.size()) != d->file_bytes)
+          check_bytes(*d, bytes);  // the size message
+        auto r = std::make_shared<SequenceLoad>();
+        r->gz = bytes;
+        r->expected_sha = d->sha256;
+        r->name = d->name;
+        r->file = d->file;
+        d->reading = std::move(r);
+        d->sequences.reset();
+        d->file_bytes = static_cast<std::int64_t>(bytes.size());
+        d->received = d->total = d->file_bytes;
+        d->status = ModelStatus::kLoading;
+        d->error.clear();
+        ++version_;
+        return true;
+      }
       check_bytes(*d, bytes);
-      if (d->domain == kSequences)  // the dataset file, gzipped; the engine checks its own sha256
-        d->sequences = std::make_shared<const advx::SequenceDataset>(
-            advx::sequence_dataset_from_bytes(d->name, advx::gunzip(bytes, d->file), d->file));
-      else
-        d->samples = decode_samples(bytes, d->name, d->shape, d->classes, d->file);
+      d->samples = decode_samples(bytes, d->name, d->shape, d->classes, d->file);
       d->file_bytes = static_cast<std::int64_t>(bytes.size());
       d->received = d->total = d->file_bytes;
       d->status = ModelStatus::kReady;
@@ -360,7 +450,8 @@ void ModelStore::add(const std::string& name, std::unique_ptr<advx::Sequential> 
 void ModelStore::fail(const std::string& name, const std::string& why) {
   if (ModelEntry* m = lookup(name)) m->model.reset(), m->seq_model.reset();
   if (name.rfind(kDataPrefix, 0) == 0)
-    if (DatasetEntry* d = lookup_dataset(name.substr(kDataPrefix.size()))) d->samples = Samples{}, d->sequences.reset();
+    if (DatasetEntry* d = lookup_dataset(name.substr(kDataPrefix.size())))
+      d->samples = Samples{}, d->sequences.reset(), d->reading.reset();
   Asset* e = lookup_any(name);
   if (!e) return;
   e->status = ModelStatus::kError;

@@ -61,6 +61,9 @@ struct ModelEntry : Asset {
   bool image_pick() const { return domain == kImages && !companion && name.find('/') == std::string::npos; }
 };
 
+// A sequence dataset whose file is here, read a step at a time (ModelStore::advance; model_store.cpp).
+struct SequenceLoad;
+
 struct DatasetEntry : Asset {
   std::string domain = kImages;                            // kSequences: `sequences` once loaded, no image sample
   advx::Shape shape;                                       // [C, H, W]
@@ -68,6 +71,7 @@ struct DatasetEntry : Asset {
   double eps_max = 0.3;                                    // the largest L-inf budget a robustness curve shows
   Samples samples;                                         // once loaded
   std::shared_ptr<const advx::SequenceDataset> sequences;  // sequence datasets, once loaded
+  std::shared_ptr<SequenceLoad> reading;                   // sequence datasets: kLoading, the file here
 };
 
 inline const std::string kDataPrefix = "data:";
@@ -102,8 +106,19 @@ class ModelStore {
   // A sequence dataset (its splits, texts and vocabulary); throws like get().
   const advx::SequenceDataset& sequences(const std::string& name);
 
+  // A sequence dataset's file is read in steps once it is here (checksums, gunzip, parse, split,
+  // vocabulary, encoding: 50-200 ms natively in one go), so the page keeps drawing: it stays kLoading
+  // until advance() has stepped it to the end. advance(budget_ms) steps every such read for about
+  // budget_ms (the app calls it every frame) and returns true while one is left; finish_read() ends a
+  // dataset's read at once (the JS API's calls). An error on the way sets the dataset's error.
+  bool advance(double budget_ms);
+  void finish_read(const std::string& dataset);
+  // 0..1 of a dataset's read once its file is here (-1 if none is under way).
+  double read_progress(const std::string& dataset) const;
+
   // Web callbacks (a model's name, or kDataPrefix + a dataset's). deliver() checks the bytes (size,
-  // sha256) and builds the model or the sample; false and the entry's error set if they are not valid.
+  // sha256) and builds the model or the sample (a sequence dataset: starts its read in steps, above);
+  // false and the entry's error set if they are not valid.
   bool deliver(const std::string& name, const std::vector<std::uint8_t>& bytes);
   void fail(const std::string& name, const std::string& why);
   void progress(const std::string& name, std::int64_t received, std::int64_t total);
@@ -121,6 +136,7 @@ class ModelStore {
   DatasetEntry* lookup_dataset(const std::string& name);
   Asset* lookup_any(const std::string& name);  // a model, or kDataPrefix + dataset
   ModelStatus request_asset(Asset& a, const std::string& fetch_name, bool retry);
+  bool step_read(DatasetEntry& d, double budget_ms);  // true once d's read has ended (ready or failed)
   std::string dir_;
   std::string default_;
   std::string manifest_error_;

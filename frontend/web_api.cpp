@@ -713,6 +713,7 @@ ADVX_API const char* advx_view_json() {
     q["model"] = name;
     q["modelStatus"] = play::status_name(app.seq_model_status());
     q["dataStatus"] = play::status_name(app.seq_data_status());
+    q["dataRead"] = app.models.read_progress(app.seq_task().dataset);  // 0..1 while the file is read, else -1
     q["classes"] = classes;
     q["text"] = v.text;
     q["test"] = app.state.seq_test;
@@ -827,6 +828,8 @@ ADVX_API int advx_seq_samples(const char* dataset) {
       for (const advx::SequenceTask& k : advx::sequence_tasks()) known += (known.empty() ? "" : ", ") + k.alias;
       throw advx::Error("unknown sequence dataset '" + std::string(dataset) + "'; known: " + known);
     }
+    app.models.request_dataset(t->dataset);
+    app.models.finish_read(t->dataset);  // a call finishes the read at once (frames read in slices)
     const play::ModelStatus st = app.models.request_dataset(t->dataset);
     if (st == play::ModelStatus::kError) {
       const play::DatasetEntry* d = app.models.find_dataset(t->dataset);

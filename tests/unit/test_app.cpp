@@ -678,6 +678,46 @@ void settle_seq(App& app) {
 
 }  // namespace
 
+TEST_CASE("App: a sequence dataset's file is read a slice per frame, then the test sample shows", "[app][shipped]") {
+  for (const char* ds : {"malbehavd", "sms"}) {
+    INFO(ds);
+    App app(asset_dir());
+    REQUIRE(app.apply_query(std::string("view=seq&dataset=") + ds + "&test=3"));
+    const std::string name = app.seq_task().dataset;
+    // The file is here at once natively; its read spreads over frames, each with a bounded share.
+    std::vector<double> frame_ms;
+    int frames = 0;
+    for (; frames < 500 && app.seq_data_status() == ModelStatus::kLoading; ++frames) {
+      const double p = app.models.read_progress(name);
+      const auto t0 = std::chrono::steady_clock::now();
+      app.update(false);
+      frame_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (app.seq_data_status() == ModelStatus::kLoading) REQUIRE(app.models.read_progress(name) >= p);
+    }
+    REQUIRE(app.seq_data_status() == ModelStatus::kReady);
+    std::sort(frame_ms.begin(), frame_ms.end());
+    const double median = frame_ms[frame_ms.size() / 2];
+    std::printf("[app] %s dataset read over %d frames, frame time median %.1f ms, max %.1f ms\n", name.c_str(), frames,
+                median, frame_ms.back());
+    CHECK(frames >= 3);
+    CHECK(median <= 30.0);
+    // Then the sample shows (its text and the prediction on it), as with a file read in one go.
+    settle_seq(app);
+    const advx::SequenceDataset& d = app.models.sequences(name);
+    CHECK(app.seq.text == d.test.texts[3]);
+    CHECK(app.seq.clean.top >= 0);
+    CHECK(app.models.read_progress(name) == -1.0);
+  }
+  // A JS API call reads the file to the end at once.
+  App app(asset_dir());
+  REQUIRE(app.apply_query("view=seq&dataset=sms&text=hello"));
+  app.models.request_dataset("sms-spam-collection");
+  REQUIRE(app.seq_data_status() == ModelStatus::kLoading);
+  app.models.finish_read("sms-spam-collection");
+  REQUIRE(app.seq_data_status() == ModelStatus::kReady);
+  REQUIRE(app.models.sequences("sms-spam-collection").test.size() == 1114);
+}
+
 TEST_CASE("App: the sequence view predicts on every key, attacks once typing pauses, defends, reproduces",
           "[app][shipped]") {
   App app(asset_dir());
