@@ -363,18 +363,13 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
         r->file = d->file;
         d->reading = std::move(r);
         d->sequences.reset();
-        d->file_bytes = static_cast<std::int64_t>(bytes.size());
-        d->received = d->total = d->file_bytes;
-        d->status = ModelStatus::kLoading;
-        d->error.clear();
-        ++version_;
-        return true;
+      } else {
+        check_bytes(*d, bytes);
+        d->samples = decode_samples(bytes, d->name, d->shape, d->classes, d->file);
       }
-      check_bytes(*d, bytes);
-      d->samples = decode_samples(bytes, d->name, d->shape, d->classes, d->file);
       d->file_bytes = static_cast<std::int64_t>(bytes.size());
       d->received = d->total = d->file_bytes;
-      d->status = ModelStatus::kReady;
+      d->status = d->reading ? ModelStatus::kLoading : ModelStatus::kReady;  // a sequence dataset: read in steps
       d->error.clear();
       ++version_;
       return true;
