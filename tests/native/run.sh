@@ -42,7 +42,10 @@ APP="$BUILD/advx-play"
 # take), so an X server elsewhere on the machine, even one whose files this /tmp does not show (a
 # container sharing the network namespace: abstract sockets), cannot capture our clients.
 rm -f /tmp/advx-xvfb-display.$$
-Xvfb -displayfd 3 -screen 0 1280x860x24 -nolisten tcp 3>/tmp/advx-xvfb-display.$$ >/tmp/advx-xvfb.$$ 2>&1 &
+# -noreset: by default an X server resets when its last client disconnects (the --frames run below,
+# every xwininfo or import in the polls), and a client that connects during the reset fails (CI saw
+# "SDL_Init failed: x11 not available" right after the --frames run).
+Xvfb -displayfd 3 -noreset -screen 0 1280x860x24 -nolisten tcp 3>/tmp/advx-xvfb-display.$$ >/tmp/advx-xvfb.$$ 2>&1 &
 XVFB=$!
 APP_PID=""
 cleanup() {
