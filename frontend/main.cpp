@@ -534,11 +534,11 @@ int main(int argc, char** argv) {
 #endif
   play::api_attach(&app);
 #ifndef __EMSCRIPTEN__
-  // ADVX_PLAY_TRACE=1 (the native UI test): where the window and the pixels go.
-  if (const char* t = std::getenv("ADVX_PLAY_TRACE"); t && *t && *t != '0') {
+  {  // where the window and the pixels go (play::trace: the native UI test)
     const auto* renderer = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
-    std::fprintf(stderr, "advx-play: video driver %s, display %s, GL renderer %s\n", SDL_GetCurrentVideoDriver(),
-                 std::getenv("DISPLAY") ? std::getenv("DISPLAY") : "(unset)", renderer ? renderer : "(none)");
+    const char* display = std::getenv("DISPLAY");
+    play::trace(std::string("video driver ") + SDL_GetCurrentVideoDriver() + ", display " +
+                (display ? display : "(unset)") + ", GL renderer " + (renderer ? renderer : "(none)"));
   }
 #endif
   play::signal_started();

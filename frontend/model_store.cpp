@@ -19,6 +19,12 @@ namespace play {
 
 namespace fs = std::filesystem;
 
+namespace {
+void check_sha256(const std::string& file, const std::string& got, const std::string& manifest) {
+  if (got != manifest) throw advx::Error(file + " is corrupt: its SHA-256 differs from the manifest's");
+}
+}  // namespace
+
 // A sequence dataset's file, gzipped, read in steps: the manifest's sha256 of the file 256 KB a step,
 // the gunzip (one step), then the engine's load in steps (advx::SequenceDatasetLoad: it checks the
 // dataset's own sha256, parses, splits, builds the vocabulary and encodes).
@@ -39,8 +45,7 @@ struct SequenceLoad {
       return false;
     }
     if (!load) {
-      if (!expected_sha.empty() && sha.hex() != expected_sha)
-        throw advx::Error(file + " is corrupt: its SHA-256 differs from the manifest's");
+      if (!expected_sha.empty()) check_sha256(file, sha.hex(), expected_sha);
       load = std::make_unique<advx::SequenceDatasetLoad>(name, advx::gunzip(gz, file), file);
       gz.clear();
       gz.shrink_to_fit();
@@ -301,12 +306,15 @@ const Samples& ModelStore::samples(const std::string& name) {
 
 namespace {
 
-void check_bytes(const Asset& a, const std::vector<std::uint8_t>& bytes) {
-  if (a.file_bytes > 0 && static_cast<std::int64_t>(bytes.size()) != a.file_bytes)
-    throw advx::Error(a.file + " has " + std::to_string(bytes.size()) + " bytes, the manifest says " +
+void check_size(const Asset& a, std::size_t n) {
+  if (a.file_bytes > 0 && static_cast<std::int64_t>(n) != a.file_bytes)
+    throw advx::Error(a.file + " has " + std::to_string(n) + " bytes, the manifest says " +
                       std::to_string(a.file_bytes) + " (truncated or stale file?)");
-  if (!a.sha256.empty() && advx::sha256_hex(bytes) != a.sha256)
-    throw advx::Error(a.file + " is corrupt: its SHA-256 differs from the manifest's");
+}
+
+void check_bytes(const Asset& a, const std::vector<std::uint8_t>& bytes) {
+  check_size(a, bytes.size());
+  if (!a.sha256.empty()) check_sha256(a.file, advx::sha256_hex(bytes), a.sha256);
 }
 
 }  // namespace
@@ -353,9 +361,8 @@ bool ModelStore::deliver(const std::string& name, const std::vector<std::uint8_t
     DatasetEntry* d = lookup_dataset(name.substr(kDataPrefix.size()));
     if (!d) return false;
     try {
-      if (d->domain == kSequences) {  // the dataset file, gzipped: read in steps (advance())
-        if (d->file_bytes > 0 && static_cast<std::int64_t>(bytes.size()) != d->file_bytes)
-          check_bytes(*d, bytes);  // the size message
+      if (d->domain == kSequences) {   // the dataset file, gzipped: read in steps (advance())
+        check_size(*d, bytes.size());  // the checksum comes in steps
         auto r = std::make_shared<SequenceLoad>();
         r->gz = bytes;
         r->expected_sha = d->sha256;

@@ -86,6 +86,7 @@ void signal_first_frame() {
 void signal_started() {
   advx_js_started();
 }
+void trace(const std::string&) {}
 void fetch_model(const std::string& name, const std::string& url) {
   advx_js_fetch_model(name.c_str(), url.c_str());
 }
@@ -106,14 +107,12 @@ std::string offer_download(const std::string& name, const std::vector<std::uint8
 bool open_file_picker(const char*) {
   return false;
 }
-// ADVX_PLAY_TRACE=1: the startup milestones on stderr (the native UI test reads them to tell a
-// window that never drew from one that drew but did not reach the screen).
-namespace {
-void trace(const char* what) {
+// The native UI test reads these to tell a window that never drew from one that drew but did not
+// reach the screen.
+void trace(const std::string& what) {
   if (const char* t = std::getenv("ADVX_PLAY_TRACE"); t && *t && *t != '0')
-    std::fprintf(stderr, "advx-play: %s\n", what);
+    std::fprintf(stderr, "advx-play: %s\n", what.c_str());
 }
-}  // namespace
 void signal_ready() {
   trace("ready (first frame drawn, startup model loaded)");
 }

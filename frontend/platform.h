@@ -20,11 +20,14 @@ std::string offer_download(const std::string& name, const std::vector<std::uint8
 // "input") or advx_import_patch_file ("patch"). Native: returns false (the UI offers a path field
 // and drag-and-drop instead).
 bool open_file_picker(const char* purpose = "input");
-// Web: window.advx.firstFrameMs = performance.now() (call after the first frame). Native: no-op.
+// Native, with ADVX_PLAY_TRACE=1 in the environment: "advx-play: <what>" on stderr (the native UI
+// test reads the startup milestones below). Web: no-op.
+void trace(const std::string& what);
+// Web: window.advx.firstFrameMs = performance.now() (call after the first frame). Native: trace().
 void signal_first_frame();
-// Web: the App exists; window.advx calls queued before this (advx.loadModel) may proceed. Native: no-op.
+// Web: the App exists; window.advx calls queued before this (advx.loadModel) may proceed. Native: trace().
 void signal_started();
-// Resolves window.advx.ready (web). Native: no-op.
+// Resolves window.advx.ready (web). Native: trace().
 void signal_ready();
 // Web: starts downloading a model file (URL relative to the page); the bytes arrive through
 // advx_model_data(), a failure through advx_model_failed() (web_api.cpp). Native: not used.

@@ -33,23 +33,16 @@ const DatasetFile& dataset_file(const std::string& name) {
 }
 
 // Lines of a text file without their line ends (LF or CRLF); a final line end adds no empty line.
-std::vector<std::string> split_lines(const std::vector<std::uint8_t>& bytes) {
-  std::vector<std::string> lines;
-  std::string cur;
-  for (std::uint8_t b : bytes) {
-    if (b == '\n') {
-      if (!cur.empty() && cur.back() == '\r') cur.pop_back();
-      lines.push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(static_cast<char>(b));
-    }
-  }
-  if (!cur.empty()) {
-    if (cur.back() == '\r') cur.pop_back();
-    lines.push_back(cur);
-  }
-  return lines;
+// The line of `bytes` at `pos` without its line end (LF or CRLF), pos moved past it; false at the end.
+// A final line end adds no empty line.
+bool next_line(const std::vector<std::uint8_t>& bytes, std::size_t& pos, std::string& out) {
+  if (pos >= bytes.size()) return false;
+  const auto begin = bytes.begin() + static_cast<std::ptrdiff_t>(pos);
+  const auto nl = std::find(begin, bytes.end(), static_cast<std::uint8_t>('\n'));
+  out.assign(begin, nl);
+  pos = nl == bytes.end() ? bytes.size() : static_cast<std::size_t>(nl - bytes.begin()) + 1;
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return true;
 }
 
 std::string where(const std::string& source, int line) {
@@ -183,25 +176,43 @@ RawSequence parse_malbehavd_line(const std::string& s, int line, const std::stri
   return r;
 }
 
+// Whole lines from `pos` until it reaches `stop` or the end (MalbehavD: line 1 is the header), each
+// sample appended to `out`; `line` counts the lines read.
+void parse_lines(const std::vector<std::uint8_t>& bytes, std::size_t& pos, std::size_t stop, bool sms, int& line,
+                 std::vector<RawSequence>& out, const std::string& source) {
+  std::string s;
+  while (pos < stop && next_line(bytes, pos, s)) {
+    ++line;
+    if (!sms && line == 1)
+      check_malbehavd_header(s, source);
+    else
+      out.push_back(sms ? parse_sms_line(s, line, source) : parse_malbehavd_line(s, line, source));
+  }
+}
+
+// After the last line: an empty file, or one without a sample, is an error.
+void check_parsed(bool sms, int lines, const std::vector<RawSequence>& out, const std::string& source) {
+  if (!sms && lines == 0) check_malbehavd_header(std::string(), source);
+  ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no " + (sms ? "messages" : "rows"));
+}
+
 }  // namespace
 
 std::vector<RawSequence> parse_sms_spam(const std::vector<std::uint8_t>& bytes, const std::string& source) {
-  const std::vector<std::string> lines = split_lines(bytes);
   std::vector<RawSequence> out;
-  out.reserve(lines.size());
-  for (size_t k = 0; k < lines.size(); ++k) out.push_back(parse_sms_line(lines[k], static_cast<int>(k) + 1, source));
-  ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no messages");
+  std::size_t pos = 0;
+  int line = 0;
+  parse_lines(bytes, pos, bytes.size(), true, line, out, source);
+  check_parsed(true, line, out, source);
   return out;
 }
 
 std::vector<RawSequence> parse_malbehavd(const std::vector<std::uint8_t>& bytes, const std::string& source) {
-  const std::vector<std::string> lines = split_lines(bytes);
-  check_malbehavd_header(lines.empty() ? std::string() : lines[0], source);
   std::vector<RawSequence> out;
-  out.reserve(lines.size());
-  for (size_t k = 1; k < lines.size(); ++k)
-    out.push_back(parse_malbehavd_line(lines[k], static_cast<int>(k) + 1, source));
-  ADVX_REQUIRE(!out.empty(), "'" + source + "' holds no rows");
+  std::size_t pos = 0;
+  int line = 0;
+  parse_lines(bytes, pos, bytes.size(), false, line, out, source);
+  check_parsed(false, line, out, source);
   return out;
 }
 
@@ -267,16 +278,6 @@ SequenceDatasetLoad::SequenceDatasetLoad(const std::string& name, std::vector<st
   d_.class_names = sms_ ? std::vector<std::string>{"ham", "spam"} : std::vector<std::string>{"benign", "malware"};
 }
 
-bool SequenceDatasetLoad::next_line(std::string& out) {
-  if (pos_ >= bytes_.size()) return false;
-  const auto begin = bytes_.begin() + static_cast<std::ptrdiff_t>(pos_);
-  const auto nl = std::find(begin, bytes_.end(), static_cast<std::uint8_t>('\n'));
-  out.assign(begin, nl);
-  pos_ = nl == bytes_.end() ? bytes_.size() : static_cast<std::size_t>(nl - bytes_.begin()) + 1;
-  if (!out.empty() && out.back() == '\r') out.pop_back();
-  return true;
-}
-
 bool SequenceDatasetLoad::step() {
   switch (stage_) {
     case Stage::kHash: {  // the file's sha256, a slice at a time
@@ -293,18 +294,9 @@ bool SequenceDatasetLoad::step() {
       return false;
     }
     case Stage::kParse: {  // whole lines, about kParseBytes a step
-      const std::size_t stop = pos_ + kParseBytes;
-      std::string s;
-      while (pos_ < stop && next_line(s)) {
-        ++line_;
-        if (!sms_ && line_ == 1)
-          check_malbehavd_header(s, source_);
-        else
-          raw_.push_back(sms_ ? parse_sms_line(s, line_, source_) : parse_malbehavd_line(s, line_, source_));
-      }
+      parse_lines(bytes_, pos_, pos_ + kParseBytes, sms_, line_, raw_, source_);
       if (pos_ < bytes_.size()) return false;
-      if (!sms_ && line_ == 0) check_malbehavd_header(std::string(), source_);  // an empty file
-      ADVX_REQUIRE(!raw_.empty(), "'" + source_ + "' holds no " + (sms_ ? "messages" : "rows"));
+      check_parsed(sms_, line_, raw_, source_);
       stage_ = Stage::kSplit;
       return false;
     }

@@ -109,7 +109,6 @@ class SequenceDatasetLoad {
 
  private:
   enum class Stage { kHash, kParse, kSplit, kCount, kEncode, kDone };
-  bool next_line(std::string& out);  // the next line at pos_ without its LF or CRLF; false at the end
   std::vector<std::uint8_t> bytes_;
   std::string source_, expected_sha_;
   bool sms_ = false;

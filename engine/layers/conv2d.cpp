@@ -223,15 +223,24 @@ float* Conv2d::split_buffer(int t, int n) {
   return b.ptr();
 }
 
-Tensor& Conv2d::zeroed_cols(int t, int kk, std::int64_t ld, int h, int w) {
-  Tensor& col = cols_[static_cast<size_t>(t)];
-  const std::array<std::int64_t, 4> layout = {kk, ld, h, w};
-  if (col_layout_[static_cast<size_t>(t)] != layout) {
+namespace {
+
+// `col` as [kk, ld] for inputs h x w with its padding entries zero: cleared only when that layout
+// differs from `layout` (im2col writes every other entry, every time, and never those).
+Tensor& zeroed(Tensor& col, std::array<std::int64_t, 4>& layout, int kk, std::int64_t ld, int h, int w) {
+  const std::array<std::int64_t, 4> now = {kk, ld, h, w};
+  if (layout != now) {
     col.resize({kk, static_cast<int>(ld)});
-    col.fill(0.0f);  // the padding entries; im2col writes the rest, every time
-    col_layout_[static_cast<size_t>(t)] = layout;
+    col.fill(0.0f);
+    layout = now;
   }
   return col;
+}
+
+}  // namespace
+
+Tensor& Conv2d::zeroed_cols(int t, int kk, std::int64_t ld, int h, int w) {
+  return zeroed(cols_[static_cast<size_t>(t)], col_layout_[static_cast<size_t>(t)], kk, ld, h, w);
 }
 
 double Conv2d::macs(const Shape& in) const {
@@ -283,19 +292,10 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     const int s0 = ch * cs, c = std::min(cs, n - s0);
     const std::int64_t ld = static_cast<std::int64_t>(c) * pp;
     Tensor& yb = ybuf_[static_cast<size_t>(thread_id())];
-    Tensor* cp = nullptr;
-    if (train) {  // kept for backward, one per chunk
-      cp = &train_cols_[static_cast<size_t>(ch)];
-      const std::array<std::int64_t, 4> layout = {kk, ld, h, w};
-      if (train_layout_[static_cast<size_t>(ch)] != layout) {
-        cp->resize({kk, static_cast<int>(ld)});
-        cp->fill(0.0f);  // the padding entries; im2col writes the rest, every time
-        train_layout_[static_cast<size_t>(ch)] = layout;
-      }
-    } else {
-      cp = &zeroed_cols(thread_id(), kk, ld, h, w);
-    }
-    Tensor& col = *cp;
+    // Training: kept for backward, one per chunk.
+    Tensor& col =
+        train ? zeroed(train_cols_[static_cast<size_t>(ch)], train_layout_[static_cast<size_t>(ch)], kk, ld, h, w)
+              : zeroed_cols(thread_id(), kk, ld, h, w);
     float* split = split_buffer(thread_id(), in_ch * h * w);
     for (int s = 0; s < c; ++s)
       im2col(x.ptr() + (s0 + s) * in_per, in_ch, h, w, kernel, stride, padding, oh, ow, col.ptr() + s * pp, ld, split);
